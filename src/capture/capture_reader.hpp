@@ -1,0 +1,63 @@
+#pragma once
+/// Reading capture files: pcap (micro/nanosecond, either byte order) and pcapng (several
+/// sections and interfaces), optionally compressed with gzip, zstd or xz. Format and
+/// compression are told by magic bytes, never by the file name.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capture/raw_packet.hpp"
+
+namespace darkscope {
+
+enum class CaptureFormat { PCAP, PCAPNG };
+enum class Compression { NONE, GZIP, ZSTD, XZ };
+const char *CaptureFormatName(CaptureFormat f);
+const char *CompressionName(Compression c);
+
+/// What went wrong and where. `offset` is in the decompressed stream.
+struct CaptureError {
+    uint64_t offset = 0;
+    std::string message;  // "record length 4294967295 exceeds snaplen 65535", ...
+};
+
+class CaptureReader {
+public:
+    virtual ~CaptureReader() = default;
+
+    /// Opens a file and reads its header. Returns nullptr and fills `error` for unreadable files,
+    /// unknown formats and unsupported link types (the message names the link type).
+    static std::unique_ptr<CaptureReader> Open(const std::filesystem::path &path, CaptureError &error);
+
+    /// The next record. Returns false at the end of the file or on an error; Error() then tells
+    /// which. A file that ends inside a record is an error (truncated), with the records before it kept.
+    virtual bool Next(RawPacket &packet) = 0;
+
+    const std::optional<CaptureError> &Error() const { return error_; }
+    CaptureFormat Format() const { return format_; }
+    Compression GetCompression() const { return compression_; }
+    /// Bytes consumed from the file on disk so far (compressed bytes for compressed files): for progress.
+    virtual uint64_t DiskBytesRead() const = 0;
+    uint64_t DiskSize() const { return disk_size_; }
+
+protected:
+    std::optional<CaptureError> error_;
+    CaptureFormat format_ = CaptureFormat::PCAP;
+    Compression compression_ = Compression::NONE;
+    uint64_t disk_size_ = 0;
+};
+
+/// Expands command-line inputs (files, directories searched recursively, glob patterns) into
+/// capture files. Inputs that match nothing are reported in `errors`. The result is not yet ordered.
+std::vector<std::filesystem::path> ExpandInputs(const std::vector<std::string> &inputs,
+                                                std::vector<std::string> &errors);
+
+/// Orders files by the timestamp of their first packet (ties and unreadable files by path), so
+/// that hourly rotated files are processed in time order whatever their names.
+void SortByFirstTimestamp(std::vector<std::filesystem::path> &files);
+
+}  // namespace darkscope
