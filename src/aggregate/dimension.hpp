@@ -1,0 +1,41 @@
+#pragma once
+/// The dimensions counters are broken down by. Stored as integers: never renumber.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace darkscope {
+
+enum class Dimension : uint8_t {
+    TOTAL = 0,        // key 0
+    SERVICE = 1,      // key: ServiceKey::packed
+    CLASS = 2,        // key: TrafficClass
+    SOURCE_PORT = 3,  // key: ServiceKey::packed of the source port, for KeepsSourcePort classes
+    // Reserved for later stages (enrichment, signatures); the store already accepts them.
+    COUNTRY = 4,
+    COUNTRY_SERVICE = 5,
+    ASN = 6,
+    SIGNATURE = 7,
+    SIGNATURE_CATEGORY = 8,
+};
+
+constexpr std::string_view DimensionName(Dimension d) {
+    switch (d) {
+        case Dimension::TOTAL: return "total";
+        case Dimension::SERVICE: return "service";
+        case Dimension::CLASS: return "class";
+        case Dimension::SOURCE_PORT: return "srcport";
+        case Dimension::COUNTRY: return "country";
+        case Dimension::COUNTRY_SERVICE: return "country-service";
+        case Dimension::ASN: return "asn";
+        case Dimension::SIGNATURE: return "signature";
+        case Dimension::SIGNATURE_CATEGORY: return "category";
+    }
+    return "?";
+}
+
+/// Granularity of a counter row: its period is an hour number or a day number since the epoch.
+enum class Granularity : uint8_t { HOUR, DAY };
+
+}  // namespace darkscope

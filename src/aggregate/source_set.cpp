@@ -1,0 +1,122 @@
+#include "aggregate/source_set.hpp"
+
+#include <roaring/roaring.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace darkscope {
+
+// The bitmap is created on first use: hash tables default-construct many empty sets.
+Bitmap32::Bitmap32() = default;
+Bitmap32::~Bitmap32() {
+    if (bitmap_) roaring_bitmap_free(bitmap_);
+}
+Bitmap32 &Bitmap32::operator=(Bitmap32 &&other) noexcept {
+    if (this != &other) {
+        if (bitmap_) roaring_bitmap_free(bitmap_);
+        bitmap_ = other.bitmap_;
+        other.bitmap_ = nullptr;
+    }
+    return *this;
+}
+
+// A moved-from Bitmap32 has no bitmap; give it one again on first use.
+#define DARKSCOPE_ENSURE_BITMAP() \
+    if (!bitmap_) bitmap_ = roaring_bitmap_create()
+
+void Bitmap32::Add(uint32_t value) {
+    DARKSCOPE_ENSURE_BITMAP();
+    roaring_bitmap_add(bitmap_, value);
+}
+bool Bitmap32::Contains(uint32_t value) const { return bitmap_ && roaring_bitmap_contains(bitmap_, value); }
+void Bitmap32::Merge(const Bitmap32 &other) {
+    DARKSCOPE_ENSURE_BITMAP();
+    if (other.bitmap_) roaring_bitmap_or_inplace(bitmap_, other.bitmap_);
+}
+uint64_t Bitmap32::Cardinality() const { return bitmap_ ? roaring_bitmap_get_cardinality(bitmap_) : 0; }
+std::vector<uint32_t> Bitmap32::Values() const {
+    std::vector<uint32_t> out(Cardinality());
+    if (!out.empty()) roaring_bitmap_to_uint32_array(bitmap_, out.data());
+    return out;
+}
+std::string Bitmap32::Serialize() {
+    DARKSCOPE_ENSURE_BITMAP();
+    roaring_bitmap_run_optimize(bitmap_);
+    std::string out(roaring_bitmap_portable_size_in_bytes(bitmap_), '\0');
+    roaring_bitmap_portable_serialize(bitmap_, out.data());
+    return out;
+}
+std::optional<Bitmap32> Bitmap32::Deserialize(std::string_view bytes) {
+    Bitmap32 b;
+    if (bytes.empty()) return b;
+    roaring_bitmap_t *r = roaring_bitmap_portable_deserialize_safe(bytes.data(), bytes.size());
+    if (!r) return std::nullopt;
+    b.bitmap_ = r;
+    return b;
+}
+#undef DARKSCOPE_ENSURE_BITMAP
+
+void SmallU32Set::Spill() {
+    overflow_ = std::make_unique<Bitmap32>();
+    for (uint8_t i = 0; i < count_; ++i) overflow_->Add(inline_[i]);
+    count_ = 0;
+}
+void SmallU32Set::Merge(const SmallU32Set &other) {
+    if (other.overflow_) {
+        if (!overflow_) Spill();
+        overflow_->Merge(*other.overflow_);
+        return;
+    }
+    for (uint8_t i = 0; i < other.count_; ++i) Add(other.inline_[i]);
+}
+uint64_t SmallU32Set::Cardinality() const { return overflow_ ? overflow_->Cardinality() : count_; }
+Bitmap32 SmallU32Set::ToBitmap() const {
+    Bitmap32 b;
+    if (overflow_) b.Merge(*overflow_);
+    for (uint8_t i = 0; i < count_; ++i) b.Add(inline_[i]);
+    return b;
+}
+
+void SourceSet::AddV6(const IpAddress &a) {
+    v6_.push_back(a.bytes);
+    // Keep pending inserts bounded so that a flood of one address does not grow the vector.
+    if (v6_.size() - v6_sorted_ > 4096 && v6_.size() > 2 * v6_sorted_) NormalizeV6();
+}
+void SourceSet::NormalizeV6() {
+    if (v6_sorted_ == v6_.size()) return;
+    std::sort(v6_.begin() + long(v6_sorted_), v6_.end());
+    std::inplace_merge(v6_.begin(), v6_.begin() + long(v6_sorted_), v6_.end());
+    v6_.erase(std::unique(v6_.begin(), v6_.end()), v6_.end());
+    v6_sorted_ = v6_.size();
+}
+void SourceSet::Merge(const SourceSet &other) {
+    v4_.Merge(other.v4_);
+    v6_.insert(v6_.end(), other.v6_.begin(), other.v6_.end());
+    NormalizeV6();
+}
+uint64_t SourceSet::Cardinality() const {
+    const_cast<SourceSet *>(this)->NormalizeV6();
+    return v4_.Cardinality() + v6_.size();
+}
+std::string SourceSet::SerializeV6() {
+    NormalizeV6();
+    std::string out(v6_.size() * 16, '\0');
+    for (size_t i = 0; i < v6_.size(); ++i) std::memcpy(out.data() + i * 16, v6_[i].data(), 16);
+    return out;
+}
+bool SourceSet::MergeSerialized(std::string_view v4_blob, std::string_view v6_blob) {
+    if (v6_blob.size() % 16 != 0) return false;
+    auto v4 = Bitmap32::Deserialize(v4_blob);
+    if (!v4) return false;
+    v4_.Merge(*v4);
+    for (size_t i = 0; i < v6_blob.size(); i += 16) {
+        std::array<uint8_t, 16> a;
+        std::memcpy(a.data(), v6_blob.data() + i, 16);
+        v6_.push_back(a);
+    }
+    NormalizeV6();
+    return true;
+}
+
+}  // namespace darkscope

@@ -1,0 +1,106 @@
+#pragma once
+/// Exact sets of source addresses that merge over any period: a Roaring bitmap for IPv4
+/// (CRoaring's portable format on disk) and a sorted array of 16-byte addresses for IPv6.
+
+#include <array>
+#include <memory>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/ip_address.hpp"
+
+struct roaring_bitmap_s;
+
+namespace darkscope {
+
+/// An owning, movable handle on a CRoaring bitmap of 32-bit values.
+class Bitmap32 {
+public:
+    Bitmap32();
+    ~Bitmap32();
+    Bitmap32(Bitmap32 &&other) noexcept : bitmap_(other.bitmap_) { other.bitmap_ = nullptr; }
+    Bitmap32 &operator=(Bitmap32 &&other) noexcept;
+    Bitmap32(const Bitmap32 &) = delete;
+    Bitmap32 &operator=(const Bitmap32 &) = delete;
+
+    void Add(uint32_t value);
+    bool Contains(uint32_t value) const;
+    void Merge(const Bitmap32 &other);
+    uint64_t Cardinality() const;
+    bool Empty() const { return Cardinality() == 0; }
+    std::vector<uint32_t> Values() const;
+
+    /// CRoaring portable serialisation (run containers optimised first).
+    std::string Serialize();
+    /// Returns std::nullopt for bytes that are not a valid portable bitmap.
+    static std::optional<Bitmap32> Deserialize(std::string_view bytes);
+
+private:
+    roaring_bitmap_s *bitmap_ = nullptr;
+};
+
+/// A small set of 32-bit values that stays inline up to four entries and only then allocates a
+/// bitmap: most darknet sources touch one or two destinations, services and sensors a day.
+class SmallU32Set {
+public:
+    void Add(uint32_t value) {
+        if (overflow_) {
+            overflow_->Add(value);
+            return;
+        }
+        for (uint8_t i = 0; i < count_; ++i)
+            if (inline_[i] == value) return;
+        if (count_ < INLINE) {
+            inline_[count_++] = value;
+            return;
+        }
+        Spill();
+        overflow_->Add(value);
+    }
+    void Merge(const SmallU32Set &other);
+    uint64_t Cardinality() const;
+    Bitmap32 ToBitmap() const;
+
+    SmallU32Set() = default;
+    SmallU32Set(SmallU32Set &&) noexcept = default;
+    SmallU32Set &operator=(SmallU32Set &&) noexcept = default;
+
+private:
+    static constexpr uint8_t INLINE = 4;
+    void Spill();
+
+    std::array<uint32_t, INLINE> inline_{};
+    uint8_t count_ = 0;
+    std::unique_ptr<Bitmap32> overflow_;
+};
+
+/// Exact unique source addresses of both families.
+class SourceSet {
+public:
+    void Add(const IpAddress &a) {
+        if (a.IsV4()) v4_.Add(a.V4HostOrder());
+        else if (a.IsV6()) AddV6(a);
+    }
+    void Merge(const SourceSet &other);
+    uint64_t Cardinality() const;
+    const Bitmap32 &V4() const { return v4_; }
+
+    /// On-disk forms: the IPv4 portable bitmap, and the IPv6 addresses as sorted 16-byte records.
+    std::string SerializeV4() { return v4_.Serialize(); }
+    std::string SerializeV6();
+    /// Restores a set from its two blobs; false (and the set unchanged) if either is malformed.
+    bool MergeSerialized(std::string_view v4_blob, std::string_view v6_blob);
+
+private:
+    void AddV6(const IpAddress &a);
+    void NormalizeV6();  // sorts and deduplicates pending IPv6 inserts
+
+    Bitmap32 v4_;
+    std::vector<std::array<uint8_t, 16>> v6_;
+    size_t v6_sorted_ = 0;  // v6_[0, v6_sorted_) is sorted and unique
+};
+
+}  // namespace darkscope

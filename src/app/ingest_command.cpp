@@ -1,0 +1,158 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "app/commands.hpp"
+#include "capture/capture_reader.hpp"
+#include "pipeline/ingest.hpp"
+
+namespace darkscope::app {
+namespace {
+
+struct IngestArgs {
+    std::string store = "darkscope.db";
+    std::string sensors;
+    std::vector<std::string> inputs;
+    bool quiet = false;
+    bool no_progress = false;
+};
+
+std::string HumanRate(double per_second) {
+    if (per_second >= 1e6) return fmt::format("{:.2f} M", per_second / 1e6);
+    if (per_second >= 1e3) return fmt::format("{:.1f} k", per_second / 1e3);
+    return fmt::format("{:.0f} ", per_second);
+}
+
+// A one-line progress bar on stderr, redrawn at most ten times a second.
+class ProgressBar {
+public:
+    void Update(const IngestProgress &p) {
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_draw_ < std::chrono::milliseconds(100) && p.disk_bytes_done < p.disk_bytes_total) return;
+        last_draw_ = now;
+        double elapsed = std::chrono::duration<double>(now - start_).count();
+        double fraction = p.disk_bytes_total ? double(p.disk_bytes_done) / double(p.disk_bytes_total) : 0.0;
+        fraction = std::min(1.0, fraction);
+        constexpr int WIDTH = 24;
+        int filled = int(fraction * WIDTH);
+        std::string bar(size_t(filled), '#');
+        bar.append(size_t(WIDTH - filled), '.');
+        std::string eta = "--:--";
+        if (fraction > 0.01 && elapsed > 0.5) {
+            int secs = int(elapsed / fraction - elapsed);
+            eta = fmt::format("{:02d}:{:02d}", secs / 60, secs % 60);
+        }
+        std::fprintf(stderr, "\r[%s] %3.0f%%  file %zu/%zu  %s packets  %spackets/s  ETA %s   ", bar.c_str(),
+                     fraction * 100, p.file_index + 1, p.file_count, fmt::format("{}", p.packets).c_str(),
+                     HumanRate(elapsed > 0 ? double(p.packets) / elapsed : 0).c_str(), eta.c_str());
+        std::fflush(stderr);
+        drawn_ = true;
+    }
+    void Clear() {
+        if (drawn_) std::fprintf(stderr, "\r%*s\r", 110, "");
+        drawn_ = false;
+    }
+
+private:
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_draw_{};
+    bool drawn_ = false;
+};
+
+int RunIngest(const IngestArgs &args) {
+    std::vector<std::string> errors;
+    auto files = ExpandInputs(args.inputs, errors);
+    for (auto &e : errors) fmt::print(stderr, "darkscope ingest: {}\n", e);
+    SortByFirstTimestamp(files);
+
+    std::unique_ptr<Store> store;
+    SensorMap sensors;
+    try {
+        store = Store::OpenSqlite(args.store);
+        std::string note;
+        sensors = ResolveSensors(*store, args.sensors.empty() ? std::nullopt
+                                                              : std::optional<std::filesystem::path>(args.sensors),
+                                 note);
+        if (!args.quiet) fmt::print(stderr, "{}\n", note);
+    } catch (const std::exception &e) {
+        fmt::print(stderr, "darkscope ingest: {}\n", e.what());
+        return EXIT_USAGE;
+    }
+    if (files.empty()) {
+        fmt::print(stderr, "darkscope ingest: no capture files to read\n");
+        return errors.empty() ? EXIT_USAGE : EXIT_SOME_FAILED;
+    }
+
+    const bool show_progress = !args.no_progress && !args.quiet && isatty(STDERR_FILENO);
+    ProgressBar bar;
+    IngestOptions options;
+    if (show_progress) options.on_progress = [&](const IngestProgress &p) { bar.Update(p); };
+    options.log = [&](const std::string &line) {
+        if (show_progress) bar.Clear();
+        if (!args.quiet) fmt::print(stderr, "{}\n", line);
+    };
+    IngestSummary result;
+    try {
+        result = Ingest(*store, sensors, files, options);
+    } catch (const std::exception &e) {
+        if (show_progress) bar.Clear();
+        fmt::print(stderr,
+                   "darkscope ingest: {}\nthe file being read was rolled back; files committed before it are kept\n",
+                   e.what());
+        return EXIT_SOME_FAILED;
+    }
+    if (show_progress) bar.Clear();
+
+    size_t ingested = result.Count(FileStatus::INGESTED), partial = result.Count(FileStatus::PARTIAL);
+    size_t failed = result.Count(FileStatus::FAILED) + errors.size(), dup = result.Count(FileStatus::DUPLICATE);
+    if (!args.quiet)
+        fmt::print(stderr,
+                   "ingested {} file{} ({} packets, {} to no sensor) in {:.2f} s ({}packets/s) into {}{}{}{}\n",
+                   ingested + partial, ingested + partial == 1 ? "" : "s", result.packets,
+                   result.unattributed_packets, result.seconds,
+                   HumanRate(result.seconds > 0 ? double(result.packets) / result.seconds : 0), args.store,
+                   partial ? fmt::format("; {} only partly readable", partial) : "",
+                   dup ? fmt::format("; {} already ingested, skipped", dup) : "",
+                   failed ? fmt::format("; {} failed", failed) : "");
+    if (failed || partial) return EXIT_SOME_FAILED;
+    if (dup) return EXIT_DUPLICATES;
+    return EXIT_OK;
+}
+
+}  // namespace
+
+void RegisterIngest(CLI::App &app, int &exit_code) {
+    auto args = std::make_shared<IngestArgs>();
+    auto *cmd = app.add_subcommand("ingest", "Read captures, classify every packet and store the aggregates");
+    cmd->footer(
+        "Inputs are files, directories (searched recursively) and glob patterns, read in the order\n"
+        "of their first packet. pcap and pcapng, plain or compressed with gzip, zstd or xz, are told\n"
+        "apart by their content, not their names. Each file is committed in one transaction: an\n"
+        "interrupted ingest leaves the store as it was before that file. A file whose content was\n"
+        "already ingested is skipped, so re-running over a directory only adds new files.\n\n"
+        "Sensors file (TOML), one table per sensor:\n"
+        "  [[sensor]]\n"
+        "  name = \"tokyo-1\"\n"
+        "  networks = [\"198.51.100.0/24\", \"2001:db8:1::/48\"]\n"
+        "  location = \"Tokyo, JP\"      # optional\n"
+        "  provider = \"university\"     # optional\n"
+        "Without --sensors, the sensors stored by an earlier ingest are used; with none, one\n"
+        "implicit sensor holds every destination.\n\n"
+        "Examples:\n"
+        "  darkscope ingest --sensors sensors.toml /data/telescope/2024-12/\n"
+        "  darkscope ingest --store q4.db 'captures/*.pcap.gz'\n\n"
+        "Exit status: 0 all read; 1 some failed or were only partly read; 2 usage; 3 some skipped\n"
+        "as already ingested (nothing failed).");
+    cmd->add_option("inputs", args->inputs, "Capture files, directories or glob patterns")->required();
+    cmd->add_option("--store", args->store, "Store file (created if absent)")->capture_default_str();
+    cmd->add_option("--sensors", args->sensors, "Sensors file (TOML): names, networks, location, provider")
+        ->check(CLI::ExistingFile);
+    cmd->add_flag("--quiet,-q", args->quiet, "Print nothing but errors");
+    cmd->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
+    cmd->callback([args, &exit_code] { exit_code = RunIngest(*args); });
+}
+
+}  // namespace darkscope::app

@@ -1,0 +1,34 @@
+// darkscope: darknet (network telescope) observation and analysis.
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "app/commands.hpp"
+
+int main(int argc, char **argv) {
+    CLI::App app{
+        "darkscope: counts, reports and early warnings from darknet (network telescope) captures.\n\n"
+        "A darknet is routed but unused address space: every packet it receives is a scan, a worm,\n"
+        "a misconfiguration or the backscatter of an attack elsewhere. darkscope reads captures\n"
+        "of such space, classifies every packet and stores exact hourly and daily aggregates.\n\n"
+        "Start with:\n"
+        "  darkscope ingest --sensors sensors.toml /captures/\n"
+        "  darkscope summary --by service --top 20\n\n"
+        "Exit status: 0 success; 1 some input failed or was only partly read; 2 bad usage or\n"
+        "configuration; 3 nothing failed but some inputs were already ingested and skipped.",
+        "darkscope"};
+    app.set_version_flag("--version", std::string("darkscope ") + DARKSCOPE_VERSION);
+    app.require_subcommand(1);
+    app.fallthrough();
+    int exit_code = darkscope::app::EXIT_OK;
+    darkscope::app::RegisterIngest(app, exit_code);
+    darkscope::app::RegisterSummary(app, exit_code);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        int rc = app.exit(e);
+        return rc == 0 ? 0 : darkscope::app::EXIT_USAGE;
+    }
+    return exit_code;
+}

@@ -1,0 +1,93 @@
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "app/commands.hpp"
+#include "report/summary.hpp"
+
+namespace darkscope::app {
+namespace {
+
+struct SummaryArgs {
+    std::string store = "darkscope.db";
+    std::string from;
+    std::string to;
+    std::string by = "service";
+    size_t top = 20;
+    bool json = false;
+};
+
+int RunSummary(const SummaryArgs &args) {
+    SummaryOptions options;
+    if (!args.from.empty()) {
+        options.from_day = ParseDay(args.from);
+        if (!options.from_day) {
+            fmt::print(stderr, "darkscope summary: --from {}: expected a date as YYYY-MM-DD\n", args.from);
+            return EXIT_USAGE;
+        }
+    }
+    if (!args.to.empty()) {
+        options.to_day = ParseDay(args.to);
+        if (!options.to_day) {
+            fmt::print(stderr, "darkscope summary: --to {}: expected a date as YYYY-MM-DD\n", args.to);
+            return EXIT_USAGE;
+        }
+    }
+    if (options.from_day && options.to_day && *options.from_day > *options.to_day) {
+        fmt::print(stderr, "darkscope summary: --from {} is after --to {}\n", args.from, args.to);
+        return EXIT_USAGE;
+    }
+    auto by = ParseSummaryBy(args.by);
+    if (!by) {
+        fmt::print(stderr, "darkscope summary: --by {}: expected service, class, srcport, source or sensor\n", args.by);
+        return EXIT_USAGE;
+    }
+    options.by = *by;
+    options.top = args.top;
+    if (!std::filesystem::exists(args.store)) {
+        fmt::print(stderr, "darkscope summary: {}: no such store (create one with `darkscope ingest --store {} ...`)\n",
+                   args.store, args.store);
+        return EXIT_USAGE;
+    }
+    try {
+        auto store = Store::OpenSqlite(args.store);
+        Summary s = Summarize(*store, options);
+        if (args.json) fmt::print("{}\n", SummaryToJson(s).dump(2));
+        else fmt::print("{}", SummaryToText(s));
+    } catch (const std::exception &e) {
+        fmt::print(stderr, "darkscope summary: {}\n", e.what());
+        return EXIT_SOME_FAILED;
+    }
+    return EXIT_OK;
+}
+
+}  // namespace
+
+void RegisterSummary(CLI::App &app, int &exit_code) {
+    auto args = std::make_shared<SummaryArgs>();
+    auto *cmd = app.add_subcommand("summary", "Totals and a top-N breakdown over a period");
+    cmd->footer(
+        "Columns: packets; packets per day per sensor IP (packets / days in the period / monitored\n"
+        "addresses: the NPA reports' unit); exact unique source addresses; share of all packets\n"
+        "to the sensors. Packets to no sensor are counted apart as unattributed. Decode events\n"
+        "(truncated or malformed layers) are listed below the table: those packets are still\n"
+        "counted above.\n\n"
+        "--by service   destination service: 445/TCP, 53/UDP, 8/ICMP, proto 47, ?/TCP (no header)\n"
+        "--by class     syn-probe, synack-backscatter, rst-backscatter, dns-query, ...\n"
+        "--by srcport   source port of backscatter and DNS responses (the attacked or abused service)\n"
+        "--by source    per source: packets, mean gap between packets, destinations, services, sensors\n"
+        "--by sensor    per sensor, with its own per-day-per-IP figure\n\n"
+        "Examples:\n"
+        "  darkscope summary --by service --top 10\n"
+        "  darkscope summary --from 2024-10-01 --to 2024-12-31 --by srcport --json");
+    cmd->add_option("--store", args->store, "Store file")->capture_default_str();
+    cmd->add_option("--from", args->from, "First day (YYYY-MM-DD, UTC); default: first day stored");
+    cmd->add_option("--to", args->to, "Last day, inclusive (YYYY-MM-DD, UTC); default: last day stored");
+    cmd->add_option("--by", args->by, "Breakdown: service, class, srcport, source or sensor")->capture_default_str();
+    cmd->add_option("--top", args->top, "Rows to show; 0 for all")->capture_default_str();
+    cmd->add_flag("--json", args->json, "Machine-readable JSON on stdout");
+    cmd->callback([args, &exit_code] { exit_code = RunSummary(*args); });
+}
+
+}  // namespace darkscope::app

@@ -1,0 +1,249 @@
+#include "pipeline/ingest.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "aggregate/aggregator.hpp"
+#include "capture/capture_reader.hpp"
+#include "classify/classifier.hpp"
+#include "decode/decoder.hpp"
+
+namespace darkscope {
+
+size_t IngestSummary::Count(FileStatus s) const {
+    size_t n = 0;
+    for (auto &f : files) n += f.status == s;
+    return n;
+}
+
+std::string HashFile(const std::filesystem::path &path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+    XXH3_state_t *state = XXH3_createState();
+    XXH3_128bits_reset(state);
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            XXH3_freeState(state);
+            ::close(fd);
+            throw std::runtime_error(fmt::format("{}: read error: {}", path.string(), std::strerror(err)));
+        }
+        if (n == 0) break;
+        XXH3_128bits_update(state, buf.data(), size_t(n));
+    }
+    XXH128_hash_t h = XXH3_128bits_digest(state);
+    XXH3_freeState(state);
+    ::close(fd);
+    return fmt::format("{:016x}{:016x}", h.high64, h.low64);
+}
+
+SensorMap ResolveSensors(Store &store, const std::optional<std::filesystem::path> &sensors_file, std::string &note) {
+    if (sensors_file) {
+        SensorMap map = SensorMap::LoadToml(*sensors_file);
+        note = fmt::format("sensors: {} from {}", map.Sensors().size(), sensors_file->string());
+        return map;
+    }
+    std::vector<Sensor> stored;
+    for (auto &s : store.LoadSensors())
+        if (!s.unattributed && !s.sensor.implicit) stored.push_back(s.sensor);
+    if (!stored.empty()) {
+        note = fmt::format("sensors: {} stored in {} (give --sensors to change them)", stored.size(), store.Location());
+        return SensorMap::FromSensors(std::move(stored));
+    }
+    note = "sensors: none defined; one implicit sensor 'all' holds every destination, and its address count is the "
+           "number of distinct destinations seen (give --sensors FILE to name your networks)";
+    return SensorMap::Implicit();
+}
+
+namespace {
+
+// Writes what the shard holds. Hourly rows are written as each hour closes; daily rows and
+// per-source records when a day closes or the file ends, which keeps memory to about a day of
+// distinct tuples.
+class StoreSink {
+public:
+    StoreSink(Store &store, std::vector<int64_t> sensor_ids, int64_t unattributed_id)
+        : store_(store), sensor_ids_(std::move(sensor_ids)), unattributed_id_(unattributed_id) {}
+
+    void CloseHours(AggregateShard &shard) {
+        Rollup(shard, hourly_, daily_);
+        store_.MergeCounters(Granularity::HOUR, hourly_, sensor_ids_, unattributed_id_);
+        hourly_.Clear();
+    }
+    void CloseDays(AggregateShard &shard) {
+        CloseHours(shard);
+        store_.MergeCounters(Granularity::DAY, daily_, sensor_ids_, unattributed_id_);
+        daily_.Clear();
+        store_.MergeSources(shard.Sources(), sensor_ids_);
+        shard.Sources().Clear(1 << 14);
+        store_.MergeEvents(shard.Events(), sensor_ids_, unattributed_id_);
+        shard.Events().Clear(64);
+        store_.MergeDestinations(shard.Destinations(), sensor_ids_);
+        shard.Destinations().clear();
+    }
+
+private:
+    Store &store_;
+    std::vector<int64_t> sensor_ids_;
+    int64_t unattributed_id_;
+    CounterRows hourly_{1 << 12};
+    CounterRows daily_{1 << 12};
+};
+
+}  // namespace
+
+IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<std::filesystem::path> &files,
+                     const IngestOptions &options) {
+    auto started = std::chrono::steady_clock::now();
+    auto log = [&](const std::string &line) {
+        if (options.log) options.log(line);
+    };
+    IngestSummary summary;
+    const std::vector<int64_t> sensor_ids = store.SaveSensors(sensors.Sensors());
+    const int64_t unattributed_id = store.UnattributedSensorId();
+
+    IngestProgress progress;
+    progress.file_count = files.size();
+    for (auto &f : files) {
+        std::error_code ec;
+        auto size = std::filesystem::file_size(f, ec);
+        if (!ec) progress.disk_bytes_total += size;
+    }
+    uint64_t disk_bytes_before = 0;
+
+    for (size_t file_index = 0; file_index < files.size(); ++file_index) {
+        const auto &path = files[file_index];
+        progress.file_index = file_index;
+        FileOutcome outcome;
+        outcome.path = path;
+        std::error_code ec;
+        uint64_t disk_size = std::filesystem::file_size(path, ec);
+        if (ec) disk_size = 0;
+        auto finish = [&](FileOutcome &&o) {
+            disk_bytes_before += disk_size;
+            progress.disk_bytes_done = disk_bytes_before;
+            if (options.on_progress) options.on_progress(progress);
+            summary.files.push_back(std::move(o));
+        };
+
+        std::string hash;
+        try {
+            hash = HashFile(path);
+        } catch (const std::exception &e) {
+            outcome.message = e.what();
+            log(outcome.message);
+            finish(std::move(outcome));
+            continue;
+        }
+        if (auto prev = store.FindFile(hash)) {
+            outcome.status = FileStatus::DUPLICATE;
+            outcome.message = fmt::format("{}: skipped: same content already ingested on {} as {} ({} packets{})",
+                                          path.string(), prev->ingested_at, prev->path, prev->packets,
+                                          prev->status == "complete" ? "" : ", " + prev->status);
+            log(outcome.message);
+            finish(std::move(outcome));
+            continue;
+        }
+        CaptureError open_error;
+        auto reader = CaptureReader::Open(path, open_error);
+        if (!reader) {
+            outcome.message = fmt::format("{}: offset {}: {}; nothing stored from this file", path.string(),
+                                          open_error.offset, open_error.message);
+            log(outcome.message);
+            finish(std::move(outcome));
+            continue;
+        }
+
+        FileRecord record;
+        record.content_hash = hash;
+        record.path = std::filesystem::absolute(path).lexically_normal().string();
+        record.size = disk_size;
+        record.format = CaptureFormatName(reader->Format());
+        record.compression = CompressionName(reader->GetCompression());
+
+        AggregateShard shard;
+        shard.TrackDestinations(sensors.IsImplicit());
+        StoreSink sink(store, sensor_ids, unattributed_id);
+        RawPacket raw;
+        DecodedPacket pkt;
+        ClassifiedPacket cp;
+        int64_t open_hour = INT64_MIN;
+        uint64_t unattributed = 0;
+
+        store.Begin();
+        try {
+            while (reader->Next(raw)) {
+                Decode(raw, pkt);
+                Classify(pkt, cp);
+                const SensorIndex sensor = sensors.Lookup(pkt.dst);
+                unattributed += sensor == UNATTRIBUTED;
+                // Hours close when a later one begins; a late packet for a closed hour is merged
+                // into the stored row, so out-of-order captures stay exact.
+                const int64_t hour = HourOf(pkt.ts);
+                if (hour > open_hour) {
+                    if (open_hour != INT64_MIN) {
+                        if (FloorDiv(hour, 24) != FloorDiv(open_hour, 24)) sink.CloseDays(shard);
+                        else sink.CloseHours(shard);
+                    }
+                    open_hour = hour;
+                }
+                shard.Observe(pkt, cp, sensor);
+                if (record.packets == 0 || pkt.ts < record.first_ts) record.first_ts = pkt.ts;
+                if (record.packets == 0 || pkt.ts > record.last_ts) record.last_ts = pkt.ts;
+                ++record.packets;
+                record.bytes += raw.wire_len;
+                if ((record.packets & 0x3FFFF) == 0 && options.on_progress) {
+                    progress.packets = summary.packets + record.packets;
+                    progress.disk_bytes_done = disk_bytes_before + reader->DiskBytesRead();
+                    options.on_progress(progress);
+                }
+            }
+            const auto &error = reader->Error();
+            if (error && record.packets == 0) {
+                store.Rollback();
+                outcome.message = fmt::format("{}: offset {}: {}; nothing stored from this file", path.string(),
+                                              error->offset, error->message);
+                log(outcome.message);
+                finish(std::move(outcome));
+                continue;
+            }
+            sink.CloseDays(shard);
+            record.status = error ? "partial" : "complete";
+            if (error)
+                record.message = fmt::format("offset {}: {}; {} earlier packets counted", error->offset,
+                                             error->message, record.packets);
+            store.InsertFile(record);
+            store.Commit();
+        } catch (...) {
+            store.Rollback();
+            throw;
+        }
+        summary.packets += record.packets;
+        summary.unattributed_packets += unattributed;
+        outcome.packets = record.packets;
+        if (reader->Error()) {
+            outcome.status = FileStatus::PARTIAL;
+            outcome.message = fmt::format("{}: {}", path.string(), record.message);
+        } else {
+            outcome.status = FileStatus::INGESTED;
+            outcome.message = fmt::format("{}: {} packets ({}, {})", path.string(), record.packets, record.format,
+                                          record.compression);
+        }
+        log(outcome.message);
+        progress.packets = summary.packets;
+        finish(std::move(outcome));
+    }
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return summary;
+}
+
+}  // namespace darkscope

@@ -1,0 +1,62 @@
+#pragma once
+/// Ingest: capture files -> decode -> classify -> aggregate -> store, one transaction per file.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "classify/sensors.hpp"
+#include "store/store.hpp"
+
+namespace darkscope {
+
+struct IngestProgress {
+    size_t file_index = 0;  // 0-based index of the file being read
+    size_t file_count = 0;
+    uint64_t packets = 0;           // packets read so far, all files
+    uint64_t disk_bytes_done = 0;   // bytes of the input files consumed so far, all files
+    uint64_t disk_bytes_total = 0;
+};
+
+struct IngestOptions {
+    /// Called every few hundred thousand packets and after each file (for a progress bar).
+    std::function<void(const IngestProgress &)> on_progress;
+    /// One line per file outcome and per notable condition, for the user.
+    std::function<void(const std::string &)> log;
+};
+
+enum class FileStatus { INGESTED, DUPLICATE, PARTIAL, FAILED };
+
+struct FileOutcome {
+    std::filesystem::path path;
+    FileStatus status = FileStatus::FAILED;
+    uint64_t packets = 0;
+    std::string message;
+};
+
+struct IngestSummary {
+    std::vector<FileOutcome> files;
+    uint64_t packets = 0;
+    uint64_t unattributed_packets = 0;
+    double seconds = 0;
+
+    size_t Count(FileStatus s) const;
+};
+
+/// Resolves the sensors for an ingest: the file given (saved into the store), else the sensors
+/// already stored, else one implicit sensor. `note` tells the user which it was.
+SensorMap ResolveSensors(Store &store, const std::optional<std::filesystem::path> &sensors_file, std::string &note);
+
+/// Ingests the files in the order given (callers sort them by time). Each file is committed in one
+/// transaction, or not at all; a file whose content was already ingested is skipped.
+/// Throws StoreError if the store itself fails (the current file is rolled back).
+IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<std::filesystem::path> &files,
+                     const IngestOptions &options);
+
+/// XXH3-128 of a file's bytes, as 32 hex digits. Throws std::runtime_error if unreadable.
+std::string HashFile(const std::filesystem::path &path);
+
+}  // namespace darkscope

@@ -1,0 +1,342 @@
+#include "report/summary.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "classify/service_key.hpp"
+#include "classify/traffic_class.hpp"
+
+namespace darkscope {
+
+std::optional<SummaryBy> ParseSummaryBy(std::string_view text) {
+    if (text == "service") return SummaryBy::SERVICE;
+    if (text == "class") return SummaryBy::CLASS;
+    if (text == "srcport") return SummaryBy::SOURCE_PORT;
+    if (text == "source") return SummaryBy::SOURCE;
+    if (text == "sensor") return SummaryBy::SENSOR;
+    return std::nullopt;
+}
+
+namespace {
+
+const char *ByName(SummaryBy by) {
+    switch (by) {
+        case SummaryBy::SERVICE: return "service";
+        case SummaryBy::CLASS: return "class";
+        case SummaryBy::SOURCE_PORT: return "srcport";
+        case SummaryBy::SOURCE: return "source";
+        case SummaryBy::SENSOR: return "sensor";
+    }
+    return "?";
+}
+
+struct KeyTotals {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    SourceSet sources;
+};
+
+std::string KeyName(Dimension dim, uint32_t key) {
+    if (dim == Dimension::SERVICE || dim == Dimension::SOURCE_PORT) return ServiceKey{key}.ToString();
+    if (dim == Dimension::CLASS)
+        return key < uint32_t(TrafficClass::COUNT) ? std::string(TrafficClassName(TrafficClass(key)))
+                                                   : fmt::format("class {}", key);
+    return std::to_string(key);
+}
+
+}  // namespace
+
+Summary Summarize(Store &store, const SummaryOptions &options) {
+    Summary s;
+    s.store = store.Location();
+    s.by = options.by;
+    auto range = store.DayRange();
+    s.from_day = options.from_day ? *options.from_day : range ? range->first : 0;
+    s.to_day = options.to_day ? *options.to_day : range ? range->second : 0;
+    s.days = std::max<int64_t>(1, s.to_day - s.from_day + 1);
+    for (auto &f : store.ListFiles()) {
+        ++s.files;
+        s.partial_files += f.status != "complete";
+    }
+
+    // Sensors: the denominator of per-day-per-IP figures is their monitored address count; an
+    // implicit sensor's is the number of distinct destinations seen in the period.
+    std::unordered_map<int64_t, size_t> sensor_index;
+    int64_t unattributed_id = -1;
+    std::vector<int64_t> sensor_ids;
+    for (auto &st : store.LoadSensors()) {
+        if (st.unattributed) {
+            unattributed_id = st.id;
+            continue;
+        }
+        SummarySensor ss;
+        ss.name = st.sensor.name;
+        for (auto &n : st.sensor.networks) ss.networks += (ss.networks.empty() ? "" : ",") + n.ToString();
+        ss.location = st.sensor.location;
+        ss.provider = st.sensor.provider;
+        ss.implicit = st.sensor.implicit;
+        ss.addresses = ss.implicit ? store.Destinations(st.id, s.from_day, s.to_day).Cardinality() : st.sensor.addresses;
+        sensor_index[st.id] = s.sensors.size();
+        sensor_ids.push_back(st.id);
+        s.sensors.push_back(std::move(ss));
+    }
+
+    // Totals over attributed sensors, from the TOTAL dimension; unattributed and non-IP separately.
+    SourceSet all_sources;
+    std::vector<KeyTotals> per_sensor(s.sensors.size());
+    store.ScanCounters(Granularity::DAY, Dimension::TOTAL, s.from_day, s.to_day, [&](const CounterRecord &r) {
+        if (r.sensor_id == unattributed_id) {
+            s.unattributed_packets += r.packets;
+            return;
+        }
+        auto it = sensor_index.find(r.sensor_id);
+        if (it == sensor_index.end()) return;
+        s.packets += r.packets;
+        s.bytes += r.bytes;
+        all_sources.MergeSerialized(r.sources_v4, r.sources_v6);
+        KeyTotals &t = per_sensor[it->second];
+        t.packets += r.packets;
+        t.bytes += r.bytes;
+        t.sources.MergeSerialized(r.sources_v4, r.sources_v6);
+    });
+    s.unique_sources = all_sources.Cardinality();
+    s.empty = s.packets == 0 && s.unattributed_packets == 0;
+    // Frames without IP carry service key 0 ("-"); they are only ever unattributed.
+    store.ScanCounters(Granularity::DAY, Dimension::SERVICE, s.from_day, s.to_day, [&](const CounterRecord &r) {
+        if (r.sensor_id == unattributed_id && r.key == 0) s.non_ip_frames += r.packets;
+    });
+    // Only sensors that saw packets in the period count towards the monitored space when they are
+    // implicit; configured sensors always count (a silent sensor is news, not an empty denominator).
+    for (auto &ss : s.sensors) s.monitored_addresses += ss.addresses;
+
+    auto finish_row = [&](SummaryRow &row, double addresses) {
+        row.per_day_per_ip = double(row.packets) / double(s.days) / std::max(1.0, addresses);
+        row.share = s.packets ? double(row.packets) / double(s.packets) : 0.0;
+    };
+
+    if (options.by == SummaryBy::SENSOR) {
+        for (size_t i = 0; i < s.sensors.size(); ++i) {
+            SummaryRow row;
+            row.key = s.sensors[i].name;
+            row.packets = per_sensor[i].packets;
+            row.bytes = per_sensor[i].bytes;
+            row.unique_sources = per_sensor[i].sources.Cardinality();
+            row.addresses = s.sensors[i].addresses;
+            finish_row(row, double(row.addresses));
+            s.rows.push_back(std::move(row));
+        }
+    } else if (options.by == SummaryBy::SOURCE) {
+        struct Acc {
+            uint64_t packets = 0, bytes = 0;
+            TimestampNs first = 0, last = 0;
+            Bitmap32 dsts, svcs, sens;
+        };
+        std::unordered_map<IpAddress, Acc, IpAddressHash> by_source;
+        store.ScanSources(s.from_day, s.to_day, [&](const SourceRecord &r) {
+            Acc &a = by_source[r.src];
+            if (a.packets == 0 || r.first_ts < a.first) a.first = r.first_ts;
+            if (a.packets == 0 || r.last_ts > a.last) a.last = r.last_ts;
+            a.packets += r.packets;
+            a.bytes += r.bytes;
+            if (auto b = Bitmap32::Deserialize(r.destinations)) a.dsts.Merge(*b);
+            if (auto b = Bitmap32::Deserialize(r.services)) a.svcs.Merge(*b);
+            if (auto b = Bitmap32::Deserialize(r.sensors)) a.sens.Merge(*b);
+        });
+        for (auto &[src, a] : by_source) {
+            SummaryRow row;
+            row.key = src.ToString();
+            row.packets = a.packets;
+            row.bytes = a.bytes;
+            row.unique_sources = 1;
+            row.first_ts = a.first;
+            row.last_ts = a.last;
+            row.mean_interarrival_s = a.packets > 1 ? double(a.last - a.first) / 1e9 / double(a.packets - 1) : 0.0;
+            row.destinations = a.dsts.Cardinality();
+            row.services = a.svcs.Cardinality();
+            row.sensors = a.sens.Cardinality();
+            finish_row(row, double(std::max<uint64_t>(1, s.monitored_addresses)));
+            s.rows.push_back(std::move(row));
+        }
+    } else {
+        Dimension dim = options.by == SummaryBy::SERVICE ? Dimension::SERVICE
+                        : options.by == SummaryBy::CLASS ? Dimension::CLASS
+                                                         : Dimension::SOURCE_PORT;
+        std::map<uint32_t, KeyTotals> keys;
+        store.ScanCounters(Granularity::DAY, dim, s.from_day, s.to_day, [&](const CounterRecord &r) {
+            if (!sensor_index.count(r.sensor_id)) return;
+            KeyTotals &t = keys[r.key];
+            t.packets += r.packets;
+            t.bytes += r.bytes;
+            t.sources.MergeSerialized(r.sources_v4, r.sources_v6);
+        });
+        for (auto &[key, t] : keys) {
+            SummaryRow row;
+            row.key = KeyName(dim, key);
+            row.packets = t.packets;
+            row.bytes = t.bytes;
+            row.unique_sources = t.sources.Cardinality();
+            finish_row(row, double(std::max<uint64_t>(1, s.monitored_addresses)));
+            s.rows.push_back(std::move(row));
+        }
+    }
+    std::stable_sort(s.rows.begin(), s.rows.end(), [](const SummaryRow &a, const SummaryRow &b) {
+        return a.packets != b.packets ? a.packets > b.packets : a.key < b.key;
+    });
+    s.total_rows = s.rows.size();
+    if (options.top > 0 && s.rows.size() > options.top) s.rows.resize(options.top);
+
+    std::map<std::string, uint64_t> events;
+    store.ScanEvents(s.from_day, s.to_day, [&](int64_t, std::string_view name, uint64_t count) {
+        if (name == "classify.dns.by_port") s.dns_by_port += count;
+        else events[std::string(name)] += count;
+    });
+    s.decode_events.assign(events.begin(), events.end());
+    return s;
+}
+
+nlohmann::json SummaryToJson(const Summary &s) {
+    nlohmann::json j;
+    j["store"] = s.store;
+    j["from"] = FormatDay(s.from_day);
+    j["to"] = FormatDay(s.to_day);
+    j["days"] = s.days;
+    j["empty"] = s.empty;
+    j["monitored_addresses"] = s.monitored_addresses;
+    j["files"] = {{"ingested", s.files}, {"partial", s.partial_files}};
+    j["sensors"] = nlohmann::json::array();
+    for (auto &ss : s.sensors)
+        j["sensors"].push_back({{"name", ss.name},
+                                {"networks", ss.networks},
+                                {"location", ss.location},
+                                {"provider", ss.provider},
+                                {"addresses", ss.addresses},
+                                {"implicit", ss.implicit}});
+    j["totals"] = {{"packets", s.packets},
+                   {"bytes", s.bytes},
+                   {"unique_sources", s.unique_sources},
+                   {"per_day_per_ip", double(s.packets) / double(s.days) /
+                                          double(std::max<uint64_t>(1, s.monitored_addresses))},
+                   {"unattributed_packets", s.unattributed_packets},
+                   {"non_ip_frames", s.non_ip_frames},
+                   {"dns_classified_by_port", s.dns_by_port}};
+    j["by"] = ByName(s.by);
+    j["total_rows"] = s.total_rows;
+    j["rows"] = nlohmann::json::array();
+    for (auto &r : s.rows) {
+        nlohmann::json row = {{"key", r.key},
+                              {"packets", r.packets},
+                              {"bytes", r.bytes},
+                              {"unique_sources", r.unique_sources},
+                              {"per_day_per_ip", r.per_day_per_ip},
+                              {"share", r.share}};
+        if (s.by == SummaryBy::SOURCE) {
+            row["first_seen"] = FormatTimestamp(r.first_ts);
+            row["last_seen"] = FormatTimestamp(r.last_ts);
+            row["mean_interarrival_s"] = r.mean_interarrival_s;
+            row["destinations"] = r.destinations;
+            row["services"] = r.services;
+            row["sensors"] = r.sensors;
+        }
+        if (s.by == SummaryBy::SENSOR) row["addresses"] = r.addresses;
+        j["rows"].push_back(std::move(row));
+    }
+    j["decode_events"] = nlohmann::json::object();
+    for (auto &[name, count] : s.decode_events) j["decode_events"][name] = count;
+    return j;
+}
+
+namespace {
+
+std::string Thousands(uint64_t v) {
+    std::string digits = std::to_string(v), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+std::string Rate(double v) {
+    if (v >= 100) return fmt::format("{:.0f}", v);
+    if (v >= 1) return fmt::format("{:.2f}", v);
+    return fmt::format("{:.4f}", v);
+}
+
+}  // namespace
+
+std::string SummaryToText(const Summary &s) {
+    std::string out;
+    out += fmt::format("store    {}\n", s.store);
+    if (s.empty) {
+        out += "         no packets stored for this period (ingest captures with `darkscope ingest`)\n";
+        return out;
+    }
+    out += fmt::format("period   {} .. {} ({} day{})\n", FormatDay(s.from_day), FormatDay(s.to_day), s.days,
+                       s.days == 1 ? "" : "s");
+    for (auto &ss : s.sensors) {
+        if (ss.implicit)
+            out += fmt::format("sensor   {} (implicit: no sensors file; {} distinct destinations seen are its "
+                               "monitored addresses)\n",
+                               ss.name, Thousands(ss.addresses));
+        else
+            out += fmt::format("sensor   {}  {}  {} addresses{}{}\n", ss.name, ss.networks, Thousands(ss.addresses),
+                               ss.location.empty() ? "" : "  " + ss.location,
+                               ss.provider.empty() ? "" : "  (" + ss.provider + ")");
+    }
+    double total_rate = double(s.packets) / double(s.days) / double(std::max<uint64_t>(1, s.monitored_addresses));
+    out += fmt::format("packets  {}  ({} per day per sensor IP)   unique sources {}\n", Thousands(s.packets),
+                       Rate(total_rate), Thousands(s.unique_sources));
+    if (s.unattributed_packets)
+        out += fmt::format("         {} packets to no sensor (unattributed{})\n", Thousands(s.unattributed_packets),
+                           s.non_ip_frames ? fmt::format(", of which {} frames carry no IP", Thousands(s.non_ip_frames))
+                                           : "");
+    out += fmt::format("files    {} ingested{}\n\n", s.files,
+                       s.partial_files ? fmt::format(", {} only partly readable", s.partial_files) : "");
+
+    const bool by_source = s.by == SummaryBy::SOURCE;
+    const char *key_title = s.by == SummaryBy::SERVICE       ? "service"
+                            : s.by == SummaryBy::CLASS       ? "class"
+                            : s.by == SummaryBy::SOURCE_PORT ? "source port"
+                            : s.by == SummaryBy::SENSOR      ? "sensor"
+                                                             : "source";
+    size_t key_width = std::max<size_t>(12, std::string_view(key_title).size());
+    for (auto &r : s.rows) key_width = std::max(key_width, r.key.size());
+    key_width = std::min<size_t>(key_width, 40);
+    if (by_source) {
+        out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>7}  {:>12}  {:>6}  {:>8}  {:>7}  {:<20}  {:<20}\n", "rank",
+                           key_title, key_width, "packets", "share", "mean gap s", "dsts", "services", "sensors",
+                           "first seen", "last seen");
+    } else {
+        out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>14}  {:>14}  {:>7}\n", "rank", key_title, key_width, "packets",
+                           "per day per IP", "unique sources", "share");
+    }
+    size_t rank = 0;
+    for (auto &r : s.rows) {
+        ++rank;
+        if (by_source)
+            out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>6.2f}%  {:>12.3f}  {:>6}  {:>8}  {:>7}  {:<20}  {:<20}\n", rank,
+                               r.key, key_width, Thousands(r.packets), r.share * 100, r.mean_interarrival_s,
+                               r.destinations, r.services, r.sensors, FormatTimestamp(r.first_ts),
+                               FormatTimestamp(r.last_ts));
+        else
+            out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>14}  {:>14}  {:>6.2f}%\n", rank, r.key, key_width,
+                               Thousands(r.packets), Rate(r.per_day_per_ip), Thousands(r.unique_sources),
+                               r.share * 100);
+    }
+    if (s.rows.size() < s.total_rows)
+        out += fmt::format("      ... {} more (--top 0 shows all)\n", s.total_rows - s.rows.size());
+
+    if (!s.decode_events.empty() || s.dns_by_port) {
+        out += "\ndecode events (packets still counted above)\n";
+        for (auto &[name, count] : s.decode_events) out += fmt::format("  {:<40} {:>12}\n", name, Thousands(count));
+        if (s.dns_by_port)
+            out += fmt::format("  {:<40} {:>12}  (DNS told query/response by port: payload not DNS)\n",
+                               "classify.dns.by_port", Thousands(s.dns_by_port));
+    }
+    return out;
+}
+
+}  // namespace darkscope

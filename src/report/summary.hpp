@@ -1,0 +1,79 @@
+#pragma once
+/// `darkscope summary`: totals and one breakdown over a period, read from the store.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.hpp"
+
+namespace darkscope {
+
+enum class SummaryBy { SERVICE, CLASS, SOURCE_PORT, SOURCE, SENSOR };
+std::optional<SummaryBy> ParseSummaryBy(std::string_view text);
+
+struct SummaryOptions {
+    std::optional<int64_t> from_day;
+    std::optional<int64_t> to_day;
+    SummaryBy by = SummaryBy::SERVICE;
+    size_t top = 20;  // 0: every row
+};
+
+struct SummaryRow {
+    std::string key;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    uint64_t unique_sources = 0;
+    double per_day_per_ip = 0;
+    double share = 0;  // of all attributed packets in the period
+    // --by source only
+    TimestampNs first_ts = 0;
+    TimestampNs last_ts = 0;
+    double mean_interarrival_s = 0;
+    uint64_t destinations = 0;
+    uint64_t services = 0;
+    uint64_t sensors = 0;
+    // --by sensor only
+    uint64_t addresses = 0;
+};
+
+struct SummarySensor {
+    std::string name;
+    std::string networks;
+    std::string location;
+    std::string provider;
+    uint64_t addresses = 0;
+    bool implicit = false;
+};
+
+struct Summary {
+    std::string store;
+    int64_t from_day = 0;
+    int64_t to_day = 0;
+    int64_t days = 0;
+    bool empty = true;  // no data in the store (or the period)
+    uint64_t monitored_addresses = 0;
+    std::vector<SummarySensor> sensors;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    uint64_t unique_sources = 0;
+    uint64_t unattributed_packets = 0;
+    uint64_t non_ip_frames = 0;
+    SummaryBy by = SummaryBy::SERVICE;
+    size_t total_rows = 0;  // before --top
+    std::vector<SummaryRow> rows;
+    std::vector<std::pair<std::string, uint64_t>> decode_events;
+    uint64_t dns_by_port = 0;  // DNS packets told query/response by port, not by the QR bit
+    size_t files = 0;
+    size_t partial_files = 0;
+};
+
+Summary Summarize(Store &store, const SummaryOptions &options);
+nlohmann::json SummaryToJson(const Summary &s);
+/// A terminal table; `width` is the terminal width (columns are not truncated below 80).
+std::string SummaryToText(const Summary &s);
+
+}  // namespace darkscope

@@ -1,0 +1,475 @@
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
+
+#include "store/store.hpp"
+
+namespace darkscope {
+namespace {
+
+// Schema migrations: MIGRATIONS[i] takes a store from version i to i + 1 (PRAGMA user_version).
+// Append only; a released migration is never edited.
+constexpr const char *MIGRATIONS[] = {
+    // 0 -> 1: the ingest engine.
+    R"sql(
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE sensors (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        networks TEXT NOT NULL,          -- comma-separated CIDRs
+        location TEXT NOT NULL DEFAULT '',
+        provider TEXT NOT NULL DEFAULT '',
+        addresses INTEGER NOT NULL,      -- monitored addresses (0 for implicit: counted from data)
+        implicit INTEGER NOT NULL DEFAULT 0,
+        unattributed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        format TEXT NOT NULL,
+        compression TEXT NOT NULL,
+        packets INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        first_ts INTEGER,
+        last_ts INTEGER,
+        status TEXT NOT NULL,            -- complete | partial
+        message TEXT NOT NULL DEFAULT '',
+        ingested_at TEXT NOT NULL
+    );
+    -- dim: see src/aggregate/dimension.hpp. period: hours (or days) since the epoch, UTC.
+    CREATE TABLE counters_hourly (
+        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL, key INTEGER NOT NULL,
+        packets INTEGER NOT NULL, bytes INTEGER NOT NULL, unique_sources INTEGER NOT NULL,
+        sources_v4 BLOB NOT NULL, sources_v6 BLOB NOT NULL,
+        PRIMARY KEY (dim, period, sensor_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE counters_daily (
+        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL, key INTEGER NOT NULL,
+        packets INTEGER NOT NULL, bytes INTEGER NOT NULL, unique_sources INTEGER NOT NULL,
+        sources_v4 BLOB NOT NULL, sources_v6 BLOB NOT NULL,
+        PRIMARY KEY (dim, period, sensor_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE source_daily (
+        day INTEGER NOT NULL, src BLOB NOT NULL,   -- 4 bytes (IPv4) or 16 (IPv6), network order
+        packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
+        first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+        destination_count INTEGER NOT NULL, service_count INTEGER NOT NULL, sensor_count INTEGER NOT NULL,
+        destinations BLOB NOT NULL, services BLOB NOT NULL, sensors BLOB NOT NULL,
+        PRIMARY KEY (day, src)
+    ) WITHOUT ROWID;
+    CREATE TABLE decode_events (
+        sensor_id INTEGER NOT NULL, hour INTEGER NOT NULL, event TEXT NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (sensor_id, hour, event)
+    ) WITHOUT ROWID;
+    CREATE TABLE sensor_destinations (
+        sensor_id INTEGER NOT NULL, day INTEGER NOT NULL, v4 BLOB NOT NULL, v6 BLOB NOT NULL,
+        PRIMARY KEY (sensor_id, day)
+    ) WITHOUT ROWID;
+    -- Room for later stages, so that their migrations only add tables: country/AS and tags per
+    -- source (enrichment), signature hits, detector events.
+    )sql",
+};
+constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
+
+class Statement {
+public:
+    Statement(sqlite3 *db, const char *sql) : db_(db) {
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK)
+            throw StoreError(fmt::format("store: cannot prepare statement: {}", sqlite3_errmsg(db)));
+    }
+    ~Statement() { sqlite3_finalize(stmt_); }
+    Statement(const Statement &) = delete;
+    Statement &operator=(const Statement &) = delete;
+
+    Statement &Bind(int i, int64_t v) {
+        sqlite3_bind_int64(stmt_, i, v);
+        return *this;
+    }
+    Statement &Bind(int i, std::string_view v) {
+        sqlite3_bind_text(stmt_, i, v.data(), int(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Statement &BindBlob(int i, std::string_view v) {
+        sqlite3_bind_blob(stmt_, i, v.empty() ? "" : v.data(), int(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    /// Steps once; true if a row is available.
+    bool Step() {
+        int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw StoreError(fmt::format("store: {}", sqlite3_errmsg(db_)));
+    }
+    void Run() {
+        Step();
+        Reset();
+    }
+    void Reset() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+    std::string_view Text(int col) {
+        auto p = reinterpret_cast<const char *>(sqlite3_column_text(stmt_, col));
+        return p ? std::string_view(p, size_t(sqlite3_column_bytes(stmt_, col))) : std::string_view();
+    }
+    std::string_view Blob(int col) {
+        auto p = static_cast<const char *>(sqlite3_column_blob(stmt_, col));
+        return p ? std::string_view(p, size_t(sqlite3_column_bytes(stmt_, col))) : std::string_view();
+    }
+    bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+private:
+    sqlite3 *db_;
+    sqlite3_stmt *stmt_ = nullptr;
+};
+
+std::string JoinNetworks(const std::vector<IpNetwork> &nets) {
+    std::string out;
+    for (auto &n : nets) {
+        if (!out.empty()) out += ",";
+        out += n.ToString();
+    }
+    return out;
+}
+
+std::string NowIso() {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    return FormatTimestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+}
+
+class SqliteStore final : public Store {
+public:
+    explicit SqliteStore(const std::string &path) : path_(path) {
+        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+            std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+            sqlite3_close(db_);
+            throw StoreError(fmt::format("{}: cannot open store: {}", path, msg));
+        }
+        sqlite3_busy_timeout(db_, 10000);
+        // WAL: readers (summary, a dashboard) do not block ingest, and a killed writer leaves the
+        // last committed file intact. synchronous=NORMAL is durable against process crashes.
+        Exec("PRAGMA journal_mode=WAL");
+        Exec("PRAGMA synchronous=NORMAL");
+        Exec("PRAGMA cache_size=-65536");
+        Migrate();
+    }
+    ~SqliteStore() override {
+        statements_.clear();
+        sqlite3_close(db_);
+    }
+
+    int SchemaVersion() override {
+        Statement s(db_, "PRAGMA user_version");
+        s.Step();
+        return int(s.Int(0));
+    }
+    std::string Location() const override { return path_; }
+
+    std::vector<StoredSensor> LoadSensors() override {
+        std::vector<StoredSensor> out;
+        Statement s(db_, "SELECT id, name, networks, location, provider, addresses, implicit, unattributed "
+                         "FROM sensors ORDER BY id");
+        while (s.Step()) {
+            StoredSensor st;
+            st.id = s.Int(0);
+            st.sensor.name = std::string(s.Text(1));
+            std::stringstream nets{std::string(s.Text(2))};
+            for (std::string item; std::getline(nets, item, ',');)
+                if (auto n = IpNetwork::Parse(item)) st.sensor.networks.push_back(*n);
+            st.sensor.location = std::string(s.Text(3));
+            st.sensor.provider = std::string(s.Text(4));
+            st.sensor.addresses = uint64_t(s.Int(5));
+            st.sensor.implicit = s.Int(6) != 0;
+            st.unattributed = s.Int(7) != 0;
+            out.push_back(std::move(st));
+        }
+        return out;
+    }
+
+    std::vector<int64_t> SaveSensors(const std::vector<Sensor> &sensors) override {
+        std::vector<int64_t> ids;
+        Statement up(db_,
+                     "INSERT INTO sensors(name, networks, location, provider, addresses, implicit) "
+                     "VALUES(?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET networks=excluded.networks, "
+                     "location=excluded.location, provider=excluded.provider, addresses=excluded.addresses, "
+                     "implicit=excluded.implicit RETURNING id");
+        for (auto &s : sensors) {
+            up.Bind(1, s.name).Bind(2, JoinNetworks(s.networks)).Bind(3, s.location).Bind(4, s.provider);
+            up.Bind(5, int64_t(std::min<uint64_t>(s.addresses, INT64_MAX))).Bind(6, int64_t(s.implicit));
+            if (!up.Step()) throw StoreError("store: sensor upsert returned no id");
+            ids.push_back(up.Int(0));
+            up.Reset();
+        }
+        return ids;
+    }
+
+    int64_t UnattributedSensorId() override {
+        Statement q(db_, "SELECT id FROM sensors WHERE unattributed = 1");
+        if (q.Step()) return q.Int(0);
+        Statement ins(db_, "INSERT INTO sensors(name, networks, addresses, unattributed) "
+                           "VALUES('(unattributed)', '', 0, 1) RETURNING id");
+        ins.Step();
+        return ins.Int(0);
+    }
+
+    std::optional<FileRecord> FindFile(const std::string &hash) override {
+        auto files = QueryFiles("WHERE content_hash = ?", hash);
+        if (files.empty()) return std::nullopt;
+        return files.front();
+    }
+    std::vector<FileRecord> ListFiles() override { return QueryFiles("ORDER BY id", {}); }
+
+    void Begin() override { Exec("BEGIN IMMEDIATE"); }
+    void Commit() override { Exec("COMMIT"); }
+    void Rollback() override {
+        if (!sqlite3_get_autocommit(db_)) Exec("ROLLBACK");
+    }
+
+    void MergeCounters(Granularity g, CounterRows &rows, const std::vector<int64_t> &sensor_ids,
+                       int64_t unattributed_id) override {
+        const char *table = g == Granularity::HOUR ? "counters_hourly" : "counters_daily";
+        Statement &sel = Cached(fmt::format("SELECT packets, bytes, sources_v4, sources_v6 FROM {} "
+                                            "WHERE dim=? AND period=? AND sensor_id=? AND key=?",
+                                            table));
+        Statement &put = Cached(fmt::format("INSERT OR REPLACE INTO {}(dim, period, sensor_id, key, packets, bytes, "
+                                            "unique_sources, sources_v4, sources_v6) VALUES(?,?,?,?,?,?,?,?,?)",
+                                            table));
+        rows.ForEach([&](const CounterKey &k, CounterValue &v) {
+            int64_t sensor_id = k.sensor == UNATTRIBUTED ? unattributed_id : sensor_ids.at(k.sensor);
+            sel.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id).Bind(4, int64_t(k.key));
+            uint64_t packets = v.packets, bytes = v.bytes;
+            if (sel.Step()) {
+                packets += uint64_t(sel.Int(0));
+                bytes += uint64_t(sel.Int(1));
+                if (!v.sources.MergeSerialized(sel.Blob(2), sel.Blob(3)))
+                    throw StoreError(fmt::format("{}: {} row (dim {}, period {}) holds a corrupt source set", path_,
+                                                 table, int(k.dim), k.period));
+            }
+            sel.Reset();
+            put.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id).Bind(4, int64_t(k.key));
+            put.Bind(5, int64_t(packets)).Bind(6, int64_t(bytes)).Bind(7, int64_t(v.sources.Cardinality()));
+            put.BindBlob(8, v.sources.SerializeV4()).BindBlob(9, v.sources.SerializeV6());
+            put.Run();
+        });
+    }
+
+    void MergeSources(FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &sources,
+                      const std::vector<int64_t> &sensor_ids) override {
+        Statement &sel = Cached("SELECT packets, bytes, first_ts, last_ts, destinations, services, sensors "
+                                "FROM source_daily WHERE day=? AND src=?");
+        Statement &put = Cached("INSERT OR REPLACE INTO source_daily(day, src, packets, bytes, first_ts, last_ts, "
+                                "destination_count, service_count, sensor_count, destinations, services, sensors) "
+                                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+        sources.ForEach([&](const SourceDayKey &k, SourceDayStats &v) {
+            std::string_view src(reinterpret_cast<const char *>(k.src.data()), k.family == 4 ? 4 : 16);
+            Bitmap32 dsts = v.destinations.ToBitmap(), svcs = v.services.ToBitmap(), sens;
+            // Sensor sets are stored as sensor ids, which stay stable when the sensors file changes.
+            for (uint32_t idx : v.sensors.ToBitmap().Values()) sens.Add(uint32_t(sensor_ids.at(idx)));
+            uint64_t packets = v.packets, bytes = v.bytes;
+            int64_t first = v.first_ts, last = v.last_ts;
+            sel.Bind(1, k.day).BindBlob(2, src);
+            if (sel.Step()) {
+                packets += uint64_t(sel.Int(0));
+                bytes += uint64_t(sel.Int(1));
+                first = std::min<int64_t>(first, sel.Int(2));
+                last = std::max<int64_t>(last, sel.Int(3));
+                auto old_d = Bitmap32::Deserialize(sel.Blob(4));
+                auto old_s = Bitmap32::Deserialize(sel.Blob(5));
+                auto old_n = Bitmap32::Deserialize(sel.Blob(6));
+                if (!old_d || !old_s || !old_n)
+                    throw StoreError(fmt::format("{}: source_daily row (day {}) is corrupt", path_, k.day));
+                dsts.Merge(*old_d);
+                svcs.Merge(*old_s);
+                sens.Merge(*old_n);
+            }
+            sel.Reset();
+            put.Bind(1, k.day).BindBlob(2, src).Bind(3, int64_t(packets)).Bind(4, int64_t(bytes));
+            put.Bind(5, first).Bind(6, last);
+            put.Bind(7, int64_t(dsts.Cardinality())).Bind(8, int64_t(svcs.Cardinality()));
+            put.Bind(9, int64_t(sens.Cardinality()));
+            put.BindBlob(10, dsts.Serialize()).BindBlob(11, svcs.Serialize()).BindBlob(12, sens.Serialize());
+            put.Run();
+        });
+    }
+
+    void MergeEvents(const FlatMap<EventKey, uint64_t, EventKeyHash> &events, const std::vector<int64_t> &sensor_ids,
+                     int64_t unattributed_id) override {
+        Statement &put = Cached("INSERT INTO decode_events(sensor_id, hour, event, count) VALUES(?,?,?,?) "
+                                "ON CONFLICT(sensor_id, hour, event) DO UPDATE SET count = count + excluded.count");
+        events.ForEach([&](const EventKey &k, uint64_t count) {
+            int64_t sensor_id = k.sensor == UNATTRIBUTED ? unattributed_id : sensor_ids.at(k.sensor);
+            put.Bind(1, sensor_id).Bind(2, k.hour).Bind(3, EventName(k.event));
+            put.Bind(4, int64_t(count));
+            put.Run();
+        });
+    }
+
+    void MergeDestinations(std::map<std::pair<int32_t, SensorIndex>, SourceSet> &destinations,
+                           const std::vector<int64_t> &sensor_ids) override {
+        Statement &sel = Cached("SELECT v4, v6 FROM sensor_destinations WHERE sensor_id=? AND day=?");
+        Statement &put = Cached("INSERT OR REPLACE INTO sensor_destinations(sensor_id, day, v4, v6) VALUES(?,?,?,?)");
+        for (auto &[k, set] : destinations) {
+            int64_t sensor_id = sensor_ids.at(k.second);
+            sel.Bind(1, sensor_id).Bind(2, k.first);
+            if (sel.Step() && !set.MergeSerialized(sel.Blob(0), sel.Blob(1)))
+                throw StoreError(fmt::format("{}: sensor_destinations row (day {}) is corrupt", path_, k.first));
+            sel.Reset();
+            put.Bind(1, sensor_id).Bind(2, k.first).BindBlob(3, set.SerializeV4()).BindBlob(4, set.SerializeV6());
+            put.Run();
+        }
+    }
+
+    void InsertFile(const FileRecord &f) override {
+        Statement s(db_, "INSERT INTO files(content_hash, path, size, format, compression, packets, bytes, first_ts, "
+                         "last_ts, status, message, ingested_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+        s.Bind(1, f.content_hash).Bind(2, f.path).Bind(3, int64_t(f.size)).Bind(4, f.format).Bind(5, f.compression);
+        s.Bind(6, int64_t(f.packets)).Bind(7, int64_t(f.bytes)).Bind(8, f.first_ts).Bind(9, f.last_ts);
+        s.Bind(10, f.status).Bind(11, f.message).Bind(12, f.ingested_at.empty() ? NowIso() : f.ingested_at);
+        s.Run();
+    }
+
+    std::optional<std::pair<int64_t, int64_t>> DayRange() override {
+        Statement s(db_, "SELECT min(period), max(period) FROM counters_daily WHERE dim = 0");
+        if (!s.Step() || s.IsNull(0)) return std::nullopt;
+        return std::make_pair(s.Int(0), s.Int(1));
+    }
+
+    void ScanCounters(Granularity g, Dimension dim, int64_t from, int64_t to,
+                      const std::function<void(const CounterRecord &)> &f) override {
+        Statement s(db_, fmt::format("SELECT period, sensor_id, key, packets, bytes, unique_sources, sources_v4, "
+                                     "sources_v6 FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
+                                     g == Granularity::HOUR ? "counters_hourly" : "counters_daily")
+                             .c_str());
+        s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
+        while (s.Step()) {
+            CounterRecord r;
+            r.period = s.Int(0);
+            r.sensor_id = s.Int(1);
+            r.key = uint32_t(s.Int(2));
+            r.packets = uint64_t(s.Int(3));
+            r.bytes = uint64_t(s.Int(4));
+            r.unique_sources = uint64_t(s.Int(5));
+            r.sources_v4 = s.Blob(6);
+            r.sources_v6 = s.Blob(7);
+            f(r);
+        }
+    }
+
+    void ScanSources(int64_t from_day, int64_t to_day, const std::function<void(const SourceRecord &)> &f) override {
+        Statement s(db_, "SELECT day, src, packets, bytes, first_ts, last_ts, destinations, services, sensors "
+                         "FROM source_daily WHERE day BETWEEN ? AND ?");
+        s.Bind(1, from_day).Bind(2, to_day);
+        while (s.Step()) {
+            SourceRecord r;
+            r.day = s.Int(0);
+            auto src = s.Blob(1);
+            if (src.size() == 4) r.src = IpAddress::V4FromBytes(reinterpret_cast<const uint8_t *>(src.data()));
+            else if (src.size() == 16) r.src = IpAddress::V6FromBytes(reinterpret_cast<const uint8_t *>(src.data()));
+            r.packets = uint64_t(s.Int(2));
+            r.bytes = uint64_t(s.Int(3));
+            r.first_ts = s.Int(4);
+            r.last_ts = s.Int(5);
+            r.destinations = s.Blob(6);
+            r.services = s.Blob(7);
+            r.sensors = s.Blob(8);
+            f(r);
+        }
+    }
+
+    void ScanEvents(int64_t from_day, int64_t to_day,
+                    const std::function<void(int64_t, std::string_view, uint64_t)> &f) override {
+        Statement s(db_, "SELECT sensor_id, event, sum(count) FROM decode_events WHERE hour BETWEEN ? AND ? "
+                         "GROUP BY sensor_id, event ORDER BY event");
+        s.Bind(1, from_day * 24).Bind(2, to_day * 24 + 23);
+        while (s.Step()) f(s.Int(0), s.Text(1), uint64_t(s.Int(2)));
+    }
+
+    SourceSet Destinations(int64_t sensor_id, int64_t from_day, int64_t to_day) override {
+        SourceSet out;
+        Statement s(db_, "SELECT v4, v6 FROM sensor_destinations WHERE sensor_id = ? AND day BETWEEN ? AND ?");
+        s.Bind(1, sensor_id).Bind(2, from_day).Bind(3, to_day);
+        while (s.Step())
+            if (!out.MergeSerialized(s.Blob(0), s.Blob(1)))
+                throw StoreError(fmt::format("{}: sensor_destinations row is corrupt", path_));
+        return out;
+    }
+
+private:
+    void Exec(const std::string &sql) {
+        char *err = nullptr;
+        if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+            std::string msg = err ? err : "unknown error";
+            sqlite3_free(err);
+            throw StoreError(fmt::format("{}: {}", path_, msg));
+        }
+    }
+
+    void Migrate() {
+        int version = SchemaVersion();
+        if (version > SCHEMA_VERSION)
+            throw StoreError(fmt::format("{}: store schema version {} is newer than this darkscope understands ({}); "
+                                         "use a newer darkscope",
+                                         path_, version, SCHEMA_VERSION));
+        if (version == SCHEMA_VERSION) return;
+        Exec("BEGIN IMMEDIATE");
+        try {
+            for (int v = version; v < SCHEMA_VERSION; ++v) Exec(MIGRATIONS[v]);
+            Exec(fmt::format("PRAGMA user_version = {}", SCHEMA_VERSION));
+            Exec(fmt::format("INSERT OR REPLACE INTO meta(key, value) VALUES('darkscope_version', '{}')",
+                             DARKSCOPE_VERSION));
+            Exec("COMMIT");
+        } catch (...) {
+            Exec("ROLLBACK");
+            throw;
+        }
+    }
+
+    std::vector<FileRecord> QueryFiles(const std::string &where, const std::string &arg) {
+        Statement s(db_, ("SELECT content_hash, path, size, format, compression, packets, bytes, first_ts, last_ts, "
+                          "status, message, ingested_at FROM files " +
+                          where)
+                             .c_str());
+        if (!arg.empty()) s.Bind(1, arg);
+        std::vector<FileRecord> out;
+        while (s.Step()) {
+            FileRecord f;
+            f.content_hash = s.Text(0);
+            f.path = s.Text(1);
+            f.size = uint64_t(s.Int(2));
+            f.format = s.Text(3);
+            f.compression = s.Text(4);
+            f.packets = uint64_t(s.Int(5));
+            f.bytes = uint64_t(s.Int(6));
+            f.first_ts = s.Int(7);
+            f.last_ts = s.Int(8);
+            f.status = s.Text(9);
+            f.message = s.Text(10);
+            f.ingested_at = s.Text(11);
+            out.push_back(std::move(f));
+        }
+        return out;
+    }
+
+    Statement &Cached(const std::string &sql) {
+        for (auto &[text, stmt] : statements_)
+            if (text == sql) return *stmt;
+        statements_.emplace_back(sql, std::make_unique<Statement>(db_, sql.c_str()));
+        return *statements_.back().second;
+    }
+
+    std::string path_;
+    sqlite3 *db_ = nullptr;
+    std::vector<std::pair<std::string, std::unique_ptr<Statement>>> statements_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> Store::OpenSqlite(const std::string &path) { return std::make_unique<SqliteStore>(path); }
+
+}  // namespace darkscope

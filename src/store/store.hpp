@@ -1,0 +1,121 @@
+#pragma once
+/// The store: what ingest writes and every later stage (summary, report, detectors) reads.
+/// One implementation today (SQLite, one file, zero configuration); the interface is what a
+/// ClickHouse back end would implement for telescopes beyond one machine.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aggregate/aggregator.hpp"
+#include "classify/sensors.hpp"
+
+namespace darkscope {
+
+/// Raised for storage failures (I/O, corruption, a newer schema); the message names the store.
+struct StoreError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct StoredSensor {
+    int64_t id = 0;
+    Sensor sensor;
+    bool unattributed = false;  // the pseudo-sensor holding packets to no sensor
+};
+
+struct FileRecord {
+    std::string content_hash;  // XXH3-128 of the file's bytes on disk, hex
+    std::string path;
+    uint64_t size = 0;
+    std::string format;       // pcap, pcapng
+    std::string compression;  // none, gzip, zstd, xz
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    TimestampNs first_ts = 0;
+    TimestampNs last_ts = 0;
+    std::string status;   // complete, partial
+    std::string message;  // for partial files: where and why reading stopped
+    std::string ingested_at;
+};
+
+/// One counter row as read back: the sources are still serialised so that callers only pay for
+/// deserialising the rows they use.
+struct CounterRecord {
+    int64_t period = 0;
+    int64_t sensor_id = 0;
+    uint32_t key = 0;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    uint64_t unique_sources = 0;
+    std::string_view sources_v4;
+    std::string_view sources_v6;
+};
+
+struct SourceRecord {
+    int64_t day = 0;
+    IpAddress src;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    TimestampNs first_ts = 0;
+    TimestampNs last_ts = 0;
+    std::string_view destinations;  // Bitmap32 portable blobs
+    std::string_view services;
+    std::string_view sensors;
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    /// Opens (creating and migrating as needed) the SQLite store at path.
+    static std::unique_ptr<Store> OpenSqlite(const std::string &path);
+
+    virtual int SchemaVersion() = 0;
+    virtual std::string Location() const = 0;
+
+    // --- Sensors ---------------------------------------------------------------------------------
+    virtual std::vector<StoredSensor> LoadSensors() = 0;
+    /// Inserts or updates sensors by name; returns their ids in the order given.
+    virtual std::vector<int64_t> SaveSensors(const std::vector<Sensor> &sensors) = 0;
+    /// The id of the pseudo-sensor that holds packets to no sensor.
+    virtual int64_t UnattributedSensorId() = 0;
+
+    // --- Files -----------------------------------------------------------------------------------
+    virtual std::optional<FileRecord> FindFile(const std::string &content_hash) = 0;
+    virtual std::vector<FileRecord> ListFiles() = 0;
+
+    // --- Writing (inside a transaction: one per input file) ---------------------------------------
+    virtual void Begin() = 0;
+    virtual void Commit() = 0;
+    virtual void Rollback() = 0;
+    /// Adds the rows to what is stored: packets and bytes are summed, source sets united.
+    /// `sensor_ids` maps a row's SensorIndex to a stored sensor id (UNATTRIBUTED -> unattributed id).
+    virtual void MergeCounters(Granularity g, CounterRows &rows, const std::vector<int64_t> &sensor_ids,
+                               int64_t unattributed_id) = 0;
+    virtual void MergeSources(FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &sources,
+                              const std::vector<int64_t> &sensor_ids) = 0;
+    virtual void MergeEvents(const FlatMap<EventKey, uint64_t, EventKeyHash> &events,
+                             const std::vector<int64_t> &sensor_ids, int64_t unattributed_id) = 0;
+    virtual void MergeDestinations(std::map<std::pair<int32_t, SensorIndex>, SourceSet> &destinations,
+                                   const std::vector<int64_t> &sensor_ids) = 0;
+    virtual void InsertFile(const FileRecord &file) = 0;
+
+    // --- Reading ---------------------------------------------------------------------------------
+    /// First and last day with data, if any.
+    virtual std::optional<std::pair<int64_t, int64_t>> DayRange() = 0;
+    /// Calls f for every row of dimension `dim` with period in [from, to] (hours or days).
+    virtual void ScanCounters(Granularity g, Dimension dim, int64_t from, int64_t to,
+                              const std::function<void(const CounterRecord &)> &f) = 0;
+    virtual void ScanSources(int64_t from_day, int64_t to_day, const std::function<void(const SourceRecord &)> &f) = 0;
+    /// Decode-event totals per (sensor id, event name) over [from_day, to_day].
+    virtual void ScanEvents(int64_t from_day, int64_t to_day,
+                            const std::function<void(int64_t sensor_id, std::string_view name, uint64_t count)> &f) = 0;
+    /// Union of destinations seen by a sensor over [from_day, to_day] (implicit sensors only).
+    virtual SourceSet Destinations(int64_t sensor_id, int64_t from_day, int64_t to_day) = 0;
+};
+
+}  // namespace darkscope

@@ -1,0 +1,56 @@
+#include "common/ip_address.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/time.hpp"
+
+namespace darkscope {
+
+TEST(IpAddress, ParsesAndPrintsBothFamilies) {
+    auto v4 = IpAddress::Parse("192.0.2.7");
+    ASSERT_TRUE(v4);
+    EXPECT_TRUE(v4->IsV4());
+    EXPECT_EQ(v4->V4HostOrder(), 0xC0000207u);
+    EXPECT_EQ(v4->ToString(), "192.0.2.7");
+    auto v6 = IpAddress::Parse("2001:db8::1");
+    ASSERT_TRUE(v6);
+    EXPECT_TRUE(v6->IsV6());
+    EXPECT_EQ(v6->ToString(), "2001:db8::1");
+    EXPECT_FALSE(IpAddress::Parse("192.0.2"));
+    EXPECT_FALSE(IpAddress::Parse("2001:db8:::1"));
+}
+
+TEST(IpNetwork, ContainsAndSize) {
+    auto net = IpNetwork::Parse("198.51.100.77/24");
+    ASSERT_TRUE(net);
+    EXPECT_EQ(net->ToString(), "198.51.100.0/24");  // host bits cleared
+    EXPECT_EQ(net->Size(), 256u);
+    EXPECT_TRUE(net->Contains(*IpAddress::Parse("198.51.100.255")));
+    EXPECT_FALSE(net->Contains(*IpAddress::Parse("198.51.101.0")));
+    EXPECT_FALSE(net->Contains(*IpAddress::Parse("::1")));
+    auto odd = IpNetwork::Parse("10.0.0.0/13");
+    ASSERT_TRUE(odd);
+    EXPECT_TRUE(odd->Contains(*IpAddress::Parse("10.7.255.255")));
+    EXPECT_FALSE(odd->Contains(*IpAddress::Parse("10.8.0.0")));
+    auto v6 = IpNetwork::Parse("2001:db8::/32");
+    ASSERT_TRUE(v6);
+    EXPECT_TRUE(v6->Contains(*IpAddress::Parse("2001:db8:ffff::1")));
+    EXPECT_EQ(IpNetwork::Parse("::/0")->Size(), uint64_t(1) << 63);  // saturates
+    EXPECT_FALSE(IpNetwork::Parse("10.0.0.0/33"));
+    EXPECT_FALSE(IpNetwork::Parse("10.0.0.0/"));
+    EXPECT_FALSE(IpNetwork::Parse("10.0.0.0/2x"));
+}
+
+TEST(Time, DaysAndHoursRoundTowardsMinusInfinity) {
+    EXPECT_EQ(DayOf(0), 0);
+    EXPECT_EQ(DayOf(-1), -1);
+    EXPECT_EQ(HourOf(3600 * NS_PER_SEC - 1), 0);
+    EXPECT_EQ(FormatDay(0), "1970-01-01");
+    EXPECT_EQ(FormatDay(20075), "2024-12-18");
+    EXPECT_EQ(ParseDay("2024-12-18"), 20075);
+    EXPECT_FALSE(ParseDay("2024-02-30"));
+    EXPECT_FALSE(ParseDay("2024-2-3"));
+    EXPECT_EQ(FormatTimestamp(int64_t(20075) * 86400 * NS_PER_SEC + 5 * 3600 * NS_PER_SEC), "2024-12-18T05:00:00Z");
+}
+
+}  // namespace darkscope

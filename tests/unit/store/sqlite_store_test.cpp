@@ -1,0 +1,176 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "aggregate/aggregator.hpp"
+#include "store/store.hpp"
+
+namespace darkscope {
+namespace {
+
+constexpr TimestampNs DAY0 = int64_t(20075) * 86400 * NS_PER_SEC;  // 2024-12-18
+
+DecodedPacket Syn(const char *src, const char *dst, uint16_t dport, TimestampNs ts) {
+    DecodedPacket p;
+    p.ts = ts;
+    p.wire_len = 60;
+    p.ip_version = 4;
+    p.src = *IpAddress::Parse(src);
+    p.dst = *IpAddress::Parse(dst);
+    p.proto = 6;
+    p.l4 = L4State::PRESENT;
+    p.dport = dport;
+    p.tcp_flags = TCP_SYN;
+    return p;
+}
+
+ClassifiedPacket SynClass(uint16_t dport) {
+    ClassifiedPacket c;
+    c.service = ServiceKey::Make(ServiceKind::TCP, dport);
+    c.cls = TrafficClass::SYN_PROBE;
+    return c;
+}
+
+class StoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        path_ = std::filesystem::temp_directory_path() /
+                ("darkscope_store_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
+        Cleanup();
+        store_ = Store::OpenSqlite(path_.string());
+        Sensor s;
+        s.name = "s1";
+        s.networks = {*IpNetwork::Parse("198.51.100.0/24")};
+        s.addresses = 256;
+        ids_ = store_->SaveSensors({s});
+        unattributed_ = store_->UnattributedSensorId();
+    }
+    void TearDown() override {
+        store_.reset();
+        Cleanup();
+    }
+    void Cleanup() {
+        for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+    }
+    // Writes the shard as ingest does for one file.
+    void Commit(AggregateShard &shard) {
+        CounterRows hourly, daily;
+        Rollup(shard, hourly, daily);
+        store_->Begin();
+        store_->MergeCounters(Granularity::HOUR, hourly, ids_, unattributed_);
+        store_->MergeCounters(Granularity::DAY, daily, ids_, unattributed_);
+        store_->MergeSources(shard.Sources(), ids_);
+        store_->MergeEvents(shard.Events(), ids_, unattributed_);
+        store_->Commit();
+    }
+    std::map<uint32_t, std::pair<uint64_t, uint64_t>> ServiceRows(Granularity g, int64_t from, int64_t to) {
+        std::map<uint32_t, std::pair<uint64_t, uint64_t>> out;
+        store_->ScanCounters(g, Dimension::SERVICE, from, to, [&](const CounterRecord &r) {
+            if (r.sensor_id != ids_[0]) return;
+            auto &[packets, uniq] = out[r.key];
+            packets += r.packets;
+            uniq = r.unique_sources;
+        });
+        return out;
+    }
+
+    std::filesystem::path path_;
+    std::unique_ptr<Store> store_;
+    std::vector<int64_t> ids_;
+    int64_t unattributed_ = 0;
+};
+
+}  // namespace
+
+TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
+    EXPECT_EQ(store_->SchemaVersion(), 1);
+    store_.reset();
+    store_ = Store::OpenSqlite(path_.string());
+    EXPECT_EQ(store_->SchemaVersion(), 1);
+    EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
+}
+
+TEST_F(StoreTest, TwoFilesCoveringTheSameHourMergeExactly) {
+    const auto svc = SynClass(445);
+    AggregateShard first;
+    first.Observe(Syn("192.0.2.1", "198.51.100.1", 445, DAY0 + 10), svc, 0);
+    first.Observe(Syn("192.0.2.2", "198.51.100.2", 445, DAY0 + 20), svc, 0);
+    Commit(first);
+    AggregateShard second;  // same hour, one old and one new source
+    second.Observe(Syn("192.0.2.2", "198.51.100.3", 445, DAY0 + 30), svc, 0);
+    second.Observe(Syn("192.0.2.3", "198.51.100.4", 445, DAY0 + 40), svc, 0);
+    Commit(second);
+
+    auto key = ServiceKey::Make(ServiceKind::TCP, 445).packed;
+    auto hourly = ServiceRows(Granularity::HOUR, 20075 * 24, 20075 * 24 + 23);
+    EXPECT_EQ(hourly[key].first, 4u);
+    EXPECT_EQ(hourly[key].second, 3u);  // exact union, not 2 + 2
+    auto daily = ServiceRows(Granularity::DAY, 20075, 20075);
+    EXPECT_EQ(daily[key].first, 4u);
+    EXPECT_EQ(daily[key].second, 3u);
+
+    std::map<std::string, std::pair<uint64_t, uint64_t>> sources;  // packets, destinations
+    store_->ScanSources(20075, 20075, [&](const SourceRecord &r) {
+        auto d = Bitmap32::Deserialize(r.destinations);
+        ASSERT_TRUE(d);
+        sources[r.src.ToString()] = {r.packets, d->Cardinality()};
+        if (r.src.ToString() == "192.0.2.2") {
+            EXPECT_EQ(r.first_ts, DAY0 + 20);  // earliest over both files
+            EXPECT_EQ(r.last_ts, DAY0 + 30);
+        }
+    });
+    EXPECT_EQ(sources["192.0.2.2"], std::make_pair(uint64_t(2), uint64_t(2)));
+    EXPECT_EQ(sources.size(), 3u);
+}
+
+TEST_F(StoreTest, DaysAndUnattributedPacketsAreKeptApart) {
+    AggregateShard shard;
+    shard.Observe(Syn("192.0.2.1", "198.51.100.1", 23, DAY0), SynClass(23), 0);
+    shard.Observe(Syn("192.0.2.1", "198.51.100.1", 23, DAY0 + 86400 * NS_PER_SEC), SynClass(23), 0);
+    shard.Observe(Syn("192.0.2.9", "192.0.2.200", 23, DAY0), SynClass(23), UNATTRIBUTED);
+    Commit(shard);
+    auto range = store_->DayRange();
+    ASSERT_TRUE(range);
+    EXPECT_EQ(range->first, 20075);
+    EXPECT_EQ(range->second, 20076);
+    uint64_t attributed = 0, unattributed = 0;
+    store_->ScanCounters(Granularity::DAY, Dimension::TOTAL, 20075, 20076, [&](const CounterRecord &r) {
+        (r.sensor_id == unattributed_ ? unattributed : attributed) += r.packets;
+    });
+    EXPECT_EQ(attributed, 2u);
+    EXPECT_EQ(unattributed, 1u);
+    size_t source_rows = 0;
+    store_->ScanSources(20075, 20076, [&](const SourceRecord &) { ++source_rows; });
+    EXPECT_EQ(source_rows, 2u);  // one per day; the unattributed source is not a darknet source
+}
+
+TEST_F(StoreTest, RolledBackFileLeavesNothing) {
+    AggregateShard shard;
+    shard.Observe(Syn("192.0.2.1", "198.51.100.1", 23, DAY0), SynClass(23), 0);
+    CounterRows hourly, daily;
+    Rollup(shard, hourly, daily);
+    store_->Begin();
+    store_->MergeCounters(Granularity::DAY, daily, ids_, unattributed_);
+    store_->Rollback();
+    EXPECT_FALSE(store_->DayRange());
+}
+
+TEST_F(StoreTest, FilesAreFoundByContentHash) {
+    FileRecord f;
+    f.content_hash = "00112233445566778899aabbccddeeff";
+    f.path = "/tmp/a.pcap";
+    f.format = "pcap";
+    f.compression = "none";
+    f.packets = 7;
+    f.status = "complete";
+    store_->InsertFile(f);
+    auto found = store_->FindFile(f.content_hash);
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->packets, 7u);
+    EXPECT_FALSE(store_->FindFile("ffff"));
+    EXPECT_THROW(store_->InsertFile(f), StoreError);  // the hash is unique
+}
+
+}  // namespace darkscope
