@@ -170,12 +170,14 @@ public:
             if (have_input && next != current) input_ = {next, avail, 0};
             // Without new input the decoder may still flush output it holds back from the previous call.
             ZSTD_outBuffer out = {dst + got, cap - got, 0};
+            size_t in_before = input_.pos;
             size_t hint = ZSTD_decompressStream(dctx_, &out, &input_);
             if (ZSTD_isError(hint)) {
                 error_ = std::string("zstd: ") + ZSTD_getErrorName(hint);
                 break;
             }
-            last_hint_ = hint;
+            // A call that did nothing returns the size of a next frame header: not a sign of an unfinished frame.
+            if (out.pos > 0 || input_.pos > in_before) last_hint_ = hint;
             got += out.pos;
             if (!have_input && out.pos == 0) {
                 // A hint of 0 means the last frame was complete.
