@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ public:
     /// Opens a file and reads its header. Returns nullptr and fills `error` for unreadable files,
     /// unknown formats and unsupported link types (the message names the link type).
     static std::unique_ptr<CaptureReader> Open(const std::filesystem::path &path, CaptureError &error);
+    /// As Open(), over bytes in memory (possibly compressed); `data` must outlive the reader. Uncompressed input
+    /// is parsed in place without a copy. For tests and fuzzing.
+    static std::unique_ptr<CaptureReader> OpenMemory(std::span<const uint8_t> data, CaptureError &error);
 
     /// The next record. Returns false at the end of the file or on an error; Error() then tells
     /// which. A file that ends inside a record is an error (truncated), with the records before it kept.
@@ -43,12 +47,15 @@ public:
     /// Bytes consumed from the file on disk so far (compressed bytes for compressed files): for progress.
     virtual uint64_t DiskBytesRead() const = 0;
     uint64_t DiskSize() const { return disk_size_; }
+    /// Records returned by Next() so far: the "earlier packets kept" of an error message.
+    uint64_t PacketsRead() const { return packets_read_; }
 
 protected:
     std::optional<CaptureError> error_;
     CaptureFormat format_ = CaptureFormat::PCAP;
     Compression compression_ = Compression::NONE;
     uint64_t disk_size_ = 0;
+    uint64_t packets_read_ = 0;
 };
 
 /// Expands command-line inputs (files, directories searched recursively, glob patterns) into

@@ -1,0 +1,132 @@
+// Turning command-line arguments into an ordered list of capture files.
+
+#include <glob.h>
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <set>
+#include <thread>
+
+#include "capture/capture_reader.hpp"
+
+namespace darkscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsHidden(const fs::path &p) {
+    std::string name = p.filename().string();
+    return !name.empty() && name[0] == '.';
+}
+
+bool HasGlobChars(const std::string &s) { return s.find_first_of("*?[") != std::string::npos; }
+
+/// Regular files below `dir`, hidden files and folders left out, in path order so runs are reproducible.
+void AddDirectory(const fs::path &dir, std::vector<fs::path> &out, std::vector<std::string> &errors) {
+    std::vector<fs::path> found;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+    if (ec) {
+        errors.push_back(dir.string() + ": " + ec.message());
+        return;
+    }
+    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) {
+            errors.push_back(dir.string() + ": " + ec.message());
+            break;
+        }
+        const fs::directory_entry &entry = *it;
+        if (IsHidden(entry.path())) {
+            if (entry.is_directory(ec)) it.disable_recursion_pending();
+            continue;
+        }
+        if (entry.is_regular_file(ec)) found.push_back(entry.path());
+    }
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+}
+
+void AddPath(const fs::path &p, std::vector<fs::path> &out, std::vector<std::string> &errors) {
+    std::error_code ec;
+    fs::file_status st = fs::status(p, ec);
+    if (ec || !fs::exists(st)) {
+        errors.push_back(p.string() + ": no such file or directory");
+    } else if (fs::is_directory(st)) {
+        AddDirectory(p, out, errors);
+    } else if (fs::is_regular_file(st)) {
+        out.push_back(p);
+    } else {
+        errors.push_back(p.string() + ": not a regular file or directory");
+    }
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> ExpandInputs(const std::vector<std::string> &inputs,
+                                                std::vector<std::string> &errors) {
+    std::vector<fs::path> candidates;
+    for (const std::string &input : inputs) {
+        std::error_code ec;
+        // A file literally named "a[1].pcap" is taken as it is; only a name that does not exist is a pattern.
+        if (HasGlobChars(input) && !fs::exists(input, ec)) {
+            glob_t matches{};
+            int rc = ::glob(input.c_str(), 0, nullptr, &matches);
+            if (rc == 0) {
+                for (size_t i = 0; i < matches.gl_pathc; ++i) AddPath(matches.gl_pathv[i], candidates, errors);
+            } else if (rc == GLOB_NOMATCH) {
+                errors.push_back(input + ": no files match this pattern");
+            } else {
+                errors.push_back(input + ": cannot expand pattern");
+            }
+            ::globfree(&matches);
+        } else {
+            AddPath(input, candidates, errors);
+        }
+    }
+    // The same file named twice (directly, through a pattern, a folder or a link) is read once.
+    std::vector<fs::path> files;
+    std::set<fs::path> seen;
+    for (const fs::path &p : candidates) {
+        std::error_code ec;
+        fs::path key = fs::weakly_canonical(p, ec);
+        if (ec) key = p;
+        if (seen.insert(key).second) files.push_back(p);
+    }
+    return files;
+}
+
+void SortByFirstTimestamp(std::vector<std::filesystem::path> &files) {
+    // Files with no readable first packet (empty, unsupported, corrupt) sort first: they add nothing to the time
+    // line, and their messages then come before any long run.
+    constexpr TimestampNs NO_PACKET = std::numeric_limits<TimestampNs>::min();
+    std::vector<TimestampNs> first(files.size(), NO_PACKET);
+    // Opening reads (and for compressed files, decompresses) one buffer per file: spread that over a few threads.
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+        for (size_t i = next++; i < files.size(); i = next++) {
+            CaptureError error;
+            auto reader = CaptureReader::Open(files[i], error);
+            RawPacket packet;
+            if (reader && reader->Next(packet)) first[i] = packet.ts;
+        }
+    };
+    size_t thread_count = std::min<size_t>(files.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < thread_count; ++t) threads.emplace_back(worker);
+    worker();
+    for (auto &t : threads) t.join();
+
+    std::vector<size_t> order(files.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        if (first[a] != first[b]) return first[a] < first[b];
+        return files[a] < files[b];
+    });
+    std::vector<fs::path> sorted;
+    sorted.reserve(files.size());
+    for (size_t i : order) sorted.push_back(std::move(files[i]));
+    files = std::move(sorted);
+}
+
+}  // namespace darkscope
