@@ -82,7 +82,8 @@ void DecodeTcp(const uint8_t *p, uint32_t cap, uint32_t declared, DecodedPacket 
     uint32_t header_len = uint32_t(p[12] >> 4) * 4;
     out.tcp_flags = p[13];
     out.window = LoadBe16(p + 14);
-    if (header_len < TCP_MIN_HEADER || header_len > declared) [[unlikely]] {
+    // In a first fragment the options may continue in the next fragment: that is a cut, not a bad offset.
+    if (header_len < TCP_MIN_HEADER || (header_len > declared && !out.first_fragment)) [[unlikely]] {
         // Options unusable; what follows the fixed header is taken as payload.
         out.AddEvent(DecodeEvent::TCP_BAD_OFFSET);
         header_len = TCP_MIN_HEADER;
@@ -90,7 +91,7 @@ void DecodeTcp(const uint8_t *p, uint32_t cap, uint32_t declared, DecodedPacket 
         out.tcp_options_len = uint8_t(header_len - TCP_MIN_HEADER);
         uint32_t opt_cap = header_len;
         if (header_len > cap) {
-            // Cut by the snaplen inside the options: keep the options that were captured.
+            // Cut by the snaplen (or the fragment) inside the options: keep the options that were captured.
             out.AddEvent(DecodeEvent::TCP_TRUNCATED);
             opt_cap = cap;
         }
