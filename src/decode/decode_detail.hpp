@@ -3,6 +3,7 @@
 /// All take the bytes of their layer as (data, captured length) and never read past `cap`.
 
 #include <cstdint>
+#include <cstring>
 
 #include "capture/raw_packet.hpp"
 #include "decode/decoded_packet.hpp"
@@ -16,6 +17,18 @@ constexpr int MAX_MPLS_LABELS = 8;
 constexpr int MAX_IPV6_EXT_HEADERS = 16;
 /// Inside an ICMPv6 error the quoted chain is shorter: the quote is at most 1232 bytes anyway.
 constexpr int MAX_QUOTED_IPV6_EXT_HEADERS = 8;
+
+/// Address setters that only store: building an IpAddress temporary and copying it makes the
+/// compiler load 16 bytes right after a 4-byte store, which stalls store forwarding on every packet.
+/// They rely on Decode having zeroed `out` (the bytes after an IPv4 address stay zero).
+inline void SetV4(IpAddress &a, const uint8_t *p) {
+    std::memcpy(a.bytes.data(), p, 4);
+    a.family = 4;
+}
+inline void SetV6(IpAddress &a, const uint8_t *p) {
+    std::memcpy(a.bytes.data(), p, 16);
+    a.family = 6;
+}
 
 /// Finds the network layer of the frame and hands it to DecodeIpv4/DecodeIpv6.
 void DecodeLink(const RawPacket &raw, DecodedPacket &out);

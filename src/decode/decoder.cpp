@@ -2,6 +2,9 @@
 
 #include "decode/decoder.hpp"
 
+#include <cstring>
+#include <type_traits>
+
 #include "decode/decode_detail.hpp"
 
 namespace darkscope {
@@ -40,7 +43,13 @@ void DecodeTransport(uint8_t proto, const uint8_t *p, uint32_t cap, uint32_t dec
 }  // namespace detail
 
 void Decode(const RawPacket &raw, DecodedPacket &out) {
-    out = DecodedPacket{};
+    // Copied from a constant rather than `out = DecodedPacket{}`: that builds a temporary on the stack,
+    // and the byte store of window_scale's 0xFF into it stalls the wide load that copies it (store
+    // forwarding), 30% of decode time on a SYN-heavy capture. A memset is no better: GCC turns 168
+    // bytes into `rep stos`, whose start-up costs as much.
+    static constexpr DecodedPacket EMPTY{};
+    static_assert(std::is_trivially_copyable_v<DecodedPacket>);
+    std::memcpy(static_cast<void *>(&out), &EMPTY, sizeof out);
     out.ts = raw.ts;
     out.wire_len = raw.wire_len;
     out.cap_len = raw.caplen;

@@ -39,8 +39,8 @@ void DecodeQuotedIpv4(const uint8_t *p, uint32_t cap, DecodedPacket &out) {
     }
     out.has_quoted = true;
     out.quoted.proto = p[9];
-    out.quoted.src = IpAddress::V4FromBytes(p + 12);
-    out.quoted.dst = IpAddress::V4FromBytes(p + 16);
+    SetV4(out.quoted.src, p + 12);
+    SetV4(out.quoted.dst, p + 16);
     if ((LoadBe16(p + 6) & 0x1FFF) != 0) return;  // a later fragment was quoted: no transport header
     if (ihl > cap) {
         out.AddEvent(DecodeEvent::ICMP_INNER_TRUNCATED);
@@ -55,8 +55,8 @@ void DecodeQuotedIpv6(const uint8_t *p, uint32_t cap, DecodedPacket &out) {
         return;
     }
     out.has_quoted = true;
-    out.quoted.src = IpAddress::V6FromBytes(p + 8);
-    out.quoted.dst = IpAddress::V6FromBytes(p + 24);
+    SetV6(out.quoted.src, p + 8);
+    SetV6(out.quoted.dst, p + 24);
     uint8_t nh = p[6];
     uint32_t off = 40;
     for (int ext = 0; ext < MAX_QUOTED_IPV6_EXT_HEADERS; ++ext) {

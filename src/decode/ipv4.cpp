@@ -51,8 +51,8 @@ void DecodeIpv4(const uint8_t *p, uint32_t cap, uint32_t wire, DecodedPacket &ou
     uint16_t flags_off = LoadBe16(p + 6);
     out.ttl = p[8];
     out.proto = p[9];
-    out.src = IpAddress::V4FromBytes(p + 12);
-    out.dst = IpAddress::V4FromBytes(p + 16);
+    SetV4(out.src, p + 12);
+    SetV4(out.dst, p + 16);
 
     uint32_t frag_offset = uint32_t(flags_off & IPV4_OFFSET_MASK) * 8;
     bool more_fragments = (flags_off & IPV4_MF) != 0;

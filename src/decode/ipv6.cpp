@@ -53,8 +53,8 @@ void DecodeIpv6(const uint8_t *p, uint32_t cap, uint32_t wire, DecodedPacket &ou
     uint32_t payload_len = LoadBe16(p + 4);
     uint8_t nh = p[6];
     out.ttl = p[7];
-    out.src = IpAddress::V6FromBytes(p + 8);
-    out.dst = IpAddress::V6FromBytes(p + 24);
+    SetV6(out.src, p + 8);
+    SetV6(out.dst, p + 24);
     if (payload_len == 0 && nh == NH_HOP_BY_HOP) [[unlikely]] {
         uint32_t jumbo = JumboLength(p + IPV6_HEADER, cap - IPV6_HEADER);
         if (jumbo != 0) payload_len = jumbo;
