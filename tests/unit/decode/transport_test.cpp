@@ -74,7 +74,8 @@ TEST(DecodeTcp, ShortHeaderKeepsPorts) {
 }
 
 TEST(DecodeTcp, RstWithPayload) {
-    DecodedPacket p = Raw(V4Tcp(Cat({testing::Tcp(80, TCP_RST | TCP_ACK), Bytes{'b', 'y', 'e'}})));
+    const Bytes frame = V4Tcp(Cat({testing::Tcp(80, TCP_RST | TCP_ACK), Bytes{'b', 'y', 'e'}}));
+    DecodedPacket p = Raw(frame);  // p.payload points into frame
     EXPECT_EQ(p.payload_len, 3u);
     EXPECT_EQ(p.payload[2], 'e');
 }
