@@ -37,7 +37,12 @@ namespace darkscope {
     X(ICMP_INNER_BAD, "decode.icmp.inner_bad", "quoted packet in an ICMP error is not valid IP")    \
     X(TUNNEL_NOT_FOLLOWED, "decode.tunnel.not_followed", "IP-in-IP/GRE/Teredo payload counted at the outer layer") \
     X(DNS_MALFORMED, "decode.dns.malformed", "port-53 payload that is not a DNS message")           \
-    X(PAYLOAD_TRUNCATED, "decode.payload.truncated", "packet cut by the capture snaplen")
+    X(PAYLOAD_TRUNCATED, "decode.payload.truncated", "packet cut by the capture snaplen")              \
+    X(LINK_UNSUPPORTED, "decode.link.unsupported", "link type the decoder does not understand")      \
+    X(MPLS_TRUNCATED, "decode.mpls.truncated", "MPLS label stack cut short")                         \
+    X(MPLS_TOO_DEEP, "decode.mpls.too_deep", "more MPLS labels than the decoder follows")            \
+    X(IP_BAD_VERSION, "decode.ip.bad_version", "raw-IP frame whose version nibble is neither 4 nor 6") \
+    X(IPV4_BAD_VERSION, "decode.ipv4.bad_version", "IPv4 ethertype/protocol with a version other than 4")
 
 enum class DecodeEvent : uint8_t {
 #define DARKSCOPE_X(e, name, desc) e,

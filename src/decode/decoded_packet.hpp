@@ -70,6 +70,7 @@ struct DecodedPacket {
     // TCP/UDP
     uint16_t sport = 0;
     uint16_t dport = 0;
+    bool has_ports = false;  // sport/dport were read (also when the rest of a TCP/UDP header is cut)
     // TCP
     uint8_t tcp_flags = 0;
     uint32_t seq = 0;
@@ -84,6 +85,7 @@ struct DecodedPacket {
     // ICMP / ICMPv6
     uint8_t icmp_type = 0;
     uint8_t icmp_code = 0;
+    bool has_icmp_type = false;  // icmp_type/icmp_code were read (also when the ICMP header is cut)
     uint16_t icmp_id = 0;    // echo request/reply
     uint16_t icmp_seq = 0;
     bool has_quoted = false;

@@ -1,0 +1,154 @@
+// Traffic class and service keys of a decoded packet (rules in docs/decoding.md#classification).
+
+#include "classify/classifier.hpp"
+
+#include "common/bytes.hpp"
+
+namespace darkscope {
+namespace {
+
+constexpr uint16_t DNS_PORT = 53;
+constexpr uint32_t DNS_HEADER = 12;
+// A DNS message asks about a handful of names at most (in practice exactly one); a larger count
+// means the bytes are not DNS. 16 leaves room for odd but real implementations.
+constexpr uint16_t DNS_MAX_QDCOUNT = 16;
+
+// Events that say the frame was IP (or might have been) but broken; the rest (not IP, unsupported
+// link) describe a frame that is fine but not ours.
+constexpr uint64_t NOT_IP_EVENTS =
+    EventBit(DecodeEvent::LINK_UNKNOWN_ETHERTYPE) | EventBit(DecodeEvent::LINK_UNSUPPORTED);
+
+/// Returns true and sets qr when the payload starts with a plausible DNS header:
+/// 12 bytes, opcode QUERY/IQUERY/STATUS/NOTIFY/UPDATE/DSO (0,1,2,4,5,6), QDCOUNT <= 16,
+/// and a query (QR=0) asks at least one question.
+bool ParseDnsHeader(const uint8_t *payload, uint32_t len, bool &qr) {
+    if (len < DNS_HEADER) return false;
+    uint16_t flags = LoadBe16(payload + 2);
+    uint16_t qdcount = LoadBe16(payload + 4);
+    unsigned opcode = (flags >> 11) & 0x0F;
+    bool is_response = (flags & 0x8000) != 0;
+    constexpr unsigned VALID_OPCODES = 1u << 0 | 1u << 1 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 6;
+    if (((VALID_OPCODES >> opcode) & 1) == 0) return false;
+    if (qdcount > DNS_MAX_QDCOUNT) return false;
+    if (!is_response && qdcount == 0) return false;
+    qr = is_response;
+    return true;
+}
+
+ServiceKey NoPortKey(const DecodedPacket &pkt) {
+    switch (pkt.proto) {
+    case IPPROTO_NUM_TCP:
+        return ServiceKey::Make(ServiceKind::TCP_NOPORT, 0);
+    case IPPROTO_NUM_UDP:
+        return ServiceKey::Make(ServiceKind::UDP_NOPORT, 0);
+    case IPPROTO_NUM_ICMP:
+        return ServiceKey::Make(ServiceKind::ICMP_NOTYPE, 0);
+    case IPPROTO_NUM_ICMPV6:
+        return ServiceKey::Make(ServiceKind::ICMPV6_NOTYPE, 0);
+    default:
+        return ServiceKey::Make(ServiceKind::PROTO, pkt.proto);
+    }
+}
+
+// A cut transport header still names its service when the ports (or ICMP type) were read.
+ServiceKey TruncatedKey(const DecodedPacket &pkt) {
+    if (pkt.has_ports && pkt.proto == IPPROTO_NUM_TCP) return ServiceKey::Make(ServiceKind::TCP, pkt.dport);
+    if (pkt.has_ports && pkt.proto == IPPROTO_NUM_UDP) return ServiceKey::Make(ServiceKind::UDP, pkt.dport);
+    if (pkt.has_icmp_type && pkt.proto == IPPROTO_NUM_ICMP) return ServiceKey::Make(ServiceKind::ICMP, pkt.icmp_type);
+    if (pkt.has_icmp_type && pkt.proto == IPPROTO_NUM_ICMPV6)
+        return ServiceKey::Make(ServiceKind::ICMPV6, pkt.icmp_type);
+    return NoPortKey(pkt);
+}
+
+TrafficClass TcpClass(uint8_t flags) {
+    // RST first: a SYN+RST is a reset (no stack answers a SYN that way), so it is RST backscatter.
+    if (flags & TCP_RST) return (flags & TCP_ACK) ? TrafficClass::RSTACK_BACKSCATTER : TrafficClass::RST_BACKSCATTER;
+    if (flags & TCP_SYN) return (flags & TCP_ACK) ? TrafficClass::SYNACK_BACKSCATTER : TrafficClass::SYN_PROBE;
+    return TrafficClass::TCP_OTHER;
+}
+
+void ClassifyIcmp(const DecodedPacket &pkt, ServiceKind kind, ClassifiedPacket &out) {
+    uint8_t type = pkt.icmp_type;
+    out.service = ServiceKey::Make(kind, type);
+    bool v6 = kind == ServiceKind::ICMPV6;
+    bool echo_request = v6 ? type == 128 : type == 8;
+    bool backscatter = v6 ? (type >= 1 && type <= 4) || type == 129
+                          : type == 0 || type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+    if (echo_request) {
+        out.cls = TrafficClass::ICMP_ECHO_REQUEST;
+    } else if (backscatter) {
+        out.cls = TrafficClass::ICMP_BACKSCATTER;
+        // The quoted packet's destination service is what the victim was sent (the attacked port).
+        const QuotedPacket &q = pkt.quoted;
+        if (pkt.has_quoted && q.has_ports && q.proto == IPPROTO_NUM_TCP)
+            out.source_port = ServiceKey::Make(ServiceKind::TCP, q.dport);
+        else if (pkt.has_quoted && q.has_ports && q.proto == IPPROTO_NUM_UDP)
+            out.source_port = ServiceKey::Make(ServiceKind::UDP, q.dport);
+        else
+            out.source_port = out.service;
+    } else {
+        out.cls = TrafficClass::OTHER;
+    }
+}
+
+}  // namespace
+
+void Classify(const DecodedPacket &pkt, ClassifiedPacket &out) {
+    out = ClassifiedPacket{};
+    if (pkt.ip_version == 0) [[unlikely]] {
+        out.cls = (pkt.events & ~NOT_IP_EVENTS) != 0 ? TrafficClass::MALFORMED : TrafficClass::OTHER;
+        return;
+    }
+    switch (pkt.l4) {
+    case L4State::PRESENT:
+        break;
+    case L4State::NONE:
+        out.cls = TrafficClass::OTHER;
+        out.service = ServiceKey::Make(ServiceKind::PROTO, pkt.proto);
+        return;
+    case L4State::FRAGMENT:
+        out.cls = TrafficClass::FRAGMENT;
+        out.service = NoPortKey(pkt);
+        return;
+    case L4State::TRUNCATED:
+        out.cls = TrafficClass::MALFORMED;
+        out.service = TruncatedKey(pkt);
+        return;
+    }
+    switch (pkt.proto) {
+    case IPPROTO_NUM_TCP:
+        out.cls = TcpClass(pkt.tcp_flags);
+        out.service = ServiceKey::Make(ServiceKind::TCP, pkt.dport);
+        if (KeepsSourcePort(out.cls)) out.source_port = ServiceKey::Make(ServiceKind::TCP, pkt.sport);
+        return;
+    case IPPROTO_NUM_UDP:
+        out.service = ServiceKey::Make(ServiceKind::UDP, pkt.dport);
+        if (pkt.sport == DNS_PORT || pkt.dport == DNS_PORT) {
+            bool qr = false;
+            if (ParseDnsHeader(pkt.payload, pkt.payload_len, qr)) {
+                out.dns = DnsVerdict::BY_QR_BIT;
+            } else {
+                // Not a DNS header (or none captured): the port says which side sent it. The count of
+                // BY_PORT verdicts stands in for decode.dns.malformed, which a const packet cannot set.
+                out.dns = DnsVerdict::BY_PORT;
+                qr = pkt.sport == DNS_PORT;
+            }
+            out.dns_qr = qr;
+            out.cls = qr ? TrafficClass::DNS_RESPONSE : TrafficClass::DNS_QUERY;
+            if (qr) out.source_port = ServiceKey::Make(ServiceKind::UDP, pkt.sport);
+        } else {
+            out.cls = TrafficClass::UDP_PROBE;
+        }
+        return;
+    case IPPROTO_NUM_ICMP:
+        return ClassifyIcmp(pkt, ServiceKind::ICMP, out);
+    case IPPROTO_NUM_ICMPV6:
+        return ClassifyIcmp(pkt, ServiceKind::ICMPV6, out);
+    default:
+        // PRESENT is only set for the four protocols above.
+        out.cls = TrafficClass::OTHER;
+        out.service = ServiceKey::Make(ServiceKind::PROTO, pkt.proto);
+    }
+}
+
+}  // namespace darkscope
