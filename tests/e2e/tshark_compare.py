@@ -317,10 +317,16 @@ def main():
                          "each TODO is replaced by a reason documented in KNOWN_DIFFERENCES.md)")
     args = ap.parse_args()
 
+    # Relative cases are under the shared data folder; an absolute one (a capture the build generated) is not.
+    cases = args.cases or read_cases(args.cases_file)
     data = Path(os.environ.get("DARKSCOPE_SHARED_DATA") or args.data)
-    if not data.is_dir():
+    if any(not Path(c).is_absolute() for c in cases) and not data.is_dir():
         print(f"SKIP: shared data folder {data} not found (set DARKSCOPE_SHARED_DATA to run these tests)")
         return SKIP
+    for c in cases:
+        if Path(c).is_absolute() and not Path(c).is_file():
+            print(f"FAIL: {c} not found")
+            return 1
     tshark = shutil.which(args.tshark)
     if not tshark:
         print(f"SKIP: {args.tshark} not found (apt-get install tshark, or run scripts/setup.sh --test)")
@@ -333,8 +339,7 @@ def main():
             print(f"FAIL: darkscope binary {args.binary} not found (build it first)")
             return 1
 
-    cases = args.cases or read_cases(args.cases_file)
-    present = [c for c in cases if (data / c).is_file()]
+    present = [c for c in cases if (data / c).is_file()]  # data / an absolute path is that path
     for c in cases:
         if c not in present:
             print(f"note: {data / c} is missing; not checked")
@@ -348,8 +353,9 @@ def main():
     workdir.mkdir(parents=True, exist_ok=True)
     failed, recorded = [], {}
     try:
-        for case in present:
-            capture = data / case
+        for capture_arg in present:
+            capture = data / capture_arg
+            case = Path(capture_arg).name if Path(capture_arg).is_absolute() else capture_arg
             try:
                 theirs, frames, t_err = tshark_counts(tshark, capture)
             except RuntimeError as e:
