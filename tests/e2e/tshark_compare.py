@@ -227,9 +227,14 @@ def darkscope_counts(binary, capture, workdir):
 def load_known(path):
     if not path or not Path(path).exists():
         return {}
-    with open(path) as f:
-        doc = json.load(f)
-    return doc.get("files", {})
+    try:
+        with open(path) as f:
+            files = json.load(f).get("files", {})
+        if not isinstance(files, dict):
+            raise ValueError('"files" must be an object keyed by capture path')
+        return files
+    except (ValueError, AttributeError) as e:  # json.JSONDecodeError is a ValueError
+        raise SystemExit(f"FAIL: {path}: {e}") from None
 
 
 def compare(case, mine, theirs, known):
