@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs what darkscope needs on Debian 12 (bookworm) and builds it with a CMake preset.
+#
+#   scripts/setup.sh                 build packages, then configure + build the `release` preset
+#   scripts/setup.sh --test          also the test-only packages (tshark, clang, python3, time)
+#   scripts/setup.sh --preset NAME   build NAME instead (debug, release, asan-ubsan, fuzz); repeatable
+#   scripts/setup.sh --no-build      packages only
+#
+# apt runs only when a package is missing (checked with dpkg-query), so a second run costs seconds.
+# Runs as root or through sudo. JOBS sets the build parallelism (default: nproc).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Always: compilers, CMake/Ninja and the libraries CMakeLists.txt finds (tests and benchmarks are built by default).
+# python3 is here too because the demo generates its capture with tools/make_demo_pcap.py.
+BUILD_PACKAGES=(
+    cmake g++ ninja-build pkg-config
+    libpcap-dev libsqlite3-dev libroaring-dev libcli11-dev libfmt-dev
+    libzstd-dev zlib1g-dev liblzma-dev
+    libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev
+    python3
+)
+# Only for scripts/test.sh: the independent decoder of the e2e tests, the fuzz compiler, /usr/bin/time.
+TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time)
+
+with_tests=0
+no_build=0
+presets=()
+while (($#)); do
+    case "$1" in
+        --test) with_tests=1 ;;
+        --no-build) no_build=1 ;;
+        --preset)
+            [[ $# -ge 2 ]] || { echo "setup.sh: --preset needs a name" >&2; exit 2; }
+            presets+=("$2")
+            shift
+            ;;
+        -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) echo "setup.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+((${#presets[@]})) || presets=(release)
+
+packages=("${BUILD_PACKAGES[@]}")
+((with_tests)) && packages+=("${TEST_PACKAGES[@]}")
+
+missing=()
+for pkg in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]})); then
+    if ! command -v apt-get >/dev/null; then
+        echo "setup.sh: missing packages (${missing[*]}) and no apt-get: install them by hand (Debian 12 names)." >&2
+        exit 1
+    fi
+    sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || { echo "setup.sh: not root and no sudo; run as root." >&2; exit 1; }
+        sudo=(sudo)
+    fi
+    echo "setup.sh: installing ${missing[*]}"
+    # tshark asks whether non-root users may capture; answer no, without a prompt.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | "${sudo[@]}" debconf-set-selections
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+    echo "setup.sh: all ${#packages[@]} packages already installed"
+fi
+
+((no_build)) && exit 0
+
+jobs=${JOBS:-$(nproc)}
+for preset in "${presets[@]}"; do
+    echo "setup.sh: configure + build preset '$preset' (-j$jobs)"
+    cmake --preset "$preset"
+    cmake --build --preset "$preset" --parallel "$jobs"
+done
