@@ -79,6 +79,7 @@ int main(int argc, char **argv) {
         ++per_class[size_t(cls.cls)];
     }
     for (size_t i = 0; i < per_class.size(); ++i)
-        if (per_class[i]) std::printf("  %-20s %llu\n", TRAFFIC_CLASS_NAMES[i].data(), (unsigned long long)per_class[i]);
+        if (per_class[i])
+            std::printf("  %-20s %llu\n", TRAFFIC_CLASS_NAMES[i].data(), (unsigned long long)per_class[i]);
     return 0;
 }

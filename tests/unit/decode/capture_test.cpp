@@ -117,7 +117,8 @@ TEST(DecodeCaptures, RawAndTypedLinkTypes) {
         EXPECT_EQ(d.packets[0].dst.ToString(), "2620:fe::9");
         EXPECT_EQ(d.classes[0].service.ToString(), "53/UDP");
     }
-    EXPECT_TRUE(MustDecode("tcpdump__LINKTYPE_IPV4_invalid.pcap").packets[0].HasEvent(DecodeEvent::IP_VERSION_MISMATCH));
+    EXPECT_TRUE(
+        MustDecode("tcpdump__LINKTYPE_IPV4_invalid.pcap").packets[0].HasEvent(DecodeEvent::IP_VERSION_MISMATCH));
     EXPECT_FALSE(MustDecode("tcpdump__LINKTYPE_IPV6.pcap").packets[0].HasEvent(DecodeEvent::IP_VERSION_MISMATCH));
 }
 

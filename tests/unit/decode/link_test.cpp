@@ -21,7 +21,9 @@ void ExpectSyn23(const DecodedPacket &p) {
     EXPECT_EQ(p.events, 0u) << "unexpected events";
 }
 
-TEST(DecodeLink, EthernetIpv4) { ExpectSyn23(DecodeFrame(LINKTYPE_ETHERNET, Cat({testing::Ethernet(0x0800), TCP_SYN_23}))); }
+TEST(DecodeLink, EthernetIpv4) {
+    ExpectSyn23(DecodeFrame(LINKTYPE_ETHERNET, Cat({testing::Ethernet(0x0800), TCP_SYN_23})));
+}
 
 TEST(DecodeLink, EthernetArpIsNotIp) {
     Bytes frame = Cat({testing::Ethernet(0x0806), Bytes(28, 0)});  // ARP body
