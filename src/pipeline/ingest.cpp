@@ -156,8 +156,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         CaptureError open_error;
         auto reader = CaptureReader::Open(path, open_error);
         if (!reader) {
-            outcome.message = fmt::format("{}: offset {}: {}; nothing stored from this file", path.string(),
-                                          open_error.offset, open_error.message);
+            outcome.message = fmt::format("{}: {}; nothing stored from this file", path.string(), open_error.message);
             log(outcome.message);
             finish(std::move(outcome));
             continue;
@@ -210,17 +209,15 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
             const auto &error = reader->Error();
             if (error && record.packets == 0) {
                 store.Rollback();
-                outcome.message = fmt::format("{}: offset {}: {}; nothing stored from this file", path.string(),
-                                              error->offset, error->message);
+                outcome.message = fmt::format("{}: {}; nothing stored from this file", path.string(), error->message);
                 log(outcome.message);
                 finish(std::move(outcome));
                 continue;
             }
             sink.CloseDays(shard);
             record.status = error ? "partial" : "complete";
-            if (error)
-                record.message = fmt::format("offset {}: {}; {} earlier packets counted", error->offset,
-                                             error->message, record.packets);
+            // The reader's message names the offset, the fault and how many packets came before it.
+            if (error) record.message = error->message;
             store.InsertFile(record);
             store.Commit();
         } catch (...) {
