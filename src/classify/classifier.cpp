@@ -15,8 +15,12 @@ constexpr uint16_t DNS_MAX_QDCOUNT = 16;
 
 // Events that say the frame was IP (or might have been) but broken; the rest (not IP, unsupported
 // link) describe a frame that is fine but not ours.
-constexpr uint64_t NOT_IP_EVENTS =
-    EventBit(DecodeEvent::LINK_UNKNOWN_ETHERTYPE) | EventBit(DecodeEvent::LINK_UNSUPPORTED);
+// A frame cut inside its link header is counted with those: nothing says it carried IP.
+constexpr uint64_t NOT_IP_EVENTS = EventBit(DecodeEvent::LINK_UNKNOWN_ETHERTYPE) |
+                                   EventBit(DecodeEvent::LINK_UNSUPPORTED) | EventBit(DecodeEvent::LINK_TRUNCATED);
+
+constexpr uint64_t IPV6_CHAIN_EVENTS =
+    EventBit(DecodeEvent::IPV6_EXT_TRUNCATED) | EventBit(DecodeEvent::IPV6_EXT_TOO_MANY);
 
 /// Returns true and sets qr when the payload starts with a plausible DNS header:
 /// 12 bytes, opcode QUERY/IQUERY/STATUS/NOTIFY/UPDATE/DSO (0,1,2,4,5,6), QDCOUNT <= 16,
@@ -96,7 +100,17 @@ void ClassifyIcmp(const DecodedPacket &pkt, ServiceKind kind, ClassifiedPacket &
 void Classify(const DecodedPacket &pkt, ClassifiedPacket &out) {
     out = ClassifiedPacket{};
     if (pkt.ip_version == 0) [[unlikely]] {
-        out.cls = (pkt.events & ~NOT_IP_EVENTS) != 0 ? TrafficClass::MALFORMED : TrafficClass::OTHER;
+        // A broken IP header is still IP traffic ("?/IP"); a frame without IP has no service.
+        if ((pkt.events & ~NOT_IP_EVENTS) != 0) {
+            out.cls = TrafficClass::MALFORMED;
+            out.service = ServiceKey::Make(ServiceKind::IP_UNKNOWN, 0);
+        }
+        return;
+    }
+    // The extension chain ended before the transport protocol was named.
+    if ((pkt.events & IPV6_CHAIN_EVENTS) && pkt.l4 != L4State::PRESENT) [[unlikely]] {
+        out.cls = TrafficClass::MALFORMED;
+        out.service = ServiceKey::Make(ServiceKind::IP_UNKNOWN, 0);
         return;
     }
     switch (pkt.l4) {

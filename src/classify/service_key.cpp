@@ -41,6 +41,7 @@ std::optional<uint32_t> ParseNumber(std::string_view digits, uint32_t max) {
 std::string ServiceKey::ToString() const {
     ServiceKind kind = Kind();
     if (kind == ServiceKind::NONE) return "-";
+    if (kind == ServiceKind::IP_UNKNOWN) return "?/IP";
     if (kind == ServiceKind::PROTO) return "proto " + std::to_string(Value());
     for (const KindName &k : KIND_NAMES) {
         if (kind == k.with_value) return std::to_string(Value()) + "/" + std::string(k.name);
@@ -51,6 +52,7 @@ std::string ServiceKey::ToString() const {
 
 std::optional<ServiceKey> ServiceKey::Parse(std::string_view text) {
     if (text == "-") return ServiceKey{};
+    if (EqualsIgnoreCase(text, "?/IP")) return Make(ServiceKind::IP_UNKNOWN, 0);
     if (text.size() > 6 && EqualsIgnoreCase(text.substr(0, 6), "proto ")) {
         auto proto = ParseNumber(text.substr(6), 255);
         if (!proto) return std::nullopt;

@@ -1,6 +1,7 @@
 #pragma once
 /// Service keys in the reports' notation: 445/TCP, 53/UDP, 8/ICMP, 128/ICMPv6, proto 47, and
-/// ?/TCP where the transport header is missing (non-first fragments, truncated headers).
+/// ?/TCP where the transport header is missing (non-first fragments, truncated headers), and ?/IP
+/// where even the transport protocol is unknown.
 /// Packed into 32 bits: kind << 16 | value, so that aggregation tables key on an integer.
 
 #include <cstdint>
@@ -21,6 +22,7 @@ enum class ServiceKind : uint8_t {
     UDP_NOPORT = 7,
     ICMP_NOTYPE = 8,
     ICMPV6_NOTYPE = 9,
+    IP_UNKNOWN = 10,  // an IP packet whose header (or IPv6 extension chain) cannot be read: "?/IP"
 };
 
 struct ServiceKey {

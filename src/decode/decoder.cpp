@@ -22,10 +22,14 @@ void DecodeTransport(uint8_t proto, const uint8_t *p, uint32_t cap, uint32_t dec
         return DecodeTcp(p, cap, declared, out);
     case IPPROTO_NUM_UDP:
         return DecodeUdp(p, cap, declared, out);
+    // ICMP belongs to IPv4 and ICMPv6 to IPv6; the other pairing (nmap's protocol scan sends it) is an
+    // unknown protocol, "proto 58", as tshark also shows it.
     case IPPROTO_NUM_ICMP:
-        return DecodeIcmp(p, cap, out);
+        if (out.ip_version == 4) return DecodeIcmp(p, cap, out);
+        break;
     case IPPROTO_NUM_ICMPV6:
-        return DecodeIcmpv6(p, cap, out);
+        if (out.ip_version == 6) return DecodeIcmpv6(p, cap, out);
+        break;
     case IPPROTO_NUM_IPIP:
     case IPPROTO_NUM_IPV6_IN_IP:
     case IPPROTO_NUM_GRE:

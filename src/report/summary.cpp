@@ -104,7 +104,7 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     });
     s.unique_sources = all_sources.Cardinality();
     s.empty = s.packets == 0 && s.unattributed_packets == 0;
-    // Frames without IP carry service key 0 ("-"); they are only ever unattributed.
+    // Frames without IP carry service key 0 ("-"); having no destination, they are always unattributed.
     store.ScanCounters(Granularity::DAY, Dimension::SERVICE, s.from_day, s.to_day, [&](const CounterRecord &r) {
         if (r.sensor_id == unattributed_id && r.key == 0) s.non_ip_frames += r.packets;
     });

@@ -30,11 +30,11 @@ HERE = Path(__file__).resolve().parent
 # Pseudo-rows compared beside the services (names can appear in known_differences.json).
 TOTAL = "(all IP)"      # packets and unique sources over all IP frames: totals.unique_sources
 NON_IP = "(non-IP)"     # frames without IP (ARP, LLC, MPLS, ...): totals.non_ip_frames
-NO_SERVICE = "-"        # IP frames whose protocol cannot be read (IP header or IPv6 extension chain cut short)
+NO_SERVICE = "?/IP"     # IP frames whose protocol cannot be read (IP header or IPv6 extension chain cut short)
 
-# Link-layer protocols (tshark's names in frame.protocols) that darkscope follows to reach IP. Anything else before
-# the first ip/ipv6 (llc, mpls, ppp, nflog, ...) makes the frame non-IP for darkscope (decode.link.not_ip).
-LINK_PATH = {"eth", "ethertype", "vlan", "ieee8021ad", "sll", "null", "raw"}
+# Link-layer protocols (tshark's names in frame.protocols) that darkscope follows to reach IP (LLC/SNAP and MPLS
+# included). Anything else before the first ip/ipv6 (ppp, nflog, ...) makes the frame non-IP for darkscope.
+LINK_PATH = {"eth", "ethertype", "vlan", "ieee8021ad", "sll", "null", "raw", "llc", "mpls"}
 
 # IPv6 extension headers darkscope walks, and the tshark field holding each one's next-header value.
 IPV6_EXT_NEXT = {0: "ipv6.hopopts.nxt", 43: "ipv6.routing.nxt", 44: "ipv6.fraghdr.nxt", 60: "ipv6.dstopts.nxt"}
@@ -107,16 +107,14 @@ def proto_key(proto, transport_ok, value):
 
 
 def transport(values, proto):
-    """(header complete, dst port or type) of the outermost transport header"""
-    if proto == 6:
-        return first(values, "tcp.urgent_pointer") is not None, as_int(first(values, "tcp.dstport"))
-    if proto == 17:
-        return first(values, "udp.checksum") is not None, as_int(first(values, "udp.dstport"))
-    if proto == 1:
-        return first(values, "icmp.checksum") is not None, as_int(first(values, "icmp.type"))
-    if proto == 58:
-        return first(values, "icmpv6.checksum") is not None, as_int(first(values, "icmpv6.type"))
-    return True, None
+    """(service readable, dst port or type) of the outermost transport header. darkscope names the service as
+    soon as the ports (TCP/UDP, first 4 bytes) or the ICMP type were captured, even if the rest of the header
+    is cut (the packet is then in class malformed): so the field's presence is what counts here."""
+    field = {6: "tcp.dstport", 17: "udp.dstport", 1: "icmp.type", 58: "icmpv6.type"}.get(proto)
+    if field is None:
+        return True, None
+    value = as_int(first(values, field))
+    return value is not None, value
 
 
 def classify(values):

@@ -141,7 +141,21 @@ TEST(Classify, FragmentsMalformedAndOthers) {
 
     ClassifiedPacket no_ip = ClassifyRaw(Bytes{0x45, 0x00, 0x00});
     EXPECT_EQ(no_ip.cls, TrafficClass::MALFORMED);
-    EXPECT_EQ(no_ip.service.ToString(), "-");
+    EXPECT_EQ(no_ip.service.ToString(), "?/IP");  // IP, but not even the protocol can be read
+
+    // An extension chain cut before the transport protocol is named.
+    ClassifiedPacket chain;
+    DecodedPacket cut_chain;
+    cut_chain.ip_version = 6;
+    cut_chain.proto = 44;
+    cut_chain.l4 = L4State::TRUNCATED;
+    cut_chain.AddEvent(DecodeEvent::IPV6_EXT_TRUNCATED);
+    Classify(cut_chain, chain);
+    EXPECT_EQ(chain.cls, TrafficClass::MALFORMED);
+    EXPECT_EQ(chain.service.ToString(), "?/IP");
+
+    // ICMPv6 inside IPv4 (nmap's protocol scan) is an unknown protocol, not a cut ICMPv6 header.
+    EXPECT_EQ(ClassifyRaw(testing::Ipv4(IPPROTO_NUM_ICMPV6, 0)).service.ToString(), "proto 58");
 
     ClassifiedPacket arp = ClassifyFrame(LINKTYPE_ETHERNET, Cat({testing::Ethernet(0x0806), Bytes(28, 0)}));
     EXPECT_EQ(arp.cls, TrafficClass::OTHER);
@@ -158,6 +172,7 @@ TEST(ServiceKey, ToStringAndParse) {
         {ServiceKey::Make(ServiceKind::TCP_NOPORT, 0), "?/TCP"},
         {ServiceKey::Make(ServiceKind::UDP_NOPORT, 0), "?/UDP"},
         {ServiceKey::Make(ServiceKind::ICMP_NOTYPE, 0), "?/ICMP"},
+        {ServiceKey::Make(ServiceKind::IP_UNKNOWN, 0), "?/IP"},
         {ServiceKey::Make(ServiceKind::ICMPV6_NOTYPE, 0), "?/ICMPv6"},
         {ServiceKey{}, "-"},
         {ServiceKey::Make(ServiceKind::TCP, 0), "0/TCP"},
