@@ -1,5 +1,6 @@
 #include "aggregate/aggregator.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace darkscope {
@@ -49,51 +50,95 @@ void SourceDayStats::Merge(SourceDayStats &&other) {
     sensors.Merge(other.sensors);
 }
 
-void AggregateShard::Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor) {
-    const int64_t hour = HourOf(pkt.ts);
-    TupleKey key;
-    key.hour = int32_t(hour);
-    key.sensor = sensor;
-    key.cls = uint8_t(cp.cls);
-    key.family = pkt.src.family;
-    key.service = cp.service.packed;
-    key.source_port = cp.source_port.packed;
-    key.src = pkt.src.bytes;
-    Traffic &t = tuples_[key];
-    t.packets += 1;
-    t.bytes += pkt.wire_len;
+void AggregateShard::ObserveBatch(std::span<const DecodedPacket> pkts, std::span<const ClassifiedPacket> cps,
+                                  std::span<const SensorIndex> sensors) {
+    const size_t n = std::min(pkts.size(), MAX_BATCH);
+    TupleKey tuple_keys[MAX_BATCH];
+    uint64_t tuple_hashes[MAX_BATCH];
+    SourceDayKey source_keys[MAX_BATCH];
+    uint64_t source_hashes[MAX_BATCH];
+    bool per_source[MAX_BATCH];
 
-    if (pkt.events != 0) {
-        uint64_t bits = pkt.events;
-        while (bits) {
-            int e = __builtin_ctzll(bits);
-            bits &= bits - 1;
-            events_[EventKey{int32_t(hour), sensor, uint8_t(e)}] += 1;
+    for (size_t i = 0; i < n; ++i) {
+        const DecodedPacket &pkt = pkts[i];
+        const int64_t hour = HourOf(pkt.ts);
+        TupleKey &key = tuple_keys[i];
+        key.hour = int32_t(hour);
+        key.sensor = sensors[i];
+        key.cls = uint8_t(cps[i].cls);
+        key.family = pkt.src.family;
+        key.service = cps[i].service.packed;
+        key.source_port = cps[i].source_port.packed;
+        key.src = pkt.src.bytes;
+        tuple_hashes[i] = tuples_.HashOf(key);
+        tuples_.PrefetchSlot(tuple_hashes[i]);
+        // Per-source statistics describe darknet traffic: packets to no sensor, or without a source,
+        // are left out (they are still in the tuples, under UNATTRIBUTED).
+        per_source[i] = sensors[i] != UNATTRIBUTED && pkt.src.Valid();
+        if (per_source[i]) {
+            source_keys[i] = SourceDayKey{int32_t(FloorDiv(hour, 24)), pkt.src.family, pkt.src.bytes};
+            source_hashes[i] = sources_.HashOf(source_keys[i]);
+            sources_.PrefetchSlot(source_hashes[i]);
         }
     }
-    if (cp.dns == DnsVerdict::BY_PORT) events_[EventKey{int32_t(hour), sensor, EVENT_DNS_BY_PORT}] += 1;
-    // Per-source statistics describe darknet traffic: packets to no sensor, or without a source,
-    // are left out (they are still in the tuples, under UNATTRIBUTED).
-    if (sensor == UNATTRIBUTED || !pkt.src.Valid()) return;
-
-    const int32_t day = int32_t(FloorDiv(hour, 24));
-    SourceDayStats &s = sources_[SourceDayKey{day, pkt.src.family, pkt.src.bytes}];
-    if (s.packets == 0 || pkt.ts < s.first_ts) s.first_ts = pkt.ts;
-    if (s.packets == 0 || pkt.ts > s.last_ts) s.last_ts = pkt.ts;
-    s.packets += 1;
-    s.bytes += pkt.wire_len;
-    s.destinations.Add(DestinationKey(pkt.dst));
-    s.services.Add(cp.service.packed);
-    s.sensors.Add(sensor);
-
-    if (track_destinations_) {
-        if (day != last_dest_day_ || sensor != last_dest_sensor_) {
-            last_dest_set_ = &destinations_[{day, sensor}];
-            last_dest_day_ = day;
-            last_dest_sensor_ = sensor;
-        }
-        last_dest_set_->Add(pkt.dst);
+    for (size_t i = 0; i < n; ++i) {
+        tuples_.PrefetchEntry(tuple_keys[i], tuple_hashes[i]);
+        if (per_source[i]) sources_.PrefetchEntry(source_keys[i], source_hashes[i]);
     }
+    for (size_t i = 0; i < n; ++i) {
+        const DecodedPacket &pkt = pkts[i];
+        const ClassifiedPacket &cp = cps[i];
+        const SensorIndex sensor = sensors[i];
+        Traffic &t = tuples_.FindOrInsert(tuple_keys[i], tuple_hashes[i]);
+        t.packets += 1;
+        t.bytes += pkt.wire_len;
+
+        const int32_t hour = tuple_keys[i].hour;
+        if (pkt.events != 0) [[unlikely]] {
+            uint64_t bits = pkt.events;
+            while (bits) {
+                int e = __builtin_ctzll(bits);
+                bits &= bits - 1;
+                events_[EventKey{hour, sensor, uint8_t(e)}] += 1;
+            }
+        }
+        if (cp.dns == DnsVerdict::BY_PORT) [[unlikely]]
+            events_[EventKey{hour, sensor, EVENT_DNS_BY_PORT}] += 1;
+        if (!per_source[i]) continue;
+
+        SourceDayStats &s = sources_.FindOrInsert(source_keys[i], source_hashes[i]);
+        if (s.packets == 0 || pkt.ts < s.first_ts) s.first_ts = pkt.ts;
+        if (s.packets == 0 || pkt.ts > s.last_ts) s.last_ts = pkt.ts;
+        s.packets += 1;
+        s.bytes += pkt.wire_len;
+        s.destinations.Add(DestinationKey(pkt.dst));
+        s.services.Add(cp.service.packed);
+        s.sensors.Add(sensor);
+
+        if (track_destinations_) {
+            const int32_t day = source_keys[i].day;
+            if (day != last_dest_day_ || sensor != last_dest_sensor_) {
+                last_dest_set_ = &destinations_[{day, sensor}];
+                last_dest_day_ = day;
+                last_dest_sensor_ = sensor;
+            }
+            if (pkt.dst.IsV4()) last_dest_set_->v4[pkt.dst.V4HostOrder()] = 1;
+            else last_dest_set_->v6.Add(pkt.dst);
+        }
+    }
+}
+
+std::map<std::pair<int32_t, SensorIndex>, SourceSet> AggregateShard::TakeDestinations() {
+    std::map<std::pair<int32_t, SensorIndex>, SourceSet> out;
+    for (auto &[key, set] : destinations_) {
+        SourceSet &s = out[key];
+        s.Merge(set.v6);
+        set.v4.ForEach([&](uint32_t a, uint8_t) { s.Add(IpAddress::V4(a)); });
+    }
+    destinations_.clear();
+    last_dest_set_ = nullptr;
+    last_dest_day_ = INT32_MIN;
+    return out;
 }
 
 void AggregateShard::Merge(AggregateShard &&other) {
@@ -104,7 +149,11 @@ void AggregateShard::Merge(AggregateShard &&other) {
     });
     other.sources_.ForEach([&](const SourceDayKey &k, SourceDayStats &v) { sources_[k].Merge(std::move(v)); });
     other.events_.ForEach([&](const EventKey &k, uint64_t v) { events_[k] += v; });
-    for (auto &[k, v] : other.destinations_) destinations_[k].Merge(v);
+    for (auto &[k, v] : other.destinations_) {
+        DestinationSet &d = destinations_[k];
+        d.v6.Merge(v.v6);
+        v.v4.ForEach([&](uint32_t a, uint8_t) { d.v4[a] = 1; });
+    }
     other.tuples_.Clear();
     other.sources_.Clear();
     other.events_.Clear(64);
@@ -118,25 +167,39 @@ size_t AggregateShard::MemoryBytes() const {
 }
 
 void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily) {
-    auto add = [](CounterRows &rows, CounterKey k, const TupleKey &t, const Traffic &v) {
-        CounterValue &c = rows[k];
-        c.packets += v.packets;
-        c.bytes += v.bytes;
-        if (t.family == 4) c.sources.Add(IpAddress::V4FromBytes(t.src.data()));
-        else if (t.family == 6) c.sources.Add(IpAddress::V6FromBytes(t.src.data()));
-    };
+    // The segments of the open hour and sensor are cached: tuples arrive in no order, but there are
+    // only a few (hour, sensor) pairs per call.
+    struct Open {
+        int32_t hour = INT32_MIN;
+        SensorIndex sensor = 0;
+        Segment *dims[4] = {};
+    } open;
     shard.Tuples().ForEach([&](const TupleKey &t, const Traffic &v) {
-        const int32_t day = int32_t(FloorDiv(t.hour, 24));
-        for (int g = 0; g < 2; ++g) {
-            CounterRows &rows = g == 0 ? hourly : daily;
-            const int32_t period = g == 0 ? t.hour : day;
-            add(rows, {period, t.sensor, Dimension::TOTAL, 0}, t, v);
-            add(rows, {period, t.sensor, Dimension::SERVICE, t.service}, t, v);
-            add(rows, {period, t.sensor, Dimension::CLASS, t.cls}, t, v);
-            if (t.source_port != 0) add(rows, {period, t.sensor, Dimension::SOURCE_PORT, t.source_port}, t, v);
+        if (t.hour != open.hour || t.sensor != open.sensor) {
+            open.hour = t.hour;
+            open.sensor = t.sensor;
+            for (int d = 0; d < 4; ++d) open.dims[d] = &hourly[CounterKey{t.hour, t.sensor, Dimension(d)}];
+        }
+        const uint32_t keys[4] = {0, t.service, t.cls, t.source_port};
+        for (int d = 0; d < 4; ++d) {
+            if (d == int(Dimension::SOURCE_PORT) && t.source_port == 0) continue;
+            SegmentRow &row = open.dims[d]->Row(keys[d]);
+            row.packets += v.packets;
+            row.bytes += v.bytes;
+            if (t.family == 4) {
+                uint32_t a = uint32_t(t.src[0]) << 24 | uint32_t(t.src[1]) << 16 | uint32_t(t.src[2]) << 8 | t.src[3];
+                // Tuples of one source often follow each other in a row's list: skip the repeat.
+                if (row.v4.empty() || row.v4.back() != a) row.v4.push_back(a);
+            } else if (t.family == 6) {
+                row.v6.push_back(t.src);
+            }
         }
     });
     shard.Tuples().Clear(1 << 14);
+    for (auto &[key, segment] : hourly) {
+        segment.Normalize();
+        daily[CounterKey{int32_t(FloorDiv(key.period, 24)), key.sensor, key.dim}].Merge(segment);
+    }
 }
 
 }  // namespace darkscope

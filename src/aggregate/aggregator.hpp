@@ -12,9 +12,11 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <vector>
 
 #include "aggregate/dimension.hpp"
+#include "aggregate/segment.hpp"
 #include "aggregate/source_set.hpp"
 #include "classify/classifier.hpp"
 #include "classify/sensors.hpp"
@@ -88,7 +90,13 @@ struct EventKeyHash {
 /// Per-thread aggregation state.
 class AggregateShard {
 public:
-    void Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor);
+    void Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor) {
+        ObserveBatch({&pkt, 1}, {&cp, 1}, {&sensor, 1});
+    }
+    /// Observes up to MAX_BATCH packets at once, prefetching their table entries first.
+    static constexpr size_t MAX_BATCH = 32;
+    void ObserveBatch(std::span<const DecodedPacket> pkts, std::span<const ClassifiedPacket> cps,
+                      std::span<const SensorIndex> sensors);
     void Merge(AggregateShard &&other);
     bool Empty() const { return tuples_.Empty() && sources_.Empty() && events_.Empty(); }
     size_t MemoryBytes() const;
@@ -97,45 +105,42 @@ public:
     FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &Sources() { return sources_; }
     FlatMap<EventKey, uint64_t, EventKeyHash> &Events() { return events_; }
     /// Destinations seen per (day, sensor), kept only for the implicit sensor, whose address count
-    /// is the number of distinct destinations.
-    std::map<std::pair<int32_t, SensorIndex>, SourceSet> &Destinations() { return destinations_; }
+    /// is the number of distinct destinations; hands them over and forgets them.
+    std::map<std::pair<int32_t, SensorIndex>, SourceSet> TakeDestinations();
     void TrackDestinations(bool on) { track_destinations_ = on; }
 
 private:
     FlatMap<TupleKey, Traffic, TupleKeyHash> tuples_{1 << 14};
     FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> sources_{1 << 14};
     FlatMap<EventKey, uint64_t, EventKeyHash> events_{64};
-    std::map<std::pair<int32_t, SensorIndex>, SourceSet> destinations_;
+    // A hash set, not a bitmap, while packets arrive: a telescope's few thousand destinations stay
+    // in cache, and every packet checks one.
+    struct U32Hash {
+        size_t operator()(uint32_t v) const noexcept { return size_t(Mix64(v)); }
+    };
+    struct DestinationSet {
+        FlatMap<uint32_t, uint8_t, U32Hash> v4{256};
+        SourceSet v6;
+    };
+    std::map<std::pair<int32_t, SensorIndex>, DestinationSet> destinations_;
     bool track_destinations_ = false;
     // The last destination set touched: consecutive packets to the same (day, sensor) skip the map.
     int32_t last_dest_day_ = INT32_MIN;
     SensorIndex last_dest_sensor_ = UNATTRIBUTED;
-    SourceSet *last_dest_set_ = nullptr;
+    DestinationSet *last_dest_set_ = nullptr;
 };
 
-/// One counter row: packets, bytes and the exact sources of one (period, sensor, dimension, key).
+/// Counter segments by (period, sensor, dimension): the period is an hour or a day number.
 struct CounterKey {
     int32_t period = 0;
     SensorIndex sensor = 0;
     Dimension dim = Dimension::TOTAL;
-    uint32_t key = 0;
-    friend bool operator==(const CounterKey &, const CounterKey &) = default;
+    friend auto operator<=>(const CounterKey &, const CounterKey &) = default;
 };
-struct CounterKeyHash {
-    size_t operator()(const CounterKey &k) const noexcept {
-        return size_t(Mix64(uint64_t(uint32_t(k.period)) << 32 | uint64_t(k.sensor) << 8 | uint8_t(k.dim)) ^
-                      Mix64(k.key));
-    }
-};
-struct CounterValue {
-    uint64_t packets = 0;
-    uint64_t bytes = 0;
-    SourceSet sources;
-};
-using CounterRows = FlatMap<CounterKey, CounterValue, CounterKeyHash>;
+using CounterRows = std::map<CounterKey, Segment>;
 
-/// Derives hourly and daily counter rows from the shard's tuples and empties the tuple table.
-/// Hourly rows go to `hourly` (fresh each call); daily rows accumulate in `daily` across calls.
+/// Derives the hourly segments from the shard's tuples and empties the tuple table. `hourly` is
+/// filled afresh; the same rows are also merged into `daily`, which accumulates until a day closes.
 void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily);
 
 }  // namespace darkscope

@@ -12,35 +12,58 @@ Bitmap32::Bitmap32() = default;
 Bitmap32::~Bitmap32() {
     if (bitmap_) roaring_bitmap_free(bitmap_);
 }
+Bitmap32::Bitmap32(Bitmap32 &&other) noexcept
+    : bitmap_(std::exchange(other.bitmap_, nullptr)), pending_(std::move(other.pending_)) {}
 Bitmap32 &Bitmap32::operator=(Bitmap32 &&other) noexcept {
     if (this != &other) {
         if (bitmap_) roaring_bitmap_free(bitmap_);
-        bitmap_ = other.bitmap_;
-        other.bitmap_ = nullptr;
+        bitmap_ = std::exchange(other.bitmap_, nullptr);
+        pending_ = std::move(other.pending_);
     }
     return *this;
 }
 
-// A moved-from Bitmap32 has no bitmap; give it one again on first use.
+// A moved-from or fresh Bitmap32 has no bitmap; give it one on first use.
 #define DARKSCOPE_ENSURE_BITMAP() \
     if (!bitmap_) bitmap_ = roaring_bitmap_create()
 
-void Bitmap32::Add(uint32_t value) {
+void Bitmap32::Flush() const {
+    if (pending_.empty()) return;
     DARKSCOPE_ENSURE_BITMAP();
-    roaring_bitmap_add(bitmap_, value);
+    std::sort(pending_.begin(), pending_.end());
+    pending_.erase(std::unique(pending_.begin(), pending_.end()), pending_.end());
+    // Building a bitmap from sorted values appends; one OR then merges containers linearly.
+    roaring_bitmap_t *batch = roaring_bitmap_of_ptr(pending_.size(), pending_.data());
+    roaring_bitmap_or_inplace(bitmap_, batch);
+    roaring_bitmap_free(batch);
+    pending_.clear();
 }
-bool Bitmap32::Contains(uint32_t value) const { return bitmap_ && roaring_bitmap_contains(bitmap_, value); }
+
+void Bitmap32::AddMany(std::span<const uint32_t> values) {
+    pending_.insert(pending_.end(), values.begin(), values.end());
+    if (pending_.size() >= PENDING_LIMIT) Flush();
+}
+bool Bitmap32::Contains(uint32_t value) const {
+    Flush();
+    return bitmap_ && roaring_bitmap_contains(bitmap_, value);
+}
 void Bitmap32::Merge(const Bitmap32 &other) {
+    other.Flush();
+    Flush();
     DARKSCOPE_ENSURE_BITMAP();
     if (other.bitmap_) roaring_bitmap_or_inplace(bitmap_, other.bitmap_);
 }
-uint64_t Bitmap32::Cardinality() const { return bitmap_ ? roaring_bitmap_get_cardinality(bitmap_) : 0; }
+uint64_t Bitmap32::Cardinality() const {
+    Flush();
+    return bitmap_ ? roaring_bitmap_get_cardinality(bitmap_) : 0;
+}
 std::vector<uint32_t> Bitmap32::Values() const {
     std::vector<uint32_t> out(Cardinality());
     if (!out.empty()) roaring_bitmap_to_uint32_array(bitmap_, out.data());
     return out;
 }
 std::string Bitmap32::Serialize() {
+    Flush();
     DARKSCOPE_ENSURE_BITMAP();
     roaring_bitmap_run_optimize(bitmap_);
     std::string out(roaring_bitmap_portable_size_in_bytes(bitmap_), '\0');
@@ -76,6 +99,46 @@ Bitmap32 SmallU32Set::ToBitmap() const {
     if (overflow_) b.Merge(*overflow_);
     for (uint8_t i = 0; i < count_; ++i) b.Add(inline_[i]);
     return b;
+}
+
+namespace {
+constexpr uint8_t SMALL_SET_RAW = 0;
+constexpr uint8_t SMALL_SET_BITMAP = 1;
+constexpr size_t SMALL_SET_RAW_MAX = 64;
+}  // namespace
+
+std::string SmallU32Set::Encode() const {
+    std::string out;
+    if (Cardinality() <= SMALL_SET_RAW_MAX) {
+        std::vector<uint32_t> values = overflow_ ? overflow_->Values()
+                                                 : std::vector<uint32_t>(inline_.begin(), inline_.begin() + count_);
+        std::sort(values.begin(), values.end());
+        out.resize(1 + values.size() * 4);
+        out[0] = char(SMALL_SET_RAW);
+        for (size_t i = 0; i < values.size(); ++i)
+            for (int b = 0; b < 4; ++b) out[1 + i * 4 + size_t(b)] = char(uint8_t(values[i] >> (8 * b)));
+        return out;
+    }
+    Bitmap32 b = ToBitmap();
+    return std::string(1, char(SMALL_SET_BITMAP)) + b.Serialize();
+}
+
+std::optional<Bitmap32> SmallU32Set::Decode(std::string_view bytes) {
+    if (bytes.empty()) return std::nullopt;
+    if (uint8_t(bytes[0]) == SMALL_SET_BITMAP) return Bitmap32::Deserialize(bytes.substr(1));
+    if (uint8_t(bytes[0]) != SMALL_SET_RAW || (bytes.size() - 1) % 4 != 0) return std::nullopt;
+    std::vector<uint32_t> values((bytes.size() - 1) / 4);
+    auto *p = reinterpret_cast<const uint8_t *>(bytes.data()) + 1;
+    for (size_t i = 0; i < values.size(); ++i, p += 4)
+        values[i] = uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+    Bitmap32 b;
+    b.AddMany(values);
+    return b;
+}
+
+void SourceSet::AddV6Many(std::span<const std::array<uint8_t, 16>> addresses) {
+    v6_.insert(v6_.end(), addresses.begin(), addresses.end());
+    NormalizeV6();
 }
 
 void SourceSet::AddV6(const IpAddress &a) {

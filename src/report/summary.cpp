@@ -39,6 +39,11 @@ struct KeyTotals {
     SourceSet sources;
 };
 
+void AddSources(SourceSet &set, const CounterRecord &r) {
+    set.AddV4Many(r.sources_v4);
+    if (!r.sources_v6.empty()) set.AddV6Many(r.sources_v6);
+}
+
 std::string KeyName(Dimension dim, uint32_t key) {
     if (dim == Dimension::SERVICE || dim == Dimension::SOURCE_PORT) return ServiceKey{key}.ToString();
     if (dim == Dimension::CLASS)
@@ -96,11 +101,11 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
         if (it == sensor_index.end()) return;
         s.packets += r.packets;
         s.bytes += r.bytes;
-        all_sources.MergeSerialized(r.sources_v4, r.sources_v6);
+        AddSources(all_sources, r);
         KeyTotals &t = per_sensor[it->second];
         t.packets += r.packets;
         t.bytes += r.bytes;
-        t.sources.MergeSerialized(r.sources_v4, r.sources_v6);
+        AddSources(t.sources, r);
     });
     s.unique_sources = all_sources.Cardinality();
     s.empty = s.packets == 0 && s.unattributed_packets == 0;
@@ -141,9 +146,9 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
             if (a.packets == 0 || r.last_ts > a.last) a.last = r.last_ts;
             a.packets += r.packets;
             a.bytes += r.bytes;
-            if (auto b = Bitmap32::Deserialize(r.destinations)) a.dsts.Merge(*b);
-            if (auto b = Bitmap32::Deserialize(r.services)) a.svcs.Merge(*b);
-            if (auto b = Bitmap32::Deserialize(r.sensors)) a.sens.Merge(*b);
+            if (auto b = SmallU32Set::Decode(r.destinations)) a.dsts.Merge(*b);
+            if (auto b = SmallU32Set::Decode(r.services)) a.svcs.Merge(*b);
+            if (auto b = SmallU32Set::Decode(r.sensors)) a.sens.Merge(*b);
         });
         for (auto &[src, a] : by_source) {
             SummaryRow row;
@@ -170,7 +175,7 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
             KeyTotals &t = keys[r.key];
             t.packets += r.packets;
             t.bytes += r.bytes;
-            t.sources.MergeSerialized(r.sources_v4, r.sources_v6);
+            AddSources(t.sources, r);
         });
         for (auto &[key, t] : keys) {
             SummaryRow row;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,8 +43,7 @@ struct FileRecord {
     std::string ingested_at;
 };
 
-/// One counter row as read back: the sources are still serialised so that callers only pay for
-/// deserialising the rows they use.
+/// One key of a counter segment as read back. The spans are valid during the callback only.
 struct CounterRecord {
     int64_t period = 0;
     int64_t sensor_id = 0;
@@ -51,8 +51,8 @@ struct CounterRecord {
     uint64_t packets = 0;
     uint64_t bytes = 0;
     uint64_t unique_sources = 0;
-    std::string_view sources_v4;
-    std::string_view sources_v6;
+    std::span<const uint32_t> sources_v4;   // sorted, host order
+    std::span<const Ipv6Bytes> sources_v6;  // sorted
 };
 
 struct SourceRecord {
@@ -62,7 +62,7 @@ struct SourceRecord {
     uint64_t bytes = 0;
     TimestampNs first_ts = 0;
     TimestampNs last_ts = 0;
-    std::string_view destinations;  // Bitmap32 portable blobs
+    std::string_view destinations;  // SmallU32Set::Encode blobs
     std::string_view services;
     std::string_view sensors;
 };
@@ -92,8 +92,8 @@ public:
     virtual void Begin() = 0;
     virtual void Commit() = 0;
     virtual void Rollback() = 0;
-    /// Adds the rows to what is stored: packets and bytes are summed, source sets united.
-    /// `sensor_ids` maps a row's SensorIndex to a stored sensor id (UNATTRIBUTED -> unattributed id).
+    /// Adds the segments to what is stored: packets and bytes are summed, source sets united.
+    /// `sensor_ids` maps a SensorIndex to a stored sensor id (UNATTRIBUTED -> unattributed id).
     virtual void MergeCounters(Granularity g, CounterRows &rows, const std::vector<int64_t> &sensor_ids,
                                int64_t unattributed_id) = 0;
     virtual void MergeSources(FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &sources,

@@ -42,17 +42,17 @@ constexpr const char *MIGRATIONS[] = {
         ingested_at TEXT NOT NULL
     );
     -- dim: see src/aggregate/dimension.hpp. period: hours (or days) since the epoch, UTC.
+    -- segment: every key of the (dim, period, sensor) with packets, bytes and exact sources
+    -- (src/aggregate/segment.hpp); keys/packets/bytes repeat its totals for quick queries.
     CREATE TABLE counters_hourly (
-        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL, key INTEGER NOT NULL,
-        packets INTEGER NOT NULL, bytes INTEGER NOT NULL, unique_sources INTEGER NOT NULL,
-        sources_v4 BLOB NOT NULL, sources_v6 BLOB NOT NULL,
-        PRIMARY KEY (dim, period, sensor_id, key)
+        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL,
+        keys INTEGER NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL, segment BLOB NOT NULL,
+        PRIMARY KEY (dim, period, sensor_id)
     ) WITHOUT ROWID;
     CREATE TABLE counters_daily (
-        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL, key INTEGER NOT NULL,
-        packets INTEGER NOT NULL, bytes INTEGER NOT NULL, unique_sources INTEGER NOT NULL,
-        sources_v4 BLOB NOT NULL, sources_v6 BLOB NOT NULL,
-        PRIMARY KEY (dim, period, sensor_id, key)
+        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL,
+        keys INTEGER NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL, segment BLOB NOT NULL,
+        PRIMARY KEY (dim, period, sensor_id)
     ) WITHOUT ROWID;
     CREATE TABLE source_daily (
         day INTEGER NOT NULL, src BLOB NOT NULL,   -- 4 bytes (IPv4) or 16 (IPv6), network order
@@ -234,29 +234,28 @@ public:
     void MergeCounters(Granularity g, CounterRows &rows, const std::vector<int64_t> &sensor_ids,
                        int64_t unattributed_id) override {
         const char *table = g == Granularity::HOUR ? "counters_hourly" : "counters_daily";
-        Statement &sel = Cached(fmt::format("SELECT packets, bytes, sources_v4, sources_v6 FROM {} "
-                                            "WHERE dim=? AND period=? AND sensor_id=? AND key=?",
+        Statement &sel = Cached(fmt::format("SELECT segment FROM {} WHERE dim=? AND period=? AND sensor_id=?", table));
+        Statement &put = Cached(fmt::format("INSERT OR REPLACE INTO {}(dim, period, sensor_id, keys, packets, bytes, "
+                                            "segment) VALUES(?,?,?,?,?,?,?)",
                                             table));
-        Statement &put = Cached(fmt::format("INSERT OR REPLACE INTO {}(dim, period, sensor_id, key, packets, bytes, "
-                                            "unique_sources, sources_v4, sources_v6) VALUES(?,?,?,?,?,?,?,?,?)",
-                                            table));
-        rows.ForEach([&](const CounterKey &k, CounterValue &v) {
+        for (auto &[k, segment] : rows) {
             int64_t sensor_id = k.sensor == UNATTRIBUTED ? unattributed_id : sensor_ids.at(k.sensor);
-            sel.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id).Bind(4, int64_t(k.key));
-            uint64_t packets = v.packets, bytes = v.bytes;
+            sel.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id);
             if (sel.Step()) {
-                packets += uint64_t(sel.Int(0));
-                bytes += uint64_t(sel.Int(1));
-                if (!v.sources.MergeSerialized(sel.Blob(2), sel.Blob(3)))
-                    throw StoreError(fmt::format("{}: {} row (dim {}, period {}) holds a corrupt source set", path_,
-                                                 table, int(k.dim), k.period));
+                auto stored = Segment::Decode(sel.Blob(0));
+                if (!stored)
+                    throw StoreError(fmt::format("{}: {} segment (dim {}, period {}, sensor {}) is corrupt", path_,
+                                                 table, int(k.dim), k.period, sensor_id));
+                segment.Merge(*stored);
             }
             sel.Reset();
-            put.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id).Bind(4, int64_t(k.key));
-            put.Bind(5, int64_t(packets)).Bind(6, int64_t(bytes)).Bind(7, int64_t(v.sources.Cardinality()));
-            put.BindBlob(8, v.sources.SerializeV4()).BindBlob(9, v.sources.SerializeV6());
+            std::string blob = segment.Encode();
+            uint64_t bytes = 0;
+            for (auto &r : segment.Rows()) bytes += r.bytes;
+            put.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id).Bind(4, int64_t(segment.Size()));
+            put.Bind(5, int64_t(segment.Packets())).Bind(6, int64_t(bytes)).BindBlob(7, blob);
             put.Run();
-        });
+        }
     }
 
     void MergeSources(FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &sources,
@@ -266,34 +265,65 @@ public:
         Statement &put = Cached("INSERT OR REPLACE INTO source_daily(day, src, packets, bytes, first_ts, last_ts, "
                                 "destination_count, service_count, sensor_count, destinations, services, sensors) "
                                 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+        Statement &any = Cached("SELECT 1 FROM source_daily WHERE day=? LIMIT 1");
+        // A day with no stored source yet (the usual case: files arrive in time order) needs no lookup.
+        std::map<int32_t, bool> day_has_rows;
+        auto has_rows = [&](int32_t day) {
+            auto it = day_has_rows.find(day);
+            if (it != day_has_rows.end()) return it->second;
+            any.Bind(1, day);
+            bool found = any.Step();
+            any.Reset();
+            return day_has_rows[day] = found;
+        };
+        std::vector<int32_t> days;
+        sources.ForEach([&](const SourceDayKey &k, SourceDayStats &) { days.push_back(k.day); });
+        for (int32_t d : days) has_rows(d);
+
         sources.ForEach([&](const SourceDayKey &k, SourceDayStats &v) {
             std::string_view src(reinterpret_cast<const char *>(k.src.data()), k.family == 4 ? 4 : 16);
-            Bitmap32 dsts = v.destinations.ToBitmap(), svcs = v.services.ToBitmap(), sens;
             // Sensor sets are stored as sensor ids, which stay stable when the sensors file changes.
-            for (uint32_t idx : v.sensors.ToBitmap().Values()) sens.Add(uint32_t(sensor_ids.at(idx)));
+            SmallU32Set sensor_set;
+            for (uint32_t idx : v.sensors.ToBitmap().Values()) sensor_set.Add(uint32_t(sensor_ids.at(idx)));
             uint64_t packets = v.packets, bytes = v.bytes;
             int64_t first = v.first_ts, last = v.last_ts;
-            sel.Bind(1, k.day).BindBlob(2, src);
-            if (sel.Step()) {
-                packets += uint64_t(sel.Int(0));
-                bytes += uint64_t(sel.Int(1));
-                first = std::min<int64_t>(first, sel.Int(2));
-                last = std::max<int64_t>(last, sel.Int(3));
-                auto old_d = Bitmap32::Deserialize(sel.Blob(4));
-                auto old_s = Bitmap32::Deserialize(sel.Blob(5));
-                auto old_n = Bitmap32::Deserialize(sel.Blob(6));
-                if (!old_d || !old_s || !old_n)
-                    throw StoreError(fmt::format("{}: source_daily row (day {}) is corrupt", path_, k.day));
-                dsts.Merge(*old_d);
-                svcs.Merge(*old_s);
-                sens.Merge(*old_n);
+            std::string dsts, svcs, sens;
+            uint64_t n_dsts, n_svcs, n_sens;
+            bool merged = false;
+            if (day_has_rows[k.day]) {
+                sel.Bind(1, k.day).BindBlob(2, src);
+                if (sel.Step()) {
+                    packets += uint64_t(sel.Int(0));
+                    bytes += uint64_t(sel.Int(1));
+                    first = std::min<int64_t>(first, sel.Int(2));
+                    last = std::max<int64_t>(last, sel.Int(3));
+                    auto old_d = SmallU32Set::Decode(sel.Blob(4));
+                    auto old_s = SmallU32Set::Decode(sel.Blob(5));
+                    auto old_n = SmallU32Set::Decode(sel.Blob(6));
+                    if (!old_d || !old_s || !old_n)
+                        throw StoreError(fmt::format("{}: source_daily row (day {}) is corrupt", path_, k.day));
+                    SmallU32Set d, s2, n;
+                    for (uint32_t x : old_d->Values()) d.Add(x);
+                    for (uint32_t x : old_s->Values()) s2.Add(x);
+                    for (uint32_t x : old_n->Values()) n.Add(x);
+                    d.Merge(v.destinations);
+                    s2.Merge(v.services);
+                    n.Merge(sensor_set);
+                    dsts = d.Encode(), svcs = s2.Encode(), sens = n.Encode();
+                    n_dsts = d.Cardinality(), n_svcs = s2.Cardinality(), n_sens = n.Cardinality();
+                    merged = true;
+                }
+                sel.Reset();
             }
-            sel.Reset();
+            if (!merged) {
+                dsts = v.destinations.Encode(), svcs = v.services.Encode(), sens = sensor_set.Encode();
+                n_dsts = v.destinations.Cardinality(), n_svcs = v.services.Cardinality();
+                n_sens = sensor_set.Cardinality();
+            }
             put.Bind(1, k.day).BindBlob(2, src).Bind(3, int64_t(packets)).Bind(4, int64_t(bytes));
             put.Bind(5, first).Bind(6, last);
-            put.Bind(7, int64_t(dsts.Cardinality())).Bind(8, int64_t(svcs.Cardinality()));
-            put.Bind(9, int64_t(sens.Cardinality()));
-            put.BindBlob(10, dsts.Serialize()).BindBlob(11, svcs.Serialize()).BindBlob(12, sens.Serialize());
+            put.Bind(7, int64_t(n_dsts)).Bind(8, int64_t(n_svcs)).Bind(9, int64_t(n_sens));
+            put.BindBlob(10, dsts).BindBlob(11, svcs).BindBlob(12, sens);
             put.Run();
         });
     }
@@ -334,31 +364,36 @@ public:
         s.Run();
     }
 
-    std::optional<std::pair<int64_t, int64_t>> DayRange() override {
-        Statement s(db_, "SELECT min(period), max(period) FROM counters_daily WHERE dim = 0");
-        if (!s.Step() || s.IsNull(0)) return std::nullopt;
-        return std::make_pair(s.Int(0), s.Int(1));
-    }
 
     void ScanCounters(Granularity g, Dimension dim, int64_t from, int64_t to,
                       const std::function<void(const CounterRecord &)> &f) override {
-        Statement s(db_, fmt::format("SELECT period, sensor_id, key, packets, bytes, unique_sources, sources_v4, "
-                                     "sources_v6 FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
+        Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
                                      g == Granularity::HOUR ? "counters_hourly" : "counters_daily")
                              .c_str());
         s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
         while (s.Step()) {
+            auto segment = Segment::Decode(s.Blob(2));
+            if (!segment)
+                throw StoreError(fmt::format("{}: segment (dim {}, period {}) is corrupt", path_, int(dim), s.Int(0)));
             CounterRecord r;
             r.period = s.Int(0);
             r.sensor_id = s.Int(1);
-            r.key = uint32_t(s.Int(2));
-            r.packets = uint64_t(s.Int(3));
-            r.bytes = uint64_t(s.Int(4));
-            r.unique_sources = uint64_t(s.Int(5));
-            r.sources_v4 = s.Blob(6);
-            r.sources_v6 = s.Blob(7);
-            f(r);
+            for (const SegmentRow &row : segment->Rows()) {
+                r.key = row.key;
+                r.packets = row.packets;
+                r.bytes = row.bytes;
+                r.unique_sources = row.UniqueSources();
+                r.sources_v4 = row.v4;
+                r.sources_v6 = row.v6;
+                f(r);
+            }
         }
+    }
+
+    std::optional<std::pair<int64_t, int64_t>> DayRange() override {
+        Statement s(db_, "SELECT min(period), max(period) FROM counters_daily WHERE dim = 0");
+        if (!s.Step() || s.IsNull(0)) return std::nullopt;
+        return std::make_pair(s.Int(0), s.Int(1));
     }
 
     void ScanSources(int64_t from_day, int64_t to_day, const std::function<void(const SourceRecord &)> &f) override {

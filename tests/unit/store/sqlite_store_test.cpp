@@ -113,7 +113,7 @@ TEST_F(StoreTest, TwoFilesCoveringTheSameHourMergeExactly) {
 
     std::map<std::string, std::pair<uint64_t, uint64_t>> sources;  // packets, destinations
     store_->ScanSources(20075, 20075, [&](const SourceRecord &r) {
-        auto d = Bitmap32::Deserialize(r.destinations);
+        auto d = SmallU32Set::Decode(r.destinations);
         ASSERT_TRUE(d);
         sources[r.src.ToString()] = {r.packets, d->Cardinality()};
         if (r.src.ToString() == "192.0.2.2") {

@@ -1,0 +1,206 @@
+#include "aggregate/segment.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace darkscope {
+namespace {
+
+void PutVarint(std::string &out, uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(char(uint8_t(v) | 0x80));
+        v >>= 7;
+    }
+    out.push_back(char(v));
+}
+
+class VarintReader {
+public:
+    explicit VarintReader(std::string_view s) : p_(reinterpret_cast<const uint8_t *>(s.data())), end_(p_ + s.size()) {}
+    bool Read(uint64_t &v) {
+        v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (p_ == end_) return false;
+            uint8_t b = *p_++;
+            v |= uint64_t(b & 0x7F) << shift;
+            if (!(b & 0x80)) return true;
+        }
+        return false;
+    }
+    const uint8_t *Take(size_t n) {
+        if (size_t(end_ - p_) < n) return nullptr;
+        const uint8_t *r = p_;
+        p_ += n;
+        return r;
+    }
+    bool AtEnd() const { return p_ == end_; }
+    size_t Remaining() const { return size_t(end_ - p_); }
+
+private:
+    const uint8_t *p_;
+    const uint8_t *end_;
+};
+
+template <typename T>
+void SortUnique(std::vector<T> &v) {
+    if (v.size() < 2) return;
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+}  // namespace
+
+SegmentRow &Segment::Row(uint32_t key) {
+    if (!indexed_) {
+        index_.Clear(rows_.size() * 2 + 64);
+        for (size_t i = 0; i < rows_.size(); ++i) index_[rows_[i].key] = uint32_t(i + 1);
+        indexed_ = true;
+    }
+    normalized_ = false;
+    uint32_t &pos = index_[key];
+    if (pos == 0) {
+        rows_.emplace_back().key = key;
+        pos = uint32_t(rows_.size());
+    }
+    return rows_[pos - 1];
+}
+
+void Segment::Normalize() {
+    if (normalized_) return;
+    std::sort(rows_.begin(), rows_.end(), [](const SegmentRow &a, const SegmentRow &b) { return a.key < b.key; });
+    for (auto &r : rows_) {
+        SortUnique(r.v4);
+        SortUnique(r.v6);
+    }
+    indexed_ = false;
+    normalized_ = true;
+}
+
+void Segment::Merge(const Segment &other) {
+    if (!normalized_ || !other.normalized_) {
+        for (const auto &o : other.rows_) {
+            SegmentRow &r = Row(o.key);
+            r.packets += o.packets;
+            r.bytes += o.bytes;
+            r.v4.insert(r.v4.end(), o.v4.begin(), o.v4.end());
+            r.v6.insert(r.v6.end(), o.v6.begin(), o.v6.end());
+        }
+        return;
+    }
+    // Both sorted by key: one merge pass over the rows, and an ordered union of each row's sources.
+    std::vector<SegmentRow> merged;
+    merged.reserve(rows_.size() + other.rows_.size());
+    size_t i = 0, j = 0;
+    while (i < rows_.size() || j < other.rows_.size()) {
+        if (j == other.rows_.size() || (i < rows_.size() && rows_[i].key < other.rows_[j].key)) {
+            merged.push_back(std::move(rows_[i++]));
+        } else if (i == rows_.size() || other.rows_[j].key < rows_[i].key) {
+            const SegmentRow &o = other.rows_[j++];
+            merged.push_back(SegmentRow{o.key, o.packets, o.bytes, o.v4, o.v6});
+        } else {
+            SegmentRow &r = rows_[i++];
+            const SegmentRow &o = other.rows_[j++];
+            r.packets += o.packets;
+            r.bytes += o.bytes;
+            if (!o.v4.empty()) {
+                std::vector<uint32_t> v4;
+                v4.reserve(r.v4.size() + o.v4.size());
+                std::set_union(r.v4.begin(), r.v4.end(), o.v4.begin(), o.v4.end(), std::back_inserter(v4));
+                r.v4.swap(v4);
+            }
+            if (!o.v6.empty()) {
+                std::vector<Ipv6Bytes> v6;
+                std::set_union(r.v6.begin(), r.v6.end(), o.v6.begin(), o.v6.end(), std::back_inserter(v6));
+                r.v6.swap(v6);
+            }
+            merged.push_back(std::move(r));
+        }
+    }
+    rows_.swap(merged);
+    indexed_ = false;
+}
+
+uint64_t Segment::Packets() const {
+    uint64_t n = 0;
+    for (auto &r : rows_) n += r.packets;
+    return n;
+}
+
+std::string Segment::Encode() {
+    Normalize();
+    std::string out;
+    out.reserve(rows_.size() * 8 + 16);
+    out.push_back(char(1));
+    PutVarint(out, rows_.size());
+    uint32_t prev_key = 0;
+    for (auto &r : rows_) {
+        PutVarint(out, r.key - prev_key);
+        prev_key = r.key;
+        PutVarint(out, r.packets);
+        PutVarint(out, r.bytes);
+        PutVarint(out, r.v4.size());
+        PutVarint(out, r.v6.size());
+    }
+    for (auto &r : rows_) {
+        uint32_t prev = 0;
+        for (uint32_t a : r.v4) {
+            PutVarint(out, a - prev);
+            prev = a;
+        }
+        for (auto &a : r.v6) out.append(reinterpret_cast<const char *>(a.data()), 16);
+    }
+    return out;
+}
+
+std::optional<Segment> Segment::Decode(std::string_view bytes) {
+    Segment s;
+    if (bytes.empty()) return s;
+    if (uint8_t(bytes[0]) != 1) return std::nullopt;
+    VarintReader in(bytes.substr(1));
+    uint64_t rows = 0;
+    // Every row takes at least five bytes: a count beyond that is corrupt, not a reason to allocate.
+    if (!in.Read(rows) || rows > in.Remaining() / 5) return std::nullopt;
+    s.rows_.resize(rows);
+    uint64_t key = 0;
+    uint64_t source_bytes = 0;  // at least one byte per IPv4 source, 16 per IPv6 source
+    for (auto &r : s.rows_) {
+        uint64_t delta, n4, n6;
+        if (!in.Read(delta) || !in.Read(r.packets) || !in.Read(r.bytes) || !in.Read(n4) || !in.Read(n6))
+            return std::nullopt;
+        key += delta;
+        if (key > UINT32_MAX || n4 > in.Remaining() || n6 > in.Remaining() / 16) return std::nullopt;
+        source_bytes += n4 + 16 * n6;
+        if (source_bytes > in.Remaining()) return std::nullopt;
+        r.key = uint32_t(key);
+        r.v4.resize(n4);
+        r.v6.resize(n6);
+    }
+    for (auto &r : s.rows_) {
+        uint64_t prev = 0;
+        for (auto &a : r.v4) {
+            uint64_t delta;
+            if (!in.Read(delta)) return std::nullopt;
+            prev += delta;
+            if (prev > UINT32_MAX) return std::nullopt;
+            a = uint32_t(prev);
+        }
+        for (auto &a : r.v6) {
+            const uint8_t *p = in.Take(16);
+            if (!p) return std::nullopt;
+            std::copy(p, p + 16, a.begin());
+        }
+    }
+    if (!in.AtEnd()) return std::nullopt;
+    // Written normalised; check rather than trust, since a merge relies on the order.
+    for (size_t i = 0; i < s.rows_.size(); ++i) {
+        const SegmentRow &r = s.rows_[i];
+        if ((i > 0 && r.key <= s.rows_[i - 1].key) || !std::is_sorted(r.v4.begin(), r.v4.end()) ||
+            std::adjacent_find(r.v4.begin(), r.v4.end()) != r.v4.end() || !std::is_sorted(r.v6.begin(), r.v6.end()) ||
+            std::adjacent_find(r.v6.begin(), r.v6.end()) != r.v6.end())
+            return std::nullopt;
+    }
+    s.indexed_ = false;
+    return s;
+}
+
+}  // namespace darkscope

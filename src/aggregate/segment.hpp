@@ -1,0 +1,68 @@
+#pragma once
+/// A counter segment: every key of one (dimension, period, sensor) with its packets, bytes and exact
+/// source addresses, stored as one blob. One row per segment instead of one per key keeps the store's
+/// write cost per hour, not per key: a darknet sees tens of thousands of destination ports an hour,
+/// most from a single source.
+///
+/// Encoding (all integers LEB128 varints, little-endian where fixed):
+///   u8 version (1), varint rows,
+///   per row: varint key delta, varint packets, varint bytes, varint IPv4 count, varint IPv6 count,
+///   then the sources of every row in row order: IPv4 as sorted deltas, IPv6 as 16-byte addresses.
+/// The counts come first so that a reader can rank keys by packets without decoding any source.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/flat_map.hpp"
+
+namespace darkscope {
+
+using Ipv6Bytes = std::array<uint8_t, 16>;
+
+struct SegmentRow {
+    uint32_t key = 0;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    std::vector<uint32_t> v4;   // IPv4 sources, host order; sorted and unique once normalised
+    std::vector<Ipv6Bytes> v6;
+    uint64_t UniqueSources() const { return v4.size() + v6.size(); }
+};
+
+class Segment {
+public:
+    /// The row for key, created empty on first use. The caller may append unsorted sources: the
+    /// segment is then no longer normalised until Normalize().
+    SegmentRow &Row(uint32_t key);
+    /// Sorts rows by key and each row's sources, dropping duplicate sources.
+    void Normalize();
+    /// Adds another segment of the same (dimension, period, sensor): counts sum, sources unite.
+    /// When both are normalised the sources are merged in order and the result stays normalised
+    /// (the daily segments are built this way from 24 hourly ones without sorting).
+    void Merge(const Segment &other);
+    bool Empty() const { return rows_.empty(); }
+    size_t Size() const { return rows_.size(); }
+    uint64_t Packets() const;
+    const std::vector<SegmentRow> &Rows() const { return rows_; }
+    std::vector<SegmentRow> &MutableRows() { return rows_; }
+
+    /// Normalises, then encodes.
+    std::string Encode();
+    /// Returns std::nullopt for bytes that are not a valid segment (never reads past the end).
+    static std::optional<Segment> Decode(std::string_view bytes);
+
+private:
+    std::vector<SegmentRow> rows_;
+    struct KeyHash {
+        size_t operator()(uint32_t k) const noexcept { return size_t(Mix64(k)); }
+    };
+    FlatMap<uint32_t, uint32_t, KeyHash> index_{64};  // key -> position + 1
+    bool indexed_ = true;      // false after Normalize reorders rows; rebuilt on demand
+    bool normalized_ = true;   // rows sorted by key, sources sorted and unique
+};
+
+}  // namespace darkscope
