@@ -71,8 +71,10 @@ measure "cat > /dev/null" "$PACKETS" "$RUNS" sh -c 'cat "$1" >/dev/null' _ "$big
 measure "floor read" "$PACKETS" "$RUNS" "$out/floor" read "$big"
 measure "floor pcap" "$PACKETS" "$RUNS" "$out/floor" pcap "$big"
 # A fresh store each run: ingest is idempotent, so a second run on the same store would skip the file.
+# The sensors file names gen_ibr.py's /20, as a telescope operator would.
 measure "darkscope ingest" "$PACKETS" "$RUNS" \
-    sh -c 'rm -f "$1" "$1"-*; exec "$2" ingest --store "$1" "$3"' _ "$out/bench.db" "$DARKSCOPE" "$big"
+    sh -c 'rm -f "$1" "$1"-*; exec "$2" ingest -q --sensors "$4" --store "$1" "$3"' _ "$out/bench.db" "$DARKSCOPE" \
+    "$big" bench/ibr-sensors.toml
 if command -v tshark >/dev/null; then
     # tshark is about 100x slower: once, on the small capture. Counts packets and sources per service, as darkscope.
     measure "tshark -T fields | awk" "$TSHARK_PACKETS" 1 sh -c '
