@@ -24,6 +24,9 @@ const char *CompressionName(Compression c);
 struct CaptureError {
     uint64_t offset = 0;
     std::string message;  // "record length 4294967295 exceeds snaplen 65535", ...
+    /// The file (or a later pcapng section) uses a link type the decoder does not know: the whole
+    /// file is skipped rather than counted in part.
+    bool unsupported_link_type = false;
 };
 
 class CaptureReader {

@@ -131,6 +131,7 @@ std::unique_ptr<CaptureReader> MakePcapReader(BlockBuffer buffer, CaptureError &
         error.offset = 20;
         error.message = "unsupported link type " + std::to_string(link_type) + " (" + LinkTypeName(link_type) +
                         ") on interface 0: file skipped";
+        error.unsupported_link_type = true;
         return nullptr;
     }
     // snaplen 0 (seen in the wild) means "unknown"; records up to libpcap's limit are accepted whatever the

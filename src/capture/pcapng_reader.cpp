@@ -180,6 +180,7 @@ private:
             error_ = CaptureError{offset, "unsupported link type " + std::to_string(iface.link_type) + " (" +
                                               LinkTypeName(iface.link_type) + ") on interface " +
                                               std::to_string(id) + ": file skipped"};
+            error_->unsupported_link_type = true;
             return false;
         }
         // Options are read leniently: a malformed option list ends the list, and the defaults stay.

@@ -229,7 +229,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
             }
             observe_batch();
             const auto &error = reader->Error();
-            if (error && record.packets == 0) {
+            if (error && (record.packets == 0 || error->unsupported_link_type)) {
                 store.Rollback();
                 outcome.message = fmt::format("{}: {}; nothing stored from this file", path.string(), error->message);
                 log(outcome.message);

@@ -67,6 +67,26 @@ def write_pcap(path, packets, start=1734480000, linktype=1):
             f.write(frame)
 
 
+def pcapng_two_sections(path, second_linktype):
+    """Section 1: an Ethernet interface and one SYN; section 2: an interface of second_linktype and one SYN
+    (raw IP when it is 101)."""
+    def block(btype, body):
+        body += b'\0' * (-len(body) % 4)
+        length = 12 + len(body)
+        return struct.pack('<II', btype, length) + body + struct.pack('<I', length)
+    shb = block(0x0A0D0D0A, struct.pack('<IHHq', 0x1A2B3C4D, 1, 0, -1))
+    out = b''
+    for linktype in (1, second_linktype):
+        frame = syn_frame(0x0A000077, 0xC6336477, 8080)
+        if linktype == 101:
+            frame = frame[14:]  # raw IP: no Ethernet header
+        us = 1734800000 * 1000000
+        epb = struct.pack('<IIIII', 0, us >> 32, us & 0xFFFFFFFF, len(frame), len(frame)) + frame
+        out += shb + block(1, struct.pack('<HHI', linktype, 0, 65535)) + block(6, epb)
+    with open(path, 'wb') as f:
+        f.write(out)
+
+
 def run(binary, *args, timeout=120):
     p = subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
@@ -138,6 +158,21 @@ def main():
         check('160' in err and 'odd.pcap' in err, 'unsupported link type is named')
         check('notes.pcap' in err and 'not a pcap' in err, 'non-capture file is named')
         check(summary(binary, store) == before, 'skipped files change nothing')
+
+        # An unsupported link type in a later pcapng section skips the whole file, not just that section.
+        mixed = os.path.join(work, 'mixed.pcapng')
+        pcapng_two_sections(mixed, 160)
+        rc, _, err = run(binary, 'ingest', '--store', store, mixed)
+        check(rc == 1 and '160' in err and 'nothing stored' in err,
+              'unsupported link type in section 2 skips the file: ' + ' '.join(l for l in err.splitlines() if 'mixed' in l))
+        check(summary(binary, store) == before, 'nothing of that file is stored')
+        fine = os.path.join(work, 'fine.pcapng')
+        pcapng_two_sections(fine, 101)
+        rc, _, err = run(binary, 'ingest', '--store', store, fine)
+        s = summary(binary, store)
+        check(rc == 0 and s['totals']['packets'] == before['totals']['packets'] + 2,
+              'two sections with supported link types both count (%d)' % rc)
+        before = s
 
         # Directories and globs.
         d = os.path.join(work, 'dir', 'sub')
