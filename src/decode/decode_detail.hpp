@@ -30,6 +30,24 @@ inline void SetV6(IpAddress &a, const uint8_t *p) {
     a.family = 6;
 }
 
+/// Reads the ports of a TCP or UDP header. Ports are kept from 4 bytes on even when the rest of the
+/// header (`header` bytes) is cut: the packet is then TRUNCATED (with `truncated` raised) but still
+/// names its service. Returns true when the whole fixed header is present.
+inline bool ReadPorts(const uint8_t *p, uint32_t cap, uint32_t header, DecodeEvent truncated, DecodedPacket &out) {
+    if (cap >= 4) {
+        out.sport = uint16_t(p[0] << 8 | p[1]);
+        out.dport = uint16_t(p[2] << 8 | p[3]);
+        out.has_ports = true;
+    }
+    if (cap < header) [[unlikely]] {
+        out.AddEvent(truncated);
+        out.l4 = L4State::TRUNCATED;
+        return false;
+    }
+    out.l4 = L4State::PRESENT;
+    return true;
+}
+
 /// Finds the network layer of the frame and hands it to DecodeIpv4/DecodeIpv6.
 void DecodeLink(const RawPacket &raw, DecodedPacket &out);
 

@@ -97,57 +97,41 @@ void DecodeQuoted(const uint8_t *p, uint32_t cap, DecodedPacket &out) {
     else out.AddEvent(DecodeEvent::ICMP_INNER_BAD);
 }
 
-// Type and code are kept from 2 bytes on (l4 stays TRUNCATED), as ports are for TCP/UDP.
-void DecodeIcmp(const uint8_t *p, uint32_t cap, DecodedPacket &out) {
+// ICMP and ICMPv6 share their first 8 bytes: type, code, checksum, then id/seq for echo or unused
+// bytes before a quoted packet. Type and code are kept from 2 bytes on (l4 stays TRUNCATED), as
+// ports are for TCP/UDP.
+template <typename IsEcho, typename Quotes>
+void DecodeIcmpFamily(const uint8_t *p, uint32_t cap, DecodeEvent truncated, IsEcho is_echo, Quotes quotes,
+                      DecodedPacket &out) {
+    if (cap >= 2) {
+        out.icmp_type = p[0];
+        out.icmp_code = p[1];
+        out.has_icmp_type = true;
+    }
     if (cap < ICMP_HEADER) [[unlikely]] {
-        out.AddEvent(DecodeEvent::ICMP_TRUNCATED);
+        out.AddEvent(truncated);
         out.l4 = L4State::TRUNCATED;
-        if (cap >= 2) {
-            out.icmp_type = p[0];
-            out.icmp_code = p[1];
-            out.has_icmp_type = true;
-        }
         return;
     }
     out.l4 = L4State::PRESENT;
-    uint8_t type = p[0];
-    out.icmp_type = type;
-    out.icmp_code = p[1];
-    out.has_icmp_type = true;
     out.payload = p + ICMP_HEADER;
     out.payload_len = cap - ICMP_HEADER;
-    if (type == 0 || type == 8) {
+    if (is_echo(p[0])) {
         out.icmp_id = LoadBe16(p + 4);
         out.icmp_seq = LoadBe16(p + 6);
-    } else if (IcmpQuotes(type)) {
+    } else if (quotes(p[0])) {
         DecodeQuoted(p + ICMP_HEADER, cap - ICMP_HEADER, out);
     }
 }
 
+void DecodeIcmp(const uint8_t *p, uint32_t cap, DecodedPacket &out) {
+    DecodeIcmpFamily(
+        p, cap, DecodeEvent::ICMP_TRUNCATED, [](uint8_t t) { return t == 0 || t == 8; }, IcmpQuotes, out);
+}
+
 void DecodeIcmpv6(const uint8_t *p, uint32_t cap, DecodedPacket &out) {
-    if (cap < ICMP_HEADER) [[unlikely]] {
-        out.AddEvent(DecodeEvent::ICMPV6_TRUNCATED);
-        out.l4 = L4State::TRUNCATED;
-        if (cap >= 2) {
-            out.icmp_type = p[0];
-            out.icmp_code = p[1];
-            out.has_icmp_type = true;
-        }
-        return;
-    }
-    out.l4 = L4State::PRESENT;
-    uint8_t type = p[0];
-    out.icmp_type = type;
-    out.icmp_code = p[1];
-    out.has_icmp_type = true;
-    out.payload = p + ICMP_HEADER;
-    out.payload_len = cap - ICMP_HEADER;
-    if (type == 128 || type == 129) {
-        out.icmp_id = LoadBe16(p + 4);
-        out.icmp_seq = LoadBe16(p + 6);
-    } else if (Icmpv6Quotes(type)) {
-        DecodeQuoted(p + ICMP_HEADER, cap - ICMP_HEADER, out);
-    }
+    DecodeIcmpFamily(
+        p, cap, DecodeEvent::ICMPV6_TRUNCATED, [](uint8_t t) { return t == 128 || t == 129; }, Icmpv6Quotes, out);
 }
 
 }  // namespace darkscope::detail

@@ -63,20 +63,7 @@ void DecodeTcpOptions(const uint8_t *opt, uint32_t len, DecodedPacket &out) {
 // 4 bytes on). With the fixed header present the packet is classified by its flags even if the
 // data offset is bad or the options are cut: scanners craft such SYNs too.
 void DecodeTcp(const uint8_t *p, uint32_t cap, uint32_t declared, DecodedPacket &out) {
-    if (cap < TCP_MIN_HEADER) [[unlikely]] {
-        out.AddEvent(DecodeEvent::TCP_TRUNCATED);
-        out.l4 = L4State::TRUNCATED;
-        if (cap >= 4) {
-            out.sport = LoadBe16(p);
-            out.dport = LoadBe16(p + 2);
-            out.has_ports = true;
-        }
-        return;
-    }
-    out.l4 = L4State::PRESENT;
-    out.sport = LoadBe16(p);
-    out.dport = LoadBe16(p + 2);
-    out.has_ports = true;
+    if (!ReadPorts(p, cap, TCP_MIN_HEADER, DecodeEvent::TCP_TRUNCATED, out)) return;
     out.seq = LoadBe32(p + 4);
     out.ack = LoadBe32(p + 8);
     uint32_t header_len = uint32_t(p[12] >> 4) * 4;

@@ -9,20 +9,7 @@ constexpr uint32_t UDP_HEADER = 8;
 
 // Ports are kept from 4 bytes on (l4 stays TRUNCATED), as for TCP.
 void DecodeUdp(const uint8_t *p, uint32_t cap, uint32_t declared, DecodedPacket &out) {
-    if (cap < UDP_HEADER) [[unlikely]] {
-        out.AddEvent(DecodeEvent::UDP_TRUNCATED);
-        out.l4 = L4State::TRUNCATED;
-        if (cap >= 4) {
-            out.sport = LoadBe16(p);
-            out.dport = LoadBe16(p + 2);
-            out.has_ports = true;
-        }
-        return;
-    }
-    out.l4 = L4State::PRESENT;
-    out.sport = LoadBe16(p);
-    out.dport = LoadBe16(p + 2);
-    out.has_ports = true;
+    if (!ReadPorts(p, cap, UDP_HEADER, DecodeEvent::UDP_TRUNCATED, out)) return;
     uint32_t udp_len = LoadBe16(p + 4);
     uint32_t end = cap;
     if (udp_len < UDP_HEADER) [[unlikely]] {
