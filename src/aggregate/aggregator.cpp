@@ -85,6 +85,14 @@ void AggregateShard::ObserveBatch(std::span<const DecodedPacket> pkts, std::span
         tuples_.PrefetchEntry(tuple_keys[i], tuple_hashes[i]);
         if (per_source[i]) sources_.PrefetchEntry(source_keys[i], source_hashes[i]);
     }
+    // A scanner's destinations have spilled to a bitmap: two more dependent loads to prefetch.
+    SourceDayStats *found[MAX_BATCH];
+    for (size_t i = 0; i < n; ++i) {
+        found[i] = per_source[i] ? sources_.Find(source_keys[i], source_hashes[i]) : nullptr;
+        if (found[i]) found[i]->destinations.PrefetchOverflow();
+    }
+    for (size_t i = 0; i < n; ++i)
+        if (found[i]) found[i]->destinations.PrefetchOverflowAdd();
     for (size_t i = 0; i < n; ++i) {
         const DecodedPacket &pkt = pkts[i];
         const ClassifiedPacket &cp = cps[i];

@@ -36,6 +36,8 @@ public:
         pending_.push_back(value);
         if (pending_.size() >= PENDING_LIMIT) Flush();
     }
+    /// Prefetches where the next Add writes.
+    void PrefetchAdd() const { __builtin_prefetch(pending_.data() + pending_.size(), 1); }
     /// Adds many values at once.
     void AddMany(std::span<const uint32_t> values);
     bool Contains(uint32_t value) const;
@@ -79,6 +81,14 @@ public:
     void Merge(const SmallU32Set &other);
     uint64_t Cardinality() const;
     Bitmap32 ToBitmap() const;
+    /// For the batched per-packet path: prefetch the spilled bitmap, then (a pass later) where the
+    /// next value goes. Both are no-ops while the set is inline.
+    void PrefetchOverflow() const {
+        if (overflow_) __builtin_prefetch(overflow_.get(), 1);
+    }
+    void PrefetchOverflowAdd() const {
+        if (overflow_) overflow_->PrefetchAdd();
+    }
     /// Compact on-disk form: a tag byte, then up to 64 sorted little-endian values, or a portable bitmap.
     std::string Encode() const;
     /// The set as a bitmap; std::nullopt for malformed bytes.

@@ -48,6 +48,15 @@ public:
         }
     }
 
+    /// The value for key, or nullptr; never inserts.
+    Value *Find(const Key &key, uint64_t h) {
+        const uint32_t tag = uint32_t(h >> 32);
+        for (size_t i = size_t(h) & mask_; slots_[i].index != 0; i = (i + 1) & mask_)
+            if (slots_[i].tag == tag && entries_[slots_[i].index - 1].first == key)
+                return &entries_[slots_[i].index - 1].second;
+        return nullptr;
+    }
+
     /// operator[] with the key's hash already computed (HashOf).
     Value &FindOrInsert(const Key &key, uint64_t h) {
         const uint32_t tag = uint32_t(h >> 32);

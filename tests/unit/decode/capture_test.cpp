@@ -16,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Decoded {
-    testing::PcapFile file;
+    testing::LoadedPcap file;
     std::vector<DecodedPacket> packets;
     std::vector<ClassifiedPacket> classes;
 };

@@ -16,7 +16,7 @@
 
 namespace darkscope::testing {
 
-struct PcapFile {
+struct LoadedPcap {
     uint32_t link_type = 0;
     std::vector<uint8_t> bytes;     // the whole file; packets point into it
     std::vector<RawPacket> packets;
@@ -24,10 +24,10 @@ struct PcapFile {
 };
 
 /// Reads a classic pcap file; std::nullopt if it cannot be opened or is not classic pcap.
-inline std::optional<PcapFile> ReadPcap(const std::filesystem::path &path) {
+inline std::optional<LoadedPcap> ReadPcap(const std::filesystem::path &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return std::nullopt;
-    PcapFile file;
+    LoadedPcap file;
     file.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     const std::vector<uint8_t> &b = file.bytes;
     if (b.size() < 24) return std::nullopt;
