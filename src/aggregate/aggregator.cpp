@@ -175,38 +175,34 @@ size_t AggregateShard::MemoryBytes() const {
 }
 
 void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily) {
-    // The segments of the open hour and sensor are cached: tuples arrive in no order, but there are
+    // The builders of the open hour and sensor are cached: tuples arrive in no order, but there are
     // only a few (hour, sensor) pairs per call.
+    std::map<CounterKey, SegmentBuilder> builders;
     struct Open {
         int32_t hour = INT32_MIN;
         SensorIndex sensor = 0;
-        Segment *dims[4] = {};
+        SegmentBuilder *dims[4] = {};
     } open;
     shard.Tuples().ForEach([&](const TupleKey &t, const Traffic &v) {
         if (t.hour != open.hour || t.sensor != open.sensor) {
             open.hour = t.hour;
             open.sensor = t.sensor;
-            for (int d = 0; d < 4; ++d) open.dims[d] = &hourly[CounterKey{t.hour, t.sensor, Dimension(d)}];
+            for (int d = 0; d < 4; ++d) open.dims[d] = &builders[CounterKey{t.hour, t.sensor, Dimension(d)}];
         }
-        const uint32_t keys[4] = {0, t.service, t.cls, t.source_port};
-        for (int d = 0; d < 4; ++d) {
-            if (d == int(Dimension::SOURCE_PORT) && t.source_port == 0) continue;
-            SegmentRow &row = open.dims[d]->Row(keys[d]);
-            row.packets += v.packets;
-            row.bytes += v.bytes;
-            if (t.family == 4) {
-                uint32_t a = uint32_t(t.src[0]) << 24 | uint32_t(t.src[1]) << 16 | uint32_t(t.src[2]) << 8 | t.src[3];
-                // Tuples of one source often follow each other in a row's list: skip the repeat.
-                if (row.v4.empty() || row.v4.back() != a) row.v4.push_back(a);
-            } else if (t.family == 6) {
-                row.v6.push_back(t.src);
-            }
-        }
+        open.dims[int(Dimension::TOTAL)]->Add(0, v.packets, v.bytes, t.family, t.src);
+        open.dims[int(Dimension::SERVICE)]->Add(t.service, v.packets, v.bytes, t.family, t.src);
+        open.dims[int(Dimension::CLASS)]->Add(t.cls, v.packets, v.bytes, t.family, t.src);
+        if (t.source_port != 0)
+            open.dims[int(Dimension::SOURCE_PORT)]->Add(t.source_port, v.packets, v.bytes, t.family, t.src);
     });
     shard.Tuples().Clear(1 << 14);
-    for (auto &[key, segment] : hourly) {
-        segment.Normalize();
+    for (auto &[key, builder] : builders) {
+        Segment segment = builder.Build();
+        if (segment.Empty()) continue;
         daily[CounterKey{int32_t(FloorDiv(key.period, 24)), key.sensor, key.dim}].Merge(segment);
+        Segment &slot = hourly[key];
+        if (slot.Empty()) slot = std::move(segment);
+        else slot.Merge(segment);
     }
 }
 

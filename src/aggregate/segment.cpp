@@ -120,6 +120,62 @@ void Segment::Merge(const Segment &other) {
     indexed_ = false;
 }
 
+Segment Segment::FromNormalizedRows(std::vector<SegmentRow> rows) {
+    Segment s;
+    s.rows_ = std::move(rows);
+    s.indexed_ = false;
+    s.normalized_ = true;
+    return s;
+}
+
+void RadixSort(std::vector<uint64_t> &values) {
+    if (values.size() < 256) {
+        std::sort(values.begin(), values.end());
+        return;
+    }
+    std::vector<uint64_t> scratch(values.size());
+    std::vector<uint32_t> counts(1 << 16);
+    for (int shift = 0; shift < 64; shift += 16) {
+        std::fill(counts.begin(), counts.end(), 0);
+        for (uint64_t v : values) ++counts[(v >> shift) & 0xFFFF];
+        if (counts[(values[0] >> shift) & 0xFFFF] == values.size()) continue;  // every value shares this digit
+        uint32_t sum = 0;
+        for (auto &c : counts) {
+            uint32_t n = c;
+            c = sum;
+            sum += n;
+        }
+        for (uint64_t v : values) scratch[counts[(v >> shift) & 0xFFFF]++] = v;
+        values.swap(scratch);
+    }
+}
+
+Segment SegmentBuilder::Build() {
+    RadixSort(v4_pairs_);
+    v4_pairs_.erase(std::unique(v4_pairs_.begin(), v4_pairs_.end()), v4_pairs_.end());
+    std::sort(v6_pairs_.begin(), v6_pairs_.end());
+    v6_pairs_.erase(std::unique(v6_pairs_.begin(), v6_pairs_.end()), v6_pairs_.end());
+    std::vector<SegmentRow> rows;
+    rows.reserve(counts_.Size());
+    counts_.ForEach([&](uint32_t key, const std::pair<uint64_t, uint64_t> &c) {
+        rows.push_back(SegmentRow{key, c.first, c.second, {}, {}});
+    });
+    std::sort(rows.begin(), rows.end(), [](const SegmentRow &a, const SegmentRow &b) { return a.key < b.key; });
+    // Both pair arrays are sorted by key first: walk them beside the rows.
+    size_t i4 = 0, i6 = 0;
+    for (SegmentRow &row : rows) {
+        size_t start = i4;
+        while (i4 < v4_pairs_.size() && uint32_t(v4_pairs_[i4] >> 32) == row.key) ++i4;
+        row.v4.resize(i4 - start);
+        for (size_t j = start; j < i4; ++j) row.v4[j - start] = uint32_t(v4_pairs_[j]);
+        while (i6 < v6_pairs_.size() && v6_pairs_[i6].first == row.key) row.v6.push_back(v6_pairs_[i6++].second);
+    }
+    counts_.Clear(64);
+    std::vector<uint64_t>().swap(v4_pairs_);
+    std::vector<std::pair<uint32_t, Ipv6Bytes>>().swap(v6_pairs_);
+    return Segment::FromNormalizedRows(std::move(rows));
+}
+
 uint64_t Segment::Packets() const {
     uint64_t n = 0;
     for (auto &r : rows_) n += r.packets;

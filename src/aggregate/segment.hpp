@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/flat_map.hpp"
@@ -50,6 +51,9 @@ public:
     const std::vector<SegmentRow> &Rows() const { return rows_; }
     std::vector<SegmentRow> &MutableRows() { return rows_; }
 
+    /// A normalised segment from rows already sorted by key, each with sorted, unique sources.
+    static Segment FromNormalizedRows(std::vector<SegmentRow> rows);
+
     /// Normalises, then encodes.
     std::string Encode();
     /// Returns std::nullopt for bytes that are not a valid segment (never reads past the end).
@@ -64,5 +68,35 @@ private:
     bool indexed_ = true;      // false after Normalize reorders rows; rebuilt on demand
     bool normalized_ = true;   // rows sorted by key, sources sorted and unique
 };
+
+/// Builds a normalised segment from (key, source) pairs. The pairs of an hour go to one array that
+/// is sorted once, rather than to a vector per key: an hour has tens of thousands of keys, and a
+/// vector each costs more in allocation than the sort.
+class SegmentBuilder {
+public:
+    void Add(uint32_t key, uint64_t packets, uint64_t bytes, uint8_t family, const Ipv6Bytes &src) {
+        auto &c = counts_[key];
+        c.first += packets;
+        c.second += bytes;
+        if (family == 4) {
+            uint64_t a = uint64_t(src[0]) << 24 | uint64_t(src[1]) << 16 | uint64_t(src[2]) << 8 | src[3];
+            v4_pairs_.push_back(uint64_t(key) << 32 | a);
+        } else if (family == 6) {
+            v6_pairs_.emplace_back(key, src);
+        }
+    }
+    Segment Build();
+
+private:
+    struct KeyHash {
+        size_t operator()(uint32_t k) const noexcept { return size_t(Mix64(k)); }
+    };
+    FlatMap<uint32_t, std::pair<uint64_t, uint64_t>, KeyHash> counts_{64};
+    std::vector<uint64_t> v4_pairs_;
+    std::vector<std::pair<uint32_t, Ipv6Bytes>> v6_pairs_;
+};
+
+/// Sorts 64-bit values (LSD radix, 16-bit digits; digits that every value shares are skipped).
+void RadixSort(std::vector<uint64_t> &values);
 
 }  // namespace darkscope

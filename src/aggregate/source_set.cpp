@@ -94,45 +94,16 @@ void SmallU32Set::Merge(const SmallU32Set &other) {
     for (uint8_t i = 0; i < other.count_; ++i) Add(other.inline_[i]);
 }
 uint64_t SmallU32Set::Cardinality() const { return overflow_ ? overflow_->Cardinality() : count_; }
+std::vector<uint32_t> SmallU32Set::SortedValues() const {
+    if (overflow_) return overflow_->Values();
+    std::vector<uint32_t> values(inline_.begin(), inline_.begin() + count_);
+    std::sort(values.begin(), values.end());
+    return values;
+}
 Bitmap32 SmallU32Set::ToBitmap() const {
     Bitmap32 b;
     if (overflow_) b.Merge(*overflow_);
     for (uint8_t i = 0; i < count_; ++i) b.Add(inline_[i]);
-    return b;
-}
-
-namespace {
-constexpr uint8_t SMALL_SET_RAW = 0;
-constexpr uint8_t SMALL_SET_BITMAP = 1;
-constexpr size_t SMALL_SET_RAW_MAX = 64;
-}  // namespace
-
-std::string SmallU32Set::Encode() const {
-    std::string out;
-    if (Cardinality() <= SMALL_SET_RAW_MAX) {
-        std::vector<uint32_t> values = overflow_ ? overflow_->Values()
-                                                 : std::vector<uint32_t>(inline_.begin(), inline_.begin() + count_);
-        std::sort(values.begin(), values.end());
-        out.resize(1 + values.size() * 4);
-        out[0] = char(SMALL_SET_RAW);
-        for (size_t i = 0; i < values.size(); ++i)
-            for (int b = 0; b < 4; ++b) out[1 + i * 4 + size_t(b)] = char(uint8_t(values[i] >> (8 * b)));
-        return out;
-    }
-    Bitmap32 b = ToBitmap();
-    return std::string(1, char(SMALL_SET_BITMAP)) + b.Serialize();
-}
-
-std::optional<Bitmap32> SmallU32Set::Decode(std::string_view bytes) {
-    if (bytes.empty()) return std::nullopt;
-    if (uint8_t(bytes[0]) == SMALL_SET_BITMAP) return Bitmap32::Deserialize(bytes.substr(1));
-    if (uint8_t(bytes[0]) != SMALL_SET_RAW || (bytes.size() - 1) % 4 != 0) return std::nullopt;
-    std::vector<uint32_t> values((bytes.size() - 1) / 4);
-    auto *p = reinterpret_cast<const uint8_t *>(bytes.data()) + 1;
-    for (size_t i = 0; i < values.size(); ++i, p += 4)
-        values[i] = uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-    Bitmap32 b;
-    b.AddMany(values);
     return b;
 }
 

@@ -81,6 +81,7 @@ public:
     void Merge(const SmallU32Set &other);
     uint64_t Cardinality() const;
     Bitmap32 ToBitmap() const;
+    std::vector<uint32_t> SortedValues() const;
     /// For the batched per-packet path: prefetch the spilled bitmap, then (a pass later) where the
     /// next value goes. Both are no-ops while the set is inline.
     void PrefetchOverflow() const {
@@ -89,10 +90,6 @@ public:
     void PrefetchOverflowAdd() const {
         if (overflow_) overflow_->PrefetchAdd();
     }
-    /// Compact on-disk form: a tag byte, then up to 64 sorted little-endian values, or a portable bitmap.
-    std::string Encode() const;
-    /// The set as a bitmap; std::nullopt for malformed bytes.
-    static std::optional<Bitmap32> Decode(std::string_view bytes);
 
     SmallU32Set() = default;
     SmallU32Set(SmallU32Set &&) noexcept = default;

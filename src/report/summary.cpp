@@ -141,14 +141,15 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
         };
         std::unordered_map<IpAddress, Acc, IpAddressHash> by_source;
         store.ScanSources(s.from_day, s.to_day, [&](const SourceRecord &r) {
-            Acc &a = by_source[r.src];
-            if (a.packets == 0 || r.first_ts < a.first) a.first = r.first_ts;
-            if (a.packets == 0 || r.last_ts > a.last) a.last = r.last_ts;
-            a.packets += r.packets;
-            a.bytes += r.bytes;
-            if (auto b = SmallU32Set::Decode(r.destinations)) a.dsts.Merge(*b);
-            if (auto b = SmallU32Set::Decode(r.services)) a.svcs.Merge(*b);
-            if (auto b = SmallU32Set::Decode(r.sensors)) a.sens.Merge(*b);
+            const SourceDay &d = *r.record;
+            Acc &a = by_source[d.src];
+            if (a.packets == 0 || d.first_ts < a.first) a.first = d.first_ts;
+            if (a.packets == 0 || d.last_ts > a.last) a.last = d.last_ts;
+            a.packets += d.packets;
+            a.bytes += d.bytes;
+            a.dsts.AddMany(d.destinations);
+            a.svcs.AddMany(d.services);
+            a.sens.AddMany(d.sensors);
         });
         for (auto &[src, a] : by_source) {
             SummaryRow row;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "aggregate/aggregator.hpp"
+#include "aggregate/source_chunk.hpp"
 #include "classify/sensors.hpp"
 
 namespace darkscope {
@@ -55,16 +56,10 @@ struct CounterRecord {
     std::span<const Ipv6Bytes> sources_v6;  // sorted
 };
 
+/// One source's day as read back (src/aggregate/source_chunk.hpp); valid during the callback only.
 struct SourceRecord {
     int64_t day = 0;
-    IpAddress src;
-    uint64_t packets = 0;
-    uint64_t bytes = 0;
-    TimestampNs first_ts = 0;
-    TimestampNs last_ts = 0;
-    std::string_view destinations;  // SmallU32Set::Encode blobs
-    std::string_view services;
-    std::string_view sensors;
+    const SourceDay *record = nullptr;
 };
 
 class Store {

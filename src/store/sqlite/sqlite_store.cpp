@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <sstream>
+#include <tuple>
 
 #include "store/store.hpp"
 
@@ -54,13 +55,11 @@ constexpr const char *MIGRATIONS[] = {
         keys INTEGER NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL, segment BLOB NOT NULL,
         PRIMARY KEY (dim, period, sensor_id)
     ) WITHOUT ROWID;
+    -- Per source and day, in chunks: one row per (day, bucket) holding every source of the bucket
+    -- (src/aggregate/source_chunk.hpp). Buckets 0-255: IPv4 by first octet; 256-511: IPv6 by hash.
     CREATE TABLE source_daily (
-        day INTEGER NOT NULL, src BLOB NOT NULL,   -- 4 bytes (IPv4) or 16 (IPv6), network order
-        packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
-        first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
-        destination_count INTEGER NOT NULL, service_count INTEGER NOT NULL, sensor_count INTEGER NOT NULL,
-        destinations BLOB NOT NULL, services BLOB NOT NULL, sensors BLOB NOT NULL,
-        PRIMARY KEY (day, src)
+        day INTEGER NOT NULL, bucket INTEGER NOT NULL, sources INTEGER NOT NULL, chunk BLOB NOT NULL,
+        PRIMARY KEY (day, bucket)
     ) WITHOUT ROWID;
     CREATE TABLE decode_events (
         sensor_id INTEGER NOT NULL, hour INTEGER NOT NULL, event TEXT NOT NULL, count INTEGER NOT NULL,
@@ -260,72 +259,60 @@ public:
 
     void MergeSources(FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &sources,
                       const std::vector<int64_t> &sensor_ids) override {
-        Statement &sel = Cached("SELECT packets, bytes, first_ts, last_ts, destinations, services, sensors "
-                                "FROM source_daily WHERE day=? AND src=?");
-        Statement &put = Cached("INSERT OR REPLACE INTO source_daily(day, src, packets, bytes, first_ts, last_ts, "
-                                "destination_count, service_count, sensor_count, destinations, services, sensors) "
-                                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
-        Statement &any = Cached("SELECT 1 FROM source_daily WHERE day=? LIMIT 1");
-        // A day with no stored source yet (the usual case: files arrive in time order) needs no lookup.
-        std::map<int32_t, bool> day_has_rows;
-        auto has_rows = [&](int32_t day) {
-            auto it = day_has_rows.find(day);
-            if (it != day_has_rows.end()) return it->second;
-            any.Bind(1, day);
-            bool found = any.Step();
-            any.Reset();
-            return day_has_rows[day] = found;
+        // One bucket at a time, so that only one chunk's records are built at once.
+        struct Item {
+            int32_t day;
+            uint16_t bucket;
+            const SourceDayKey *key;
+            const SourceDayStats *stats;
         };
-        std::vector<int32_t> days;
-        sources.ForEach([&](const SourceDayKey &k, SourceDayStats &) { days.push_back(k.day); });
-        for (int32_t d : days) has_rows(d);
-
+        std::vector<Item> items;
+        items.reserve(sources.Size());
         sources.ForEach([&](const SourceDayKey &k, SourceDayStats &v) {
-            std::string_view src(reinterpret_cast<const char *>(k.src.data()), k.family == 4 ? 4 : 16);
-            // Sensor sets are stored as sensor ids, which stay stable when the sensors file changes.
-            SmallU32Set sensor_set;
-            for (uint32_t idx : v.sensors.ToBitmap().Values()) sensor_set.Add(uint32_t(sensor_ids.at(idx)));
-            uint64_t packets = v.packets, bytes = v.bytes;
-            int64_t first = v.first_ts, last = v.last_ts;
-            std::string dsts, svcs, sens;
-            uint64_t n_dsts, n_svcs, n_sens;
-            bool merged = false;
-            if (day_has_rows[k.day]) {
-                sel.Bind(1, k.day).BindBlob(2, src);
-                if (sel.Step()) {
-                    packets += uint64_t(sel.Int(0));
-                    bytes += uint64_t(sel.Int(1));
-                    first = std::min<int64_t>(first, sel.Int(2));
-                    last = std::max<int64_t>(last, sel.Int(3));
-                    auto old_d = SmallU32Set::Decode(sel.Blob(4));
-                    auto old_s = SmallU32Set::Decode(sel.Blob(5));
-                    auto old_n = SmallU32Set::Decode(sel.Blob(6));
-                    if (!old_d || !old_s || !old_n)
-                        throw StoreError(fmt::format("{}: source_daily row (day {}) is corrupt", path_, k.day));
-                    SmallU32Set d, s2, n;
-                    for (uint32_t x : old_d->Values()) d.Add(x);
-                    for (uint32_t x : old_s->Values()) s2.Add(x);
-                    for (uint32_t x : old_n->Values()) n.Add(x);
-                    d.Merge(v.destinations);
-                    s2.Merge(v.services);
-                    n.Merge(sensor_set);
-                    dsts = d.Encode(), svcs = s2.Encode(), sens = n.Encode();
-                    n_dsts = d.Cardinality(), n_svcs = s2.Cardinality(), n_sens = n.Cardinality();
-                    merged = true;
-                }
-                sel.Reset();
-            }
-            if (!merged) {
-                dsts = v.destinations.Encode(), svcs = v.services.Encode(), sens = sensor_set.Encode();
-                n_dsts = v.destinations.Cardinality(), n_svcs = v.services.Cardinality();
-                n_sens = sensor_set.Cardinality();
-            }
-            put.Bind(1, k.day).BindBlob(2, src).Bind(3, int64_t(packets)).Bind(4, int64_t(bytes));
-            put.Bind(5, first).Bind(6, last);
-            put.Bind(7, int64_t(n_dsts)).Bind(8, int64_t(n_svcs)).Bind(9, int64_t(n_sens));
-            put.BindBlob(10, dsts).BindBlob(11, svcs).BindBlob(12, sens);
-            put.Run();
+            IpAddress src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
+            items.push_back(Item{k.day, SourceBucket(src), &k, &v});
         });
+        std::sort(items.begin(), items.end(),
+                  [](const Item &a, const Item &b) { return std::tie(a.day, a.bucket) < std::tie(b.day, b.bucket); });
+        auto to_record = [&](const Item &item) {
+            const SourceDayKey &k = *item.key;
+            const SourceDayStats &v = *item.stats;
+            SourceDay d;
+            d.src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
+            d.packets = v.packets;
+            d.bytes = v.bytes;
+            d.first_ts = v.first_ts;
+            d.last_ts = v.last_ts;
+            d.destinations = v.destinations.SortedValues();
+            d.services = v.services.SortedValues();
+            // Sensor sets are stored as sensor ids, which stay stable when the sensors file changes.
+            for (uint32_t idx : v.sensors.SortedValues()) d.sensors.push_back(uint32_t(sensor_ids.at(idx)));
+            std::sort(d.sensors.begin(), d.sensors.end());
+            return d;
+        };
+        Statement &sel = Cached("SELECT chunk FROM source_daily WHERE day=? AND bucket=?");
+        Statement &put = Cached("INSERT OR REPLACE INTO source_daily(day, bucket, sources, chunk) VALUES(?,?,?,?)");
+        for (size_t begin = 0, end = 0; begin < items.size(); begin = end) {
+            const std::pair<int32_t, uint16_t> key{items[begin].day, items[begin].bucket};
+            std::vector<SourceDay> records;
+            for (end = begin; end < items.size() && items[end].day == key.first && items[end].bucket == key.second;
+                 ++end)
+                records.push_back(to_record(items[end]));
+            sel.Bind(1, key.first).Bind(2, key.second);
+            if (sel.Step()) {
+                auto stored = DecodeSourceChunk(sel.Blob(0));
+                if (!stored)
+                    throw StoreError(fmt::format("{}: source_daily chunk (day {}, bucket {}) is corrupt", path_,
+                                                 key.first, key.second));
+                std::sort(records.begin(), records.end(),
+                          [](const SourceDay &a, const SourceDay &b) { return a.src < b.src; });
+                records = MergeSourceChunks(std::move(records), std::move(*stored));
+            }
+            sel.Reset();
+            std::string blob = EncodeSourceChunk(records);
+            put.Bind(1, key.first).Bind(2, key.second).Bind(3, int64_t(records.size())).BindBlob(4, blob);
+            put.Run();
+        }
     }
 
     void MergeEvents(const FlatMap<EventKey, uint64_t, EventKeyHash> &events, const std::vector<int64_t> &sensor_ids,
@@ -397,23 +384,19 @@ public:
     }
 
     void ScanSources(int64_t from_day, int64_t to_day, const std::function<void(const SourceRecord &)> &f) override {
-        Statement s(db_, "SELECT day, src, packets, bytes, first_ts, last_ts, destinations, services, sensors "
-                         "FROM source_daily WHERE day BETWEEN ? AND ?");
+        Statement s(db_, "SELECT day, bucket, chunk FROM source_daily WHERE day BETWEEN ? AND ?");
         s.Bind(1, from_day).Bind(2, to_day);
         while (s.Step()) {
+            auto records = DecodeSourceChunk(s.Blob(2));
+            if (!records)
+                throw StoreError(fmt::format("{}: source_daily chunk (day {}, bucket {}) is corrupt", path_, s.Int(0),
+                                             s.Int(1)));
             SourceRecord r;
             r.day = s.Int(0);
-            auto src = s.Blob(1);
-            if (src.size() == 4) r.src = IpAddress::V4FromBytes(reinterpret_cast<const uint8_t *>(src.data()));
-            else if (src.size() == 16) r.src = IpAddress::V6FromBytes(reinterpret_cast<const uint8_t *>(src.data()));
-            r.packets = uint64_t(s.Int(2));
-            r.bytes = uint64_t(s.Int(3));
-            r.first_ts = s.Int(4);
-            r.last_ts = s.Int(5);
-            r.destinations = s.Blob(6);
-            r.services = s.Blob(7);
-            r.sensors = s.Blob(8);
-            f(r);
+            for (const SourceDay &d : *records) {
+                r.record = &d;
+                f(r);
+            }
         }
     }
 

@@ -113,12 +113,11 @@ TEST_F(StoreTest, TwoFilesCoveringTheSameHourMergeExactly) {
 
     std::map<std::string, std::pair<uint64_t, uint64_t>> sources;  // packets, destinations
     store_->ScanSources(20075, 20075, [&](const SourceRecord &r) {
-        auto d = SmallU32Set::Decode(r.destinations);
-        ASSERT_TRUE(d);
-        sources[r.src.ToString()] = {r.packets, d->Cardinality()};
-        if (r.src.ToString() == "192.0.2.2") {
-            EXPECT_EQ(r.first_ts, DAY0 + 20);  // earliest over both files
-            EXPECT_EQ(r.last_ts, DAY0 + 30);
+        const SourceDay &d = *r.record;
+        sources[d.src.ToString()] = {d.packets, d.destinations.size()};
+        if (d.src.ToString() == "192.0.2.2") {
+            EXPECT_EQ(d.first_ts, DAY0 + 20);  // earliest over both files
+            EXPECT_EQ(d.last_ts, DAY0 + 30);
         }
     });
     EXPECT_EQ(sources["192.0.2.2"], std::make_pair(uint64_t(2), uint64_t(2)));

@@ -1,0 +1,163 @@
+#include "aggregate/source_chunk.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include "common/flat_map.hpp"
+
+namespace darkscope {
+namespace {
+
+void PutVarint(std::string &out, uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(char(uint8_t(v) | 0x80));
+        v >>= 7;
+    }
+    out.push_back(char(v));
+}
+
+class Reader {
+public:
+    explicit Reader(std::string_view s) : p_(reinterpret_cast<const uint8_t *>(s.data())), end_(p_ + s.size()) {}
+    bool Varint(uint64_t &v) {
+        v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (p_ == end_) return false;
+            uint8_t b = *p_++;
+            v |= uint64_t(b & 0x7F) << shift;
+            if (!(b & 0x80)) return true;
+        }
+        return false;
+    }
+    const uint8_t *Take(size_t n) {
+        if (size_t(end_ - p_) < n) return nullptr;
+        const uint8_t *r = p_;
+        p_ += n;
+        return r;
+    }
+    size_t Remaining() const { return size_t(end_ - p_); }
+
+private:
+    const uint8_t *p_;
+    const uint8_t *end_;
+};
+
+// Timestamps are signed: zigzag keeps a pre-1970 capture's small negatives small.
+uint64_t ZigZag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
+int64_t UnZigZag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
+
+void PutSet(std::string &out, const std::vector<uint32_t> &values) {
+    PutVarint(out, values.size());
+    uint32_t prev = 0;
+    for (uint32_t v : values) {
+        PutVarint(out, v - prev);
+        prev = v;
+    }
+}
+
+bool GetSet(Reader &in, std::vector<uint32_t> &values) {
+    uint64_t n;
+    if (!in.Varint(n) || n > in.Remaining()) return false;  // each value takes at least a byte
+    values.resize(n);
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t delta;
+        if (!in.Varint(delta) || (i > 0 && delta == 0)) return false;  // sorted and unique
+        prev += delta;
+        if (prev > UINT32_MAX) return false;
+        values[i] = uint32_t(prev);
+    }
+    return true;
+}
+
+std::vector<uint32_t> Union(const std::vector<uint32_t> &a, const std::vector<uint32_t> &b) {
+    std::vector<uint32_t> out;
+    out.reserve(a.size() + b.size());
+    std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+    return out;
+}
+
+}  // namespace
+
+void SourceDay::Merge(const SourceDay &other) {
+    if (other.packets == 0) return;
+    if (packets == 0 || other.first_ts < first_ts) first_ts = other.first_ts;
+    if (packets == 0 || other.last_ts > last_ts) last_ts = other.last_ts;
+    packets += other.packets;
+    bytes += other.bytes;
+    destinations = Union(destinations, other.destinations);
+    services = Union(services, other.services);
+    sensors = Union(sensors, other.sensors);
+}
+
+uint16_t SourceBucket(const IpAddress &src) {
+    if (src.IsV4()) return src.bytes[0];
+    uint64_t h = 0;
+    for (uint8_t b : src.bytes) h = h * 31 + b;
+    return uint16_t(256 + (Mix64(h) & 0xFF));
+}
+
+std::string EncodeSourceChunk(std::vector<SourceDay> &records) {
+    std::sort(records.begin(), records.end(), [](const SourceDay &a, const SourceDay &b) { return a.src < b.src; });
+    std::string out;
+    out.reserve(records.size() * 24 + 8);
+    out.push_back(char(1));
+    PutVarint(out, records.size());
+    for (const SourceDay &r : records) {
+        out.push_back(char(r.src.family));
+        out.append(reinterpret_cast<const char *>(r.src.bytes.data()), r.src.IsV4() ? 4 : 16);
+        PutVarint(out, r.packets);
+        PutVarint(out, r.bytes);
+        PutVarint(out, ZigZag(r.first_ts));
+        PutVarint(out, uint64_t(r.last_ts - r.first_ts));
+        PutSet(out, r.destinations);
+        PutSet(out, r.services);
+        PutSet(out, r.sensors);
+    }
+    return out;
+}
+
+std::optional<std::vector<SourceDay>> DecodeSourceChunk(std::string_view bytes) {
+    if (bytes.empty() || uint8_t(bytes[0]) != 1) return std::nullopt;
+    Reader in(bytes.substr(1));
+    uint64_t count;
+    // A record takes at least 13 bytes: a count beyond that is corrupt, not a reason to allocate.
+    if (!in.Varint(count) || count > in.Remaining() / 13) return std::nullopt;
+    std::vector<SourceDay> records(count);
+    for (SourceDay &r : records) {
+        const uint8_t *family = in.Take(1);
+        if (!family || (*family != 4 && *family != 6)) return std::nullopt;
+        const uint8_t *addr = in.Take(*family == 4 ? 4 : 16);
+        if (!addr) return std::nullopt;
+        r.src = *family == 4 ? IpAddress::V4FromBytes(addr) : IpAddress::V6FromBytes(addr);
+        uint64_t first, span;
+        if (!in.Varint(r.packets) || !in.Varint(r.bytes) || !in.Varint(first) || !in.Varint(span)) return std::nullopt;
+        r.first_ts = UnZigZag(first);
+        if (span > uint64_t(INT64_MAX) || r.first_ts > INT64_MAX - TimestampNs(span)) return std::nullopt;
+        r.last_ts = r.first_ts + TimestampNs(span);
+        if (!GetSet(in, r.destinations) || !GetSet(in, r.services) || !GetSet(in, r.sensors)) return std::nullopt;
+    }
+    if (in.Remaining() != 0) return std::nullopt;
+    for (size_t i = 1; i < records.size(); ++i)
+        if (!(records[i - 1].src < records[i].src)) return std::nullopt;
+    return records;
+}
+
+std::vector<SourceDay> MergeSourceChunks(std::vector<SourceDay> a, std::vector<SourceDay> b) {
+    std::vector<SourceDay> out;
+    out.reserve(a.size() + b.size());
+    size_t i = 0, j = 0;
+    while (i < a.size() || j < b.size()) {
+        if (j == b.size() || (i < a.size() && a[i].src < b[j].src)) {
+            out.push_back(std::move(a[i++]));
+        } else if (i == a.size() || b[j].src < a[i].src) {
+            out.push_back(std::move(b[j++]));
+        } else {
+            a[i].Merge(b[j++]);
+            out.push_back(std::move(a[i++]));
+        }
+    }
+    return out;
+}
+
+}  // namespace darkscope

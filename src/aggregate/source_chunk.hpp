@@ -1,0 +1,50 @@
+#pragma once
+/// Per-source daily records as the store keeps them: in chunks of a few thousand sources (one per
+/// day and address bucket) rather than a row each. A telescope sees hundreds of thousands of sources
+/// a day; a row each made the store, not the packets, the cost of ingest. Looking up one source reads
+/// its bucket's chunk only (an IPv4 /8).
+///
+/// Chunk encoding (LEB128 varints): u8 version (1), varint count, then per source in address order:
+/// u8 family (4 or 6), the address (4 or 16 bytes), packets, bytes, first_ts, last_ts - first_ts,
+/// then destinations, services and sensors, each as a count and sorted deltas.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/ip_address.hpp"
+#include "common/time.hpp"
+
+namespace darkscope {
+
+struct SourceDay {
+    IpAddress src;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    TimestampNs first_ts = 0;
+    TimestampNs last_ts = 0;
+    std::vector<uint32_t> destinations;  // sorted, unique (see SourceDayStats for what they hold)
+    std::vector<uint32_t> services;
+    std::vector<uint32_t> sensors;       // stored sensor ids
+
+    /// Adds another record of the same source and day.
+    void Merge(const SourceDay &other);
+    double MeanInterArrivalSeconds() const {
+        return packets > 1 ? double(last_ts - first_ts) / 1e9 / double(packets - 1) : 0.0;
+    }
+};
+
+constexpr uint16_t SOURCE_BUCKETS = 512;
+/// IPv4 sources by their first octet (0-255); IPv6 sources by a hash of the address (256-511).
+uint16_t SourceBucket(const IpAddress &src);
+
+/// Sorts the records by address and encodes them.
+std::string EncodeSourceChunk(std::vector<SourceDay> &records);
+/// std::nullopt for bytes that are not a valid chunk (never reads past the end).
+std::optional<std::vector<SourceDay>> DecodeSourceChunk(std::string_view bytes);
+/// Unites two chunks' records (each sorted by address, as decoded or encoded), merging equal sources.
+std::vector<SourceDay> MergeSourceChunks(std::vector<SourceDay> a, std::vector<SourceDay> b);
+
+}  // namespace darkscope
