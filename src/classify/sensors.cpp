@@ -61,8 +61,15 @@ SensorMap SensorMap::LoadToml(const std::filesystem::path &path) {
                                                      text.value_or("(not a string)")));
             s.networks.push_back(*net);
         }
-        s.location = (*t)["location"].value_or(std::string());
-        s.provider = (*t)["provider"].value_or(std::string());
+        for (const char *key : {"location", "provider"}) {
+            auto node = (*t)[key];
+            if (!node) continue;
+            auto text = node.value<std::string>();
+            if (!text)
+                throw std::runtime_error(fmt::format("{}:{}: sensor '{}': {} must be a string", path.string(),
+                                                     node.node()->source().begin.line, s.name, key));
+            (std::string_view(key) == "location" ? s.location : s.provider) = *text;
+        }
         sensors.push_back(std::move(s));
     }
     try {

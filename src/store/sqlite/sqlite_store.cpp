@@ -151,12 +151,18 @@ public:
             throw StoreError(fmt::format("{}: cannot open store: {}", path, msg));
         }
         sqlite3_busy_timeout(db_, 10000);
-        // WAL: readers (summary, a dashboard) do not block ingest, and a killed writer leaves the
-        // last committed file intact. synchronous=NORMAL is durable against process crashes.
-        Exec("PRAGMA journal_mode=WAL");
-        Exec("PRAGMA synchronous=NORMAL");
-        Exec("PRAGMA cache_size=-65536");
-        Migrate();
+        try {
+            // WAL: readers (summary, a dashboard) do not block ingest, and a killed writer leaves the
+            // last committed file intact. synchronous=NORMAL is durable against process crashes.
+            Exec("PRAGMA journal_mode=WAL");
+            Exec("PRAGMA synchronous=NORMAL");
+            Exec("PRAGMA cache_size=-65536");
+            Migrate();
+        } catch (const StoreError &e) {
+            sqlite3_close(db_);
+            db_ = nullptr;
+            throw StoreError(std::string(e.what()) + " (is it a darkscope store? --store names the SQLite file)");
+        }
     }
     ~SqliteStore() override {
         statements_.clear();

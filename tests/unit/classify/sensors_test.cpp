@@ -69,3 +69,19 @@ TEST(SensorMap, ImplicitHoldsEveryDestination) {
 }
 
 }  // namespace darkscope
+
+namespace darkscope {
+
+TEST(SensorMap, OptionalFieldsMustBeStrings) {
+    auto path = std::filesystem::temp_directory_path() / "darkscope_sensors_badtype.toml";
+    std::ofstream(path) << "[[sensor]]\nname = \"a\"\nnetworks = [\"10.0.0.0/8\"]\nlocation = 3\n";
+    try {
+        SensorMap::LoadToml(path);
+        FAIL() << "expected an error";
+    } catch (const std::runtime_error &e) {
+        EXPECT_NE(std::string(e.what()).find(":4: sensor 'a': location must be a string"), std::string::npos)
+            << e.what();
+    }
+}
+
+}  // namespace darkscope
