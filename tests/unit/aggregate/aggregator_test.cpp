@@ -1,0 +1,103 @@
+#include "aggregate/aggregator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <tuple>
+
+namespace darkscope {
+namespace {
+
+constexpr TimestampNs DAY0 = int64_t(20075) * 86400 * NS_PER_SEC;
+
+struct Packet {
+    DecodedPacket pkt;
+    ClassifiedPacket cp;
+    SensorIndex sensor;
+};
+
+std::vector<Packet> RandomPackets(size_t n) {
+    std::mt19937 rng(42);
+    std::vector<Packet> out;
+    for (size_t i = 0; i < n; ++i) {
+        Packet p;
+        p.pkt.ts = DAY0 + TimestampNs(rng() % (2 * 86400)) * NS_PER_SEC;  // two days
+        p.pkt.wire_len = 60 + rng() % 40;
+        p.pkt.ip_version = 4;
+        p.pkt.src = IpAddress::V4(0x0A000000 + rng() % 500);
+        p.pkt.dst = IpAddress::V4(0xC6336400 + rng() % 256);
+        p.cp.service = ServiceKey::Make(ServiceKind::TCP, uint16_t(rng() % 50));
+        p.cp.cls = rng() % 4 ? TrafficClass::SYN_PROBE : TrafficClass::SYNACK_BACKSCATTER;
+        if (p.cp.cls == TrafficClass::SYNACK_BACKSCATTER) p.cp.source_port = ServiceKey::Make(ServiceKind::TCP, 80);
+        if (rng() % 50 == 0) p.pkt.AddEvent(DecodeEvent::TCP_BAD_OPTIONS);
+        p.sensor = SensorIndex(rng() % 3 == 0 ? UNATTRIBUTED : rng() % 2);
+        out.push_back(p);
+    }
+    return out;
+}
+
+std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::tuple<uint64_t, uint64_t, std::vector<uint32_t>>>
+Flatten(const CounterRows &rows) {
+    std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::tuple<uint64_t, uint64_t, std::vector<uint32_t>>> out;
+    for (auto &[k, segment] : rows)
+        for (auto &r : segment.Rows()) out[{k.period, k.sensor, int(k.dim), r.key}] = {r.packets, r.bytes, r.v4};
+    return out;
+}
+
+}  // namespace
+
+// The per-packet path is sharded by source across threads in a later stage: two shards that each saw
+// part of the packets must, once merged, give exactly what one shard that saw all of them gives.
+TEST(AggregateShard, ShardsBySourceMergeToTheSameCounts) {
+    auto packets = RandomPackets(20000);
+    AggregateShard whole, left, right;
+    for (auto &p : packets) {
+        whole.Observe(p.pkt, p.cp, p.sensor);
+        (p.pkt.src.V4HostOrder() % 2 ? left : right).Observe(p.pkt, p.cp, p.sensor);
+    }
+    left.Merge(std::move(right));
+    EXPECT_TRUE(right.Empty());
+
+    uint64_t whole_sources = 0, merged_sources = 0;
+    whole.Sources().ForEach([&](const SourceDayKey &, const SourceDayStats &s) { whole_sources += s.packets; });
+    left.Sources().ForEach([&](const SourceDayKey &, const SourceDayStats &s) { merged_sources += s.packets; });
+    EXPECT_EQ(whole.Sources().Size(), left.Sources().Size());
+    EXPECT_EQ(whole_sources, merged_sources);
+    uint64_t whole_events = 0, merged_events = 0;
+    whole.Events().ForEach([&](const EventKey &, uint64_t n) { whole_events += n; });
+    left.Events().ForEach([&](const EventKey &, uint64_t n) { merged_events += n; });
+    EXPECT_EQ(whole_events, merged_events);
+    EXPECT_GT(whole_events, 0u);
+
+    CounterRows whole_hourly, whole_daily, merged_hourly, merged_daily;
+    Rollup(whole, whole_hourly, whole_daily);
+    Rollup(left, merged_hourly, merged_daily);
+    EXPECT_EQ(Flatten(whole_hourly), Flatten(merged_hourly));
+    EXPECT_EQ(Flatten(whole_daily), Flatten(merged_daily));
+    EXPECT_EQ(whole_daily.size(), 3u * 2 * 4);  // 2 days x 3 sensors (2 + unattributed) x 4 dimensions
+}
+
+TEST(AggregateShard, DailyRowsAreTheUnionOfHourlyRows) {
+    auto packets = RandomPackets(5000);
+    AggregateShard shard;
+    for (auto &p : packets) shard.Observe(p.pkt, p.cp, p.sensor);
+    CounterRows hourly, daily;
+    Rollup(shard, hourly, daily);
+    std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::pair<uint64_t, std::set<uint32_t>>> from_hours;
+    for (auto &[k, segment] : hourly)
+        for (auto &r : segment.Rows()) {
+            auto &[packets_sum, sources] = from_hours[{int32_t(FloorDiv(k.period, 24)), k.sensor, int(k.dim), r.key}];
+            packets_sum += r.packets;
+            sources.insert(r.v4.begin(), r.v4.end());
+        }
+    for (auto &[k, segment] : daily)
+        for (auto &r : segment.Rows()) {
+            auto &[packets_sum, sources] = from_hours[{k.period, k.sensor, int(k.dim), r.key}];
+            EXPECT_EQ(r.packets, packets_sum);
+            EXPECT_EQ(std::vector<uint32_t>(sources.begin(), sources.end()), r.v4);
+        }
+}
+
+}  // namespace darkscope
