@@ -170,9 +170,6 @@ void AggregateShard::Merge(AggregateShard &&other) {
     other.last_dest_day_ = INT32_MIN;
 }
 
-size_t AggregateShard::MemoryBytes() const {
-    return tuples_.MemoryBytes() + sources_.MemoryBytes() + events_.MemoryBytes();
-}
 
 void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily) {
     // The builders of the open hour and sensor are cached: tuples arrive in no order, but there are

@@ -99,7 +99,6 @@ public:
                       std::span<const SensorIndex> sensors);
     void Merge(AggregateShard &&other);
     bool Empty() const { return tuples_.Empty() && sources_.Empty() && events_.Empty(); }
-    size_t MemoryBytes() const;
 
     FlatMap<TupleKey, Traffic, TupleKeyHash> &Tuples() { return tuples_; }
     FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &Sources() { return sources_; }

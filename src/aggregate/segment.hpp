@@ -49,7 +49,6 @@ public:
     size_t Size() const { return rows_.size(); }
     uint64_t Packets() const;
     const std::vector<SegmentRow> &Rows() const { return rows_; }
-    std::vector<SegmentRow> &MutableRows() { return rows_; }
 
     /// A normalised segment from rows already sorted by key, each with sorted, unique sources.
     static Segment FromNormalizedRows(std::vector<SegmentRow> rows);

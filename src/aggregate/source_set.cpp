@@ -100,12 +100,6 @@ std::vector<uint32_t> SmallU32Set::SortedValues() const {
     std::sort(values.begin(), values.end());
     return values;
 }
-Bitmap32 SmallU32Set::ToBitmap() const {
-    Bitmap32 b;
-    if (overflow_) b.Merge(*overflow_);
-    for (uint8_t i = 0; i < count_; ++i) b.Add(inline_[i]);
-    return b;
-}
 
 void SourceSet::AddV6Many(std::span<const std::array<uint8_t, 16>> addresses) {
     v6_.insert(v6_.end(), addresses.begin(), addresses.end());

@@ -80,7 +80,6 @@ public:
     }
     void Merge(const SmallU32Set &other);
     uint64_t Cardinality() const;
-    Bitmap32 ToBitmap() const;
     std::vector<uint32_t> SortedValues() const;
     /// For the batched per-packet path: prefetch the spilled bitmap, then (a pass later) where the
     /// next value goes. Both are no-ops while the set is inline.

@@ -77,7 +77,6 @@ public:
 
     size_t Size() const { return entries_.size(); }
     bool Empty() const { return entries_.empty(); }
-    size_t MemoryBytes() const { return slots_.capacity() * sizeof(Slot) + entries_.capacity() * sizeof(Entry); }
 
     template <typename F>
     void ForEach(F &&f) {
