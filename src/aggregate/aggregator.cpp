@@ -85,14 +85,7 @@ void AggregateShard::ObserveBatch(std::span<const DecodedPacket> pkts, std::span
         tuples_.PrefetchEntry(tuple_keys[i], tuple_hashes[i]);
         if (per_source[i]) sources_.PrefetchEntry(source_keys[i], source_hashes[i]);
     }
-    // A scanner's destinations have spilled to a bitmap: two more dependent loads to prefetch.
-    SourceDayStats *found[MAX_BATCH];
-    for (size_t i = 0; i < n; ++i) {
-        found[i] = per_source[i] ? sources_.Find(source_keys[i], source_hashes[i]) : nullptr;
-        if (found[i]) found[i]->destinations.PrefetchOverflow();
-    }
-    for (size_t i = 0; i < n; ++i)
-        if (found[i]) found[i]->destinations.PrefetchOverflowAdd();
+
     for (size_t i = 0; i < n; ++i) {
         const DecodedPacket &pkt = pkts[i];
         const ClassifiedPacket &cp = cps[i];
@@ -114,13 +107,14 @@ void AggregateShard::ObserveBatch(std::span<const DecodedPacket> pkts, std::span
             events_[EventKey{hour, sensor, EVENT_DNS_BY_PORT}] += 1;
         if (!per_source[i]) continue;
 
-        SourceDayStats &s = sources_.FindOrInsert(source_keys[i], source_hashes[i]);
+        const size_t index = sources_.FindOrInsertIndex(source_keys[i], source_hashes[i]);
+        SourceDayStats &s = sources_.ValueAt(index);
         if (s.packets == 0 || pkt.ts < s.first_ts) s.first_ts = pkt.ts;
         if (s.packets == 0 || pkt.ts > s.last_ts) s.last_ts = pkt.ts;
         s.packets += 1;
         s.bytes += pkt.wire_len;
-        s.destinations.Add(DestinationKey(pkt.dst));
-        s.services.Add(cp.service.packed);
+        pending_destinations_.push_back(uint64_t(index) << 32 | DestinationKey(pkt.dst));
+        pending_services_.push_back(uint64_t(index) << 32 | cp.service.packed);
         s.sensors.Add(sensor);
 
         if (track_destinations_) {
@@ -134,6 +128,25 @@ void AggregateShard::ObserveBatch(std::span<const DecodedPacket> pkts, std::span
             else last_dest_set_->v6.Add(pkt.dst);
         }
     }
+    if (pending_destinations_.size() >= PENDING_LIMIT) [[unlikely]] ApplyDestinations();
+}
+
+void AggregateShard::ApplyDestinations() {
+    auto apply = [&](std::vector<uint64_t> &p, SmallU32Set SourceDayStats::*set) {
+        if (p.empty()) return;
+        RadixSort(p);
+        p.erase(std::unique(p.begin(), p.end()), p.end());
+        std::vector<uint32_t> run;
+        for (size_t begin = 0, end = 0; begin < p.size(); begin = end) {
+            const uint32_t index = uint32_t(p[begin] >> 32);
+            run.clear();
+            for (end = begin; end < p.size() && uint32_t(p[end] >> 32) == index; ++end) run.push_back(uint32_t(p[end]));
+            (sources_.ValueAt(index).*set).AddSorted(run);
+        }
+        p.clear();
+    };
+    apply(pending_destinations_, &SourceDayStats::destinations);
+    apply(pending_services_, &SourceDayStats::services);
 }
 
 std::map<std::pair<int32_t, SensorIndex>, SourceSet> AggregateShard::TakeDestinations() {
@@ -150,6 +163,7 @@ std::map<std::pair<int32_t, SensorIndex>, SourceSet> AggregateShard::TakeDestina
 }
 
 void AggregateShard::Merge(AggregateShard &&other) {
+    other.ApplyDestinations();
     other.tuples_.ForEach([&](const TupleKey &k, Traffic &v) {
         Traffic &t = tuples_[k];
         t.packets += v.packets;

@@ -101,7 +101,11 @@ public:
     bool Empty() const { return tuples_.Empty() && sources_.Empty() && events_.Empty(); }
 
     FlatMap<TupleKey, Traffic, TupleKeyHash> &Tuples() { return tuples_; }
-    FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &Sources() { return sources_; }
+    /// The per-source records, with every destination seen so far applied.
+    FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &Sources() {
+        ApplyDestinations();
+        return sources_;
+    }
     FlatMap<EventKey, uint64_t, EventKeyHash> &Events() { return events_; }
     /// Destinations seen per (day, sensor), kept only for the implicit sensor, whose address count
     /// is the number of distinct destinations; hands them over and forgets them.
@@ -123,6 +127,13 @@ private:
     };
     std::map<std::pair<int32_t, SensorIndex>, DestinationSet> destinations_;
     bool track_destinations_ = false;
+    // (source entry index << 32 | destination key or service) of every attributed packet since the
+    // last apply: appended in order, then sorted and applied per source in bulk. Adding to a source's
+    // set per packet was a cache miss per packet once a scanner's set had spilled to a bitmap.
+    std::vector<uint64_t> pending_destinations_;
+    std::vector<uint64_t> pending_services_;
+    static constexpr size_t PENDING_LIMIT = size_t(1) << 21;  // 16 MiB each
+    void ApplyDestinations();
     // The last destination set touched: consecutive packets to the same (day, sensor) skip the map.
     int32_t last_dest_day_ = INT32_MIN;
     SensorIndex last_dest_sensor_ = UNATTRIBUTED;

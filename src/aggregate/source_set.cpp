@@ -93,6 +93,16 @@ void SmallU32Set::Merge(const SmallU32Set &other) {
     }
     for (uint8_t i = 0; i < other.count_; ++i) Add(other.inline_[i]);
 }
+void SmallU32Set::AddSorted(std::span<const uint32_t> values) {
+    if (!overflow_ && count_ + values.size() > INLINE) {
+        Spill();
+    }
+    if (overflow_) {
+        overflow_->AddMany(values);
+        return;
+    }
+    for (uint32_t v : values) Add(v);
+}
 uint64_t SmallU32Set::Cardinality() const { return overflow_ ? overflow_->Cardinality() : count_; }
 std::vector<uint32_t> SmallU32Set::SortedValues() const {
     if (overflow_) return overflow_->Values();

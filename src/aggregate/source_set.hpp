@@ -36,8 +36,6 @@ public:
         pending_.push_back(value);
         if (pending_.size() >= PENDING_LIMIT) Flush();
     }
-    /// Prefetches where the next Add writes.
-    void PrefetchAdd() const { __builtin_prefetch(pending_.data() + pending_.size(), 1); }
     /// Adds many values at once.
     void AddMany(std::span<const uint32_t> values);
     bool Contains(uint32_t value) const;
@@ -81,14 +79,8 @@ public:
     void Merge(const SmallU32Set &other);
     uint64_t Cardinality() const;
     std::vector<uint32_t> SortedValues() const;
-    /// For the batched per-packet path: prefetch the spilled bitmap, then (a pass later) where the
-    /// next value goes. Both are no-ops while the set is inline.
-    void PrefetchOverflow() const {
-        if (overflow_) __builtin_prefetch(overflow_.get(), 1);
-    }
-    void PrefetchOverflowAdd() const {
-        if (overflow_) overflow_->PrefetchAdd();
-    }
+    /// Adds sorted, unique values (a batch of one source's destinations).
+    void AddSorted(std::span<const uint32_t> values);
 
     SmallU32Set() = default;
     SmallU32Set(SmallU32Set &&) noexcept = default;

@@ -58,22 +58,26 @@ public:
     }
 
     /// operator[] with the key's hash already computed (HashOf).
-    Value &FindOrInsert(const Key &key, uint64_t h) {
+    Value &FindOrInsert(const Key &key, uint64_t h) { return entries_[FindOrInsertIndex(key, h)].second; }
+
+    /// The entry index of key (inserted if new). Indexes are dense, in insertion order, and stay
+    /// valid until Clear: a compact handle on an entry for work deferred past later insertions.
+    size_t FindOrInsertIndex(const Key &key, uint64_t h) {
         const uint32_t tag = uint32_t(h >> 32);
         size_t i = size_t(h) & mask_;
         while (slots_[i].index != 0) {
-            if (slots_[i].tag == tag && entries_[slots_[i].index - 1].first == key)
-                return entries_[slots_[i].index - 1].second;
+            if (slots_[i].tag == tag && entries_[slots_[i].index - 1].first == key) return slots_[i].index - 1;
             i = (i + 1) & mask_;
         }
         if ((entries_.size() + 1) * 2 > slots_.size()) {
             Grow();
-            return FindOrInsert(key, h);
+            return FindOrInsertIndex(key, h);
         }
         entries_.emplace_back(key, Value{});
         slots_[i] = Slot{uint32_t(entries_.size()), tag};
-        return entries_.back().second;
+        return entries_.size() - 1;
     }
+    Value &ValueAt(size_t index) { return entries_[index].second; }
 
     size_t Size() const { return entries_.size(); }
     bool Empty() const { return entries_.empty(); }
