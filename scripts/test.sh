@@ -109,6 +109,9 @@ if ((do_fuzz)); then
             mkdir -p "$artifacts"
             corpora=("$scratch")
             if [[ -d "$corpus" ]]; then corpora+=("$corpus"); else echo "note: no committed corpus at $corpus"; fi
+            # The real captures beside the checkout are seeds too (read only; they are not ours to commit).
+            shared_edge=${DARKSCOPE_SHARED_DATA:-../shared/data}/pcap/edge
+            if [[ "$name" == capture_reader_fuzz && -d "$shared_edge" ]]; then corpora+=("$shared_edge"); fi
             args=(-max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
                 -artifact_prefix="$artifacts/")
             [[ -f "tests/fuzz/${name%_fuzz}.dict" ]] && args+=(-dict="tests/fuzz/${name%_fuzz}.dict")
