@@ -113,8 +113,12 @@ void AggregateShard::ObserveBatch(std::span<const DecodedPacket> pkts, std::span
         if (s.packets == 0 || pkt.ts > s.last_ts) s.last_ts = pkt.ts;
         s.packets += 1;
         s.bytes += pkt.wire_len;
-        pending_destinations_.push_back(uint64_t(index) << 32 | DestinationKey(pkt.dst));
-        pending_services_.push_back(uint64_t(index) << 32 | cp.service.packed);
+        // Most sources stay within a few destinations and services, kept inline in the entry that is
+        // already in cache; a scanner's further values are batched (see ApplyDestinations).
+        const uint32_t dst_key = DestinationKey(pkt.dst);
+        if (!s.destinations.TryAddInline(dst_key)) pending_destinations_.push_back(uint64_t(index) << 32 | dst_key);
+        if (!s.services.TryAddInline(cp.service.packed))
+            pending_services_.push_back(uint64_t(index) << 32 | cp.service.packed);
         s.sensors.Add(sensor);
 
         if (track_destinations_) {

@@ -94,7 +94,7 @@ public:
         ObserveBatch({&pkt, 1}, {&cp, 1}, {&sensor, 1});
     }
     /// Observes up to MAX_BATCH packets at once, prefetching their table entries first.
-    static constexpr size_t MAX_BATCH = 32;
+    static constexpr size_t MAX_BATCH = 16;
     void ObserveBatch(std::span<const DecodedPacket> pkts, std::span<const ClassifiedPacket> cps,
                       std::span<const SensorIndex> sensors);
     void Merge(AggregateShard &&other);

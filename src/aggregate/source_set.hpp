@@ -79,6 +79,16 @@ public:
     void Merge(const SmallU32Set &other);
     uint64_t Cardinality() const;
     std::vector<uint32_t> SortedValues() const;
+    /// Adds value if the set is still inline and has it or room for it; false leaves it to the caller
+    /// (who batches such values and hands them over with AddSorted).
+    bool TryAddInline(uint32_t value) {
+        if (overflow_) return false;
+        for (uint8_t i = 0; i < count_; ++i)
+            if (inline_[i] == value) return true;
+        if (count_ == INLINE) return false;
+        inline_[count_++] = value;
+        return true;
+    }
     /// Adds sorted, unique values (a batch of one source's destinations).
     void AddSorted(std::span<const uint32_t> values);
 
