@@ -3,43 +3,10 @@
 #include <algorithm>
 #include <iterator>
 
+#include "common/varint.hpp"
+
 namespace darkscope {
 namespace {
-
-void PutVarint(std::string &out, uint64_t v) {
-    while (v >= 0x80) {
-        out.push_back(char(uint8_t(v) | 0x80));
-        v >>= 7;
-    }
-    out.push_back(char(v));
-}
-
-class VarintReader {
-public:
-    explicit VarintReader(std::string_view s) : p_(reinterpret_cast<const uint8_t *>(s.data())), end_(p_ + s.size()) {}
-    bool Read(uint64_t &v) {
-        v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            if (p_ == end_) return false;
-            uint8_t b = *p_++;
-            v |= uint64_t(b & 0x7F) << shift;
-            if (!(b & 0x80)) return true;
-        }
-        return false;
-    }
-    const uint8_t *Take(size_t n) {
-        if (size_t(end_ - p_) < n) return nullptr;
-        const uint8_t *r = p_;
-        p_ += n;
-        return r;
-    }
-    bool AtEnd() const { return p_ == end_; }
-    size_t Remaining() const { return size_t(end_ - p_); }
-
-private:
-    const uint8_t *p_;
-    const uint8_t *end_;
-};
 
 template <typename T>
 void SortUnique(std::vector<T> &v) {

@@ -4,43 +4,10 @@
 #include <iterator>
 
 #include "common/flat_map.hpp"
+#include "common/varint.hpp"
 
 namespace darkscope {
 namespace {
-
-void PutVarint(std::string &out, uint64_t v) {
-    while (v >= 0x80) {
-        out.push_back(char(uint8_t(v) | 0x80));
-        v >>= 7;
-    }
-    out.push_back(char(v));
-}
-
-class Reader {
-public:
-    explicit Reader(std::string_view s) : p_(reinterpret_cast<const uint8_t *>(s.data())), end_(p_ + s.size()) {}
-    bool Varint(uint64_t &v) {
-        v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            if (p_ == end_) return false;
-            uint8_t b = *p_++;
-            v |= uint64_t(b & 0x7F) << shift;
-            if (!(b & 0x80)) return true;
-        }
-        return false;
-    }
-    const uint8_t *Take(size_t n) {
-        if (size_t(end_ - p_) < n) return nullptr;
-        const uint8_t *r = p_;
-        p_ += n;
-        return r;
-    }
-    size_t Remaining() const { return size_t(end_ - p_); }
-
-private:
-    const uint8_t *p_;
-    const uint8_t *end_;
-};
 
 // Timestamps are signed: zigzag keeps a pre-1970 capture's small negatives small.
 uint64_t ZigZag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
@@ -55,14 +22,14 @@ void PutSet(std::string &out, const std::vector<uint32_t> &values) {
     }
 }
 
-bool GetSet(Reader &in, std::vector<uint32_t> &values) {
+bool GetSet(VarintReader &in, std::vector<uint32_t> &values) {
     uint64_t n;
-    if (!in.Varint(n) || n > in.Remaining()) return false;  // each value takes at least a byte
+    if (!in.Read(n) || n > in.Remaining()) return false;  // each value takes at least a byte
     values.resize(n);
     uint64_t prev = 0;
     for (size_t i = 0; i < n; ++i) {
         uint64_t delta;
-        if (!in.Varint(delta) || (i > 0 && delta == 0)) return false;  // sorted and unique
+        if (!in.Read(delta) || (i > 0 && delta == 0)) return false;  // sorted and unique
         prev += delta;
         if (prev > UINT32_MAX) return false;
         values[i] = uint32_t(prev);
@@ -119,10 +86,10 @@ std::string EncodeSourceChunk(std::vector<SourceDay> &records) {
 
 std::optional<std::vector<SourceDay>> DecodeSourceChunk(std::string_view bytes) {
     if (bytes.empty() || uint8_t(bytes[0]) != 1) return std::nullopt;
-    Reader in(bytes.substr(1));
+    VarintReader in(bytes.substr(1));
     uint64_t count;
     // A record takes at least 13 bytes: a count beyond that is corrupt, not a reason to allocate.
-    if (!in.Varint(count) || count > in.Remaining() / 13) return std::nullopt;
+    if (!in.Read(count) || count > in.Remaining() / 13) return std::nullopt;
     std::vector<SourceDay> records(count);
     for (SourceDay &r : records) {
         const uint8_t *family = in.Take(1);
@@ -131,7 +98,7 @@ std::optional<std::vector<SourceDay>> DecodeSourceChunk(std::string_view bytes) 
         if (!addr) return std::nullopt;
         r.src = *family == 4 ? IpAddress::V4FromBytes(addr) : IpAddress::V6FromBytes(addr);
         uint64_t first, span;
-        if (!in.Varint(r.packets) || !in.Varint(r.bytes) || !in.Varint(first) || !in.Varint(span)) return std::nullopt;
+        if (!in.Read(r.packets) || !in.Read(r.bytes) || !in.Read(first) || !in.Read(span)) return std::nullopt;
         r.first_ts = UnZigZag(first);
         if (span > uint64_t(INT64_MAX) || r.first_ts > INT64_MAX - TimestampNs(span)) return std::nullopt;
         r.last_ts = r.first_ts + TimestampNs(span);

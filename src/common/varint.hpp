@@ -1,0 +1,49 @@
+#pragma once
+/// LEB128 varints for the store's blobs (segments, source chunks): small numbers, and the deltas of
+/// sorted addresses, take one or two bytes instead of four or eight.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace darkscope {
+
+inline void PutVarint(std::string &out, uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(char(uint8_t(v) | 0x80));
+        v >>= 7;
+    }
+    out.push_back(char(v));
+}
+
+/// Reads varints and raw bytes from a blob; every read checks what remains and fails rather than
+/// read past the end (store blobs are checked like packets: a corrupt store must not crash).
+class VarintReader {
+public:
+    explicit VarintReader(std::string_view s) : p_(reinterpret_cast<const uint8_t *>(s.data())), end_(p_ + s.size()) {}
+    bool Read(uint64_t &v) {
+        v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (p_ == end_) return false;
+            uint8_t b = *p_++;
+            v |= uint64_t(b & 0x7F) << shift;
+            if (!(b & 0x80)) return true;
+        }
+        return false;
+    }
+    const uint8_t *Take(size_t n) {
+        if (size_t(end_ - p_) < n) return nullptr;
+        const uint8_t *r = p_;
+        p_ += n;
+        return r;
+    }
+    bool AtEnd() const { return p_ == end_; }
+    size_t Remaining() const { return size_t(end_ - p_); }
+
+private:
+    const uint8_t *p_;
+    const uint8_t *end_;
+};
+
+}  // namespace darkscope
