@@ -197,10 +197,8 @@ void AggregateShard::Flush() {
     PacketRecord *begin = records_.data(), *end = begin + records_.size();
     while (begin != end) {
         const int64_t hour = HourOf(begin->ts);
-        PacketRecord *stop = begin + 1;
-        if (first_hour == last_hour) stop = end;
-        else
-            while (stop != end && HourOf(stop->ts) == hour) ++stop;
+        PacketRecord *stop = first_hour == last_hour ? end : begin + 1;
+        while (stop != end && HourOf(stop->ts) == hour) ++stop;
         FlushHour(begin, stop, int32_t(hour));
         begin = stop;
     }
@@ -273,7 +271,8 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
                 for (size_t i = 0, j = 0; i < keyed.size(); i = j) {
                     const uint32_t key = uint32_t(keyed[i] >> 32);
                     uint64_t key_bytes = 0;
-                    for (j = i; j < keyed.size() && uint32_t(keyed[j] >> 32) == key; ++j) key_bytes += uint32_t(keyed[j]);
+                    for (j = i; j < keyed.size() && uint32_t(keyed[j] >> 32) == key; ++j)
+                        key_bytes += uint32_t(keyed[j]);
                     if (dim != Dimension::SOURCE_PORT || key != 0) add(builder, key, j - i, key_bytes);
                 }
             };
