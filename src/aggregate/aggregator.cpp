@@ -1,7 +1,10 @@
 #include "aggregate/aggregator.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <memory>
+#include <tuple>
 
 namespace darkscope {
 namespace {
@@ -27,16 +30,14 @@ std::string_view EventName(uint8_t event) {
     return "unknown";
 }
 
-size_t TupleKeyHash::operator()(const TupleKey &k) const noexcept {
-    uint64_t a = uint64_t(uint32_t(k.hour)) << 32 | uint64_t(k.sensor) << 16 | uint64_t(k.cls) << 8 | k.family;
-    uint64_t b = uint64_t(k.service) << 32 | k.source_port;
-    return size_t(Mix64(a ^ Mix64(b ^ HashBytes16(k.src))));
-}
 size_t SourceDayKeyHash::operator()(const SourceDayKey &k) const noexcept {
     return size_t(Mix64((uint64_t(uint32_t(k.day)) << 8 | k.family) ^ HashBytes16(k.src)));
 }
 size_t EventKeyHash::operator()(const EventKey &k) const noexcept {
     return size_t(Mix64(uint64_t(uint32_t(k.hour)) << 32 | uint64_t(k.sensor) << 8 | k.event));
+}
+size_t AggregateShard::V6Hash::operator()(const std::array<uint8_t, 16> &b) const noexcept {
+    return size_t(HashBytes16(b));
 }
 
 void SourceDayStats::Merge(SourceDayStats &&other) {
@@ -53,76 +54,45 @@ void SourceDayStats::Merge(SourceDayStats &&other) {
 void AggregateShard::ObserveBatch(std::span<const DecodedPacket> pkts, std::span<const ClassifiedPacket> cps,
                                   std::span<const SensorIndex> sensors) {
     const size_t n = std::min(pkts.size(), MAX_BATCH);
-    TupleKey tuple_keys[MAX_BATCH];
-    uint64_t tuple_hashes[MAX_BATCH];
-    SourceDayKey source_keys[MAX_BATCH];
-    uint64_t source_hashes[MAX_BATCH];
-    bool per_source[MAX_BATCH];
-
-    for (size_t i = 0; i < n; ++i) {
-        const DecodedPacket &pkt = pkts[i];
-        const int64_t hour = HourOf(pkt.ts);
-        TupleKey &key = tuple_keys[i];
-        key.hour = int32_t(hour);
-        key.sensor = sensors[i];
-        key.cls = uint8_t(cps[i].cls);
-        key.family = pkt.src.family;
-        key.service = cps[i].service.packed;
-        key.source_port = cps[i].source_port.packed;
-        key.src = pkt.src.bytes;
-        tuple_hashes[i] = tuples_.HashOf(key);
-        tuples_.PrefetchSlot(tuple_hashes[i]);
-        // Per-source statistics describe darknet traffic: packets to no sensor, or without a source,
-        // are left out (they are still in the tuples, under UNATTRIBUTED).
-        per_source[i] = sensors[i] != UNATTRIBUTED && pkt.src.Valid();
-        if (per_source[i]) {
-            source_keys[i] = SourceDayKey{int32_t(FloorDiv(hour, 24)), pkt.src.family, pkt.src.bytes};
-            source_hashes[i] = sources_.HashOf(source_keys[i]);
-            sources_.PrefetchSlot(source_hashes[i]);
-        }
-    }
-    for (size_t i = 0; i < n; ++i) {
-        tuples_.PrefetchEntry(tuple_keys[i], tuple_hashes[i]);
-        if (per_source[i]) sources_.PrefetchEntry(source_keys[i], source_hashes[i]);
-    }
-
     for (size_t i = 0; i < n; ++i) {
         const DecodedPacket &pkt = pkts[i];
         const ClassifiedPacket &cp = cps[i];
         const SensorIndex sensor = sensors[i];
-        Traffic &t = tuples_.FindOrInsert(tuple_keys[i], tuple_hashes[i]);
-        t.packets += 1;
-        t.bytes += pkt.wire_len;
+        PacketRecord r;
+        r.family = pkt.src.family;
+        if (r.family == 4) {
+            r.src = pkt.src.V4HostOrder();
+        } else if (r.family == 6) [[unlikely]] {
+            uint32_t &index = v6_index_[pkt.src.bytes];  // index + 1; 0 = new
+            if (index == 0) {
+                v6_sources_.push_back(pkt.src.bytes);
+                index = uint32_t(v6_sources_.size());
+            }
+            r.src = index - 1;
+        }
+        r.dst_key = DestinationKey(pkt.dst);
+        r.service = cp.service.packed;
+        r.source_port = cp.source_port.packed;
+        r.ts = pkt.ts;
+        r.wire_len = pkt.wire_len;
+        r.sensor = sensor;
+        r.cls = uint8_t(cp.cls);
+        records_.push_back(r);
 
-        const int32_t hour = tuple_keys[i].hour;
-        if (pkt.events != 0) [[unlikely]] {
+        if (pkt.events != 0 || cp.dns == DnsVerdict::BY_PORT) [[unlikely]] {
+            const int32_t hour = int32_t(HourOf(pkt.ts));
             uint64_t bits = pkt.events;
             while (bits) {
                 int e = __builtin_ctzll(bits);
                 bits &= bits - 1;
                 events_[EventKey{hour, sensor, uint8_t(e)}] += 1;
             }
+            if (cp.dns == DnsVerdict::BY_PORT) events_[EventKey{hour, sensor, EVENT_DNS_BY_PORT}] += 1;
         }
-        if (cp.dns == DnsVerdict::BY_PORT) [[unlikely]]
-            events_[EventKey{hour, sensor, EVENT_DNS_BY_PORT}] += 1;
-        if (!per_source[i]) continue;
-
-        const size_t index = sources_.FindOrInsertIndex(source_keys[i], source_hashes[i]);
-        SourceDayStats &s = sources_.ValueAt(index);
-        if (s.packets == 0 || pkt.ts < s.first_ts) s.first_ts = pkt.ts;
-        if (s.packets == 0 || pkt.ts > s.last_ts) s.last_ts = pkt.ts;
-        s.packets += 1;
-        s.bytes += pkt.wire_len;
-        // Most sources stay within a few destinations and services, kept inline in the entry that is
-        // already in cache; a scanner's further values are batched (see ApplyDestinations).
-        const uint32_t dst_key = DestinationKey(pkt.dst);
-        if (!s.destinations.TryAddInline(dst_key)) pending_destinations_.push_back(uint64_t(index) << 32 | dst_key);
-        if (!s.services.TryAddInline(cp.service.packed))
-            pending_services_.push_back(uint64_t(index) << 32 | cp.service.packed);
-        s.sensors.Add(sensor);
-
-        if (track_destinations_) {
-            const int32_t day = source_keys[i].day;
+        // Only darknet packets (to a sensor, with a source) count as a sensor's destinations, as for
+        // the per-source statistics.
+        if (track_destinations_ && sensor != UNATTRIBUTED && pkt.src.Valid()) {
+            const int32_t day = int32_t(DayOf(pkt.ts));
             if (day != last_dest_day_ || sensor != last_dest_sensor_) {
                 last_dest_set_ = &destinations_[{day, sensor}];
                 last_dest_day_ = day;
@@ -132,25 +102,248 @@ void AggregateShard::ObserveBatch(std::span<const DecodedPacket> pkts, std::span
             else last_dest_set_->v6.Add(pkt.dst);
         }
     }
-    if (pending_destinations_.size() >= PENDING_LIMIT) [[unlikely]] ApplyDestinations();
+    if (records_.size() >= FLUSH_LIMIT) [[unlikely]] Flush();
 }
 
-void AggregateShard::ApplyDestinations() {
-    auto apply = [&](std::vector<uint64_t> &p, SmallU32Set SourceDayStats::*set) {
-        if (p.empty()) return;
-        RadixSort(p);
-        p.erase(std::unique(p.begin(), p.end()), p.end());
-        std::vector<uint32_t> run;
-        for (size_t begin = 0, end = 0; begin < p.size(); begin = end) {
-            const uint32_t index = uint32_t(p[begin] >> 32);
-            run.clear();
-            for (end = begin; end < p.size() && uint32_t(p[end] >> 32) == index; ++end) run.push_back(uint32_t(p[end]));
-            (sources_.ValueAt(index).*set).AddSorted(run);
+namespace {
+
+// Sorts records by key(record), which has key_bits significant bits: LSD radix with 11-bit digits
+// (2048 buckets keep the scatter's write positions in cache), skipping digits every record shares.
+template <typename KeyFn>
+void RadixSortRecords(std::vector<PacketRecord> &records, int key_bits, KeyFn key) {
+    constexpr int DIGIT = 11;
+    constexpr size_t BUCKETS = size_t(1) << DIGIT;
+    const int passes = (key_bits + DIGIT - 1) / DIGIT;
+    const size_t n = records.size();
+    if (n < 2 || passes == 0) return;
+    std::vector<uint32_t> counts(size_t(passes) * BUCKETS);
+    for (const PacketRecord &r : records) {
+        const uint64_t k = key(r);
+        for (int p = 0; p < passes; ++p) ++counts[size_t(p) * BUCKETS + ((k >> (p * DIGIT)) & (BUCKETS - 1))];
+    }
+    std::vector<PacketRecord> scratch(n);
+    for (int p = 0; p < passes; ++p) {
+        uint32_t *c = &counts[size_t(p) * BUCKETS];
+        const int shift = p * DIGIT;
+        if (c[(key(records[0]) >> shift) & (BUCKETS - 1)] == n) continue;
+        uint32_t sum = 0;
+        for (size_t b = 0; b < BUCKETS; ++b) {
+            const uint32_t m = c[b];
+            c[b] = sum;
+            sum += m;
         }
-        p.clear();
+        for (const PacketRecord &r : records) scratch[c[(key(r) >> shift) & (BUCKETS - 1)]++] = r;
+        records.swap(scratch);
+    }
+}
+
+// Adds values (sorted, unique) to set, inline while they fit: AddSorted spills to a bitmap whenever
+// the inline entries and the values together exceed the inline room, even if they overlap.
+void AddSortedValues(SmallU32Set &set, std::span<const uint32_t> values) {
+    for (size_t i = 0; i < values.size(); ++i) {
+        if (!set.TryAddInline(values[i])) {
+            set.AddSorted(values.subspan(i));
+            return;
+        }
+    }
+}
+
+// Sorts and deduplicates v[from, end), shrinking v; returns how many values remain after from.
+size_t SortUnique(std::vector<uint32_t> &v, size_t from) {
+    const auto first = v.begin() + long(from);
+    if (v.size() - from >= 2) {
+        std::sort(first, v.end());
+        v.erase(std::unique(first, v.end()), v.end());
+    }
+    return v.size() - from;
+}
+
+}  // namespace
+
+void AggregateShard::Flush() {
+    if (records_.empty()) return;
+    int64_t first_hour = INT64_MAX, last_hour = INT64_MIN;
+    uint32_t max_slot = 0;
+    // Almost every record falls in the hour of the first: only the others pay for a division.
+    const TimestampNs hour_ns = NS_PER_SEC * SECONDS_PER_HOUR;
+    const TimestampNs usual_begin = HourOf(records_[0].ts) * hour_ns, usual_end = usual_begin + hour_ns;
+    for (const PacketRecord &r : records_) {
+        const int64_t hour = r.ts >= usual_begin && r.ts < usual_end ? usual_begin / hour_ns : HourOf(r.ts);
+        first_hour = std::min(first_hour, hour);
+        last_hour = std::max(last_hour, hour);
+        max_slot = std::max(max_slot, uint32_t(SensorIndex(r.sensor + 1)));
+    }
+    // Sorted by (hour, source family, source, sensor): the hour groups what one set of segments
+    // holds, the source what one per-source record gets. Sensor slots put UNATTRIBUTED (0) first.
+    const int sensor_bits = std::bit_width(max_slot);
+    const int hour_bits = std::bit_width(uint64_t(last_hour - first_hour));
+    auto family_code = [](uint8_t family) { return uint64_t(family == 4 ? 1 : family == 6 ? 2 : 0); };
+    if (hour_bits == 0) {
+        RadixSortRecords(records_, 34 + sensor_bits, [&](const PacketRecord &r) {
+            return ((family_code(r.family) << 32 | r.src) << sensor_bits) | SensorIndex(r.sensor + 1);
+        });
+    } else if (hour_bits + 34 + sensor_bits <= 64) {
+        RadixSortRecords(records_, hour_bits + 34 + sensor_bits, [&](const PacketRecord &r) {
+            const uint64_t hour = uint64_t(HourOf(r.ts) - first_hour);
+            return ((hour << 34 | family_code(r.family) << 32 | r.src) << sensor_bits) | SensorIndex(r.sensor + 1);
+        });
+    } else {
+        // Hours too far apart to share one integer key with the source (a capture spanning centuries).
+        std::sort(records_.begin(), records_.end(), [&](const PacketRecord &a, const PacketRecord &b) {
+            return std::tuple(HourOf(a.ts), family_code(a.family), a.src, SensorIndex(a.sensor + 1)) <
+                   std::tuple(HourOf(b.ts), family_code(b.family), b.src, SensorIndex(b.sensor + 1));
+        });
+    }
+    PacketRecord *begin = records_.data(), *end = begin + records_.size();
+    while (begin != end) {
+        const int64_t hour = HourOf(begin->ts);
+        PacketRecord *stop = first_hour == last_hour ? end : begin + 1;
+        while (stop != end && HourOf(stop->ts) == hour) ++stop;
+        FlushHour(begin, stop, int32_t(hour));
+        begin = stop;
+    }
+    records_.clear();
+    v6_sources_.clear();
+    v6_index_.Clear(16);
+}
+
+void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour) {
+    const int32_t day = int32_t(FloorDiv(hour, 24));
+    // The four builders of each sensor seen this hour, by sensor slot.
+    struct Builders {
+        SegmentBuilder dims[4];
     };
-    apply(pending_destinations_, &SourceDayStats::destinations);
-    apply(pending_services_, &SourceDayStats::services);
+    std::vector<std::unique_ptr<Builders>> by_slot;
+    auto builders_of = [&](SensorIndex sensor) -> Builders & {
+        const size_t slot = SensorIndex(sensor + 1);
+        if (slot >= by_slot.size()) by_slot.resize(slot + 1);
+        if (!by_slot[slot]) by_slot[slot] = std::make_unique<Builders>();
+        return *by_slot[slot];
+    };
+    std::vector<uint64_t> keyed;  // (key << 32 | wire_len) of one run, to sum per key
+    // What each source of the hour adds to its day record, applied in one batch below; the sets'
+    // values are ranges of the three arrays, sorted and unique.
+    struct SourceUpdate {
+        SourceDayKey key;
+        uint64_t hash = 0;
+        uint64_t packets = 0;
+        uint64_t bytes = 0;
+        TimestampNs first_ts = 0;
+        TimestampNs last_ts = 0;
+        uint32_t destinations_begin = 0, destinations_end = 0;
+        uint32_t services_begin = 0, services_end = 0;
+        uint32_t sensors_begin = 0, sensors_end = 0;
+    };
+    std::vector<SourceUpdate> updates;
+    std::vector<uint32_t> destinations, services, sensors;
+
+    for (PacketRecord *run = begin; run != end;) {
+        PacketRecord *run_end = run + 1;
+        while (run_end != end && run_end->src == run->src && run_end->family == run->family) ++run_end;
+        const uint8_t family = run->family;
+        const uint32_t src = run->src;
+        auto add = [&](SegmentBuilder &b, uint32_t key, uint64_t packets, uint64_t bytes) {
+            if (family == 4) b.AddV4(key, packets, bytes, src);
+            else if (family == 6) b.AddV6(key, packets, bytes, v6_sources_[src]);
+            else b.AddCounts(key, packets, bytes);
+        };
+        // One source's packets to one sensor: what the tuple table held as its (service, class,
+        // source port) entries, summed per key of each dimension.
+        for (PacketRecord *a = run; a != run_end;) {
+            PacketRecord *b = a + 1;
+            while (b != run_end && b->sensor == a->sensor) ++b;
+            Builders &builders = builders_of(a->sensor);
+            uint64_t bytes = 0;
+            for (PacketRecord *r = a; r != b; ++r) bytes += r->wire_len;
+            add(builders.dims[int(Dimension::TOTAL)], 0, uint64_t(b - a), bytes);
+            auto by_key = [&](Dimension dim, auto field) {
+                SegmentBuilder &builder = builders.dims[int(dim)];
+                const uint32_t first = field(*a);
+                bool same = true;
+                for (PacketRecord *r = a + 1; r != b && same; ++r) same = field(*r) == first;
+                if (same) {
+                    if (dim != Dimension::SOURCE_PORT || first != 0) add(builder, first, uint64_t(b - a), bytes);
+                    return;
+                }
+                keyed.clear();
+                for (PacketRecord *r = a; r != b; ++r) keyed.push_back(uint64_t(field(*r)) << 32 | r->wire_len);
+                std::sort(keyed.begin(), keyed.end());
+                for (size_t i = 0, j = 0; i < keyed.size(); i = j) {
+                    const uint32_t key = uint32_t(keyed[i] >> 32);
+                    uint64_t key_bytes = 0;
+                    for (j = i; j < keyed.size() && uint32_t(keyed[j] >> 32) == key; ++j)
+                        key_bytes += uint32_t(keyed[j]);
+                    if (dim != Dimension::SOURCE_PORT || key != 0) add(builder, key, j - i, key_bytes);
+                }
+            };
+            by_key(Dimension::SERVICE, [](const PacketRecord &r) { return r.service; });
+            by_key(Dimension::CLASS, [](const PacketRecord &r) { return uint32_t(r.cls); });
+            by_key(Dimension::SOURCE_PORT, [](const PacketRecord &r) { return r.source_port; });
+            a = b;
+        }
+
+        // Per-source statistics describe darknet traffic: packets to no sensor, or without a source,
+        // are left out (they are still in the segments, under UNATTRIBUTED). UNATTRIBUTED sorts first.
+        PacketRecord *attributed = run;
+        while (attributed != run_end && attributed->sensor == UNATTRIBUTED) ++attributed;
+        if (family != 0 && attributed != run_end) {
+            SourceUpdate &u = updates.emplace_back();
+            u.key = SourceDayKey{day, family, {}};
+            if (family == 4) u.key.src = IpAddress::V4(src).bytes;
+            else u.key.src = v6_sources_[src];
+            u.first_ts = attributed->ts;
+            u.last_ts = attributed->ts;
+            u.packets = uint64_t(run_end - attributed);
+            const size_t destinations_begin = destinations.size(), services_begin = services.size();
+            u.sensors_begin = uint32_t(sensors.size());
+            for (PacketRecord *r = attributed; r != run_end; ++r) {
+                u.bytes += r->wire_len;
+                u.first_ts = std::min(u.first_ts, r->ts);
+                u.last_ts = std::max(u.last_ts, r->ts);
+                destinations.push_back(r->dst_key);
+                services.push_back(r->service);
+                if (sensors.size() == u.sensors_begin || sensors.back() != r->sensor) sensors.push_back(r->sensor);
+            }
+            u.destinations_begin = uint32_t(destinations_begin);
+            u.destinations_end = uint32_t(destinations_begin + SortUnique(destinations, destinations_begin));
+            u.services_begin = uint32_t(services_begin);
+            u.services_end = uint32_t(services_begin + SortUnique(services, services_begin));
+            u.sensors_end = uint32_t(sensors.size());
+        }
+        run = run_end;
+    }
+
+    // One table access per source of the hour, prefetched some sources ahead: the table is far larger
+    // than the caches, and the sources arrive in address order, not table order.
+    constexpr size_t AHEAD = 16;
+    for (auto &u : updates) u.hash = sources_.HashOf(u.key);
+    for (size_t i = 0; i < updates.size(); ++i) {
+        if (i + 2 * AHEAD < updates.size()) sources_.PrefetchSlot(updates[i + 2 * AHEAD].hash);
+        if (i + AHEAD < updates.size()) sources_.PrefetchEntry(updates[i + AHEAD].key, updates[i + AHEAD].hash);
+        const SourceUpdate &u = updates[i];
+        SourceDayStats &s = sources_.FindOrInsert(u.key, u.hash);
+        if (s.packets == 0 || u.first_ts < s.first_ts) s.first_ts = u.first_ts;
+        if (s.packets == 0 || u.last_ts > s.last_ts) s.last_ts = u.last_ts;
+        s.packets += u.packets;
+        s.bytes += u.bytes;
+        auto values = [](const std::vector<uint32_t> &v, uint32_t b, uint32_t e) {
+            return std::span<const uint32_t>(v.data() + b, e - b);
+        };
+        AddSortedValues(s.destinations, values(destinations, u.destinations_begin, u.destinations_end));
+        AddSortedValues(s.services, values(services, u.services_begin, u.services_end));
+        AddSortedValues(s.sensors, values(sensors, u.sensors_begin, u.sensors_end));
+    }
+
+    for (size_t slot = 0; slot < by_slot.size(); ++slot) {
+        if (!by_slot[slot]) continue;
+        for (int d = 0; d < 4; ++d) {
+            Segment segment = by_slot[slot]->dims[d].Build();
+            if (segment.Empty()) continue;
+            Segment &into = hourly_[CounterKey{hour, SensorIndex(slot - 1), Dimension(d)}];
+            if (into.Empty()) into = std::move(segment);
+            else into.Merge(segment);
+        }
+    }
 }
 
 std::map<std::pair<int32_t, SensorIndex>, SourceSet> AggregateShard::TakeDestinations() {
@@ -167,12 +360,13 @@ std::map<std::pair<int32_t, SensorIndex>, SourceSet> AggregateShard::TakeDestina
 }
 
 void AggregateShard::Merge(AggregateShard &&other) {
-    other.ApplyDestinations();
-    other.tuples_.ForEach([&](const TupleKey &k, Traffic &v) {
-        Traffic &t = tuples_[k];
-        t.packets += v.packets;
-        t.bytes += v.bytes;
-    });
+    // The other shard's records become segments and per-source records first; both merge exactly.
+    other.Flush();
+    for (auto &[key, segment] : other.hourly_) {
+        Segment &into = hourly_[key];
+        if (into.Empty()) into = std::move(segment);
+        else into.Merge(segment);
+    }
     other.sources_.ForEach([&](const SourceDayKey &k, SourceDayStats &v) { sources_[k].Merge(std::move(v)); });
     other.events_.ForEach([&](const EventKey &k, uint64_t v) { events_[k] += v; });
     for (auto &[k, v] : other.destinations_) {
@@ -180,7 +374,7 @@ void AggregateShard::Merge(AggregateShard &&other) {
         d.v6.Merge(v.v6);
         v.v4.ForEach([&](uint32_t a, uint8_t) { d.v4[a] = 1; });
     }
-    other.tuples_.Clear();
+    other.hourly_.clear();
     other.sources_.Clear();
     other.events_.Clear(64);
     other.destinations_.clear();
@@ -188,37 +382,16 @@ void AggregateShard::Merge(AggregateShard &&other) {
     other.last_dest_day_ = INT32_MIN;
 }
 
-
 void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily) {
-    // The builders of the open hour and sensor are cached: tuples arrive in no order, but there are
-    // only a few (hour, sensor) pairs per call.
-    std::map<CounterKey, SegmentBuilder> builders;
-    struct Open {
-        int32_t hour = INT32_MIN;
-        SensorIndex sensor = 0;
-        SegmentBuilder *dims[4] = {};
-    } open;
-    shard.Tuples().ForEach([&](const TupleKey &t, const Traffic &v) {
-        if (t.hour != open.hour || t.sensor != open.sensor) {
-            open.hour = t.hour;
-            open.sensor = t.sensor;
-            for (int d = 0; d < 4; ++d) open.dims[d] = &builders[CounterKey{t.hour, t.sensor, Dimension(d)}];
-        }
-        open.dims[int(Dimension::TOTAL)]->Add(0, v.packets, v.bytes, t.family, t.src);
-        open.dims[int(Dimension::SERVICE)]->Add(t.service, v.packets, v.bytes, t.family, t.src);
-        open.dims[int(Dimension::CLASS)]->Add(t.cls, v.packets, v.bytes, t.family, t.src);
-        if (t.source_port != 0)
-            open.dims[int(Dimension::SOURCE_PORT)]->Add(t.source_port, v.packets, v.bytes, t.family, t.src);
-    });
-    shard.Tuples().Clear(1 << 14);
-    for (auto &[key, builder] : builders) {
-        Segment segment = builder.Build();
+    CounterRows &rows = shard.HourlySegments();
+    for (auto &[key, segment] : rows) {
         if (segment.Empty()) continue;
         daily[CounterKey{int32_t(FloorDiv(key.period, 24)), key.sensor, key.dim}].Merge(segment);
         Segment &slot = hourly[key];
         if (slot.Empty()) slot = std::move(segment);
         else slot.Merge(segment);
     }
+    rows.clear();
 }
 
 }  // namespace darkscope

@@ -2,12 +2,14 @@
 /// Aggregation of classified packets into hourly and daily counters with exact unique sources,
 /// and per-source daily statistics.
 ///
-/// The per-packet path (AggregateShard::Observe) does two hash-table updates and nothing else:
-/// one on the (hour, sensor, source, service, class, source port) tuple, one on the (day, source)
-/// record. Everything a report needs - per-dimension packets, bytes and unique sources - is derived
-/// from the tuples when an interval ends (Rollup), so memory grows with distinct tuples, that is
-/// with distinct sources, never with packets. A shard is owned by one thread; shards Merge at
-/// interval ends, which is what makes the path shardable by source address without locks.
+/// The per-packet path (AggregateShard::Observe) appends one 32-byte record to a buffer and nothing
+/// else: a sequential write instead of two random hash-table updates, which were the cost of ingest
+/// once the tables outgrew the caches. When an hour closes (Rollup), when the per-source records are
+/// asked for, or when the buffer reaches its bound, the records are radix-sorted by source and linear
+/// passes derive the hourly segments (packets, bytes and exact unique sources per key) and fold the
+/// per-source day statistics into their table with one lookup per source instead of per packet. So
+/// memory grows with distinct sources and keys, never with packets. A shard is owned by one thread;
+/// shards Merge at interval ends, which is what makes the path shardable by source address without locks.
 
 #include <array>
 #include <cstdint>
@@ -24,24 +26,6 @@
 #include "decode/decoded_packet.hpp"
 
 namespace darkscope {
-
-struct TupleKey {
-    int32_t hour = 0;
-    SensorIndex sensor = 0;
-    uint8_t cls = 0;
-    uint8_t family = 0;
-    uint32_t service = 0;
-    uint32_t source_port = 0;
-    std::array<uint8_t, 16> src{};
-    friend bool operator==(const TupleKey &, const TupleKey &) = default;
-};
-struct TupleKeyHash {
-    size_t operator()(const TupleKey &k) const noexcept;
-};
-struct Traffic {
-    uint64_t packets = 0;
-    uint64_t bytes = 0;
-};
 
 struct SourceDayKey {
     int32_t day = 0;
@@ -87,23 +71,45 @@ struct EventKeyHash {
     size_t operator()(const EventKey &k) const noexcept;
 };
 
+/// Counter segments by (period, sensor, dimension): the period is an hour or a day number.
+struct CounterKey {
+    int32_t period = 0;
+    SensorIndex sensor = 0;
+    Dimension dim = Dimension::TOTAL;
+    friend auto operator<=>(const CounterKey &, const CounterKey &) = default;
+};
+using CounterRows = std::map<CounterKey, Segment>;
+
+/// What the per-packet path keeps of a packet until the next flush.
+struct PacketRecord {
+    uint32_t src = 0;          // IPv4 host order, or an index into the shard's IPv6 sources
+    uint32_t dst_key = 0;      // see DestinationKey
+    uint32_t service = 0;      // ServiceKey::packed
+    uint32_t source_port = 0;  // ServiceKey::packed, 0 for none
+    TimestampNs ts = 0;
+    uint32_t wire_len = 0;
+    SensorIndex sensor = 0;
+    uint8_t cls = 0;
+    uint8_t family = 0;        // of the source: 0 (none), 4 or 6
+};
+static_assert(sizeof(PacketRecord) == 32);
+
 /// Per-thread aggregation state.
 class AggregateShard {
 public:
     void Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor) {
         ObserveBatch({&pkt, 1}, {&cp, 1}, {&sensor, 1});
     }
-    /// Observes up to MAX_BATCH packets at once, prefetching their table entries first.
+    /// Observes up to MAX_BATCH packets at once (the ingest loop's batch; nothing here needs it any more).
     static constexpr size_t MAX_BATCH = 16;
     void ObserveBatch(std::span<const DecodedPacket> pkts, std::span<const ClassifiedPacket> cps,
                       std::span<const SensorIndex> sensors);
     void Merge(AggregateShard &&other);
-    bool Empty() const { return tuples_.Empty() && sources_.Empty() && events_.Empty(); }
+    bool Empty() const { return records_.empty() && hourly_.empty() && sources_.Empty() && events_.Empty(); }
 
-    FlatMap<TupleKey, Traffic, TupleKeyHash> &Tuples() { return tuples_; }
-    /// The per-source records, with every destination seen so far applied.
+    /// The per-source records, with every packet observed so far applied.
     FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &Sources() {
-        ApplyDestinations();
+        Flush();
         return sources_;
     }
     FlatMap<EventKey, uint64_t, EventKeyHash> &Events() { return events_; }
@@ -111,9 +117,30 @@ public:
     /// is the number of distinct destinations; hands them over and forgets them.
     std::map<std::pair<int32_t, SensorIndex>, SourceSet> TakeDestinations();
     void TrackDestinations(bool on) { track_destinations_ = on; }
+    /// Sorts the buffered records and folds them into the hourly segments and per-source records.
+    void Flush();
+    /// The hourly segments derived so far (see Flush); Rollup hands them over.
+    CounterRows &HourlySegments() {
+        Flush();
+        return hourly_;
+    }
 
 private:
-    FlatMap<TupleKey, Traffic, TupleKeyHash> tuples_{1 << 14};
+    // Bounds the buffer (32 MiB, and as much again while it is sorted) whatever the packet rate.
+    static constexpr size_t FLUSH_LIMIT = size_t(1) << 20;
+    std::vector<PacketRecord> records_;
+    // IPv6 sources of the buffered records: records carry an index, so that a record stays 32 bytes
+    // and sorts on one integer. Equal addresses share an index, which is what groups them.
+    struct V6Hash {
+        size_t operator()(const std::array<uint8_t, 16> &b) const noexcept;
+    };
+    std::vector<std::array<uint8_t, 16>> v6_sources_;
+    FlatMap<std::array<uint8_t, 16>, uint32_t, V6Hash> v6_index_{16};
+    // Segments of the records flushed so far, by (hour, sensor, dimension); a later flush of the same
+    // hour merges into them exactly (sources unite).
+    CounterRows hourly_;
+    void FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour);
+
     FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> sources_{1 << 14};
     FlatMap<EventKey, uint64_t, EventKeyHash> events_{64};
     // A hash set, not a bitmap, while packets arrive: a telescope's few thousand destinations stay
@@ -127,29 +154,13 @@ private:
     };
     std::map<std::pair<int32_t, SensorIndex>, DestinationSet> destinations_;
     bool track_destinations_ = false;
-    // (source entry index << 32 | destination key or service) of every attributed packet since the
-    // last apply: appended in order, then sorted and applied per source in bulk. Adding to a source's
-    // set per packet was a cache miss per packet once a scanner's set had spilled to a bitmap.
-    std::vector<uint64_t> pending_destinations_;
-    std::vector<uint64_t> pending_services_;
-    static constexpr size_t PENDING_LIMIT = size_t(1) << 21;  // 16 MiB each
-    void ApplyDestinations();
     // The last destination set touched: consecutive packets to the same (day, sensor) skip the map.
     int32_t last_dest_day_ = INT32_MIN;
     SensorIndex last_dest_sensor_ = UNATTRIBUTED;
     DestinationSet *last_dest_set_ = nullptr;
 };
 
-/// Counter segments by (period, sensor, dimension): the period is an hour or a day number.
-struct CounterKey {
-    int32_t period = 0;
-    SensorIndex sensor = 0;
-    Dimension dim = Dimension::TOTAL;
-    friend auto operator<=>(const CounterKey &, const CounterKey &) = default;
-};
-using CounterRows = std::map<CounterKey, Segment>;
-
-/// Derives the hourly segments from the shard's tuples and empties the tuple table. `hourly` is
+/// Hands over the shard's hourly segments (everything observed since the last Rollup). `hourly` is
 /// filled afresh; the same rows are also merged into `daily`, which accumulates until a day closes.
 void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily);
 

@@ -84,6 +84,20 @@ public:
             v6_pairs_.emplace_back(key, src);
         }
     }
+    /// Add for a source already in host order (IPv4) or bytes (IPv6), or none (family 0).
+    void AddV4(uint32_t key, uint64_t packets, uint64_t bytes, uint32_t src) {
+        AddCounts(key, packets, bytes);
+        v4_pairs_.push_back(uint64_t(key) << 32 | src);
+    }
+    void AddV6(uint32_t key, uint64_t packets, uint64_t bytes, const Ipv6Bytes &src) {
+        AddCounts(key, packets, bytes);
+        v6_pairs_.emplace_back(key, src);
+    }
+    void AddCounts(uint32_t key, uint64_t packets, uint64_t bytes) {
+        auto &c = counts_[key];
+        c.first += packets;
+        c.second += bytes;
+    }
     Segment Build();
 
 private:

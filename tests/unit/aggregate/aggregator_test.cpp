@@ -79,6 +79,37 @@ TEST(AggregateShard, ShardsBySourceMergeToTheSameCounts) {
     EXPECT_EQ(whole_daily.size(), 3u * 2 * 4);  // 2 days x 3 sensors (2 + unattributed) x 4 dimensions
 }
 
+// The buffered records are flushed whenever the per-source records are asked for or the buffer is full,
+// possibly in the middle of an hour: a flush part-way must merge into exactly what one flush gives.
+TEST(AggregateShard, FlushingPartWayGivesTheSameRows) {
+    auto packets = RandomPackets(20000);
+    AggregateShard once, parts;
+    for (size_t i = 0; i < packets.size(); ++i) {
+        once.Observe(packets[i].pkt, packets[i].cp, packets[i].sensor);
+        parts.Observe(packets[i].pkt, packets[i].cp, packets[i].sensor);
+        if (i % 3000 == 0) parts.Flush();
+    }
+    std::map<std::tuple<int32_t, uint32_t>, std::tuple<uint64_t, uint64_t, TimestampNs, TimestampNs, uint64_t,
+                                                       uint64_t, uint64_t>>
+        once_sources, parts_sources;
+    auto flatten_sources = [](AggregateShard &shard, auto &out) {
+        shard.Sources().ForEach([&](const SourceDayKey &k, const SourceDayStats &s) {
+            out[{k.day, IpAddress::V4FromBytes(k.src.data()).V4HostOrder()}] = {
+                s.packets, s.bytes, s.first_ts, s.last_ts, s.destinations.Cardinality(), s.services.Cardinality(),
+                s.sensors.Cardinality()};
+        });
+    };
+    flatten_sources(once, once_sources);
+    flatten_sources(parts, parts_sources);
+    EXPECT_EQ(once_sources, parts_sources);
+    CounterRows once_hourly, once_daily, parts_hourly, parts_daily;
+    Rollup(once, once_hourly, once_daily);
+    Rollup(parts, parts_hourly, parts_daily);
+    EXPECT_EQ(Flatten(once_hourly), Flatten(parts_hourly));
+    EXPECT_EQ(Flatten(once_daily), Flatten(parts_daily));
+    EXPECT_TRUE(once.Sources().Size() > 0 && !once_hourly.empty());
+}
+
 TEST(AggregateShard, DailyRowsAreTheUnionOfHourlyRows) {
     auto packets = RandomPackets(5000);
     AggregateShard shard;
