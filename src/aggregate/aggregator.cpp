@@ -51,56 +51,49 @@ void SourceDayStats::Merge(SourceDayStats &&other) {
     sensors.Merge(other.sensors);
 }
 
-void AggregateShard::ObserveBatch(std::span<const DecodedPacket> pkts, std::span<const ClassifiedPacket> cps,
-                                  std::span<const SensorIndex> sensors) {
-    const size_t n = std::min(pkts.size(), MAX_BATCH);
-    for (size_t i = 0; i < n; ++i) {
-        const DecodedPacket &pkt = pkts[i];
-        const ClassifiedPacket &cp = cps[i];
-        const SensorIndex sensor = sensors[i];
-        PacketRecord r;
-        r.family = pkt.src.family;
-        if (r.family == 4) {
-            r.src = pkt.src.V4HostOrder();
-        } else if (r.family == 6) [[unlikely]] {
-            uint32_t &index = v6_index_[pkt.src.bytes];  // index + 1; 0 = new
-            if (index == 0) {
-                v6_sources_.push_back(pkt.src.bytes);
-                index = uint32_t(v6_sources_.size());
-            }
-            r.src = index - 1;
+void AggregateShard::Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor) {
+    PacketRecord r;
+    r.family = pkt.src.family;
+    if (r.family == 4) {
+        r.src = pkt.src.V4HostOrder();
+    } else if (r.family == 6) [[unlikely]] {
+        uint32_t &index = v6_index_[pkt.src.bytes];  // index + 1; 0 = new
+        if (index == 0) {
+            v6_sources_.push_back(pkt.src.bytes);
+            index = uint32_t(v6_sources_.size());
         }
-        r.dst_key = DestinationKey(pkt.dst);
-        r.service = cp.service.packed;
-        r.source_port = cp.source_port.packed;
-        r.ts = pkt.ts;
-        r.wire_len = pkt.wire_len;
-        r.sensor = sensor;
-        r.cls = uint8_t(cp.cls);
-        records_.push_back(r);
+        r.src = index - 1;
+    }
+    r.dst_key = DestinationKey(pkt.dst);
+    r.service = cp.service.packed;
+    r.source_port = cp.source_port.packed;
+    r.ts = pkt.ts;
+    r.wire_len = pkt.wire_len;
+    r.sensor = sensor;
+    r.cls = uint8_t(cp.cls);
+    records_.push_back(r);
 
-        if (pkt.events != 0 || cp.dns == DnsVerdict::BY_PORT) [[unlikely]] {
-            const int32_t hour = int32_t(HourOf(pkt.ts));
-            uint64_t bits = pkt.events;
-            while (bits) {
-                int e = __builtin_ctzll(bits);
-                bits &= bits - 1;
-                events_[EventKey{hour, sensor, uint8_t(e)}] += 1;
-            }
-            if (cp.dns == DnsVerdict::BY_PORT) events_[EventKey{hour, sensor, EVENT_DNS_BY_PORT}] += 1;
+    if (pkt.events != 0 || cp.dns == DnsVerdict::BY_PORT) [[unlikely]] {
+        const int32_t hour = int32_t(HourOf(pkt.ts));
+        uint64_t bits = pkt.events;
+        while (bits) {
+            int e = __builtin_ctzll(bits);
+            bits &= bits - 1;
+            events_[EventKey{hour, sensor, uint8_t(e)}] += 1;
         }
-        // Only darknet packets (to a sensor, with a source) count as a sensor's destinations, as for
-        // the per-source statistics.
-        if (track_destinations_ && sensor != UNATTRIBUTED && pkt.src.Valid()) {
-            const int32_t day = int32_t(DayOf(pkt.ts));
-            if (day != last_dest_day_ || sensor != last_dest_sensor_) {
-                last_dest_set_ = &destinations_[{day, sensor}];
-                last_dest_day_ = day;
-                last_dest_sensor_ = sensor;
-            }
-            if (pkt.dst.IsV4()) last_dest_set_->v4[pkt.dst.V4HostOrder()] = 1;
-            else last_dest_set_->v6.Add(pkt.dst);
+        if (cp.dns == DnsVerdict::BY_PORT) events_[EventKey{hour, sensor, EVENT_DNS_BY_PORT}] += 1;
+    }
+    // Only darknet packets (to a sensor, with a source) count as a sensor's destinations, as for
+    // the per-source statistics.
+    if (track_destinations_ && sensor != UNATTRIBUTED && pkt.src.Valid()) {
+        const int32_t day = int32_t(DayOf(pkt.ts));
+        if (day != last_dest_day_ || sensor != last_dest_sensor_) {
+            last_dest_set_ = &destinations_[{day, sensor}];
+            last_dest_day_ = day;
+            last_dest_sensor_ = sensor;
         }
+        if (pkt.dst.IsV4()) last_dest_set_->v4[pkt.dst.V4HostOrder()] = 1;
+        else last_dest_set_->v6.Add(pkt.dst);
     }
     if (records_.size() >= FLUSH_LIMIT) [[unlikely]] Flush();
 }

@@ -97,13 +97,7 @@ static_assert(sizeof(PacketRecord) == 32);
 /// Per-thread aggregation state.
 class AggregateShard {
 public:
-    void Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor) {
-        ObserveBatch({&pkt, 1}, {&cp, 1}, {&sensor, 1});
-    }
-    /// Observes up to MAX_BATCH packets at once (the ingest loop's batch; nothing here needs it any more).
-    static constexpr size_t MAX_BATCH = 16;
-    void ObserveBatch(std::span<const DecodedPacket> pkts, std::span<const ClassifiedPacket> cps,
-                      std::span<const SensorIndex> sensors);
+    void Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor);
     void Merge(AggregateShard &&other);
     bool Empty() const { return records_.empty() && hourly_.empty() && sources_.Empty() && events_.Empty(); }
 

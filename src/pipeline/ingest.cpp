@@ -5,7 +5,6 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include <array>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
@@ -174,49 +173,29 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         shard.TrackDestinations(sensors.IsImplicit());
         StoreSink sink(store, sensor_ids, unattributed_id);
         RawPacket raw;
-        // Packets are observed in batches so that the aggregation tables can prefetch (see FlatMap).
-        constexpr size_t BATCH = AggregateShard::MAX_BATCH;
-        std::array<DecodedPacket, BATCH> pkts;
-        std::array<ClassifiedPacket, BATCH> cps;
-        std::array<SensorIndex, BATCH> sensor_of;
-        size_t batched = 0;
-        auto observe_batch = [&] {
-            shard.ObserveBatch({pkts.data(), batched}, {cps.data(), batched}, {sensor_of.data(), batched});
-            batched = 0;
-        };
+        DecodedPacket pkt;
+        ClassifiedPacket cp;
         int64_t open_hour = INT64_MIN;
         uint64_t unattributed = 0;
 
         store.Begin();
         try {
             while (reader->Next(raw)) {
-                DecodedPacket &pkt = pkts[batched];
                 Decode(raw, pkt);
-                // The payload points into the reader's buffer, which the next record may replace:
-                // classification (DNS header) reads it now; aggregation never does.
-                Classify(pkt, cps[batched]);
+                Classify(pkt, cp);
                 const SensorIndex sensor = sensors.Lookup(pkt.dst);
-                sensor_of[batched] = sensor;
                 unattributed += sensor == UNATTRIBUTED;
                 // Hours close when a later one begins; a late packet for a closed hour is merged
                 // into the stored row, so out-of-order captures stay exact.
                 const int64_t hour = HourOf(pkt.ts);
                 if (hour > open_hour) [[unlikely]] {
                     if (open_hour != INT64_MIN) {
-                        // The packets batched before this one belong to the hours being closed; this one
-                        // starts the next batch.
-                        DecodedPacket current = pkts[batched];
-                        ClassifiedPacket current_cp = cps[batched];
-                        observe_batch();
-                        pkts[0] = current;
-                        cps[0] = current_cp;
-                        sensor_of[0] = sensor;
                         if (FloorDiv(hour, 24) != FloorDiv(open_hour, 24)) sink.CloseDays(shard);
                         else sink.CloseHours(shard);
                     }
                     open_hour = hour;
                 }
-                if (++batched == BATCH) observe_batch();
+                shard.Observe(pkt, cp, sensor);
                 if (record.packets == 0 || pkt.ts < record.first_ts) record.first_ts = pkt.ts;
                 if (record.packets == 0 || pkt.ts > record.last_ts) record.last_ts = pkt.ts;
                 ++record.packets;
@@ -227,7 +206,6 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                     options.on_progress(progress);
                 }
             }
-            observe_batch();
             const auto &error = reader->Error();
             if (error && (record.packets == 0 || error->unsupported_link_type)) {
                 store.Rollback();
