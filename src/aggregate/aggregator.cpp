@@ -130,17 +130,6 @@ void RadixSortRecords(std::vector<PacketRecord> &records, int key_bits, KeyFn ke
     }
 }
 
-// Adds values (sorted, unique) to set, inline while they fit: AddSorted spills to a bitmap whenever
-// the inline entries and the values together exceed the inline room, even if they overlap.
-void AddSortedValues(SmallU32Set &set, std::span<const uint32_t> values) {
-    for (size_t i = 0; i < values.size(); ++i) {
-        if (!set.TryAddInline(values[i])) {
-            set.AddSorted(values.subspan(i));
-            return;
-        }
-    }
-}
-
 // Sorts and deduplicates v[from, end), shrinking v; returns how many values remain after from.
 size_t SortUnique(std::vector<uint32_t> &v, size_t from) {
     const auto first = v.begin() + long(from);
@@ -322,9 +311,9 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
         auto values = [](const std::vector<uint32_t> &v, uint32_t b, uint32_t e) {
             return std::span<const uint32_t>(v.data() + b, e - b);
         };
-        AddSortedValues(s.destinations, values(destinations, u.destinations_begin, u.destinations_end));
-        AddSortedValues(s.services, values(services, u.services_begin, u.services_end));
-        AddSortedValues(s.sensors, values(sensors, u.sensors_begin, u.sensors_end));
+        s.destinations.AddSorted( values(destinations, u.destinations_begin, u.destinations_end));
+        s.services.AddSorted( values(services, u.services_begin, u.services_end));
+        s.sensors.AddSorted( values(sensors, u.sensors_begin, u.sensors_end));
     }
 
     for (size_t slot = 0; slot < by_slot.size(); ++slot) {

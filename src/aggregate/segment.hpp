@@ -73,18 +73,7 @@ private:
 /// vector each costs more in allocation than the sort.
 class SegmentBuilder {
 public:
-    void Add(uint32_t key, uint64_t packets, uint64_t bytes, uint8_t family, const Ipv6Bytes &src) {
-        auto &c = counts_[key];
-        c.first += packets;
-        c.second += bytes;
-        if (family == 4) {
-            uint64_t a = uint64_t(src[0]) << 24 | uint64_t(src[1]) << 16 | uint64_t(src[2]) << 8 | src[3];
-            v4_pairs_.push_back(uint64_t(key) << 32 | a);
-        } else if (family == 6) {
-            v6_pairs_.emplace_back(key, src);
-        }
-    }
-    /// Add for a source already in host order (IPv4) or bytes (IPv6), or none (family 0).
+    /// One (key, source) pair with its packets and bytes: IPv4 in host order, IPv6 as bytes, or no source.
     void AddV4(uint32_t key, uint64_t packets, uint64_t bytes, uint32_t src) {
         AddCounts(key, packets, bytes);
         v4_pairs_.push_back(uint64_t(key) << 32 | src);

@@ -94,14 +94,12 @@ void SmallU32Set::Merge(const SmallU32Set &other) {
     for (uint8_t i = 0; i < other.count_; ++i) Add(other.inline_[i]);
 }
 void SmallU32Set::AddSorted(std::span<const uint32_t> values) {
-    if (!overflow_ && count_ + values.size() > INLINE) {
-        Spill();
-    }
-    if (overflow_) {
-        overflow_->AddMany(values);
-        return;
-    }
-    for (uint32_t v : values) Add(v);
+    // Inline while the values fit (they often repeat what is already there); the rest in one batch.
+    size_t i = 0;
+    while (i < values.size() && TryAddInline(values[i])) ++i;
+    if (i == values.size()) return;
+    if (!overflow_) Spill();
+    overflow_->AddMany(values.subspan(i));
 }
 uint64_t SmallU32Set::Cardinality() const { return overflow_ ? overflow_->Cardinality() : count_; }
 std::vector<uint32_t> SmallU32Set::SortedValues() const {

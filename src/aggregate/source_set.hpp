@@ -63,33 +63,14 @@ private:
 class SmallU32Set {
 public:
     void Add(uint32_t value) {
-        if (overflow_) {
-            overflow_->Add(value);
-            return;
-        }
-        for (uint8_t i = 0; i < count_; ++i)
-            if (inline_[i] == value) return;
-        if (count_ < INLINE) {
-            inline_[count_++] = value;
-            return;
-        }
-        Spill();
+        if (TryAddInline(value)) return;
+        if (!overflow_) Spill();
         overflow_->Add(value);
     }
     void Merge(const SmallU32Set &other);
     uint64_t Cardinality() const;
     std::vector<uint32_t> SortedValues() const;
-    /// Adds value if the set is still inline and has it or room for it; false leaves it to the caller
-    /// (who batches such values and hands them over with AddSorted).
-    bool TryAddInline(uint32_t value) {
-        if (overflow_) return false;
-        for (uint8_t i = 0; i < count_; ++i)
-            if (inline_[i] == value) return true;
-        if (count_ == INLINE) return false;
-        inline_[count_++] = value;
-        return true;
-    }
-    /// Adds sorted, unique values (a batch of one source's destinations).
+    /// Adds sorted, unique values (an hour's destinations of one source, say): inline while they fit.
     void AddSorted(std::span<const uint32_t> values);
 
     SmallU32Set() = default;
@@ -98,6 +79,15 @@ public:
 
 private:
     static constexpr uint8_t INLINE = 4;
+    /// Adds value if the set is still inline and has it or room for it.
+    bool TryAddInline(uint32_t value) {
+        if (overflow_) return false;
+        for (uint8_t i = 0; i < count_; ++i)
+            if (inline_[i] == value) return true;
+        if (count_ == INLINE) return false;
+        inline_[count_++] = value;
+        return true;
+    }
     void Spill();
 
     std::array<uint32_t, INLINE> inline_{};
@@ -116,7 +106,6 @@ public:
     void AddV4Many(std::span<const uint32_t> host_order) { v4_.AddMany(host_order); }
     void AddV6Many(std::span<const std::array<uint8_t, 16>> addresses);
     uint64_t Cardinality() const;
-    const Bitmap32 &V4() const { return v4_; }
 
     /// On-disk forms: the IPv4 portable bitmap, and the IPv6 addresses as sorted 16-byte records.
     std::string SerializeV4() { return v4_.Serialize(); }

@@ -32,9 +32,9 @@ public:
     /// insertion of a new key.
     Value &operator[](const Key &key) { return FindOrInsert(key, Hash{}(key)); }
 
-    // Batched access for the per-packet path: hash a batch of keys, prefetch their slots, then their
-    // entries, then update. The table is far larger than the caches, so each plain lookup waits for
-    // memory twice; a batch overlaps those waits.
+    // Batched access: hash a run of keys, prefetch their slots, then their entries, then update (the
+    // per-source records, when an hour's packets are folded in). The table is far larger than the
+    // caches, so each plain lookup waits for memory twice; prefetching ahead overlaps those waits.
     static uint64_t HashOf(const Key &key) { return Hash{}(key); }
     void PrefetchSlot(uint64_t h) const { __builtin_prefetch(&slots_[size_t(h) & mask_]); }
     void PrefetchEntry(const Key &key, uint64_t h) const {
@@ -48,36 +48,23 @@ public:
         }
     }
 
-    /// The value for key, or nullptr; never inserts.
-    Value *Find(const Key &key, uint64_t h) {
-        const uint32_t tag = uint32_t(h >> 32);
-        for (size_t i = size_t(h) & mask_; slots_[i].index != 0; i = (i + 1) & mask_)
-            if (slots_[i].tag == tag && entries_[slots_[i].index - 1].first == key)
-                return &entries_[slots_[i].index - 1].second;
-        return nullptr;
-    }
-
     /// operator[] with the key's hash already computed (HashOf).
-    Value &FindOrInsert(const Key &key, uint64_t h) { return entries_[FindOrInsertIndex(key, h)].second; }
-
-    /// The entry index of key (inserted if new). Indexes are dense, in insertion order, and stay
-    /// valid until Clear: a compact handle on an entry for work deferred past later insertions.
-    size_t FindOrInsertIndex(const Key &key, uint64_t h) {
+    Value &FindOrInsert(const Key &key, uint64_t h) {
         const uint32_t tag = uint32_t(h >> 32);
         size_t i = size_t(h) & mask_;
         while (slots_[i].index != 0) {
-            if (slots_[i].tag == tag && entries_[slots_[i].index - 1].first == key) return slots_[i].index - 1;
+            if (slots_[i].tag == tag && entries_[slots_[i].index - 1].first == key)
+                return entries_[slots_[i].index - 1].second;
             i = (i + 1) & mask_;
         }
         if ((entries_.size() + 1) * 2 > slots_.size()) {
             Grow();
-            return FindOrInsertIndex(key, h);
+            return FindOrInsert(key, h);
         }
         entries_.emplace_back(key, Value{});
         slots_[i] = Slot{uint32_t(entries_.size()), tag};
-        return entries_.size() - 1;
+        return entries_.back().second;
     }
-    Value &ValueAt(size_t index) { return entries_[index].second; }
 
     size_t Size() const { return entries_.size(); }
     bool Empty() const { return entries_.empty(); }

@@ -135,6 +135,8 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
             summary.files.push_back(std::move(o));
         };
 
+        // A pass of its own before parsing: an already ingested file must be skipped before anything of
+        // it is counted (XXH3 reads at memory speed; the parse reads the file from the page cache after).
         std::string hash;
         try {
             hash = HashFile(path);

@@ -4,23 +4,16 @@
 
 #include <filesystem>
 
+#include "../aggregate/test_packets.hpp"
+
 namespace darkscope {
 namespace {
 
-constexpr TimestampNs DAY0 = int64_t(20075) * 86400 * NS_PER_SEC;  // 2024-12-18
+using testing::DAY0;
 
 void Add(AggregateShard &shard, const char *src, const char *dst, uint16_t dport, TimestampNs ts,
          SensorIndex sensor) {
-    DecodedPacket p;
-    p.ts = ts;
-    p.wire_len = 60;
-    p.ip_version = 4;
-    p.src = *IpAddress::Parse(src);
-    p.dst = *IpAddress::Parse(dst);
-    ClassifiedPacket c;
-    c.service = ServiceKey::Make(ServiceKind::TCP, dport);
-    c.cls = TrafficClass::SYN_PROBE;
-    shard.Observe(p, c, sensor);
+    shard.Observe(testing::SynPacket(src, dst, dport, ts), testing::SynProbe(dport), sensor);
 }
 
 }  // namespace

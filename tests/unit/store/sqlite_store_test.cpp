@@ -5,32 +5,17 @@
 
 #include "aggregate/aggregator.hpp"
 #include "store/store.hpp"
+#include "../aggregate/test_packets.hpp"
 
 namespace darkscope {
 namespace {
 
-constexpr TimestampNs DAY0 = int64_t(20075) * 86400 * NS_PER_SEC;  // 2024-12-18
+using testing::DAY0;
 
 DecodedPacket Syn(const char *src, const char *dst, uint16_t dport, TimestampNs ts) {
-    DecodedPacket p;
-    p.ts = ts;
-    p.wire_len = 60;
-    p.ip_version = 4;
-    p.src = *IpAddress::Parse(src);
-    p.dst = *IpAddress::Parse(dst);
-    p.proto = 6;
-    p.l4 = L4State::PRESENT;
-    p.dport = dport;
-    p.tcp_flags = TCP_SYN;
-    return p;
+    return testing::SynPacket(src, dst, dport, ts);
 }
-
-ClassifiedPacket SynClass(uint16_t dport) {
-    ClassifiedPacket c;
-    c.service = ServiceKey::Make(ServiceKind::TCP, dport);
-    c.cls = TrafficClass::SYN_PROBE;
-    return c;
-}
+ClassifiedPacket SynClass(uint16_t dport) { return testing::SynProbe(dport); }
 
 class StoreTest : public ::testing::Test {
 protected:
