@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <tuple>
+#include <utility>
 
 namespace darkscope {
 namespace {
@@ -51,7 +52,36 @@ void SourceDayStats::Merge(SourceDayStats &&other) {
     sensors.Merge(other.sensors);
 }
 
-void AggregateShard::Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor) {
+SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sensor_ids) {
+    SourceChunks chunks;
+    table.ForEach([&](const SourceDayKey &k, SourceDayStats &v) {
+        SourceDay d;
+        d.src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
+        d.packets = v.packets;
+        d.bytes = v.bytes;
+        d.first_ts = v.first_ts;
+        d.last_ts = v.last_ts;
+        d.destinations = v.destinations.SortedValues();
+        d.services = v.services.SortedValues();
+        for (uint32_t index : v.sensors.SortedValues()) d.sensors.push_back(uint32_t(sensor_ids.at(index)));
+        std::sort(d.sensors.begin(), d.sensors.end());
+        v = SourceDayStats{};
+        const uint16_t bucket = SourceBucket(d.src);
+        chunks[{k.day, bucket}].push_back(std::move(d));
+    });
+    table.Clear(16);
+    return chunks;
+}
+
+SourceTable AggregateShard::TakeSources() {
+    Flush();
+    return std::exchange(sources_, SourceTable(1 << 14));
+}
+EventTable AggregateShard::TakeEvents() { return std::exchange(events_, EventTable(64)); }
+
+void AggregateShard::Observe(const Observation &pkt) {
+    const ClassifiedPacket &cp = pkt.cp;
+    const SensorIndex sensor = pkt.sensor;
     PacketRecord r;
     r.family = pkt.src.family;
     if (r.family == 4) {
@@ -103,7 +133,7 @@ namespace {
 // Sorts records by key(record), which has key_bits significant bits: LSD radix with 11-bit digits
 // (2048 buckets keep the scatter's write positions in cache), skipping digits every record shares.
 template <typename KeyFn>
-void RadixSortRecords(std::vector<PacketRecord> &records, int key_bits, KeyFn key) {
+void RadixSortRecords(std::vector<PacketRecord> &records, std::vector<PacketRecord> &scratch, int key_bits, KeyFn key) {
     constexpr int DIGIT = 11;
     constexpr size_t BUCKETS = size_t(1) << DIGIT;
     const int passes = (key_bits + DIGIT - 1) / DIGIT;
@@ -114,7 +144,7 @@ void RadixSortRecords(std::vector<PacketRecord> &records, int key_bits, KeyFn ke
         const uint64_t k = key(r);
         for (int p = 0; p < passes; ++p) ++counts[size_t(p) * BUCKETS + ((k >> (p * DIGIT)) & (BUCKETS - 1))];
     }
-    std::vector<PacketRecord> scratch(n);
+    scratch.resize(n);
     for (int p = 0; p < passes; ++p) {
         uint32_t *c = &counts[size_t(p) * BUCKETS];
         const int shift = p * DIGIT;
@@ -161,11 +191,11 @@ void AggregateShard::Flush() {
     const int hour_bits = std::bit_width(uint64_t(last_hour - first_hour));
     auto family_code = [](uint8_t family) { return uint64_t(family == 4 ? 1 : family == 6 ? 2 : 0); };
     if (hour_bits == 0) {
-        RadixSortRecords(records_, 34 + sensor_bits, [&](const PacketRecord &r) {
+        RadixSortRecords(records_, sort_scratch_, 34 + sensor_bits, [&](const PacketRecord &r) {
             return ((family_code(r.family) << 32 | r.src) << sensor_bits) | SensorIndex(r.sensor + 1);
         });
     } else if (hour_bits + 34 + sensor_bits <= 64) {
-        RadixSortRecords(records_, hour_bits + 34 + sensor_bits, [&](const PacketRecord &r) {
+        RadixSortRecords(records_, sort_scratch_, hour_bits + 34 + sensor_bits, [&](const PacketRecord &r) {
             const uint64_t hour = uint64_t(HourOf(r.ts) - first_hour);
             return ((hour << 34 | family_code(r.family) << 32 | r.src) << sensor_bits) | SensorIndex(r.sensor + 1);
         });
@@ -189,35 +219,61 @@ void AggregateShard::Flush() {
     v6_index_.Clear(16);
 }
 
-void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour) {
-    const int32_t day = int32_t(FloorDiv(hour, 24));
-    // The four builders of each sensor seen this hour, by sensor slot.
+// What each source of the hour adds to its day record, applied in one batch; the sets' values are
+// ranges of the scratch's three arrays, sorted and unique.
+struct AggregateShard::SourceUpdate {
+    SourceDayKey key;
+    uint64_t hash = 0;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    TimestampNs first_ts = 0;
+    TimestampNs last_ts = 0;
+    uint32_t destinations_begin = 0, destinations_end = 0;
+    uint32_t services_begin = 0, services_end = 0;
+    uint32_t sensors_begin = 0, sensors_end = 0;
+};
+
+struct AggregateShard::FlushScratch {
+    // The four builders of each sensor seen in an hour, by sensor slot (UNATTRIBUTED first).
     struct Builders {
         SegmentBuilder dims[4];
+        bool used = false;
     };
     std::vector<std::unique_ptr<Builders>> by_slot;
+    std::vector<uint64_t> keyed;  // (key << 32 | wire_len) of one run, to sum per key
+    std::vector<SourceUpdate> updates;
+    std::vector<uint32_t> destinations, services, sensors;
+};
+
+AggregateShard::AggregateShard() = default;
+AggregateShard::~AggregateShard() = default;
+AggregateShard::AggregateShard(AggregateShard &&) noexcept = default;
+AggregateShard &AggregateShard::operator=(AggregateShard &&) noexcept = default;
+
+AggregateShard::FlushScratch &AggregateShard::Scratch() {
+    if (!flush_scratch_) flush_scratch_ = std::make_unique<FlushScratch>();
+    return *flush_scratch_;
+}
+
+void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour) {
+    const int32_t day = int32_t(FloorDiv(hour, 24));
+    FlushScratch &scratch = Scratch();
+    auto &by_slot = scratch.by_slot;
+    using Builders = FlushScratch::Builders;
     auto builders_of = [&](SensorIndex sensor) -> Builders & {
         const size_t slot = SensorIndex(sensor + 1);
         if (slot >= by_slot.size()) by_slot.resize(slot + 1);
         if (!by_slot[slot]) by_slot[slot] = std::make_unique<Builders>();
+        by_slot[slot]->used = true;
         return *by_slot[slot];
     };
-    std::vector<uint64_t> keyed;  // (key << 32 | wire_len) of one run, to sum per key
-    // What each source of the hour adds to its day record, applied in one batch below; the sets'
-    // values are ranges of the three arrays, sorted and unique.
-    struct SourceUpdate {
-        SourceDayKey key;
-        uint64_t hash = 0;
-        uint64_t packets = 0;
-        uint64_t bytes = 0;
-        TimestampNs first_ts = 0;
-        TimestampNs last_ts = 0;
-        uint32_t destinations_begin = 0, destinations_end = 0;
-        uint32_t services_begin = 0, services_end = 0;
-        uint32_t sensors_begin = 0, sensors_end = 0;
-    };
-    std::vector<SourceUpdate> updates;
-    std::vector<uint32_t> destinations, services, sensors;
+    auto &keyed = scratch.keyed;
+    auto &updates = scratch.updates;
+    auto &destinations = scratch.destinations, &services = scratch.services, &sensors = scratch.sensors;
+    updates.clear();
+    destinations.clear();
+    services.clear();
+    sensors.clear();
 
     for (PacketRecord *run = begin; run != end;) {
         PacketRecord *run_end = run + 1;
@@ -317,7 +373,8 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
     }
 
     for (size_t slot = 0; slot < by_slot.size(); ++slot) {
-        if (!by_slot[slot]) continue;
+        if (!by_slot[slot] || !by_slot[slot]->used) continue;
+        by_slot[slot]->used = false;
         for (int d = 0; d < 4; ++d) {
             Segment segment = by_slot[slot]->dims[d].Build();
             if (segment.Empty()) continue;

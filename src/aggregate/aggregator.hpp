@@ -14,10 +14,12 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "aggregate/dimension.hpp"
 #include "aggregate/segment.hpp"
+#include "aggregate/source_chunk.hpp"
 #include "aggregate/source_set.hpp"
 #include "classify/classifier.hpp"
 #include "classify/sensors.hpp"
@@ -93,10 +95,49 @@ struct PacketRecord {
 };
 static_assert(sizeof(PacketRecord) == 32);
 
+/// What aggregation needs of a packet, and nothing that points into the capture buffer: the thread
+/// that reads and decodes hands these to the thread that owns the packet's source.
+struct Observation {
+    TimestampNs ts = 0;
+    uint64_t events = 0;  // DecodeEvent bits
+    IpAddress src;
+    IpAddress dst;
+    uint32_t wire_len = 0;
+    SensorIndex sensor = UNATTRIBUTED;
+    ClassifiedPacket cp;
+};
+
+inline Observation MakeObservation(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor) {
+    Observation o;
+    o.ts = pkt.ts;
+    o.events = pkt.events;
+    o.src = pkt.src;
+    o.dst = pkt.dst;
+    o.wire_len = pkt.wire_len;
+    o.sensor = sensor;
+    o.cp = cp;
+    return o;
+}
+
+using SourceTable = FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash>;
+using EventTable = FlatMap<EventKey, uint64_t, EventKeyHash>;
+
+/// Turns per-source records into the store's chunk records, emptying the table as it goes (freeing
+/// a day's sets is a cost of its own, paid here by the thread that owns them). Sensor indexes become
+/// stored sensor ids (`sensor_ids[index]`), which stay stable when the sensors file changes.
+SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sensor_ids);
+
 /// Per-thread aggregation state.
 class AggregateShard {
 public:
-    void Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor);
+    AggregateShard();
+    ~AggregateShard();
+    AggregateShard(AggregateShard &&) noexcept;
+    AggregateShard &operator=(AggregateShard &&) noexcept;
+    void Observe(const Observation &o);
+    void Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor) {
+        Observe(MakeObservation(pkt, cp, sensor));
+    }
     void Merge(AggregateShard &&other);
     bool Empty() const { return records_.empty() && hourly_.empty() && sources_.Empty() && events_.Empty(); }
 
@@ -106,6 +147,10 @@ public:
         return sources_;
     }
     FlatMap<EventKey, uint64_t, EventKeyHash> &Events() { return events_; }
+    /// Hands over the per-source records (every packet observed so far applied) and the event
+    /// counters, and starts afresh: how a worker passes a closed day to the thread that stores it.
+    SourceTable TakeSources();
+    EventTable TakeEvents();
     /// Destinations seen per (day, sensor), kept only for the implicit sensor, whose address count
     /// is the number of distinct destinations; hands them over and forgets them.
     std::map<std::pair<int32_t, SensorIndex>, SourceSet> TakeDestinations();
@@ -122,6 +167,12 @@ private:
     // Bounds the buffer (32 MiB, and as much again while it is sorted) whatever the packet rate.
     static constexpr size_t FLUSH_LIMIT = size_t(1) << 20;
     std::vector<PacketRecord> records_;
+    // Buffers a flush reuses: allocating them afresh each hour cost more in page faults (the kernel
+    // zeroes every fresh page) than the sort that fills them.
+    std::vector<PacketRecord> sort_scratch_;
+    struct SourceUpdate;
+    struct FlushScratch;
+    std::unique_ptr<FlushScratch> flush_scratch_;
     // IPv6 sources of the buffered records: records carry an index, so that a record stays 32 bytes
     // and sorts on one integer. Equal addresses share an index, which is what groups them.
     struct V6Hash {
@@ -133,6 +184,7 @@ private:
     // hour merges into them exactly (sources unite).
     CounterRows hourly_;
     void FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour);
+    FlushScratch &Scratch();
 
     FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> sources_{1 << 14};
     FlatMap<EventKey, uint64_t, EventKeyHash> events_{64};

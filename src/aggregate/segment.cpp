@@ -95,12 +95,12 @@ Segment Segment::FromNormalizedRows(std::vector<SegmentRow> rows) {
     return s;
 }
 
-void RadixSort(std::vector<uint64_t> &values) {
-    if (values.size() < 256) {
+void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch) {
+    if (values.size() < 4096) {
         std::sort(values.begin(), values.end());
         return;
     }
-    std::vector<uint64_t> scratch(values.size());
+    scratch.resize(values.size());
     std::vector<uint32_t> counts(1 << 16);
     for (int shift = 0; shift < 64; shift += 16) {
         std::fill(counts.begin(), counts.end(), 0);
@@ -118,7 +118,7 @@ void RadixSort(std::vector<uint64_t> &values) {
 }
 
 Segment SegmentBuilder::Build() {
-    RadixSort(v4_pairs_);
+    RadixSort(v4_pairs_, sort_scratch_);
     v4_pairs_.erase(std::unique(v4_pairs_.begin(), v4_pairs_.end()), v4_pairs_.end());
     std::sort(v6_pairs_.begin(), v6_pairs_.end());
     v6_pairs_.erase(std::unique(v6_pairs_.begin(), v6_pairs_.end()), v6_pairs_.end());
@@ -137,9 +137,9 @@ Segment SegmentBuilder::Build() {
         for (size_t j = start; j < i4; ++j) row.v4[j - start] = uint32_t(v4_pairs_[j]);
         while (i6 < v6_pairs_.size() && v6_pairs_[i6].first == row.key) row.v6.push_back(v6_pairs_[i6++].second);
     }
-    counts_.Clear(64);
-    std::vector<uint64_t>().swap(v4_pairs_);
-    std::vector<std::pair<uint32_t, Ipv6Bytes>>().swap(v6_pairs_);
+    counts_.Reset();
+    v4_pairs_.clear();
+    v6_pairs_.clear();
     return Segment::FromNormalizedRows(std::move(rows));
 }
 

@@ -73,6 +73,7 @@ private:
 /// vector each costs more in allocation than the sort.
 class SegmentBuilder {
 public:
+    /// Build() leaves the builder empty but keeps its buffers for the next segment.
     /// One (key, source) pair with its packets and bytes: IPv4 in host order, IPv6 as bytes, or no source.
     void AddV4(uint32_t key, uint64_t packets, uint64_t bytes, uint32_t src) {
         AddCounts(key, packets, bytes);
@@ -96,9 +97,11 @@ private:
     FlatMap<uint32_t, std::pair<uint64_t, uint64_t>, KeyHash> counts_{64};
     std::vector<uint64_t> v4_pairs_;
     std::vector<std::pair<uint32_t, Ipv6Bytes>> v6_pairs_;
+    std::vector<uint64_t> sort_scratch_;  // kept between builds: a builder is reused every hour
 };
 
-/// Sorts 64-bit values (LSD radix, 16-bit digits; digits that every value shares are skipped).
-void RadixSort(std::vector<uint64_t> &values);
+/// Sorts 64-bit values (LSD radix, 16-bit digits; digits that every value shares are skipped),
+/// using `scratch` as the second buffer.
+void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch);
 
 }  // namespace darkscope

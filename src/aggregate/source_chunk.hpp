@@ -9,9 +9,11 @@
 /// then destinations, services and sensors, each as a count and sorted deltas.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/ip_address.hpp"
@@ -35,6 +37,9 @@ struct SourceDay {
         return packets > 1 ? double(last_ts - first_ts) / 1e9 / double(packets - 1) : 0.0;
     }
 };
+
+/// Per-source day records by (day, bucket): one chunk each.
+using SourceChunks = std::map<std::pair<int32_t, uint16_t>, std::vector<SourceDay>>;
 
 constexpr uint16_t SOURCE_BUCKETS = 512;
 /// IPv4 sources by their first octet (0-255); IPv6 sources by a hash of the address (256-511).

@@ -1,9 +1,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "app/commands.hpp"
 #include "capture/capture_reader.hpp"
@@ -18,6 +20,7 @@ struct IngestArgs {
     std::vector<std::string> inputs;
     bool quiet = false;
     bool no_progress = false;
+    int threads = -1;  // -1: one per core
 };
 
 std::string HumanRate(double per_second) {
@@ -89,6 +92,9 @@ int RunIngest(const IngestArgs &args) {
     const bool show_progress = !args.no_progress && !args.quiet && isatty(STDERR_FILENO);
     ProgressBar bar;
     IngestOptions options;
+    // One reader thread plus one aggregation worker per core: the reader needs far less than a core,
+    // and workers that outnumber the cores still keep the reader from waiting.
+    options.threads = args.threads >= 0 ? unsigned(args.threads) : std::max(1u, std::thread::hardware_concurrency());
     if (show_progress) options.on_progress = [&](const IngestProgress &p) { bar.Update(p); };
     options.log = [&](const std::string &line) {
         if (show_progress) bar.Clear();
@@ -150,6 +156,10 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
     cmd->add_option("--store", args->store, "Store file (created if absent)")->capture_default_str();
     cmd->add_option("--sensors", args->sensors, "Sensors file (TOML): names, networks, location, provider")
         ->check(CLI::ExistingFile);
+    cmd->add_option("--threads", args->threads,
+                    "Aggregation worker threads besides the reader (default: one per core; 0: all on one "
+                    "thread). Counts do not depend on it")
+        ->check(CLI::Range(0, 256));
     cmd->add_flag("--quiet,-q", args->quiet, "Print nothing but errors");
     cmd->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
     cmd->callback([args, &exit_code] { exit_code = RunIngest(*args); });

@@ -6,6 +6,7 @@
 /// 1/2 wastes half its memory on empty slots: with a day's half-million sources of ~150 bytes each,
 /// that difference is hundreds of MiB.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -78,6 +79,11 @@ public:
         for (const auto &[k, v] : entries_) f(k, v);
     }
 
+    /// Empties the map and keeps its memory, for a table refilled to about the same size.
+    void Reset() {
+        entries_.clear();
+        std::fill(slots_.begin(), slots_.end(), Slot{});
+    }
     /// Empties the map and gives its memory back down to `keep_capacity` slots.
     void Clear(size_t keep_capacity = 1024) {
         std::vector<Entry>().swap(entries_);

@@ -13,6 +13,7 @@
 #include "capture/capture_reader.hpp"
 #include "classify/classifier.hpp"
 #include "decode/decoder.hpp"
+#include "pipeline/sharded_aggregation.hpp"
 
 namespace darkscope {
 
@@ -66,37 +67,27 @@ SensorMap ResolveSensors(Store &store, const std::optional<std::filesystem::path
 
 namespace {
 
-// Writes what the shard holds. Hourly rows are written as each hour closes; daily rows and
+// Writes what the workers hand back. Hourly rows are written as each hour closes; daily rows and
 // per-source records when a day closes or the file ends, which keeps memory to about a day of
-// distinct tuples.
+// distinct sources and keys.
 class StoreSink {
 public:
     StoreSink(Store &store, std::vector<int64_t> sensor_ids, int64_t unattributed_id)
         : store_(store), sensor_ids_(std::move(sensor_ids)), unattributed_id_(unattributed_id) {}
 
-    void CloseHours(AggregateShard &shard) {
-        Rollup(shard, hourly_, daily_);
-        store_.MergeCounters(Granularity::HOUR, hourly_, sensor_ids_, unattributed_id_);
-        hourly_.clear();
-    }
-    void CloseDays(AggregateShard &shard) {
-        CloseHours(shard);
-        store_.MergeCounters(Granularity::DAY, daily_, sensor_ids_, unattributed_id_);
-        daily_.clear();
-        store_.MergeSources(shard.Sources(), sensor_ids_);
-        shard.Sources().Clear(1 << 14);
-        store_.MergeEvents(shard.Events(), sensor_ids_, unattributed_id_);
-        shard.Events().Clear(64);
-        auto destinations = shard.TakeDestinations();
-        store_.MergeDestinations(destinations, sensor_ids_);
+    void Write(ClosedInterval &&closed) {
+        store_.MergeCounters(Granularity::HOUR, closed.hourly, sensor_ids_, unattributed_id_);
+        if (!closed.day_closed) return;
+        store_.MergeCounters(Granularity::DAY, closed.daily, sensor_ids_, unattributed_id_);
+        store_.MergeSources(closed.sources);
+        store_.MergeEvents(closed.events, sensor_ids_, unattributed_id_);
+        store_.MergeDestinations(closed.destinations, sensor_ids_);
     }
 
 private:
     Store &store_;
     std::vector<int64_t> sensor_ids_;
     int64_t unattributed_id_;
-    CounterRows hourly_;
-    CounterRows daily_;
 };
 
 }  // namespace
@@ -171,9 +162,9 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         record.format = CaptureFormatName(reader->Format());
         record.compression = CompressionName(reader->GetCompression());
 
-        AggregateShard shard;
-        shard.TrackDestinations(sensors.IsImplicit());
+        ShardedAggregation aggregation(options.threads, sensors.IsImplicit(), sensor_ids);
         StoreSink sink(store, sensor_ids, unattributed_id);
+        const auto write = [&sink](ClosedInterval &&closed) { sink.Write(std::move(closed)); };
         RawPacket raw;
         DecodedPacket pkt;
         ClassifiedPacket cp;
@@ -192,12 +183,11 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                 const int64_t hour = HourOf(pkt.ts);
                 if (hour > open_hour) [[unlikely]] {
                     if (open_hour != INT64_MIN) {
-                        if (FloorDiv(hour, 24) != FloorDiv(open_hour, 24)) sink.CloseDays(shard);
-                        else sink.CloseHours(shard);
+                        aggregation.Close(FloorDiv(hour, 24) != FloorDiv(open_hour, 24), write);
                     }
                     open_hour = hour;
                 }
-                shard.Observe(pkt, cp, sensor);
+                aggregation.Observe(MakeObservation(pkt, cp, sensor));
                 if (record.packets == 0 || pkt.ts < record.first_ts) record.first_ts = pkt.ts;
                 if (record.packets == 0 || pkt.ts > record.last_ts) record.last_ts = pkt.ts;
                 ++record.packets;
@@ -216,7 +206,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                 finish(std::move(outcome));
                 continue;
             }
-            sink.CloseDays(shard);
+            aggregation.Finish(write);
             record.status = error ? "partial" : "complete";
             // The reader's message names the offset, the fault and how many packets came before it.
             if (error) record.message = error->message;

@@ -26,6 +26,9 @@ struct IngestOptions {
     std::function<void(const IngestProgress &)> on_progress;
     /// One line per file outcome and per notable condition, for the user.
     std::function<void(const std::string &)> log;
+    /// Aggregation worker threads besides the one that reads and decodes (0: all on one thread).
+    /// The counts are the same whatever the number.
+    unsigned threads = 0;
 };
 
 enum class FileStatus { INGESTED, DUPLICATE, PARTIAL, FAILED };

@@ -91,8 +91,8 @@ public:
     /// `sensor_ids` maps a SensorIndex to a stored sensor id (UNATTRIBUTED -> unattributed id).
     virtual void MergeCounters(Granularity g, CounterRows &rows, const std::vector<int64_t> &sensor_ids,
                                int64_t unattributed_id) = 0;
-    virtual void MergeSources(FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &sources,
-                              const std::vector<int64_t> &sensor_ids) = 0;
+    /// Adds per-source day records (see ToSourceChunks) to what is stored; the chunks are emptied.
+    virtual void MergeSources(SourceChunks &chunks) = 0;
     virtual void MergeEvents(const FlatMap<EventKey, uint64_t, EventKeyHash> &events,
                              const std::vector<int64_t> &sensor_ids, int64_t unattributed_id) = 0;
     virtual void MergeDestinations(std::map<std::pair<int32_t, SensorIndex>, SourceSet> &destinations,

@@ -18,6 +18,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -52,8 +53,8 @@ def syn_frame(src, dst, dport):
     return eth + ip + tcp
 
 
-def write_pcap(path, packets, start=1734480000, linktype=1):
-    """packets: list of (src, dst, dport) or an int count for generated SYNs."""
+def write_pcap(path, packets, start=1734480000, linktype=1, per_second=1000):
+    """packets: list of (src, dst, dport) or an int count for generated SYNs; per_second of them a second."""
     with open(path, 'wb') as f:
         f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, linktype))
         if isinstance(packets, int):
@@ -62,8 +63,8 @@ def write_pcap(path, packets, start=1734480000, linktype=1):
                         rng.choice((23, 445, 22, 80))) for _ in range(packets)]
         for i, (src, dst, dport) in enumerate(packets):
             frame = syn_frame(src, dst, dport)
-            ts = start + i // 1000
-            f.write(struct.pack('<IIII', ts, (i % 1000) * 1000, len(frame), len(frame)))
+            ts = start + i // per_second
+            f.write(struct.pack('<IIII', ts, (i % per_second) * (1000000 // per_second), len(frame), len(frame)))
             f.write(frame)
 
 
@@ -186,6 +187,35 @@ def main():
         store3 = os.path.join(work, 'glob.db')
         rc, _, err = run(binary, 'ingest', '--store', store3, os.path.join(work, 'dir', '*.pcap'))
         check(rc == 0 and summary(binary, store3)['totals']['packets'] == 1, 'glob input expands')
+
+        # The store holds the same bytes whatever the number of aggregation threads: sources are
+        # sharded across workers and every merge is exact. Three hours over a day boundary, with
+        # sensors, so that hourly, daily, per-source and destination rows are all compared.
+        spread = os.path.join(work, 'spread.pcap')
+        rng = random.Random(11)
+        write_pcap(spread, [(0x0A000000 + rng.randrange(5000), 0xC6336400 + rng.randrange(512),
+                             rng.choice((23, 445, 22, 80, 8080))) for _ in range(30000)], start=1734562800 - 3600,
+                   per_second=3)
+        sensors_file = os.path.join(work, 'sensors.toml')
+        with open(sensors_file, 'w') as f:
+            f.write('[[sensor]]\nname = "a"\nnetworks = ["198.51.100.0/24"]\n')
+        for sensors_args in (['--sensors', sensors_file], []):  # named sensors, then the implicit one
+            dumps = {}
+            for threads in ('0', '1', '3'):
+                db = os.path.join(work, 'threads-%s-%d.db' % (threads, len(sensors_args)))
+                rc, _, err = run(binary, 'ingest', '--threads', threads, *sensors_args, '--store', db, spread)
+                check(rc == 0, 'ingest --threads %s (%d: %s)' % (threads, rc, err.strip()))
+                with sqlite3.connect(db) as con:
+                    dumps[threads] = {t: con.execute('SELECT * FROM %s ORDER BY 1, 2, 3, 4' % t).fetchall()
+                                      for t in ('counters_hourly', 'counters_daily', 'source_daily',
+                                                'decode_events', 'sensor_destinations')}
+            check(len(dumps['0']['counters_hourly']) > 0 and len(dumps['0']['source_daily']) > 0 and
+                  (sensors_args or len(dumps['0']['sensor_destinations']) > 0),
+                  'the thread comparison has rows to compare')
+            for threads in ('1', '3'):
+                for table, rows in dumps['0'].items():
+                    check(dumps[threads][table] == rows, 'table %s is the same with --threads %s as with 0 (%s)'
+                          % (table, threads, 'named sensors' if sensors_args else 'implicit sensor'))
 
         # kill -9 in the middle of a file: nothing of it may remain. xz makes the file slow to read
         # so that the kill lands inside it.

@@ -263,47 +263,10 @@ public:
         }
     }
 
-    void MergeSources(FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> &sources,
-                      const std::vector<int64_t> &sensor_ids) override {
-        // One bucket at a time, so that only one chunk's records are built at once.
-        struct Item {
-            int32_t day;
-            uint16_t bucket;
-            const SourceDayKey *key;
-            const SourceDayStats *stats;
-        };
-        std::vector<Item> items;
-        items.reserve(sources.Size());
-        sources.ForEach([&](const SourceDayKey &k, SourceDayStats &v) {
-            IpAddress src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
-            items.push_back(Item{k.day, SourceBucket(src), &k, &v});
-        });
-        std::sort(items.begin(), items.end(),
-                  [](const Item &a, const Item &b) { return std::tie(a.day, a.bucket) < std::tie(b.day, b.bucket); });
-        auto to_record = [&](const Item &item) {
-            const SourceDayKey &k = *item.key;
-            const SourceDayStats &v = *item.stats;
-            SourceDay d;
-            d.src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
-            d.packets = v.packets;
-            d.bytes = v.bytes;
-            d.first_ts = v.first_ts;
-            d.last_ts = v.last_ts;
-            d.destinations = v.destinations.SortedValues();
-            d.services = v.services.SortedValues();
-            // Sensor sets are stored as sensor ids, which stay stable when the sensors file changes.
-            for (uint32_t idx : v.sensors.SortedValues()) d.sensors.push_back(uint32_t(sensor_ids.at(idx)));
-            std::sort(d.sensors.begin(), d.sensors.end());
-            return d;
-        };
+    void MergeSources(SourceChunks &chunks) override {
         Statement &sel = Cached("SELECT chunk FROM source_daily WHERE day=? AND bucket=?");
         Statement &put = Cached("INSERT OR REPLACE INTO source_daily(day, bucket, sources, chunk) VALUES(?,?,?,?)");
-        for (size_t begin = 0, end = 0; begin < items.size(); begin = end) {
-            const std::pair<int32_t, uint16_t> key{items[begin].day, items[begin].bucket};
-            std::vector<SourceDay> records;
-            for (end = begin; end < items.size() && items[end].day == key.first && items[end].bucket == key.second;
-                 ++end)
-                records.push_back(to_record(items[end]));
+        for (auto &[key, records] : chunks) {
             sel.Bind(1, key.first).Bind(2, key.second);
             if (sel.Step()) {
                 auto stored = DecodeSourceChunk(sel.Blob(0));
@@ -318,7 +281,9 @@ public:
             std::string blob = EncodeSourceChunk(records);
             put.Bind(1, key.first).Bind(2, key.second).Bind(3, int64_t(records.size())).BindBlob(4, blob);
             put.Run();
+            std::vector<SourceDay>().swap(records);
         }
+        chunks.clear();
     }
 
     void MergeEvents(const FlatMap<EventKey, uint64_t, EventKeyHash> &events, const std::vector<int64_t> &sensor_ids,

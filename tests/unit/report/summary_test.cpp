@@ -41,7 +41,8 @@ TEST(Summary, PerDayPerIpUsesDaysAndMonitoredAddresses) {
         store->Begin();
         store->MergeCounters(Granularity::HOUR, hourly, ids, unattributed);
         store->MergeCounters(Granularity::DAY, daily, ids, unattributed);
-        store->MergeSources(shard.Sources(), ids);
+        auto chunks = ToSourceChunks(shard.Sources(), ids);
+        store->MergeSources(chunks);
         store->Commit();
 
         Summary sum = Summarize(*store, SummaryOptions{});

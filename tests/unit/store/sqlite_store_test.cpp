@@ -46,7 +46,8 @@ protected:
         store_->Begin();
         store_->MergeCounters(Granularity::HOUR, hourly, ids_, unattributed_);
         store_->MergeCounters(Granularity::DAY, daily, ids_, unattributed_);
-        store_->MergeSources(shard.Sources(), ids_);
+        auto chunks = ToSourceChunks(shard.Sources(), ids_);
+        store_->MergeSources(chunks);
         store_->MergeEvents(shard.Events(), ids_, unattributed_);
         store_->Commit();
     }

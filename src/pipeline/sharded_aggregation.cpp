@@ -1,0 +1,171 @@
+#include "pipeline/sharded_aggregation.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace darkscope {
+
+ShardedAggregation::ShardedAggregation(unsigned workers, bool track_destinations, std::vector<int64_t> sensor_ids)
+    : sensor_ids_(std::move(sensor_ids)) {
+    if (workers == 0) {
+        inline_state_ = std::make_unique<ShardState>();
+        inline_state_->shard.TrackDestinations(track_destinations);
+        return;
+    }
+    pending_.resize(workers);
+    queue_limit_ = std::max<size_t>(2, QUEUED_PACKETS_LIMIT / BATCH / workers);
+    for (unsigned i = 0; i < workers; ++i) {
+        auto w = std::make_unique<Worker>();
+        w->state.shard.TrackDestinations(track_destinations);
+        pending_[i].reserve(BATCH);
+        workers_.push_back(std::move(w));
+    }
+    for (auto &w : workers_) w->thread = std::thread([this, worker = w.get()] { Run(*worker); });
+}
+
+ShardedAggregation::~ShardedAggregation() {
+    for (size_t w = 0; w < workers_.size(); ++w) Send(w, Message{Message::Kind::STOP, {}});
+    for (auto &w : workers_) w->thread.join();
+}
+
+void ShardedAggregation::SendBatch(size_t w) {
+    Message m;
+    m.batch.swap(pending_[w]);
+    Send(w, std::move(m));
+}
+
+void ShardedAggregation::Send(size_t w, Message &&m) {
+    Worker &worker = *workers_[w];
+    std::unique_lock lock(worker.mutex);
+    worker.changed.wait(lock, [&] { return worker.inbox.size() < queue_limit_ || m.kind != Message::Kind::BATCH; });
+    const bool batch = m.kind == Message::Kind::BATCH;
+    worker.inbox.push_back(std::move(m));
+    worker.changed.notify_all();
+    // The next batch reuses an emptied one: a fresh 300 KB buffer per batch costs the reader's
+    // thread more in allocation than filling it.
+    if (batch) {
+        if (!worker.spare.empty()) {
+            pending_[w].swap(worker.spare.back());
+            worker.spare.pop_back();
+        } else {
+            pending_[w].reserve(BATCH);
+        }
+    }
+}
+
+void ShardedAggregation::Run(Worker &worker) {
+    std::exception_ptr error;
+    for (;;) {
+        Message m;
+        {
+            std::unique_lock lock(worker.mutex);
+            worker.changed.wait(lock, [&] { return !worker.inbox.empty(); });
+            m = std::move(worker.inbox.front());
+            worker.inbox.pop_front();
+            worker.changed.notify_all();  // room for the reader
+        }
+        if (m.kind == Message::Kind::STOP) return;
+        if (m.kind == Message::Kind::BATCH) {
+            // After a failure (memory, most likely) the shard is not trusted: the error is reported
+            // at the next close and the rest is dropped.
+            if (error) continue;
+            try {
+                for (const Observation &o : m.batch) worker.state.shard.Observe(o);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            m.batch.clear();
+            std::lock_guard lock(worker.mutex);
+            if (worker.spare.size() < 4) worker.spare.push_back(std::move(m.batch));
+            continue;
+        }
+        Output out;
+        if (!error) {
+            try {
+                out.interval = CloseShard(worker.state, m.kind == Message::Kind::CLOSE_DAYS);
+            } catch (...) {
+                error = std::current_exception();
+            }
+        }
+        out.error = error;
+        std::lock_guard lock(worker.mutex);
+        worker.outbox.push_back(std::move(out));
+        worker.changed.notify_all();
+    }
+}
+
+ClosedInterval ShardedAggregation::CloseShard(ShardState &state, bool day) const {
+    AggregateShard &shard = state.shard;
+    ClosedInterval out;
+    out.day_closed = day;
+    Rollup(shard, out.hourly, state.daily);
+    if (day) {
+        out.daily = std::move(state.daily);
+        state.daily.clear();
+        SourceTable sources = shard.TakeSources();
+        out.sources = ToSourceChunks(sources, sensor_ids_);
+        out.events = shard.TakeEvents();
+        out.destinations = shard.TakeDestinations();
+    }
+    return out;
+}
+
+void ShardedAggregation::Unite(ClosedInterval &into, ClosedInterval &&part) {
+    for (CounterRows *rows : {&part.hourly, &part.daily}) {
+        CounterRows &to = rows == &part.hourly ? into.hourly : into.daily;
+        for (auto &[key, segment] : *rows) {
+            Segment &slot = to[key];
+            if (slot.Empty()) slot = std::move(segment);
+            else slot.Merge(segment);
+        }
+    }
+    // Workers own disjoint sources: their chunk records concatenate.
+    for (auto &[key, records] : part.sources) {
+        std::vector<SourceDay> &to = into.sources[key];
+        if (to.empty()) to = std::move(records);
+        else to.insert(to.end(), std::make_move_iterator(records.begin()), std::make_move_iterator(records.end()));
+    }
+    part.events.ForEach([&](const EventKey &k, uint64_t n) { into.events[k] += n; });
+    for (auto &[key, set] : part.destinations) into.destinations[key].Merge(set);
+}
+
+ClosedInterval ShardedAggregation::Collect() {
+    ClosedInterval all;
+    std::exception_ptr error;
+    for (size_t w = 0; w < workers_.size(); ++w) {
+        Worker &worker = *workers_[w];
+        Output out;
+        {
+            std::unique_lock lock(worker.mutex);
+            worker.changed.wait(lock, [&] { return !worker.outbox.empty(); });
+            out = std::move(worker.outbox.front());
+            worker.outbox.pop_front();
+        }
+        if (out.error && !error) error = out.error;
+        all.day_closed = out.interval.day_closed;
+        if (!error) Unite(all, std::move(out.interval));
+    }
+    outstanding_ = false;
+    if (error) std::rethrow_exception(error);
+    return all;
+}
+
+void ShardedAggregation::Close(bool day, const Sink &sink) {
+    if (workers_.empty()) {
+        sink(CloseShard(*inline_state_, day));
+        return;
+    }
+    if (outstanding_) sink(Collect());
+    for (size_t w = 0; w < workers_.size(); ++w) {
+        if (!pending_[w].empty()) SendBatch(w);
+        Send(w, Message{day ? Message::Kind::CLOSE_DAYS : Message::Kind::CLOSE_HOURS, {}});
+    }
+    outstanding_ = true;
+}
+
+void ShardedAggregation::Finish(const Sink &sink) {
+    Close(true, sink);
+    if (!workers_.empty()) sink(Collect());
+}
+
+}  // namespace darkscope

@@ -1,0 +1,114 @@
+#pragma once
+/// Aggregation spread over worker threads, sharded by source address.
+///
+/// The thread that reads and decodes calls Observe for each packet; packets are routed by a hash
+/// of their source to the worker that owns that source, in batches, so that nothing is locked per
+/// packet. Each worker owns one AggregateShard. Closing an hour or a day sends every worker a
+/// marker: each flushes its shard and hands the result back, while the reader goes on with the next
+/// hour. The results of a close are collected (and can be stored) at the next close or at Finish,
+/// so that storing one hour overlaps aggregating the next.
+///
+/// A source's packets all reach the same worker, so per-source records never need merging across
+/// workers, and segment sources unite exactly: the counts do not depend on the number of workers.
+/// With zero workers everything runs on the calling thread (tests, and machines with one core).
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "aggregate/aggregator.hpp"
+
+namespace darkscope {
+
+/// What the workers hand back at a close, united over every worker.
+struct ClosedInterval {
+    bool day_closed = false;    // daily rows, sources, events and destinations are set only when a day closed
+    CounterRows hourly;         // every hour's segments observed since the previous close
+    CounterRows daily;          // the day's segments (every hour since the previous day close)
+    SourceChunks sources;       // per-source day records, ready for the store
+    EventTable events{16};
+    std::map<std::pair<int32_t, SensorIndex>, SourceSet> destinations;
+};
+
+class ShardedAggregation {
+public:
+    /// `workers` threads (0: aggregate on the calling thread).
+    /// `sensor_ids` maps sensor indexes to stored ids (see ToSourceChunks).
+    ShardedAggregation(unsigned workers, bool track_destinations, std::vector<int64_t> sensor_ids);
+    ~ShardedAggregation();
+    ShardedAggregation(const ShardedAggregation &) = delete;
+    ShardedAggregation &operator=(const ShardedAggregation &) = delete;
+
+    void Observe(const Observation &o) {
+        if (workers_.empty()) {
+            inline_state_->shard.Observe(o);
+            return;
+        }
+        const size_t w = workers_.size() == 1 ? 0 : size_t(IpAddressHash{}(o.src) % workers_.size());
+        std::vector<Observation> &batch = pending_[w];
+        batch.push_back(o);
+        if (batch.size() == BATCH) [[unlikely]] SendBatch(w);
+    }
+
+    using Sink = std::function<void(ClosedInterval &&)>;
+    /// Asks every worker to close what it holds (with the per-source records and counters too if
+    /// `day` is true). The result of the previous close, if any, is handed to `sink` first.
+    void Close(bool day, const Sink &sink);
+    /// Closes the day and hands every result still outstanding to `sink`, in order.
+    void Finish(const Sink &sink);
+
+private:
+    static constexpr size_t BATCH = 4096;
+    // How many packets may wait for the workers, all together: enough to keep the reader busy while
+    // the workers flush an hour (a lump of work, where observing is a stream of appends), and a
+    // bound on the memory held between threads (about 70 MiB).
+    static constexpr size_t QUEUED_PACKETS_LIMIT = size_t(1) << 20;
+    size_t queue_limit_ = 1;  // batches per worker
+
+    struct Message {
+        enum class Kind { BATCH, CLOSE_HOURS, CLOSE_DAYS, STOP } kind = Kind::BATCH;
+        std::vector<Observation> batch;
+    };
+    struct Output {
+        ClosedInterval interval;
+        std::exception_ptr error;
+    };
+    // A shard and the day segments its hours roll up into: rolling up in the worker keeps the
+    // reader's thread to one union per key and hour.
+    struct ShardState {
+        AggregateShard shard;
+        CounterRows daily;
+    };
+    struct Worker {
+        ShardState state;
+        std::mutex mutex;
+        std::condition_variable changed;
+        std::deque<Message> inbox;
+        std::deque<Output> outbox;
+        std::vector<std::vector<Observation>> spare;  // emptied batches, handed back for reuse
+        std::thread thread;
+    };
+
+    void SendBatch(size_t w);
+    void Send(size_t w, Message &&m);
+    void Run(Worker &worker);
+    ClosedInterval CloseShard(ShardState &state, bool day) const;
+    static void Unite(ClosedInterval &into, ClosedInterval &&part);
+    ClosedInterval Collect();
+
+    std::vector<int64_t> sensor_ids_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::vector<Observation>> pending_;
+    std::unique_ptr<ShardState> inline_state_;
+    bool outstanding_ = false;  // a close was sent and its result not yet collected
+};
+
+}  // namespace darkscope

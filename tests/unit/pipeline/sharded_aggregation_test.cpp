@@ -1,0 +1,132 @@
+#include "pipeline/sharded_aggregation.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <tuple>
+
+namespace darkscope {
+namespace {
+
+constexpr TimestampNs DAY0 = int64_t(20075) * 86400 * NS_PER_SEC;
+
+// Three days in time order (hours close as they would in a capture), IPv4 and IPv6 sources, three
+// sensors and unattributed packets, some with decode events.
+std::vector<Observation> Packets(size_t n) {
+    std::mt19937 rng(7);
+    std::vector<Observation> out;
+    for (size_t i = 0; i < n; ++i) {
+        Observation o;
+        o.ts = DAY0 + TimestampNs(i * (3 * 86400) / n) * NS_PER_SEC;
+        o.wire_len = 60 + rng() % 100;
+        if (rng() % 10 == 0) {
+            IpAddress a = *IpAddress::Parse("2001:db8::1");
+            a.bytes[15] = uint8_t(rng() % 64);
+            o.src = a;
+            o.dst = *IpAddress::Parse("2001:db8:ffff::1");
+        } else {
+            o.src = IpAddress::V4(0x0A000000 + rng() % 3000);
+            o.dst = IpAddress::V4(0xC6336400 + rng() % 256);
+        }
+        o.cp.service = ServiceKey::Make(ServiceKind::TCP, uint16_t(rng() % 300));
+        o.cp.cls = rng() % 4 ? TrafficClass::SYN_PROBE : TrafficClass::SYNACK_BACKSCATTER;
+        if (o.cp.cls == TrafficClass::SYNACK_BACKSCATTER)
+            o.cp.source_port = ServiceKey::Make(ServiceKind::TCP, uint16_t(80 + rng() % 3));
+        if (rng() % 40 == 0) o.events = uint64_t(1) << int(DecodeEvent::TCP_BAD_OPTIONS);
+        o.sensor = SensorIndex(rng() % 5 == 0 ? UNATTRIBUTED : rng() % 3);
+        out.push_back(o);
+    }
+    return out;
+}
+
+// Everything the workers handed back, in a form that compares exactly: encoded segments and chunks.
+struct Collected {
+    std::map<std::tuple<int, int32_t, SensorIndex, int>, std::string> segments;  // (daily?, period, sensor, dim)
+    std::map<std::pair<int32_t, uint16_t>, std::string> chunks;
+    std::map<std::tuple<int32_t, SensorIndex, uint8_t>, uint64_t> events;
+    std::map<std::pair<int32_t, SensorIndex>, uint64_t> destinations;
+    int closes = 0, day_closes = 0;
+};
+
+Collected Aggregate(unsigned workers, const std::vector<Observation> &packets) {
+    Collected c;
+    auto sink = [&](ClosedInterval &&closed) {
+        ++c.closes;
+        c.day_closes += closed.day_closed;
+        for (int daily = 0; daily < 2; ++daily)
+            for (auto &[k, segment] : daily ? closed.daily : closed.hourly) {
+                std::string &slot = c.segments[{daily, k.period, k.sensor, int(k.dim)}];
+                EXPECT_TRUE(slot.empty()) << "a period handed back twice";
+                slot = segment.Encode();
+            }
+        for (auto &[k, records] : closed.sources) c.chunks[k] = EncodeSourceChunk(records);
+        closed.events.ForEach([&](const EventKey &k, uint64_t n) { c.events[{k.hour, k.sensor, k.event}] += n; });
+        for (auto &[k, set] : closed.destinations) c.destinations[k] += set.Cardinality();
+    };
+    ShardedAggregation aggregation(workers, /*track_destinations=*/true, {11, 12, 13});
+    int64_t open_hour = HourOf(packets.front().ts);
+    for (const Observation &o : packets) {
+        const int64_t hour = HourOf(o.ts);
+        if (hour > open_hour) {
+            aggregation.Close(FloorDiv(hour, 24) != FloorDiv(open_hour, 24), sink);
+            open_hour = hour;
+        }
+        aggregation.Observe(o);
+    }
+    aggregation.Finish(sink);
+    return c;
+}
+
+}  // namespace
+
+// Sources are sharded across workers, so the counts must not depend on how many there are.
+TEST(ShardedAggregation, CountsDoNotDependOnTheNumberOfWorkers) {
+    const auto packets = Packets(60000);
+    const Collected inline_run = Aggregate(0, packets);
+    EXPECT_EQ(inline_run.day_closes, 3);
+    EXPECT_EQ(inline_run.closes, 72);
+    EXPECT_EQ(inline_run.segments.size() > 72 * 4, true);
+    EXPECT_FALSE(inline_run.chunks.empty());
+    EXPECT_FALSE(inline_run.events.empty());
+    for (unsigned workers : {1u, 2u, 5u}) {
+        SCOPED_TRACE(workers);
+        const Collected threaded = Aggregate(workers, packets);
+        EXPECT_EQ(threaded.closes, inline_run.closes);
+        EXPECT_EQ(threaded.day_closes, inline_run.day_closes);
+        EXPECT_TRUE(threaded.segments == inline_run.segments);
+        EXPECT_TRUE(threaded.chunks == inline_run.chunks);
+        EXPECT_EQ(threaded.events, inline_run.events);
+        EXPECT_EQ(threaded.destinations, inline_run.destinations);
+    }
+}
+
+// A close with nothing observed since the previous one hands back an empty interval, not a stale one.
+TEST(ShardedAggregation, EmptyIntervalsAreEmpty) {
+    for (unsigned workers : {0u, 2u}) {
+        ShardedAggregation aggregation(workers, false, {1});
+        std::vector<ClosedInterval> got;
+        auto sink = [&](ClosedInterval &&c) { got.push_back(std::move(c)); };
+        Observation o;
+        o.ts = DAY0;
+        o.src = IpAddress::V4(0x0A000001);
+        o.dst = IpAddress::V4(0xC6336401);
+        o.sensor = 0;
+        o.cp.service = ServiceKey::Make(ServiceKind::TCP, 23);
+        aggregation.Observe(o);
+        aggregation.Close(false, sink);
+        aggregation.Close(true, sink);
+        aggregation.Finish(sink);
+        ASSERT_EQ(got.size(), 3u);
+        EXPECT_FALSE(got[0].hourly.empty());
+        EXPECT_TRUE(got[1].hourly.empty());
+        EXPECT_TRUE(got[1].day_closed);
+        EXPECT_EQ(got[1].sources.size(), 1u);  // the day's one source, handed over at the day close
+        EXPECT_FALSE(got[1].daily.empty());
+        EXPECT_TRUE(got[2].sources.empty());
+        EXPECT_TRUE(got[2].daily.empty());
+    }
+}
+
+}  // namespace darkscope
