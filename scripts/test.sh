@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run calls this). On 2 cores it takes about 6 minutes (measured: 5m12s-5m52s
+# The whole test suite, as CI runs it (.ci/run calls this). On 2 cores it takes about 8 minutes (measured before the tsan stage: 5m12s-5m52s; tsan adds about 2m15s
 # in a fresh clone with the packages already installed), plus the package installation on a fresh machine.
 #
 #   1. scripts/setup.sh --test: packages (incl. tshark, clang) + the `release` build
 #   2. ctest --preset release           unit + e2e (e2e compares darkscope with tshark on ../shared/data)
 #   3. the `asan-ubsan` build + ctest   the same tests under AddressSanitizer and UBSan
+#      the `tsan` build + ctest         the tests of what runs on several threads, under ThreadSanitizer
 #   4. the `fuzz` build (clang)         every tests/fuzz/<name>_fuzz.cpp runs over tests/fuzz/corpus/<name>/
 #                                       for FUZZ_SECONDS (default 30) each; a crash fails the run
 #
-# Options: --no-asan, --no-fuzz (skip a stage, for a quicker local run). Environment: JOBS (default nproc),
+# Options: --no-asan, --no-tsan, --no-fuzz (skip a stage, for a quicker local run). Environment: JOBS (default nproc),
 # FUZZ_SECONDS, DARKSCOPE_SHARED_DATA (where the real captures are; e2e tests skip when absent).
 # Every stage runs even when an earlier one failed; the summary at the end says which failed.
 set -uo pipefail
@@ -18,12 +19,14 @@ root=$PWD
 JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 do_asan=1
+do_tsan=1
 do_fuzz=1
 for arg in "$@"; do
     case "$arg" in
         --no-asan) do_asan=0 ;;
+        --no-tsan) do_tsan=0 ;;
         --no-fuzz) do_fuzz=0 ;;
-        -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "test.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -86,6 +89,11 @@ if ((do_asan)); then
     build_stage asan-ubsan && ctest_stage asan-ubsan
 else
     record "asan-ubsan" skipped "--no-asan"
+fi
+if ((do_tsan)); then
+    build_stage tsan && ctest_stage tsan
+else
+    record "tsan" skipped "--no-tsan"
 fi
 
 # ---- 4: fuzzers over their committed corpora

@@ -15,6 +15,38 @@ void SortUnique(std::vector<T> &v) {
     v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
+// a = a ∪ b for sorted, unique vectors, in a's own buffer: merged from the back into the room made at
+// its end, then shifted down over the slots that duplicates left. A day's segment unites 24 hours
+// into sets of hundreds of thousands of sources; a new vector per union was most of the cost.
+template <typename T>
+void UniteSorted(std::vector<T> &a, const std::vector<T> &b) {
+    if (b.empty()) return;
+    if (a.empty()) {
+        a = b;
+        return;
+    }
+    if (a.back() < b.front()) {  // hours often add sources above all those seen
+        a.insert(a.end(), b.begin(), b.end());
+        return;
+    }
+    const size_t n = a.size(), m = b.size();
+    a.resize(n + m);
+    size_t i = n, j = m, out = n + m;
+    while (j > 0) {
+        if (i > 0 && b[j - 1] < a[i - 1]) {
+            a[--out] = a[--i];
+        } else {
+            if (i > 0 && !(a[i - 1] < b[j - 1])) --i;  // equal: keep one
+            a[--out] = b[--j];
+        }
+    }
+    // a[0, i) is already in place; the merged tail starts at `out`.
+    if (out != i) {
+        std::move(a.begin() + long(out), a.end(), a.begin() + long(i));
+        a.resize(a.size() - (out - i));
+    }
+}
+
 }  // namespace
 
 SegmentRow &Segment::Row(uint32_t key) {
@@ -55,6 +87,25 @@ void Segment::Merge(const Segment &other) {
         return;
     }
     // Both sorted by key: one merge pass over the rows, and an ordered union of each row's sources.
+    // When every key of other is already here (most hours of a day), the rows stay where they are.
+    size_t new_keys = 0;
+    for (size_t i = 0, j = 0; j < other.rows_.size();) {
+        if (i == rows_.size() || other.rows_[j].key < rows_[i].key) ++new_keys, ++j;
+        else if (rows_[i].key < other.rows_[j].key) ++i;
+        else ++i, ++j;
+    }
+    if (new_keys == 0) {
+        for (size_t i = 0, j = 0; j < other.rows_.size(); ++i) {
+            if (rows_[i].key != other.rows_[j].key) continue;
+            SegmentRow &r = rows_[i];
+            const SegmentRow &o = other.rows_[j++];
+            r.packets += o.packets;
+            r.bytes += o.bytes;
+            UniteSorted(r.v4, o.v4);
+            UniteSorted(r.v6, o.v6);
+        }
+        return;
+    }
     std::vector<SegmentRow> merged;
     merged.reserve(rows_.size() + other.rows_.size());
     size_t i = 0, j = 0;
@@ -69,17 +120,8 @@ void Segment::Merge(const Segment &other) {
             const SegmentRow &o = other.rows_[j++];
             r.packets += o.packets;
             r.bytes += o.bytes;
-            if (!o.v4.empty()) {
-                std::vector<uint32_t> v4;
-                v4.reserve(r.v4.size() + o.v4.size());
-                std::set_union(r.v4.begin(), r.v4.end(), o.v4.begin(), o.v4.end(), std::back_inserter(v4));
-                r.v4.swap(v4);
-            }
-            if (!o.v6.empty()) {
-                std::vector<Ipv6Bytes> v6;
-                std::set_union(r.v6.begin(), r.v6.end(), o.v6.begin(), o.v6.end(), std::back_inserter(v6));
-                r.v6.swap(v6);
-            }
+            UniteSorted(r.v4, o.v4);
+            UniteSorted(r.v6, o.v6);
             merged.push_back(std::move(r));
         }
     }

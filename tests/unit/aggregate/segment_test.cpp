@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
+#include <random>
+
 namespace darkscope {
 namespace {
 
@@ -49,6 +53,35 @@ TEST(Segment, MergeOfNormalisedSegmentsIsAnOrderedUnion) {
     EXPECT_EQ(back->Rows()[1].packets, 5u);
     EXPECT_EQ(back->Rows()[1].v4, (std::vector<uint32_t>{1, 5, 6}));
     EXPECT_EQ(back->Rows()[2].v4, (std::vector<uint32_t>{5}));
+}
+
+// Unions are done in place; compare them with std::set_union over many shapes: disjoint, nested,
+// interleaved, one side above the other, equal, empty.
+TEST(Segment, MergeUnitesSourcesLikeSetUnion) {
+    std::mt19937 rng(3);
+    for (int round = 0; round < 300; ++round) {
+        auto random_set = [&](uint32_t base, uint32_t span, size_t n) {
+            std::vector<uint32_t> v;
+            for (size_t i = 0; i < n; ++i) v.push_back(base + rng() % span);
+            std::sort(v.begin(), v.end());
+            v.erase(std::unique(v.begin(), v.end()), v.end());
+            return v;
+        };
+        const uint32_t span = 1 + rng() % 200;
+        const auto a4 = random_set(rng() % 100, span, rng() % 60);
+        const auto b4 = random_set(rng() % 100, span, rng() % 60);
+        std::vector<SegmentRow> ra, rb;
+        ra.push_back(SegmentRow{7, 1, 10, a4, {}});
+        rb.push_back(SegmentRow{7, 2, 20, b4, {}});
+        if (round % 3 == 0) rb.push_back(SegmentRow{9, 1, 1, {5}, {}});  // a key only the other has
+        Segment a = Segment::FromNormalizedRows(ra), b = Segment::FromNormalizedRows(rb);
+        a.Merge(b);
+        std::vector<uint32_t> want;
+        std::set_union(a4.begin(), a4.end(), b4.begin(), b4.end(), std::back_inserter(want));
+        ASSERT_EQ(a.Rows()[0].v4, want) << "round " << round;
+        EXPECT_EQ(a.Rows()[0].packets, 3u);
+        EXPECT_EQ(a.Rows().size(), round % 3 == 0 ? 2u : 1u);
+    }
 }
 
 TEST(Segment, MergeOfUnnormalisedSegmentsIsEqual) {
