@@ -75,6 +75,10 @@ measure "floor pcap" "$PACKETS" "$RUNS" "$out/floor" pcap "$big"
 measure "darkscope ingest" "$PACKETS" "$RUNS" \
     sh -c 'rm -f "$1" "$1"-*; exec "$2" ingest -q --sensors "$4" --store "$1" "$3"' _ "$out/bench.db" "$DARKSCOPE" \
     "$big" bench/ibr-sensors.toml
+# The same on one thread (no aggregation workers): what one core does, beside the minimal loop on one core.
+measure "darkscope --threads 0" "$PACKETS" "$RUNS" \
+    sh -c 'rm -f "$1" "$1"-*; exec "$2" ingest -q --threads 0 --sensors "$4" --store "$1" "$3"' _ "$out/bench.db" \
+    "$DARKSCOPE" "$big" bench/ibr-sensors.toml
 if command -v tshark >/dev/null; then
     # tshark is about 100x slower: once, on the small capture. Counts packets and sources per service, as darkscope.
     measure "tshark -T fields | awk" "$TSHARK_PACKETS" 1 sh -c '
@@ -100,9 +104,9 @@ print(f"\n{'program':<26} {'packets':>10} {'runs':>4} {'median s':>9} {'Mpkt/s':
 for name, (packets, secs, kib) in rows.items():
     print(f"{name:<26} {packets:>10} {len(secs):>4} {statistics.median(secs):>9.2f} {mpps[name]:>8.2f} "
           f"{max(kib) / 1024:>9.0f}")
-ds = mpps.get("darkscope ingest")
-for ref in ("floor read", "tshark -T fields | awk"):
-    if ds and ref in mpps:
-        print(f"darkscope ingest vs {ref}: {ds / mpps[ref]:.2f}x the packets per second")
+for name in ("darkscope ingest", "darkscope --threads 0"):
+    for ref in ("floor read", "tshark -T fields | awk"):
+        if name in mpps and ref in mpps:
+            print(f"{name} vs {ref}: {mpps[name] / mpps[ref]:.2f}x the packets per second")
 PY
 echo "(raw timings: $results; captures and the floor binary stay cached in $out/)"

@@ -9,7 +9,8 @@
 /// passes derive the hourly segments (packets, bytes and exact unique sources per key) and fold the
 /// per-source day statistics into their table with one lookup per source instead of per packet. So
 /// memory grows with distinct sources and keys, never with packets. A shard is owned by one thread;
-/// shards Merge at interval ends, which is what makes the path shardable by source address without locks.
+/// shards Merge at interval ends, which is what makes the path shardable by source address without locks
+/// (pipeline/sharded_aggregation.hpp runs one shard per worker thread).
 
 #include <array>
 #include <cstdint>
