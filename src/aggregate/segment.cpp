@@ -137,14 +137,14 @@ Segment Segment::FromNormalizedRows(std::vector<SegmentRow> rows) {
     return s;
 }
 
-void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch) {
+void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, int from_bit) {
     if (values.size() < 4096) {
         std::sort(values.begin(), values.end());
         return;
     }
     scratch.resize(values.size());
     std::vector<uint32_t> counts(1 << 16);
-    for (int shift = 0; shift < 64; shift += 16) {
+    for (int shift = from_bit; shift < 64; shift += 16) {
         std::fill(counts.begin(), counts.end(), 0);
         for (uint64_t v : values) ++counts[(v >> shift) & 0xFFFF];
         if (counts[(values[0] >> shift) & 0xFFFF] == values.size()) continue;  // every value shares this digit
@@ -160,7 +160,10 @@ void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch) {
 }
 
 Segment SegmentBuilder::Build() {
-    RadixSort(v4_pairs_, sort_scratch_);
+    // Pairs arrive in ascending source order (FlushHour walks records sorted by source), so a stable
+    // sort on the key half leaves each key's sources sorted: half the passes of a full sort.
+    RadixSort(v4_pairs_, sort_scratch_, v4_sources_ascending_ ? 32 : 0);
+    v4_sources_ascending_ = true;
     v4_pairs_.erase(std::unique(v4_pairs_.begin(), v4_pairs_.end()), v4_pairs_.end());
     std::sort(v6_pairs_.begin(), v6_pairs_.end());
     v6_pairs_.erase(std::unique(v6_pairs_.begin(), v6_pairs_.end()), v6_pairs_.end());

@@ -77,6 +77,7 @@ public:
     /// One (key, source) pair with its packets and bytes: IPv4 in host order, IPv6 as bytes, or no source.
     void AddV4(uint32_t key, uint64_t packets, uint64_t bytes, uint32_t src) {
         AddCounts(key, packets, bytes);
+        if (!v4_pairs_.empty() && uint32_t(v4_pairs_.back()) > src) v4_sources_ascending_ = false;
         v4_pairs_.push_back(uint64_t(key) << 32 | src);
     }
     void AddV6(uint32_t key, uint64_t packets, uint64_t bytes, const Ipv6Bytes &src) {
@@ -98,10 +99,12 @@ private:
     std::vector<uint64_t> v4_pairs_;
     std::vector<std::pair<uint32_t, Ipv6Bytes>> v6_pairs_;
     std::vector<uint64_t> sort_scratch_;  // kept between builds: a builder is reused every hour
+    bool v4_sources_ascending_ = true;    // every AddV4 so far came with a source >= the one before
 };
 
 /// Sorts 64-bit values (LSD radix, 16-bit digits; digits that every value shares are skipped),
-/// using `scratch` as the second buffer.
-void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch);
+/// using `scratch` as the second buffer. With from_bit > 0 only bits [from_bit, 64) are sorted on,
+/// stably: values already in order on the lower bits stay so within equal upper bits.
+void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, int from_bit = 0);
 
 }  // namespace darkscope

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <random>
+#include <set>
 
 namespace darkscope {
 namespace {
@@ -106,6 +108,42 @@ TEST(Segment, RejectsCorruptBlobsWithoutReadingPastThem) {
     EXPECT_FALSE(Segment::Decode(std::string("\x01\x01\x01\x01\x3c\x02\x00\x07\x00", 9)));
     EXPECT_TRUE(Segment::Decode(std::string("\x01\x01\x01\x01\x3c\x02\x00\x07\x01", 9)));  // 7, 8: fine
     EXPECT_TRUE(Segment::Decode(""));  // empty: no rows
+}
+
+}  // namespace darkscope
+
+namespace darkscope {
+
+// The builder sorts on the key half only when sources came in ascending order; both paths (and the
+// small-input one) must give each key its sorted, unique sources and summed counts.
+TEST(SegmentBuilder, BuildsTheSameRowsWhateverTheOrderOfSources) {
+    for (bool ascending : {true, false}) {
+        for (size_t n : {100u, 20000u}) {
+            std::mt19937 rng(uint32_t(n) + ascending);
+            std::vector<std::pair<uint32_t, uint32_t>> pairs;  // (source, key)
+            for (size_t i = 0; i < n; ++i) pairs.emplace_back(rng() % 5000, rng() % 70000);
+            if (ascending) std::sort(pairs.begin(), pairs.end());
+            std::map<uint32_t, std::pair<uint64_t, std::set<uint32_t>>> want;
+            SegmentBuilder builder;
+            for (auto [src, key] : pairs) {
+                builder.AddV4(key, 1, 10, src);
+                want[key].first += 1;
+                want[key].second.insert(src);
+            }
+            Segment got = builder.Build();
+            ASSERT_EQ(got.Size(), want.size());
+            size_t i = 0;
+            for (auto &[key, w] : want) {
+                const SegmentRow &row = got.Rows()[i++];
+                ASSERT_EQ(row.key, key);
+                EXPECT_EQ(row.packets, w.first);
+                EXPECT_EQ(row.bytes, 10 * w.first);
+                EXPECT_EQ(row.v4, std::vector<uint32_t>(w.second.begin(), w.second.end()));
+            }
+            // The builder is reused hour after hour: a second build starts empty.
+            EXPECT_TRUE(builder.Build().Empty());
+        }
+    }
 }
 
 }  // namespace darkscope
