@@ -125,7 +125,7 @@ void AggregateShard::Observe(const Observation &pkt) {
         if (pkt.dst.IsV4()) last_dest_set_->v4[pkt.dst.V4HostOrder()] = 1;
         else last_dest_set_->v6.Add(pkt.dst);
     }
-    if (records_.size() >= FLUSH_LIMIT) [[unlikely]] Flush();
+    if (records_.size() >= flush_limit_) [[unlikely]] Flush();
 }
 
 namespace {
@@ -380,7 +380,7 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
             if (segment.Empty()) continue;
             Segment &into = hourly_[CounterKey{hour, SensorIndex(slot - 1), Dimension(d)}];
             if (into.Empty()) into = std::move(segment);
-            else into.Merge(segment);
+            else into.Merge(std::move(segment));
         }
     }
 }
@@ -404,7 +404,7 @@ void AggregateShard::Merge(AggregateShard &&other) {
     for (auto &[key, segment] : other.hourly_) {
         Segment &into = hourly_[key];
         if (into.Empty()) into = std::move(segment);
-        else into.Merge(segment);
+        else into.Merge(std::move(segment));
     }
     other.sources_.ForEach([&](const SourceDayKey &k, SourceDayStats &v) { sources_[k].Merge(std::move(v)); });
     other.events_.ForEach([&](const EventKey &k, uint64_t v) { events_[k] += v; });
@@ -428,7 +428,7 @@ void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily) {
         daily[CounterKey{int32_t(FloorDiv(key.period, 24)), key.sensor, key.dim}].Merge(segment);
         Segment &slot = hourly[key];
         if (slot.Empty()) slot = std::move(segment);
-        else slot.Merge(segment);
+        else slot.Merge(std::move(segment));
     }
     rows.clear();
 }

@@ -12,6 +12,7 @@
 /// shards Merge at interval ends, which is what makes the path shardable by source address without locks
 /// (pipeline/sharded_aggregation.hpp runs one shard per worker thread).
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -156,6 +157,8 @@ public:
     /// is the number of distinct destinations; hands them over and forgets them.
     std::map<std::pair<int32_t, SensorIndex>, SourceSet> TakeDestinations();
     void TrackDestinations(bool on) { track_destinations_ = on; }
+    /// Bounds the record buffer (default 1M records, 32 MiB): shards that share one process divide it.
+    void SetFlushLimit(size_t records) { flush_limit_ = std::max<size_t>(records, 1024); }
     /// Sorts the buffered records and folds them into the hourly segments and per-source records.
     void Flush();
     /// The hourly segments derived so far (see Flush); Rollup hands them over.
@@ -165,8 +168,8 @@ public:
     }
 
 private:
-    // Bounds the buffer (32 MiB, and as much again while it is sorted) whatever the packet rate.
-    static constexpr size_t FLUSH_LIMIT = size_t(1) << 20;
+    // Bounds the buffer (32 MiB at the default, and as much again while it is sorted) whatever the packet rate.
+    size_t flush_limit_ = size_t(1) << 20;
     std::vector<PacketRecord> records_;
     // Buffers a flush reuses: allocating them afresh each hour cost more in page faults (the kernel
     // zeroes every fresh page) than the sort that fills them.

@@ -75,7 +75,17 @@ void Segment::Normalize() {
     normalized_ = true;
 }
 
-void Segment::Merge(const Segment &other) {
+void Segment::Merge(const Segment &other) { MergeRows<false>(other); }
+
+void Segment::Merge(Segment &&other) {
+    MergeRows<true>(other);
+    other = Segment();
+}
+
+// MOVE: rows only `other` has are moved out of it (it is left in an unspecified state); otherwise
+// `other` is only read.
+template <bool MOVE>
+void Segment::MergeRows(std::conditional_t<MOVE, Segment &, const Segment &> other) {
     if (!normalized_ || !other.normalized_) {
         for (const auto &o : other.rows_) {
             SegmentRow &r = Row(o.key);
@@ -113,8 +123,9 @@ void Segment::Merge(const Segment &other) {
         if (j == other.rows_.size() || (i < rows_.size() && rows_[i].key < other.rows_[j].key)) {
             merged.push_back(std::move(rows_[i++]));
         } else if (i == rows_.size() || other.rows_[j].key < rows_[i].key) {
-            const SegmentRow &o = other.rows_[j++];
-            merged.push_back(SegmentRow{o.key, o.packets, o.bytes, o.v4, o.v6});
+            auto &o = other.rows_[j++];
+            if constexpr (MOVE) merged.push_back(std::move(o));
+            else merged.push_back(SegmentRow{o.key, o.packets, o.bytes, o.v4, o.v6});
         } else {
             SegmentRow &r = rows_[i++];
             const SegmentRow &o = other.rows_[j++];

@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,8 @@ public:
     /// When both are normalised the sources are merged in order and the result stays normalised
     /// (the daily segments are built this way from 24 hourly ones without sorting).
     void Merge(const Segment &other);
+    /// The same, taking other's rows instead of copying them; other is left empty.
+    void Merge(Segment &&other);
     bool Empty() const { return rows_.empty(); }
     size_t Size() const { return rows_.size(); }
     uint64_t Packets() const;
@@ -59,6 +62,9 @@ public:
     static std::optional<Segment> Decode(std::string_view bytes);
 
 private:
+    template <bool MOVE>
+    void MergeRows(std::conditional_t<MOVE, Segment &, const Segment &> other);
+
     std::vector<SegmentRow> rows_;
     struct KeyHash {
         size_t operator()(uint32_t k) const noexcept { return size_t(Mix64(k)); }

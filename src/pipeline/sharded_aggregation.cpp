@@ -17,6 +17,8 @@ ShardedAggregation::ShardedAggregation(unsigned workers, bool track_destinations
     for (unsigned i = 0; i < workers; ++i) {
         auto w = std::make_unique<Worker>();
         w->state.shard.TrackDestinations(track_destinations);
+        // The workers share the one-shard bound on buffered records, so memory does not grow with them.
+        w->state.shard.SetFlushLimit((size_t(1) << 20) / workers);
         pending_[i].reserve(BATCH);
         workers_.push_back(std::move(w));
     }
@@ -116,7 +118,7 @@ void ShardedAggregation::Unite(ClosedInterval &into, ClosedInterval &&part) {
         for (auto &[key, segment] : *rows) {
             Segment &slot = to[key];
             if (slot.Empty()) slot = std::move(segment);
-            else slot.Merge(segment);
+            else slot.Merge(std::move(segment));
         }
     }
     // Workers own disjoint sources: their chunk records concatenate.
