@@ -151,8 +151,12 @@ void CaptureWriter::Open(std::optional<int64_t> hour) {
     } else {
         // Section header: byte-order magic, version 1.0, unknown section length, shb_userappl.
         static constexpr char APP[] = "darkscope synth";  // 15 bytes + 1 pad
+        // 24 fixed + option (4 + 16) + end of options 4 + trailing length 4
+        constexpr uint32_t SHB_LEN = 24 + 20 + 4 + 4;
+        // 16 fixed + if_tsresol (4 + 4) + end of options 4 + trailing length 4
+        constexpr uint32_t IDB_LEN = 16 + 8 + 4 + 4;
         PutLe<uint32_t>(h, 0x0A0D0D0A);
-        PutLe<uint32_t>(h, 28 + 4 + 16 + 4 + 4);
+        PutLe<uint32_t>(h, SHB_LEN);
         PutLe<uint32_t>(h, 0x1A2B3C4D);
         PutLe<uint16_t>(h, 1);
         PutLe<uint16_t>(h, 0);
@@ -162,10 +166,10 @@ void CaptureWriter::Open(std::optional<int64_t> hour) {
         h.insert(h.end(), APP, APP + 15);
         h.push_back(0);
         PutLe<uint32_t>(h, 0);  // opt_endofopt
-        PutLe<uint32_t>(h, 28 + 4 + 16 + 4 + 4);
+        PutLe<uint32_t>(h, SHB_LEN);
         // Interface: Ethernet, if_tsresol = 9 (nanoseconds).
         PutLe<uint32_t>(h, 1);
-        PutLe<uint32_t>(h, 20 + 8 + 4 + 4);
+        PutLe<uint32_t>(h, IDB_LEN);
         PutLe<uint16_t>(h, uint16_t(LINKTYPE_ETHERNET));
         PutLe<uint16_t>(h, 0);
         PutLe<uint32_t>(h, SNAPLEN);
@@ -173,7 +177,7 @@ void CaptureWriter::Open(std::optional<int64_t> hour) {
         PutLe<uint16_t>(h, 1);
         h.insert(h.end(), {9, 0, 0, 0});
         PutLe<uint32_t>(h, 0);
-        PutLe<uint32_t>(h, 20 + 8 + 4 + 4);
+        PutLe<uint32_t>(h, IDB_LEN);
     }
     Put(h.data(), h.size());
 }

@@ -463,6 +463,7 @@ struct Generator::Impl {
             size_t n = BuildUdpProbe(payload, port, dst4, rng);
             L3(s, dst4, dst6, PROTO_UDP, UDP_LEN + n);
             uint16_t sport = (s.tool == Tool::NMAP || s.tool == Tool::MIRAI) ? s.sport : EphemeralPort(s.tool);
+            if (r.spec->source_port) sport = r.spec->source_port;
             size_t l4 = WriteUdp(frame, ip_off, v6, sport, port, {payload, n});
             e.service = KeySlot(ServiceKind::UDP, port);
             return ip_off + (v6 ? IPV6_LEN : IPV4_LEN) + l4;
@@ -522,6 +523,7 @@ struct Generator::Impl {
             tcp.options = OPT_XP;
             break;
         }
+        if (r.spec->source_port) tcp.sport = r.spec->source_port;
         size_t l4_len = TcpLength(tcp);
         L3(s, dst4, dst6, PROTO_TCP, l4_len, &ip);
         WriteTcp(frame, ip_off, v6, tcp);

@@ -174,7 +174,7 @@ public:
     Component ParseComponent(const toml::table &t, bool is_event, const Scenario &sc) {
         CheckKeys(t,
                   {"name", "kind", "start", "end", "shape", "daily", "half_life_hours", "diurnal", "rate", "sources",
-                   "rate_tail", "countries", "research", "tool", "tools", "services", "ipv6", "sensors", "providers",
+                   "rate_tail", "countries", "research", "tool", "tools", "services", "source_port", "ipv6", "sensors", "providers",
                    "every_sensor", "spread_ms", "qnames", "qtype", "zone", "open_resolver", "edns", "port",
                    "responses", "worm", "expect"},
                   is_event ? "[[event]]" : "[[population]]");
@@ -247,6 +247,7 @@ public:
         }
         if (c.kind == Kind::SCAN && c.services.empty())
             Fail(t, fmt::format("'{}' needs services = {{ \"23/TCP\" = 1, ... }}", c.name));
+        if (auto n = t["source_port"].node()) c.source_port = uint16_t(Number(*n, "source_port", 1, 65535));
         if (auto n = t["ipv6"].node()) c.ipv6 = Number(*n, "ipv6", 0, 1);
         if (auto n = t["sensors"].node()) c.sensors = Strings(*n, "sensors");
         if (auto n = t["providers"].node()) c.providers = Strings(*n, "providers");

@@ -80,6 +80,7 @@ struct Component {
     std::string research;                                   // research organisation whose ranges sources use
     std::vector<std::pair<Tool, double>> tools;             // per-source tool, by weight
     std::vector<ServiceShare> services;                     // SCAN
+    uint16_t source_port = 0;  // SCAN: every probe from this source port (0: the tool's own choice)
     double ipv6 = 0;  // share of the sources that are IPv6 (towards the sensors' IPv6 networks)
 
     std::vector<std::string> sensors;    // destinations only in these sensors (empty: every sensor)
