@@ -20,6 +20,7 @@ namespace {
 
 constexpr double NS = 1e9;
 constexpr size_t SERVICE_SLOTS = 5 * 65536;
+constexpr size_t MIN_FRAME = 60;
 
 // TCP option blocks of the SYNs each stack sends (timestamps patched per packet where present).
 constexpr uint8_t OPT_MSS[] = {0x02, 0x04, 0x05, 0xb4};
@@ -389,6 +390,11 @@ struct Generator::Impl {
         case Kind::COUNT:
             return;
         }
+        if (len < MIN_FRAME) {
+            // Ethernet pads short frames to 60 bytes on the wire (FCS stripped): what a capture port records.
+            std::memset(frame + len, 0, MIN_FRAME - len);
+            len = MIN_FRAME;
+        }
         sink.Write(ts, frame, len);
         ++truth.packets;
         truth.bytes += len;
@@ -562,7 +568,7 @@ struct Generator::Impl {
             inner.dst = s.address.V4HostOrder();
             inner.id = rng.Next16();
             inner.ttl = resp == Response::ICMP_TIME_EXCEEDED ? 1 : uint8_t(rng.Between(30, 240));
-            WriteIpv4Header(quote, inner, tcp ? PROTO_TCP : PROTO_UDP, tcp ? 40 : 28 + rng.Between(0, 64));
+            WriteIpv4Header(quote, inner, tcp ? PROTO_TCP : PROTO_UDP, tcp ? 40 : 28 + rng.Between(1, 64));  // UDP with data: its checksum cannot be checked from 8 quoted bytes
             StoreBe16(quote + 20, spoofed_port);
             StoreBe16(quote + 22, c.port);
             StoreBe32(quote + 24, rng.Next32());  // TCP: sequence number; UDP: length and checksum
