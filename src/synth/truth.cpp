@@ -50,8 +50,8 @@ std::string Role(const Component &c) {
 
 }  // namespace
 
-nlohmann::json TruthToJson(const Scenario &sc, const Truth &t, const std::vector<std::string> &files) {
-    using nlohmann::json;
+nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std::vector<std::string> &files) {
+    using json = nlohmann::ordered_json;
     json j;
     j["schema"] = TRUTH_SCHEMA_VERSION;
     j["generator"] = fmt::format("darkscope synth {}", DARKSCOPE_VERSION);

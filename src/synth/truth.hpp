@@ -14,7 +14,7 @@ namespace darkscope::synth {
 constexpr int TRUTH_SCHEMA_VERSION = 1;
 
 /// `files`: the capture files written (names only, in time order).
-nlohmann::json TruthToJson(const Scenario &scenario, const Truth &truth, const std::vector<std::string> &files);
+nlohmann::ordered_json TruthToJson(const Scenario &scenario, const Truth &truth, const std::vector<std::string> &files);
 /// The scenario's sensors in the format of examples/sensors.toml.
 std::string SensorsToml(const Scenario &scenario);
 

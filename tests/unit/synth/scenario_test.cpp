@@ -137,3 +137,18 @@ TEST(Scenario, LoadScenarioTakesANameOrAFile) {
 }
 
 }  // namespace darkscope::synth
+
+namespace darkscope::synth {
+
+// The commented example documents every key: it must stay a valid scenario that generates.
+TEST(Scenario, TheCommentedExampleParsesAndGenerates) {
+    auto sc = LoadScenarioFile(std::string(DARKSCOPE_SOURCE_DIR) + "/examples/scenario.toml");
+    EXPECT_EQ(sc.name, "example");
+    EXPECT_GE(sc.components.size(), 9u);
+    Generator gen(sc, {1, 0.01});
+    test::MemorySink sink;
+    gen.Run(sink);
+    EXPECT_GT(sink.frames.size(), 100u);
+}
+
+}  // namespace darkscope::synth
