@@ -88,6 +88,13 @@ int RunSynth(const SynthArgs &args) {
     }
     wo.format = *format;
     wo.compression = *compression;
+    // --out FILE names its format and compression: take them from the name when the options were left at default.
+    std::string out_name = fs::path(args.out).filename().string();
+    auto ends = [&](std::string_view e) { return out_name.size() > e.size() && out_name.ends_with(e); };
+    if (args.compress == "none" && ends(".gz")) wo.compression = synth::Compression::GZIP;
+    if (args.compress == "none" && ends(".zst")) wo.compression = synth::Compression::ZSTD;
+    if (args.format == "pcap" && (ends(".pcapng") || ends(".pcapng.gz") || ends(".pcapng.zst")))
+        wo.format = synth::CaptureFormat::PCAPNG;
     wo.rotate_hourly = args.rotate == "hourly";
 
     synth::Scenario sc;
@@ -101,8 +108,8 @@ int RunSynth(const SynthArgs &args) {
     std::string stem = sc.name;
     if (!SplitOut(args.out, wo, dir, stem)) {
         fmt::print(stderr,
-                   "darkscope synth: --out {}: a file name must end in the extension --format and --compress give "
-                   "({}), and --rotate hourly needs a directory\n",
+                   "darkscope synth: --out {}: a capture file name ends in .pcap or .pcapng, then .gz or .zst, "
+                   "matching --format and --compress (here {}); --rotate hourly needs a directory\n",
                    args.out, synth::CaptureFileName("NAME", wo, std::nullopt));
         return EXIT_USAGE;
     }
@@ -178,7 +185,8 @@ void RegisterSynth(CLI::App &app, int &exit_code) {
         "  darkscope synth --scenario demo --out demo/\n"
         "  darkscope ingest --sensors demo/demo.sensors.toml demo/demo.pcap\n"
         "  darkscope synth --scenario 2013Q1 --scale 0.1 --rotate hourly --compress zst --out q1/\n"
-        "  darkscope synth --scenario my.toml --seed 42 --format pcapng --out my.pcapng\n\n"
+        "  darkscope ingest --sensors q1/2013Q1.sensors.toml 'q1/*.pcap.zst'\n"
+        "  darkscope synth --scenario my.toml --seed 42 --out my.pcapng.gz\n\n"
         "Exit status: 0 written; 1 an output could not be written; 2 bad usage or scenario (the\n"
         "message names the file, line and reason).");
     cmd->add_option("--scenario,-s", args->scenario, "A built-in scenario name (see --list) or a scenario file");
