@@ -3,6 +3,7 @@
 /// Checksums are summed in native byte order and stored as such (RFC 1071's byte-order independence), so
 /// no field is swapped twice.
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -24,14 +25,12 @@ constexpr uint8_t PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17, PROTO_ICMPV6 = 
 constexpr uint8_t TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_ACK = 0x10;
 
 inline void StoreBe16(uint8_t *p, uint16_t v) {
-    p[0] = uint8_t(v >> 8);
-    p[1] = uint8_t(v);
+    v = uint16_t(v << 8 | v >> 8);
+    std::memcpy(p, &v, 2);
 }
 inline void StoreBe32(uint8_t *p, uint32_t v) {
-    p[0] = uint8_t(v >> 24);
-    p[1] = uint8_t(v >> 16);
-    p[2] = uint8_t(v >> 8);
-    p[3] = uint8_t(v);
+    v = __builtin_bswap32(v);
+    std::memcpy(p, &v, 4);
 }
 
 /// One's-complement sum of bytes as native 16-bit words, in a 64-bit accumulator (fold later).
@@ -71,6 +70,18 @@ inline uint16_t FoldNative(uint64_t sum) {
     sum = (sum & 0xFFFF) + (sum >> 16);
     sum = (sum & 0xFFFF) + (sum >> 16);
     sum = (sum & 0xFFFF) + (sum >> 16);
+    return uint16_t(~sum);
+}
+/// The one's-complement sum (not inverted) of bytes as big-endian 16-bit words. Sums native words and swaps the
+/// folded result: one's-complement addition commutes with swapping the bytes of every word (RFC 1071, 2.(B)).
+inline uint32_t SumBytesBe(const uint8_t *p, size_t n) {
+    uint16_t native = uint16_t(~FoldNative(SumNative(p, n)));
+    if constexpr (std::endian::native == std::endian::little) native = uint16_t(native << 8 | native >> 8);
+    return native;
+}
+/// ~(one's-complement sum) of a big-endian-domain sum, ready for StoreBe16.
+inline uint16_t FoldBe(uint64_t sum) {
+    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
     return uint16_t(~sum);
 }
 /// Stores a checksum computed by FoldNative.

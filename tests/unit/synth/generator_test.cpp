@@ -338,7 +338,9 @@ TEST(Generator, HeaderFieldsMatchTheClaimedTool) {
     // nmap and mirai keep one source port per source; ZMap draws a new one per probe.
     for (auto &s : r.truth.sources) {
         if (sports[s.address].empty()) continue;
-        if (s.tool == Tool::NMAP || s.tool == Tool::MIRAI || s.tool == Tool::MASSCAN) EXPECT_EQ(sports[s.address].size(), 1u);
+        if (s.tool == Tool::NMAP || s.tool == Tool::MIRAI || s.tool == Tool::MASSCAN) {
+            EXPECT_EQ(sports[s.address].size(), 1u);
+        }
         if (s.tool == Tool::ZMAP_OLD && s.packets > 50) EXPECT_GT(sports[s.address].size(), 10u);
     }
 }
@@ -396,12 +398,16 @@ TEST(Generator, EventsStayInTheirWindowsSensorsAndPorts) {
             EXPECT_EQ(d.payload[0], 0x04);
             ++slammer;
         }
-        if (c.name == "conficker") EXPECT_EQ(d.dport, 445);
+        if (c.name == "conficker") {
+            EXPECT_EQ(d.dport, 445);
+        }
         if (c.name == "nachi") {
             EXPECT_EQ(d.icmp_type, 8);
             EXPECT_EQ(d.payload_len, 64u);
         }
-        if (c.name == "new") EXPECT_EQ(d.dport, 5000);
+        if (c.name == "new") {
+            EXPECT_EQ(d.dport, 5000);
+        }
     }
     EXPECT_GT(quoted, 100);
     EXPECT_GT(nxdomain, 100);
@@ -577,7 +583,9 @@ rate = 10
         for (auto b : blocks) inside |= IpNetwork::Parse(b)->Contains(s.address);
         EXPECT_TRUE(inside) << s.address.ToString() << " " << s.country;
         EXPECT_FALSE(IsReservedV4(s.address.V4HostOrder()));
-        if (s.research) EXPECT_EQ(s.research->asn, 398324u);
+        if (s.research) {
+            EXPECT_EQ(s.research->asn, 398324u);
+        }
     }
     EXPECT_EQ(distinct.size(), r.truth.sources.size()) << "every source address is distinct";
 }
