@@ -341,7 +341,9 @@ TEST(Generator, HeaderFieldsMatchTheClaimedTool) {
         if (s.tool == Tool::NMAP || s.tool == Tool::MIRAI || s.tool == Tool::MASSCAN) {
             EXPECT_EQ(sports[s.address].size(), 1u);
         }
-        if (s.tool == Tool::ZMAP_OLD && s.packets > 50) EXPECT_GT(sports[s.address].size(), 10u);
+        if (s.tool == Tool::ZMAP_OLD && s.packets > 50) {
+            EXPECT_GT(sports[s.address].size(), 10u);
+        }
     }
 }
 
