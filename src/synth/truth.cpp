@@ -102,6 +102,8 @@ nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std
             {"what", KindDescription(c)},
             {"window", {{"start", FormatTimestamp(c.start)}, {"end", FormatTimestamp(c.end)}}},
             {"shape", ShapeName(c.shape)},
+            {"diurnal", c.diurnal},
+            {"every_sensor", c.every_sensor},
             {"rate_per_hour", c.rate * t.scale},
             {"countries", countries},
             {"sensors", by_sensor},

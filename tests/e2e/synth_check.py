@@ -7,6 +7,10 @@
      frame, no expert error or warning (but "Connection reset" on RSTs) and no bad checksum, and as many frames as the ground truth says
   3. darkscope ingest --sensors TMP/a/demo.sensors.toml; then darkscope summary --json by service, by sensor:
      per-service and per-sensor packet counts, total packets, frame bytes and unique sources equal the ground truth
+  4. statistics, with a tolerance: every component's packet count lies within 5 standard deviations of its Poisson
+     mean (expected_packets); for the busy sources of steady components (flat shape over the whole scenario, no
+     daily cycle), darkscope's mean gap (summary --by source) is 3600 / rate_per_hour within 25% (at 400 packets or
+     more the standard error of a mean exponential gap is 5% at most)
 
 Exit status: 0 passed; 1 a difference; 77 skipped: everything but the tshark part passed and tshark is not installed.
 Python 3 standard library only.
@@ -94,6 +98,27 @@ def main():
             got_sensors = {row["key"]: row["packets"] for row in summary(a.binary, store, "sensor")["rows"]}
             if got_sensors != want_sensors:
                 failures.append(f"{label}: per sensor: darkscope {got_sensors}, truth {want_sensors}")
+
+        # Statistics: counts around their Poisson means, per-source gaps around 1 / rate.
+        for comp in truth["components"]:
+            mean = comp["expected_packets"]
+            if abs(comp["packets"] - mean) > 5 * max(mean, 1) ** 0.5 + 1:
+                failures.append(f"component {comp['name']}: {comp['packets']} packets, Poisson mean {mean}")
+        steady = {c["name"] for c in truth["components"]
+                  if c["shape"] == "flat" and c["diurnal"] == 0 and not c["every_sensor"]
+                  and c["window"] == {"start": truth["scenario"]["start"], "end": truth["scenario"]["end"]}}
+        gaps = {row["key"]: row for row in summary(a.binary, str(tmp / "pcap.db"), "source")["rows"]}
+        checked = 0
+        for src in truth["sources"]:
+            if src["component"] not in steady or src["packets"] < 400:
+                continue
+            want = 3600.0 / src["rate_per_hour"]
+            got = gaps[src["address"]]["mean_interarrival_s"]
+            checked += 1
+            if abs(got / want - 1) > 0.25:
+                failures.append(f"source {src['address']} ({src['component']}): mean gap {got:.3f} s, "
+                                f"expected {want:.3f} s")
+        print(f"statistics: {len(truth['components'])} component counts, mean gaps of {checked} sources")
 
         tshark = shutil.which("tshark")
         if tshark:
