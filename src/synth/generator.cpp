@@ -92,13 +92,16 @@ struct Generator::Impl {
     Rng rng;
     uint8_t frame[MAX_FRAME];
     uint64_t pending_order = 0;
+    size_t day_index = 0;
+    TimestampNs day_begin = 0, day_end = 0;  // the day of day_index, [begin, end)
     std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending;
 
     Impl(const Scenario &scenario, GeneratorOptions o) : sc(scenario), opt(o), rng(Rng::Derive(o.seed, 0)) {
         truth.seed = o.seed;
         truth.scale = o.scale;
         truth.services.assign(SERVICE_SLOTS, 0);
-        size_t days = size_t((sc.end - sc.start + SECONDS_PER_DAY * NS_PER_SEC - 1) / (SECONDS_PER_DAY * NS_PER_SEC));
+        // by_day counts UTC calendar days from the start's day (a scenario may start at any time of day).
+        size_t days = size_t(DayOf(sc.end - 1) - DayOf(sc.start) + 1);
         std::unordered_set<IpAddress, IpAddressHash> used;
         for (size_t ci = 0; ci < sc.components.size(); ++ci) {
             const Component &c = sc.components[ci];
@@ -401,7 +404,12 @@ struct Generator::Impl {
         ++truth.services[e.service];
         ComponentTruth &ct = truth.components[ci];
         ++ct.packets;
-        ++ct.by_day[size_t((ts - sc.start) / (SECONDS_PER_DAY * NS_PER_SEC))];
+        if (ts < day_begin || ts >= day_end) {  // a division per day, not per packet
+            day_index = size_t(DayOf(ts) - DayOf(sc.start));
+            day_begin = DayOf(ts) * SECONDS_PER_DAY * NS_PER_SEC;
+            day_end = day_begin + SECONDS_PER_DAY * NS_PER_SEC;
+        }
+        ++ct.by_day[day_index];
         ++ct.by_sensor[e.sensor];
         ++ct.labels[e.label];
         if (s.packets++ == 0) s.first = ts;

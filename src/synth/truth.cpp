@@ -80,7 +80,7 @@ nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std
         const ComponentTruth &ct = t.components[ci];
         json by_day = json::object();
         for (size_t d = 0; d < ct.by_day.size(); ++d)
-            if (ct.by_day[d]) by_day[FormatDay(sc.start / (SECONDS_PER_DAY * NS_PER_SEC) + int64_t(d))] = ct.by_day[d];
+            if (ct.by_day[d]) by_day[FormatDay(DayOf(sc.start) + int64_t(d))] = ct.by_day[d];
         json by_sensor = json::object();
         for (size_t s = 0; s < ct.by_sensor.size(); ++s)
             if (ct.by_sensor[s]) by_sensor[sc.sensors[s].name] = ct.by_sensor[s];

@@ -422,6 +422,27 @@ TEST(Generator, EventsStayInTheirWindowsSensorsAndPorts) {
     EXPECT_EQ(sum, r.frames.size());
 }
 
+TEST(Generator, TruthCountsPerDaySensorAndSource) {
+    auto r = Generate(TOOLS + EVENTS, 3, 0.3, "2024-09-30T18:00:00Z", "2024-10-02T06:00:00Z");
+    std::map<std::pair<size_t, int64_t>, uint64_t> per_day;
+    std::map<IpAddress, uint64_t> per_source;
+    for (auto &f : r.frames) {
+        auto d = DecodeFrame(f);
+        ++per_day[{SourceOf(r, d.src)->component, DayOf(f.ts) - DayOf(r.sc.start)}];
+        ++per_source[d.src];
+    }
+    for (size_t ci = 0; ci < r.truth.components.size(); ++ci) {
+        auto &ct = r.truth.components[ci];
+        ASSERT_EQ(ct.by_day.size(), 3u);  // 18:00 on the 30th to 06:00 on the 2nd touches three days
+        uint64_t sensors = 0;
+        for (auto n : ct.by_sensor) sensors += n;
+        EXPECT_EQ(sensors, ct.packets);
+        for (size_t day = 0; day < ct.by_day.size(); ++day)
+            EXPECT_EQ(ct.by_day[day], (per_day[{ci, int64_t(day)}])) << r.sc.components[ci].name << " day " << day;
+    }
+    for (auto &s : r.truth.sources) EXPECT_EQ(s.packets, per_source[s.address]);
+}
+
 // Walks a DNS message (header, questions, resource records with compression pointers) and says whether every
 // byte is accounted for: what tshark calls well formed.
 bool DnsWellFormed(const uint8_t *p, size_t n) {
