@@ -47,15 +47,22 @@ int main(int argc, char **argv) {
             }
             return argv[++i];
         };
-        if (a == "--scenario") scenario = next();
-        else if (a == "--scale") scale = std::atof(next().c_str());
-        else if (a == "--runs") runs = std::atoi(next().c_str());
-        else if (a == "--sink") sink = next();
-        else if (a == "--out") out = next();
-        else if (a == "--format") format = next();
+        if (a == "--scenario")
+            scenario = next();
+        else if (a == "--scale")
+            scale = std::atof(next().c_str());
+        else if (a == "--runs")
+            runs = std::atoi(next().c_str());
+        else if (a == "--sink")
+            sink = next();
+        else if (a == "--out")
+            out = next();
+        else if (a == "--format")
+            format = next();
         else {
-            std::fprintf(stderr, "usage: synth_bench [--scenario NAME|FILE] [--scale X] [--runs N] [--sink file|null] "
-                                 "[--out DIR] [--format pcap|pcapng]\n");
+            std::fprintf(stderr,
+                         "usage: synth_bench [--scenario NAME|FILE] [--scale X] [--runs N] [--sink file|null] "
+                         "[--out DIR] [--format pcap|pcapng]\n");
             return 2;
         }
     }
@@ -84,10 +91,11 @@ int main(int argc, char **argv) {
                     rates.back() / 1e6);
     }
     std::sort(rates.begin(), rates.end());
-    std::printf("synth_bench: scenario %s, scale %g, sink %s (%s), %llu packets, %.0f MB per run: median %.2f M "
-                "packets/s over %d runs (min %.2f, max %.2f)\n",
-                sc.name.c_str(), scale, sink.c_str(), format.c_str(), (unsigned long long)packets, double(bytes) / 1e6,
-                rates[rates.size() / 2] / 1e6, runs, rates.front() / 1e6, rates.back() / 1e6);
+    std::printf(
+        "synth_bench: scenario %s, scale %g, sink %s (%s), %llu packets, %.0f MB per run: median %.2f M "
+        "packets/s over %d runs (min %.2f, max %.2f)\n",
+        sc.name.c_str(), scale, sink.c_str(), format.c_str(), (unsigned long long)packets, double(bytes) / 1e6,
+        rates[rates.size() / 2] / 1e6, runs, rates.front() / 1e6, rates.back() / 1e6);
     if (sink != "null") std::filesystem::remove_all(out);
     return 0;
 }

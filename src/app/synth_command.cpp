@@ -137,7 +137,8 @@ int RunSynth(const SynthArgs &args) {
         if (show_progress) std::fprintf(stderr, "\r%*s\r", 70, "");
 
         std::vector<std::string> names;
-        for (auto &f : writer.Files()) names.push_back(f.filename().string());
+        for (auto &f : writer.Files())
+            names.push_back(f.filename().string());
         auto truth_path = dir / (stem + ".truth.json");
         auto sensors_path = dir / (stem + ".sensors.toml");
         {

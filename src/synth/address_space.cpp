@@ -24,9 +24,9 @@ namespace darkscope::synth {
 namespace {
 
 using V = std::string_view;
-constexpr V CN4[] = {"1.80.0.0/13",   "36.96.0.0/11",   "58.16.0.0/13",    "61.128.0.0/10", "111.0.0.0/10",
-                     "117.128.0.0/10", "115.192.0.0/11", "123.112.0.0/12", "125.64.0.0/11", "180.96.0.0/11",
-                     "183.0.0.0/10",  "223.64.0.0/10"};
+constexpr V CN4[] = {"1.80.0.0/13",   "36.96.0.0/11",   "58.16.0.0/13",   "61.128.0.0/10",
+                     "111.0.0.0/10",  "117.128.0.0/10", "115.192.0.0/11", "123.112.0.0/12",
+                     "125.64.0.0/11", "180.96.0.0/11",  "183.0.0.0/10",   "223.64.0.0/10"};
 constexpr V CN6[] = {"240e::/20", "2408:8000::/20", "2409:8000::/20"};
 constexpr V US4[] = {"12.0.0.0/8", "73.0.0.0/8", "68.32.0.0/11", "71.192.0.0/12", "98.192.0.0/10", "174.48.0.0/12"};
 constexpr V US6[] = {"2601::/20"};
@@ -52,31 +52,21 @@ constexpr V ID4[] = {"36.64.0.0/11", "110.136.0.0/13", "180.240.0.0/13"};
 constexpr V HK4[] = {"42.2.0.0/15", "112.118.0.0/15"};
 constexpr V IR4[] = {"2.176.0.0/12", "5.200.0.0/14"};
 
+// clang-format off: one country a line
 constexpr std::array<CountryBlocks, 19> COUNTRIES{{
-    {"CN", "China", CN4, CN6},
-    {"US", "United States", US4, US6},
-    {"JP", "Japan", JP4, JP6},
-    {"NL", "Netherlands", NL4, {}},
-    {"CA", "Canada", CA4, {}},
-    {"SC", "Seychelles", SC4, {}},
-    {"RU", "Russia", RU4, {}},
-    {"BR", "Brazil", BR4, BR6},
-    {"IN", "India", IN4, IN6},
-    {"KR", "Korea", KR4, {}},
-    {"DE", "Germany", DE4, DE6},
-    {"TW", "Taiwan", TW4, {}},
-    {"VN", "Viet Nam", VN4, {}},
-    {"GB", "United Kingdom", GB4, {}},
-    {"FR", "France", FR4, {}},
-    {"TH", "Thailand", TH4, {}},
-    {"ID", "Indonesia", ID4, {}},
-    {"HK", "Hong Kong", HK4, {}},
+    {"CN", "China", CN4, CN6},      {"US", "United States", US4, US6}, {"JP", "Japan", JP4, JP6},
+    {"NL", "Netherlands", NL4, {}}, {"CA", "Canada", CA4, {}},         {"SC", "Seychelles", SC4, {}},
+    {"RU", "Russia", RU4, {}},      {"BR", "Brazil", BR4, BR6},        {"IN", "India", IN4, IN6},
+    {"KR", "Korea", KR4, {}},       {"DE", "Germany", DE4, DE6},       {"TW", "Taiwan", TW4, {}},
+    {"VN", "Viet Nam", VN4, {}},    {"GB", "United Kingdom", GB4, {}}, {"FR", "France", FR4, {}},
+    {"TH", "Thailand", TH4, {}},    {"ID", "Indonesia", ID4, {}},      {"HK", "Hong Kong", HK4, {}},
     {"IR", "Iran", IR4, {}},
 }};
+// clang-format on
 
 constexpr V CENSYS[] = {"162.142.125.0/24", "167.94.138.0/24", "167.94.145.0/24", "167.94.146.0/24",
                         "167.248.133.0/24", "199.45.154.0/24", "199.45.155.0/24", "206.168.34.0/24"};
-constexpr V SHODAN[] = {"71.6.135.131/32", "71.6.146.185/32", "71.6.158.166/32", "71.6.165.200/32",
+constexpr V SHODAN[] = {"71.6.135.131/32", "71.6.146.185/32",   "71.6.158.166/32",  "71.6.165.200/32",
                         "71.6.167.142/32", "66.240.192.138/32", "66.240.205.34/32", "66.240.236.119/32"};
 constexpr V SHADOWSERVER[] = {"184.105.139.64/26", "184.105.247.192/26", "216.218.206.64/26", "74.82.47.0/26",
                               "65.49.20.64/26"};
@@ -103,7 +93,8 @@ const CountryBlocks *FindCountry(std::string_view code) {
 
 std::string KnownCountries() {
     std::string out;
-    for (auto &c : COUNTRIES) out += (out.empty() ? "" : " ") + std::string(c.code);
+    for (auto &c : COUNTRIES)
+        out += (out.empty() ? "" : " ") + std::string(c.code);
     return out;
 }
 
@@ -117,7 +108,8 @@ const ResearchOrg *FindResearchOrg(std::string_view name) {
 
 std::string KnownResearchOrgs() {
     std::string out;
-    for (auto &o : ORGS) out += (out.empty() ? "" : ", ") + std::string(o.name);
+    for (auto &o : ORGS)
+        out += (out.empty() ? "" : ", ") + std::string(o.name);
     return out;
 }
 
@@ -127,8 +119,10 @@ std::string ResearchRdns(const ResearchOrg &org, uint32_t v4) {
     for (size_t i = 0; i < p.size(); ++i) {
         if (p[i] == '{' && i + 2 < p.size() && p[i + 2] == '}') {
             char c = p[i + 1];
-            if (c == 'n') out += std::to_string(v4 & 0xFF);
-            else if (c >= 'a' && c <= 'd') out += std::to_string((v4 >> (8 * ('d' - c))) & 0xFF);
+            if (c == 'n')
+                out += std::to_string(v4 & 0xFF);
+            else if (c >= 'a' && c <= 'd')
+                out += std::to_string((v4 >> (8 * ('d' - c))) & 0xFF);
             i += 2;
         } else {
             out += p[i];
@@ -149,7 +143,8 @@ NetworkPicker::NetworkPicker(std::vector<IpNetwork> networks) : networks_(std::m
 IpAddress NetworkPicker::PickV6(Rng &rng, size_t *network) const {
     uint64_t r = rng.Below64(total_);
     size_t i = 0;
-    while (r >= cumulative_[i]) ++i;
+    while (r >= cumulative_[i])
+        ++i;
     if (network) *network = i;
     const IpNetwork &n = networks_[i];
     IpAddress a = n.base;
@@ -161,11 +156,11 @@ IpAddress NetworkPicker::PickV6(Rng &rng, size_t *network) const {
 bool IsReservedV4(uint32_t a) {
     uint32_t o = a >> 24;
     if (o == 0 || o == 10 || o == 127 || o >= 224) return true;
-    if ((a >> 16) == 0xC0A8 || (a >> 16) == 0xA9FE) return true;  // 192.168/16, 169.254/16
-    if ((a >> 20) == 0xAC1) return true;                          // 172.16/12
-    if ((a >> 22) == ((100u << 2) | 1)) return true;              // 100.64/10
+    if ((a >> 16) == 0xC0A8 || (a >> 16) == 0xA9FE) return true;                            // 192.168/16, 169.254/16
+    if ((a >> 20) == 0xAC1) return true;                                                    // 172.16/12
+    if ((a >> 22) == ((100u << 2) | 1)) return true;                                        // 100.64/10
     if ((a >> 8) == 0xC00002 || (a >> 8) == 0xC63364 || (a >> 8) == 0xCB0071) return true;  // TEST-NETs
-    if ((a >> 17) == ((198u << 7) | 9)) return true;              // 198.18/15
+    if ((a >> 17) == ((198u << 7) | 9)) return true;                                        // 198.18/15
     return false;
 }
 

@@ -21,12 +21,12 @@ struct CountryBlocks {
 };
 
 struct ResearchOrg {
-    std::string_view name;    // "censys"
-    std::string_view label;   // "Censys"
+    std::string_view name;   // "censys"
+    std::string_view label;  // "Censys"
     uint32_t asn;
     std::string_view country;
-    std::string_view rdns;    // reverse-DNS pattern: {a}..{d} are the address's octets, {n} a host number
-    std::string_view tool;    // the scanner it is known to run
+    std::string_view rdns;  // reverse-DNS pattern: {a}..{d} are the address's octets, {n} a host number
+    std::string_view tool;  // the scanner it is known to run
     std::span<const std::string_view> v4;
 };
 
@@ -49,7 +49,8 @@ public:
     uint32_t PickV4(Rng &rng, size_t *network = nullptr) const {
         uint64_t r = rng.Below64(total_);
         size_t i = 0;
-        while (r >= cumulative_[i]) ++i;  // a handful of networks: a linear scan beats a search
+        while (r >= cumulative_[i])
+            ++i;  // a handful of networks: a linear scan beats a search
         if (network) *network = i;
         return first_[i] + uint32_t(r - (i ? cumulative_[i - 1] : 0));
     }

@@ -19,7 +19,8 @@ constexpr uint32_t SNAPLEN = 65535;
 
 template <typename T>
 void PutLe(std::vector<uint8_t> &v, T x) {
-    for (size_t i = 0; i < sizeof(T); ++i) v.push_back(uint8_t(uint64_t(x) >> (8 * i)));
+    for (size_t i = 0; i < sizeof(T); ++i)
+        v.push_back(uint8_t(uint64_t(x) >> (8 * i)));
 }
 
 }  // namespace
@@ -33,7 +34,8 @@ public:
         if (c == Compression::GZIP) {
             std::memset(&z_, 0, sizeof z_);
             // windowBits 15 + 16: a gzip wrapper; its header has no name and mtime 0, so output is reproducible.
-            if (deflateInit2(&z_, level ? level : Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            if (deflateInit2(&z_, level ? level : Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+                Z_OK)
                 throw std::runtime_error("zlib: deflateInit2 failed");
         } else if (c == Compression::ZSTD) {
             zstd_ = ZSTD_createCCtx();
@@ -112,7 +114,8 @@ std::string CaptureFileName(std::string_view stem, const WriterOptions &o, std::
     std::string name(stem);
     if (hour) {
         auto day = FormatDay(FloorDiv(*hour, 24));  // YYYY-MM-DD
-        name += fmt::format("-{}{}{}{:02d}", day.substr(0, 4), day.substr(5, 2), day.substr(8, 2), *hour - FloorDiv(*hour, 24) * 24);
+        name += fmt::format("-{}{}{}{:02d}", day.substr(0, 4), day.substr(5, 2), day.substr(8, 2),
+                            *hour - FloorDiv(*hour, 24) * 24);
     }
     name += o.format == CaptureFormat::PCAP ? ".pcap" : ".pcapng";
     if (o.compression == Compression::GZIP) name += ".gz";

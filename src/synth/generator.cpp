@@ -24,7 +24,8 @@ constexpr size_t MIN_FRAME = 60;
 
 // TCP option blocks of the SYNs each stack sends (timestamps patched per packet where present).
 constexpr uint8_t OPT_MSS[] = {0x02, 0x04, 0x05, 0xb4};
-constexpr uint8_t OPT_LINUX[] = {0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x03, 0x03, 0x07};
+constexpr uint8_t OPT_LINUX[] = {0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0,    0,
+                                 0,    0,    0,    0,    0,    0,    0x01, 0x03, 0x03, 0x07};
 constexpr size_t OPT_LINUX_TSVAL = 8;
 constexpr uint8_t OPT_WINDOWS[] = {0x02, 0x04, 0x05, 0xb4, 0x01, 0x03, 0x03, 0x08, 0x01, 0x01, 0x04, 0x02};
 constexpr uint8_t OPT_BSD[] = {0x02, 0x04, 0x05, 0xb4, 0x01, 0x03, 0x03, 0x06, 0x01, 0x01, 0x08, 0x0a,
@@ -36,16 +37,16 @@ constexpr uint16_t ZMAP_IP_ID = 54321;
 
 uint8_t InitialTtl(Tool t) {
     switch (t) {
-    case Tool::ZMAP_OLD:
-    case Tool::ZMAP_NEW:
-    case Tool::MASSCAN:
-    case Tool::MASSCAN_MSS:
-        return 255;
-    case Tool::WINDOWS:
-    case Tool::WINDOWS_XP:
-        return 128;
-    default:
-        return 64;
+        case Tool::ZMAP_OLD:
+        case Tool::ZMAP_NEW:
+        case Tool::MASSCAN:
+        case Tool::MASSCAN_MSS:
+            return 255;
+        case Tool::WINDOWS:
+        case Tool::WINDOWS_XP:
+            return 128;
+        default:
+            return 64;
     }
 }
 
@@ -57,9 +58,7 @@ struct Pending {
     uint32_t component;
     uint32_t source;
     uint32_t sensor;
-    friend bool operator>(const Pending &a, const Pending &b) {
-        return a.ts != b.ts ? a.ts > b.ts : a.order > b.order;
-    }
+    friend bool operator>(const Pending &a, const Pending &b) { return a.ts != b.ts ? a.ts > b.ts : a.order > b.order; }
 };
 
 // What one emitted frame counts towards.
@@ -81,7 +80,7 @@ struct Generator::Impl {
         std::vector<uint32_t> sensors;  // eligible sensor indexes
         NetworkPicker dst_v4, dst_v6;
         std::vector<uint32_t> v4_net_sensor, v6_net_sensor;  // picker network -> sensor index
-        std::vector<NetworkPicker> per_sensor_v4;               // every_sensor rounds
+        std::vector<NetworkPicker> per_sensor_v4;            // every_sensor rounds
         uint16_t qtype = 1;
     };
 
@@ -125,19 +124,23 @@ struct Generator::Impl {
                 const CountryBlocks *cb = FindCountry(code);
                 cw.push_back(w);
                 std::vector<IpNetwork> v4, v6;
-                for (auto t : cb->v4) v4.push_back(*IpNetwork::Parse(t));
-                for (auto t : cb->v6) v6.push_back(*IpNetwork::Parse(t));
+                for (auto t : cb->v4)
+                    v4.push_back(*IpNetwork::Parse(t));
+                for (auto t : cb->v6)
+                    v6.push_back(*IpNetwork::Parse(t));
                 country_v4.emplace_back(v4);
                 country_v6.emplace_back(v6);
             }
             if (!cw.empty()) country_pick.Build(cw);
-            for (auto &[tool, w] : c.tools) tw.push_back(w);
+            for (auto &[tool, w] : c.tools)
+                tw.push_back(w);
             tool_pick.Build(tw);
             const ResearchOrg *org = c.research.empty() ? nullptr : FindResearchOrg(c.research);
             NetworkPicker org_picker;
             if (org) {
                 std::vector<IpNetwork> nets;
-                for (auto t : org->v4) nets.push_back(*IpNetwork::Parse(t));
+                for (auto t : org->v4)
+                    nets.push_back(*IpNetwork::Parse(t));
                 org_picker = NetworkPicker(nets);
             }
             for (uint32_t i = 0; i < c.sources; ++i) {
@@ -158,9 +161,11 @@ struct Generator::Impl {
                         uint32_t k = country_pick.Pick(srng);
                         s.country = c.countries[k].first;
                         if (v6 && country_v6[k].Empty())
-                            throw std::runtime_error(fmt::format("{}:{}: '{}': no IPv6 blocks for country {} (ipv6 = {})",
-                                                                 sc.origin, c.line, c.name, s.country, c.ipv6));
-                        if (v6) s.address = country_v6[k].PickV6(srng);
+                            throw std::runtime_error(
+                                fmt::format("{}:{}: '{}': no IPv6 blocks for country {} (ipv6 = {})", sc.origin, c.line,
+                                            c.name, s.country, c.ipv6));
+                        if (v6)
+                            s.address = country_v6[k].PickV6(srng);
                         else {
                             uint32_t a = country_v4[k].PickV4(srng);
                             if (IsReservedV4(a) || (a & 0xFF) == 0 || (a & 0xFF) == 255) continue;
@@ -184,8 +189,10 @@ struct Generator::Impl {
                 truth.sources.push_back(std::move(s));
             }
             double sum = 0;
-            for (double w : weights) sum += w;
-            for (uint32_t i = 0; i < c.sources; ++i) truth.sources[ct.first_source + i].weight /= sum;
+            for (double w : weights)
+                sum += w;
+            for (uint32_t i = 0; i < c.sources; ++i)
+                truth.sources[ct.first_source + i].weight /= sum;
             r.sources.Build(weights);
             truth.components.push_back(std::move(ct));
             rt.push_back(std::move(r));
@@ -215,8 +222,8 @@ struct Generator::Impl {
             r.per_sensor_v4.emplace_back(mine);
         }
         if (v4.empty() && c.ipv6 < 1.0)
-            throw std::runtime_error(fmt::format("{}:{}: '{}': none of its sensors has an IPv4 network", sc.origin,
-                                                 c.line, c.name));
+            throw std::runtime_error(
+                fmt::format("{}:{}: '{}': none of its sensors has an IPv4 network", sc.origin, c.line, c.name));
         r.dst_v4 = NetworkPicker(v4);
         r.dst_v6 = NetworkPicker(v6);
         if (c.kind == Kind::DNS_QUERY || c.kind == Kind::DNS_RESPONSE) r.qtype = *DnsTypeCode(c.qtype);
@@ -225,36 +232,36 @@ struct Generator::Impl {
     void SetupLabels(const Component &c, Runtime &r, ComponentTruth &ct) {
         std::vector<double> w;
         switch (c.kind) {
-        case Kind::SCAN:
-            for (auto &s : c.services) {
-                ct.label_names.push_back(s.key.ToString());
-                w.push_back(s.weight);
-            }
-            r.services.Build(w);
-            break;
-        case Kind::BACKSCATTER:
-            for (auto &[resp, weight] : c.responses) {
-                ct.label_names.push_back(fmt::format("{} from {}/{}", ResponseName(resp), c.port, c.port_proto));
-                w.push_back(weight);
-            }
-            r.responses.Build(w);
-            break;
-        case Kind::DNS_QUERY:
-            ct.label_names.push_back(fmt::format("53/UDP {} query", c.qtype));
-            break;
-        case Kind::DNS_RESPONSE:
-            ct.label_names.push_back(fmt::format("source port 53/UDP {} response", c.qtype));
-            break;
-        case Kind::WORM:
-            ct.label_names.push_back(c.worm == Worm::SLAMMER     ? "1434/UDP slammer"
-                                     : c.worm == Worm::CONFICKER ? "445/TCP conficker"
-                                                                 : "8/ICMP nachi");
-            break;
-        case Kind::DHT:
-            ct.label_names.push_back("BitTorrent DHT query to a high UDP port");
-            break;
-        case Kind::COUNT:
-            break;
+            case Kind::SCAN:
+                for (auto &s : c.services) {
+                    ct.label_names.push_back(s.key.ToString());
+                    w.push_back(s.weight);
+                }
+                r.services.Build(w);
+                break;
+            case Kind::BACKSCATTER:
+                for (auto &[resp, weight] : c.responses) {
+                    ct.label_names.push_back(fmt::format("{} from {}/{}", ResponseName(resp), c.port, c.port_proto));
+                    w.push_back(weight);
+                }
+                r.responses.Build(w);
+                break;
+            case Kind::DNS_QUERY:
+                ct.label_names.push_back(fmt::format("53/UDP {} query", c.qtype));
+                break;
+            case Kind::DNS_RESPONSE:
+                ct.label_names.push_back(fmt::format("source port 53/UDP {} response", c.qtype));
+                break;
+            case Kind::WORM:
+                ct.label_names.push_back(c.worm == Worm::SLAMMER     ? "1434/UDP slammer"
+                                         : c.worm == Worm::CONFICKER ? "445/TCP conficker"
+                                                                     : "8/ICMP nachi");
+                break;
+            case Kind::DHT:
+                ct.label_names.push_back("BitTorrent DHT query to a high UDP port");
+                break;
+            case Kind::COUNT:
+                break;
         }
         ct.labels.assign(ct.label_names.size(), 0);
     }
@@ -264,25 +271,25 @@ struct Generator::Impl {
         double x = double(t - c.start) / double(c.end - c.start);
         double f = 1;
         switch (c.shape) {
-        case Shape::FLAT:
-            break;
-        case Shape::RAMP_UP:
-            f = x;
-            break;
-        case Shape::RAMP_DOWN:
-            f = 1 - x;
-            break;
-        case Shape::TRIANGLE:
-            f = 1 - std::abs(2 * x - 1);
-            break;
-        case Shape::SPIKE:
-            f = std::exp(-std::numbers::ln2 * double(t - c.start) / (c.half_life_hours * 3600 * NS));
-            break;
-        case Shape::DAILY: {
-            size_t day = size_t((t - c.start) / (SECONDS_PER_DAY * NS_PER_SEC));
-            f = c.daily[std::min(day, c.daily.size() - 1)];
-            break;
-        }
+            case Shape::FLAT:
+                break;
+            case Shape::RAMP_UP:
+                f = x;
+                break;
+            case Shape::RAMP_DOWN:
+                f = 1 - x;
+                break;
+            case Shape::TRIANGLE:
+                f = 1 - std::abs(2 * x - 1);
+                break;
+            case Shape::SPIKE:
+                f = std::exp(-std::numbers::ln2 * double(t - c.start) / (c.half_life_hours * 3600 * NS));
+                break;
+            case Shape::DAILY: {
+                size_t day = size_t((t - c.start) / (SECONDS_PER_DAY * NS_PER_SEC));
+                f = c.daily[std::min(day, c.daily.size() - 1)];
+                break;
+            }
         }
         if (c.diurnal > 0) {
             double hour = double(((t / NS_PER_SEC) % SECONDS_PER_DAY)) / 3600.0;
@@ -294,7 +301,8 @@ struct Generator::Impl {
     void Run(PacketSink &sink, const std::function<void(double)> &progress) {
         // Slice boundaries: a regular grid from the start plus every component's start and end.
         std::set<TimestampNs> cuts;
-        for (TimestampNs t = sc.start; t < sc.end; t += SLICE_NS) cuts.insert(t);
+        for (TimestampNs t = sc.start; t < sc.end; t += SLICE_NS)
+            cuts.insert(t);
         cuts.insert(sc.end);
         for (auto &c : sc.components) {
             cuts.insert(c.start);
@@ -374,24 +382,24 @@ struct Generator::Impl {
         Emitted e{0, sensor, 0};
         size_t len = 0;
         switch (r.spec->kind) {
-        case Kind::SCAN:
-            len = BuildScan(r, s, ts, dst4, dst6, e);
-            break;
-        case Kind::BACKSCATTER:
-            len = BuildBackscatter(r, s, dst4, e);
-            break;
-        case Kind::DNS_QUERY:
-        case Kind::DNS_RESPONSE:
-            len = BuildDns(r, s, dst4, dst6, e);
-            break;
-        case Kind::WORM:
-            len = BuildWorm(r, s, ts, dst4, e);
-            break;
-        case Kind::DHT:
-            len = BuildDht(s, dst4, dst6, e);
-            break;
-        case Kind::COUNT:
-            return;
+            case Kind::SCAN:
+                len = BuildScan(r, s, ts, dst4, dst6, e);
+                break;
+            case Kind::BACKSCATTER:
+                len = BuildBackscatter(r, s, dst4, e);
+                break;
+            case Kind::DNS_QUERY:
+            case Kind::DNS_RESPONSE:
+                len = BuildDns(r, s, dst4, dst6, e);
+                break;
+            case Kind::WORM:
+                len = BuildWorm(r, s, ts, dst4, e);
+                break;
+            case Kind::DHT:
+                len = BuildDht(s, dst4, dst6, e);
+                break;
+            case Kind::COUNT:
+                return;
         }
         if (len < MIN_FRAME) {
             // Ethernet pads short frames to 60 bytes on the wire (FCS stripped): what a capture port records.
@@ -423,26 +431,27 @@ struct Generator::Impl {
         ip.dst = dst;
         ip.ttl = s.ttl;
         switch (s.tool) {
-        case Tool::ZMAP_OLD:
-            ip.id = ZMAP_IP_ID;
-            break;
-        case Tool::WINDOWS:
-        case Tool::WINDOWS_XP:
-            ip.id = s.ip_id++;
-            ip.df = true;
-            break;
-        case Tool::LINUX:
-        case Tool::BSD:
-            ip.id = rng.Next16();
-            ip.df = true;
-            break;
-        default:
-            ip.id = rng.Next16();
+            case Tool::ZMAP_OLD:
+                ip.id = ZMAP_IP_ID;
+                break;
+            case Tool::WINDOWS:
+            case Tool::WINDOWS_XP:
+                ip.id = s.ip_id++;
+                ip.df = true;
+                break;
+            case Tool::LINUX:
+            case Tool::BSD:
+                ip.id = rng.Next16();
+                ip.df = true;
+                break;
+            default:
+                ip.id = rng.Next16();
         }
         return ip;
     }
 
-    size_t L3(SourceTruth &s, uint32_t dst4, const IpAddress &dst6, uint8_t proto, size_t l4_len, Ipv4Header *hdr = nullptr) {
+    size_t L3(SourceTruth &s, uint32_t dst4, const IpAddress &dst6, uint8_t proto, size_t l4_len,
+              Ipv4Header *hdr = nullptr) {
         if (s.address.IsV6()) return WriteEthIpv6(frame, s.address, dst6, proto, s.ttl, rng.Next32(), l4_len);
         Ipv4Header ip = hdr ? *hdr : Ip(s, dst4);
         return WriteEthIpv4(frame, ip, proto, l4_len);
@@ -462,8 +471,10 @@ struct Generator::Impl {
             if (s.tool != Tool::ZMAP_OLD && s.tool != Tool::ZMAP_NEW && s.tool != Tool::MASSCAN &&
                 s.tool != Tool::MASSCAN_MSS) {
                 uint64_t t = uint64_t(ts / 1000);
-                for (int i = 0; i < 8; ++i) data[i] = uint8_t(t >> (8 * i));
-                for (n = 8; n < 56; ++n) data[n] = uint8_t(n + 8);  // ping's 0x10, 0x11, ... pattern
+                for (int i = 0; i < 8; ++i)
+                    data[i] = uint8_t(t >> (8 * i));
+                for (n = 8; n < 56; ++n)
+                    data[n] = uint8_t(n + 8);  // ping's 0x10, 0x11, ... pattern
             }
             uint8_t type = v6 ? 128 : 8;
             L3(s, dst4, dst6, v6 ? PROTO_ICMPV6 : PROTO_ICMP, ICMP_LEN + n);
@@ -489,53 +500,53 @@ struct Generator::Impl {
         uint8_t opts[24];
         Ipv4Header ip = v6 ? Ipv4Header{} : Ip(s, dst4);
         switch (s.tool) {
-        case Tool::ZMAP_OLD:
-        case Tool::ZMAP_NEW:
-            tcp.sport = EphemeralPort(s.tool);
-            tcp.window = 65535;
-            break;
-        case Tool::MASSCAN:
-        case Tool::MASSCAN_MSS:
-            tcp.sport = s.sport;
-            tcp.window = 1024;
-            ip.id = uint16_t(dst4 ^ port ^ tcp.seq);
-            if (s.tool == Tool::MASSCAN_MSS) tcp.options = OPT_MSS;
-            break;
-        case Tool::MIRAI:
-            tcp.sport = s.sport;
-            tcp.seq = v6 ? tcp.seq : dst4;
-            tcp.window = rng.Next16();
-            break;
-        case Tool::NMAP:
-            tcp.sport = s.sport;
-            tcp.window = 1024;
-            tcp.options = OPT_MSS;
-            break;
-        case Tool::LINUX:
-            tcp.sport = EphemeralPort(s.tool);
-            tcp.window = 64240;
-            std::memcpy(opts, OPT_LINUX, sizeof OPT_LINUX);
-            StoreBe32(opts + OPT_LINUX_TSVAL, s.ts_base + uint32_t(ts / 1'000'000));
-            tcp.options = {opts, sizeof OPT_LINUX};
-            break;
-        case Tool::WINDOWS:
-            tcp.sport = EphemeralPort(s.tool);
-            tcp.window = 64240;
-            tcp.options = OPT_WINDOWS;
-            break;
-        case Tool::BSD:
-            tcp.sport = EphemeralPort(s.tool);
-            tcp.window = 65535;
-            std::memcpy(opts, OPT_BSD, sizeof OPT_BSD);
-            StoreBe32(opts + OPT_BSD_TSVAL, s.ts_base + uint32_t(ts / 1'000'000));
-            tcp.options = {opts, sizeof OPT_BSD};
-            break;
-        case Tool::WINDOWS_XP:
-        case Tool::COUNT:
-            tcp.sport = EphemeralPort(Tool::WINDOWS_XP);
-            tcp.window = 65535;
-            tcp.options = OPT_XP;
-            break;
+            case Tool::ZMAP_OLD:
+            case Tool::ZMAP_NEW:
+                tcp.sport = EphemeralPort(s.tool);
+                tcp.window = 65535;
+                break;
+            case Tool::MASSCAN:
+            case Tool::MASSCAN_MSS:
+                tcp.sport = s.sport;
+                tcp.window = 1024;
+                ip.id = uint16_t(dst4 ^ port ^ tcp.seq);
+                if (s.tool == Tool::MASSCAN_MSS) tcp.options = OPT_MSS;
+                break;
+            case Tool::MIRAI:
+                tcp.sport = s.sport;
+                tcp.seq = v6 ? tcp.seq : dst4;
+                tcp.window = rng.Next16();
+                break;
+            case Tool::NMAP:
+                tcp.sport = s.sport;
+                tcp.window = 1024;
+                tcp.options = OPT_MSS;
+                break;
+            case Tool::LINUX:
+                tcp.sport = EphemeralPort(s.tool);
+                tcp.window = 64240;
+                std::memcpy(opts, OPT_LINUX, sizeof OPT_LINUX);
+                StoreBe32(opts + OPT_LINUX_TSVAL, s.ts_base + uint32_t(ts / 1'000'000));
+                tcp.options = {opts, sizeof OPT_LINUX};
+                break;
+            case Tool::WINDOWS:
+                tcp.sport = EphemeralPort(s.tool);
+                tcp.window = 64240;
+                tcp.options = OPT_WINDOWS;
+                break;
+            case Tool::BSD:
+                tcp.sport = EphemeralPort(s.tool);
+                tcp.window = 65535;
+                std::memcpy(opts, OPT_BSD, sizeof OPT_BSD);
+                StoreBe32(opts + OPT_BSD_TSVAL, s.ts_base + uint32_t(ts / 1'000'000));
+                tcp.options = {opts, sizeof OPT_BSD};
+                break;
+            case Tool::WINDOWS_XP:
+            case Tool::COUNT:
+                tcp.sport = EphemeralPort(Tool::WINDOWS_XP);
+                tcp.window = 65535;
+                tcp.options = OPT_XP;
+                break;
         }
         if (r.spec->source_port) tcp.sport = r.spec->source_port;
         size_t l4_len = TcpLength(tcp);
@@ -547,15 +558,15 @@ struct Generator::Impl {
 
     uint16_t EphemeralPort(Tool t) {
         switch (t) {
-        case Tool::ZMAP_OLD:
-        case Tool::ZMAP_NEW:
-            return uint16_t(rng.Between(32768, 61000));  // ZMap's default --source-port range
-        case Tool::LINUX:
-            return uint16_t(rng.Between(32768, 60999));  // net.ipv4.ip_local_port_range
-        case Tool::WINDOWS_XP:
-            return uint16_t(rng.Between(1025, 5000));
-        default:
-            return uint16_t(rng.Between(49152, 65535));  // IANA dynamic range (Windows, BSD)
+            case Tool::ZMAP_OLD:
+            case Tool::ZMAP_NEW:
+                return uint16_t(rng.Between(32768, 61000));  // ZMap's default --source-port range
+            case Tool::LINUX:
+                return uint16_t(rng.Between(32768, 60999));  // net.ipv4.ip_local_port_range
+            case Tool::WINDOWS_XP:
+                return uint16_t(rng.Between(1025, 5000));
+            default:
+                return uint16_t(rng.Between(49152, 65535));  // IANA dynamic range (Windows, BSD)
         }
     }
 
@@ -576,7 +587,10 @@ struct Generator::Impl {
             inner.dst = s.address.V4HostOrder();
             inner.id = rng.Next16();
             inner.ttl = resp == Response::ICMP_TIME_EXCEEDED ? 1 : uint8_t(rng.Between(30, 240));
-            WriteIpv4Header(quote, inner, tcp ? PROTO_TCP : PROTO_UDP, tcp ? 40 : 28 + rng.Between(1, 64));  // UDP with data: its checksum cannot be checked from 8 quoted bytes
+            WriteIpv4Header(
+                quote, inner, tcp ? PROTO_TCP : PROTO_UDP,
+                tcp ? 40
+                    : 28 + rng.Between(1, 64));  // UDP with data: its checksum cannot be checked from 8 quoted bytes
             StoreBe16(quote + 20, spoofed_port);
             StoreBe16(quote + 22, c.port);
             StoreBe32(quote + 24, rng.Next32());  // TCP: sequence number; UDP: length and checksum
@@ -593,21 +607,21 @@ struct Generator::Impl {
         tcp.sport = c.port;
         tcp.dport = spoofed_port;
         switch (resp) {
-        case Response::SYNACK:
-            tcp.flags = TCP_SYN | TCP_ACK;
-            tcp.seq = rng.Next32();
-            tcp.ack = rng.Next32();
-            tcp.window = s.tool == Tool::WINDOWS ? 65535 : 64240;
-            tcp.options = OPT_MSS;
-            break;
-        case Response::RST:
-            tcp.flags = TCP_RST;
-            tcp.seq = rng.Next32();
-            break;
-        default:
-            tcp.flags = TCP_RST | TCP_ACK;
-            tcp.ack = rng.Next32();
-            break;
+            case Response::SYNACK:
+                tcp.flags = TCP_SYN | TCP_ACK;
+                tcp.seq = rng.Next32();
+                tcp.ack = rng.Next32();
+                tcp.window = s.tool == Tool::WINDOWS ? 65535 : 64240;
+                tcp.options = OPT_MSS;
+                break;
+            case Response::RST:
+                tcp.flags = TCP_RST;
+                tcp.seq = rng.Next32();
+                break;
+            default:
+                tcp.flags = TCP_RST | TCP_ACK;
+                tcp.ack = rng.Next32();
+                break;
         }
         size_t l4_len = TcpLength(tcp);
         WriteEthIpv4(frame, ip, PROTO_TCP, l4_len);
@@ -630,7 +644,8 @@ struct Generator::Impl {
             // Water torture: a fresh random label under the victim's zone, so that every query misses caches.
             static constexpr char ALPHABET[] = "abcdefghijklmnopqrstuvwxyz0123456789";
             size_t n = rng.Between(8, 16);
-            for (size_t i = 0; i < n; ++i) label[i] = ALPHABET[rng.Below(36)];
+            for (size_t i = 0; i < n; ++i)
+                label[i] = ALPHABET[rng.Below(36)];
             q.random_label = {label, n};
             q.qname = c.zone;
         } else {
@@ -649,34 +664,34 @@ struct Generator::Impl {
     size_t BuildWorm(Runtime &r, SourceTruth &s, TimestampNs ts, uint32_t dst4, Emitted &e) {
         Ipv4Header ip = Ip(s, dst4);
         switch (r.spec->worm) {
-        case Worm::SLAMMER: {
-            auto p = SlammerPayload();
-            WriteEthIpv4(frame, ip, PROTO_UDP, UDP_LEN + p.size());
-            size_t l4 = WriteUdp(frame, ETH_LEN, false, s.sport, 1434, p);
-            e.service = KeySlot(ServiceKind::UDP, 1434);
-            return ETH_LEN + IPV4_LEN + l4;
-        }
-        case Worm::CONFICKER: {
-            TcpHeader tcp;
-            tcp.sport = EphemeralPort(Tool::WINDOWS_XP);
-            tcp.dport = 445;
-            tcp.seq = rng.Next32();
-            tcp.window = 65535;
-            tcp.options = OPT_XP;
-            size_t l4_len = TcpLength(tcp);
-            WriteEthIpv4(frame, ip, PROTO_TCP, l4_len);
-            WriteTcp(frame, ETH_LEN, false, tcp);
-            e.service = KeySlot(ServiceKind::TCP, 445);
-            return ETH_LEN + IPV4_LEN + l4_len;
-        }
-        case Worm::NACHI: {
-            auto p = NachiPayload();
-            WriteEthIpv4(frame, ip, PROTO_ICMP, ICMP_LEN + p.size());
-            uint32_t rest = uint32_t(s.sport) << 16 | uint16_t(ts / NS_PER_SEC);
-            size_t l4 = WriteIcmp(frame, ETH_LEN, false, 8, 0, rest, p);
-            e.service = KeySlot(ServiceKind::ICMP, 8);
-            return ETH_LEN + IPV4_LEN + l4;
-        }
+            case Worm::SLAMMER: {
+                auto p = SlammerPayload();
+                WriteEthIpv4(frame, ip, PROTO_UDP, UDP_LEN + p.size());
+                size_t l4 = WriteUdp(frame, ETH_LEN, false, s.sport, 1434, p);
+                e.service = KeySlot(ServiceKind::UDP, 1434);
+                return ETH_LEN + IPV4_LEN + l4;
+            }
+            case Worm::CONFICKER: {
+                TcpHeader tcp;
+                tcp.sport = EphemeralPort(Tool::WINDOWS_XP);
+                tcp.dport = 445;
+                tcp.seq = rng.Next32();
+                tcp.window = 65535;
+                tcp.options = OPT_XP;
+                size_t l4_len = TcpLength(tcp);
+                WriteEthIpv4(frame, ip, PROTO_TCP, l4_len);
+                WriteTcp(frame, ETH_LEN, false, tcp);
+                e.service = KeySlot(ServiceKind::TCP, 445);
+                return ETH_LEN + IPV4_LEN + l4_len;
+            }
+            case Worm::NACHI: {
+                auto p = NachiPayload();
+                WriteEthIpv4(frame, ip, PROTO_ICMP, ICMP_LEN + p.size());
+                uint32_t rest = uint32_t(s.sport) << 16 | uint16_t(ts / NS_PER_SEC);
+                size_t l4 = WriteIcmp(frame, ETH_LEN, false, 8, 0, rest, p);
+                e.service = KeySlot(ServiceKind::ICMP, 8);
+                return ETH_LEN + IPV4_LEN + l4;
+            }
         }
         return 0;
     }

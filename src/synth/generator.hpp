@@ -35,23 +35,23 @@ struct SourceTruth {
     IpAddress address;
     uint16_t component = 0;
     Tool tool = Tool::LINUX;
-    std::string country;             // ISO code ("" for research scanners: their organisation's country)
+    std::string country;  // ISO code ("" for research scanners: their organisation's country)
     const struct ResearchOrg *research = nullptr;
     bool open_resolver = false;
-    uint8_t ttl = 64;                // initial TTL minus the hops to the telescope
-    uint16_t sport = 0;              // the fixed source port of tools that keep one
-    uint16_t ip_id = 0;              // the counter of stacks that count
-    uint32_t ts_base = 0;            // TCP timestamp clock offset
-    double weight = 0;               // share of the component's rate
+    uint8_t ttl = 64;      // initial TTL minus the hops to the telescope
+    uint16_t sport = 0;    // the fixed source port of tools that keep one
+    uint16_t ip_id = 0;    // the counter of stacks that count
+    uint32_t ts_base = 0;  // TCP timestamp clock offset
+    double weight = 0;     // share of the component's rate
     uint64_t packets = 0;
     TimestampNs first = 0, last = 0;
 };
 
 struct ComponentTruth {
     uint64_t packets = 0;
-    double expected_packets = 0;      // the integral of the rate over the window (Poisson mean)
-    std::vector<uint64_t> by_day;     // packets per day from the scenario start
-    std::vector<uint64_t> by_sensor;  // packets per sensor
+    double expected_packets = 0;           // the integral of the rate over the window (Poisson mean)
+    std::vector<uint64_t> by_day;          // packets per day from the scenario start
+    std::vector<uint64_t> by_sensor;       // packets per sensor
     std::vector<std::string> label_names;  // what `labels` counts: services, response types, ...
     std::vector<uint64_t> labels;
     uint32_t first_source = 0, source_count = 0;
@@ -61,7 +61,7 @@ struct Truth {
     uint64_t seed = 0;
     double scale = 1;
     uint64_t packets = 0;
-    uint64_t bytes = 0;  // frame bytes
+    uint64_t bytes = 0;              // frame bytes
     std::vector<uint64_t> services;  // packets per ServiceKey.packed (kinds TCP..ICMPV6: 5 * 65536 slots)
     std::vector<ComponentTruth> components;
     std::vector<SourceTruth> sources;

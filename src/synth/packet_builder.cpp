@@ -4,8 +4,10 @@ namespace darkscope::synth {
 namespace {
 
 // The capture port of the telescope (locally administered addresses) and its upstream router.
-constexpr uint8_t ETH_HEADER_V4[ETH_LEN] = {0x02, 0x00, 0x5e, 0x10, 0x00, 0x01, 0x02, 0x00, 0x5e, 0x10, 0x00, 0xfe, 0x08, 0x00};
-constexpr uint8_t ETH_HEADER_V6[ETH_LEN] = {0x02, 0x00, 0x5e, 0x10, 0x00, 0x01, 0x02, 0x00, 0x5e, 0x10, 0x00, 0xfe, 0x86, 0xdd};
+constexpr uint8_t ETH_HEADER_V4[ETH_LEN] = {0x02, 0x00, 0x5e, 0x10, 0x00, 0x01, 0x02,
+                                            0x00, 0x5e, 0x10, 0x00, 0xfe, 0x08, 0x00};
+constexpr uint8_t ETH_HEADER_V6[ETH_LEN] = {0x02, 0x00, 0x5e, 0x10, 0x00, 0x01, 0x02,
+                                            0x00, 0x5e, 0x10, 0x00, 0xfe, 0x86, 0xdd};
 
 // Checksums are summed from the field values and from the source buffers, never by reading back the frame just
 // written: a load that spans bytes stored a moment earlier stalls the CPU (no store forwarding), which made the
@@ -22,9 +24,11 @@ uint64_t PseudoSum(const uint8_t *ip, bool v6, uint8_t proto, size_t l4_len) {
 
 uint16_t InternetChecksum(const uint8_t *p, size_t n) {
     uint32_t sum = 0;
-    for (size_t i = 0; i + 1 < n; i += 2) sum += uint32_t(p[i] << 8 | p[i + 1]);
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += uint32_t(p[i] << 8 | p[i + 1]);
     if (n & 1) sum += uint32_t(p[n - 1] << 8);
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    while (sum >> 16)
+        sum = (sum & 0xFFFF) + (sum >> 16);
     return uint16_t(~sum);
 }
 
@@ -50,8 +54,8 @@ size_t WriteEthIpv4(uint8_t *frame, const Ipv4Header &ip, uint8_t proto, size_t 
     return ETH_LEN + IPV4_LEN;
 }
 
-size_t WriteEthIpv6(uint8_t *frame, const IpAddress &src, const IpAddress &dst, uint8_t next_header,
-                    uint8_t hop_limit, uint32_t flow_label, size_t l4_len) {
+size_t WriteEthIpv6(uint8_t *frame, const IpAddress &src, const IpAddress &dst, uint8_t next_header, uint8_t hop_limit,
+                    uint32_t flow_label, size_t l4_len) {
     std::memcpy(frame, ETH_HEADER_V6, ETH_LEN);
     uint8_t *p = frame + ETH_LEN;
     StoreBe32(p, 0x60000000u | (flow_label & 0xFFFFF));

@@ -81,7 +81,8 @@ inline uint32_t SumBytesBe(const uint8_t *p, size_t n) {
 }
 /// ~(one's-complement sum) of a big-endian-domain sum, ready for StoreBe16.
 inline uint16_t FoldBe(uint64_t sum) {
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    while (sum >> 16)
+        sum = (sum & 0xFFFF) + (sum >> 16);
     return uint16_t(~sum);
 }
 /// Stores a checksum computed by FoldNative.
@@ -101,8 +102,8 @@ struct Ipv4Header {
 /// Ethernet + IPv4 header for `l4_len` bytes of `proto`; returns the offset of the transport header (34).
 size_t WriteEthIpv4(uint8_t *frame, const Ipv4Header &ip, uint8_t proto, size_t l4_len);
 /// Ethernet + IPv6 header; returns the offset of the transport header (54).
-size_t WriteEthIpv6(uint8_t *frame, const IpAddress &src, const IpAddress &dst, uint8_t next_header,
-                    uint8_t hop_limit, uint32_t flow_label, size_t l4_len);
+size_t WriteEthIpv6(uint8_t *frame, const IpAddress &src, const IpAddress &dst, uint8_t next_header, uint8_t hop_limit,
+                    uint32_t flow_label, size_t l4_len);
 /// A bare IPv4 header (the one quoted inside ICMP errors).
 void WriteIpv4Header(uint8_t *p, const Ipv4Header &ip, uint8_t proto, size_t total_len);
 

@@ -10,8 +10,8 @@
 namespace darkscope::synth {
 namespace {
 
-constexpr uint16_t TYPE_A = 1, TYPE_NS = 2, TYPE_SOA = 6, TYPE_MX = 15, TYPE_TXT = 16, TYPE_AAAA = 28,
-                   TYPE_OPT = 41, TYPE_DNSKEY = 48, TYPE_ANY = 255;
+constexpr uint16_t TYPE_A = 1, TYPE_NS = 2, TYPE_SOA = 6, TYPE_MX = 15, TYPE_TXT = 16, TYPE_AAAA = 28, TYPE_OPT = 41,
+                   TYPE_DNSKEY = 48, TYPE_ANY = 255;
 
 struct Writer {
     uint8_t *out;
@@ -66,8 +66,8 @@ void Txt(Writer &w, std::string_view text) {
 
 std::optional<uint16_t> DnsTypeCode(std::string_view name) {
     static constexpr std::pair<std::string_view, uint16_t> TYPES[] = {
-        {"A", TYPE_A}, {"AAAA", TYPE_AAAA}, {"ANY", TYPE_ANY}, {"TXT", TYPE_TXT},
-        {"MX", TYPE_MX}, {"NS", TYPE_NS}, {"DNSKEY", TYPE_DNSKEY}, {"SOA", TYPE_SOA}};
+        {"A", TYPE_A},   {"AAAA", TYPE_AAAA}, {"ANY", TYPE_ANY},       {"TXT", TYPE_TXT},
+        {"MX", TYPE_MX}, {"NS", TYPE_NS},     {"DNSKEY", TYPE_DNSKEY}, {"SOA", TYPE_SOA}};
     for (auto &[n, c] : TYPES)
         if (n == name) return c;
     return std::nullopt;
@@ -75,7 +75,8 @@ std::optional<uint16_t> DnsTypeCode(std::string_view name) {
 
 size_t EncodeDnsName(uint8_t *out, std::string_view name) {
     size_t n = 0;
-    while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    while (!name.empty() && name.back() == '.')
+        name.remove_suffix(1);
     while (!name.empty()) {
         size_t dot = name.find('.');
         std::string_view label = name.substr(0, dot);
@@ -138,7 +139,8 @@ size_t BuildDnsResponse(uint8_t *out, const DnsQuery &q, bool nxdomain, Rng &rng
         size_t rd = w.n;
         w.Name(fmt::format("ns1.{}", q.qname));
         w.Name(fmt::format("hostmaster.{}", q.qname));
-        for (uint32_t v : {2024010101u, 7200u, 3600u, 1209600u, 900u}) w.U32(v);
+        for (uint32_t v : {2024010101u, 7200u, 3600u, 1209600u, 900u})
+            w.U32(v);
         StoreBe16(out + len_at, uint16_t(w.n - rd));
         StoreBe16(out + nscount_at, 1);
     } else {
@@ -149,64 +151,68 @@ size_t BuildDnsResponse(uint8_t *out, const DnsQuery &q, bool nxdomain, Rng &rng
             ++answers;
         };
         switch (q.qtype) {
-        case TYPE_A:
-            for (uint32_t i = 0, k = rng.Between(1, 4); i < k; ++i) a();
-            break;
-        case TYPE_AAAA: {
-            size_t rd = w.BeginRr(TYPE_AAAA, 300);
-            w.U32(0x20010DB8);
-            for (int i = 0; i < 3; ++i) w.U32(rng.Next32());
-            w.EndRr(rd);
-            ++answers;
-            break;
-        }
-        case TYPE_TXT:
-            Txt(w, "v=spf1 ip4:192.0.2.0/24 -all");
-            ++answers;
-            break;
-        case TYPE_MX: {
-            size_t rd = w.BeginRr(TYPE_MX, 3600);
-            w.U16(10);
-            w.Bytes("\x04mail\xC0\x0C", 7);
-            w.EndRr(rd);
-            ++answers;
-            break;
-        }
-        case TYPE_NS:
-            for (const char *ns : {"\x03ns1\xC0\x0C", "\x03ns2\xC0\x0C"}) {
-                size_t rd = w.BeginRr(TYPE_NS, 86400);
-                w.Bytes(ns, 6);
+            case TYPE_A:
+                for (uint32_t i = 0, k = rng.Between(1, 4); i < k; ++i)
+                    a();
+                break;
+            case TYPE_AAAA: {
+                size_t rd = w.BeginRr(TYPE_AAAA, 300);
+                w.U32(0x20010DB8);
+                for (int i = 0; i < 3; ++i)
+                    w.U32(rng.Next32());
                 w.EndRr(rd);
                 ++answers;
+                break;
             }
-            break;
-        case TYPE_DNSKEY:
-        case TYPE_ANY:
-        default: {
-            // What makes ANY and DNSKEY worth amplifying: several records and long keys.
-            for (int i = 0; i < 4; ++i) a();
-            for (const char *ns : {"\x03ns1\xC0\x0C", "\x03ns2\xC0\x0C"}) {
-                size_t rd = w.BeginRr(TYPE_NS, 86400);
-                w.Bytes(ns, 6);
+            case TYPE_TXT:
+                Txt(w, "v=spf1 ip4:192.0.2.0/24 -all");
+                ++answers;
+                break;
+            case TYPE_MX: {
+                size_t rd = w.BeginRr(TYPE_MX, 3600);
+                w.U16(10);
+                w.Bytes("\x04mail\xC0\x0C", 7);
                 w.EndRr(rd);
                 ++answers;
+                break;
             }
-            Txt(w, "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 include:_spf.example.net ~all");
-            ++answers;
-            for (int k = 0; k < 3; ++k) {
-                size_t rd = w.BeginRr(TYPE_DNSKEY, 3600);
-                w.U16(k == 0 ? 257 : 256);  // KSK, then ZSKs
-                w.U8(3);
-                w.U8(8);  // RSA/SHA-256
-                size_t key_len = k == 0 ? 260 : 132;
-                w.U8(3);  // exponent length
-                w.Bytes("\x01\x00\x01", 3);
-                for (size_t i = 4; i < key_len; ++i) w.U8(uint8_t(rng.Next32()));
-                w.EndRr(rd);
+            case TYPE_NS:
+                for (const char *ns : {"\x03ns1\xC0\x0C", "\x03ns2\xC0\x0C"}) {
+                    size_t rd = w.BeginRr(TYPE_NS, 86400);
+                    w.Bytes(ns, 6);
+                    w.EndRr(rd);
+                    ++answers;
+                }
+                break;
+            case TYPE_DNSKEY:
+            case TYPE_ANY:
+            default: {
+                // What makes ANY and DNSKEY worth amplifying: several records and long keys.
+                for (int i = 0; i < 4; ++i)
+                    a();
+                for (const char *ns : {"\x03ns1\xC0\x0C", "\x03ns2\xC0\x0C"}) {
+                    size_t rd = w.BeginRr(TYPE_NS, 86400);
+                    w.Bytes(ns, 6);
+                    w.EndRr(rd);
+                    ++answers;
+                }
+                Txt(w, "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 include:_spf.example.net ~all");
                 ++answers;
+                for (int k = 0; k < 3; ++k) {
+                    size_t rd = w.BeginRr(TYPE_DNSKEY, 3600);
+                    w.U16(k == 0 ? 257 : 256);  // KSK, then ZSKs
+                    w.U8(3);
+                    w.U8(8);  // RSA/SHA-256
+                    size_t key_len = k == 0 ? 260 : 132;
+                    w.U8(3);  // exponent length
+                    w.Bytes("\x01\x00\x01", 3);
+                    for (size_t i = 4; i < key_len; ++i)
+                        w.U8(uint8_t(rng.Next32()));
+                    w.EndRr(rd);
+                    ++answers;
+                }
+                break;
             }
-            break;
-        }
         }
         StoreBe16(out + ancount_at, answers);
     }
@@ -221,10 +227,12 @@ std::span<const uint8_t> SlammerPayload() {
     static const auto payload = [] {
         std::array<uint8_t, SLAMMER_PAYLOAD_LEN> p{};
         p[0] = 0x04;
-        for (size_t i = 1; i < 97; ++i) p[i] = 0x01;
+        for (size_t i = 1; i < 97; ++i)
+            p[i] = 0x01;
         const uint8_t ret[] = {0xdc, 0xc9, 0xb0, 0x42, 0xeb, 0x0e};  // the return address and short jump
         std::memcpy(p.data() + 97, ret, sizeof ret);
-        for (size_t i = 103; i < p.size(); ++i) p[i] = uint8_t(0x70 + (i * 37) % 0x50);
+        for (size_t i = 103; i < p.size(); ++i)
+            p[i] = uint8_t(0x70 + (i * 37) % 0x50);
         return p;
     }();
     return payload;
@@ -242,7 +250,8 @@ std::span<const uint8_t> NachiPayload() {
 size_t BuildDhtQuery(uint8_t *out, Rng &rng) {
     Writer w{out};
     auto random20 = [&] {
-        for (int i = 0; i < 20; ++i) w.U8(uint8_t(rng.Next32()));
+        for (int i = 0; i < 20; ++i)
+            w.U8(uint8_t(rng.Next32()));
     };
     w.Bytes("d1:ad2:id20:", 12);
     random20();
@@ -267,67 +276,69 @@ size_t BuildDhtQuery(uint8_t *out, Rng &rng) {
 size_t BuildUdpProbe(uint8_t *out, uint16_t port, uint32_t dst, Rng &rng) {
     Writer w{out};
     switch (port) {
-    case 53: {
-        DnsQuery q;
-        q.id = rng.Next16();
-        q.qname = "example.com";
-        return BuildDnsQuery(out, q);
-    }
-    case 123:  // NTP client request, version 4, mode 3
-        w.U8(0xE3);
-        w.U8(0);
-        w.U8(6);
-        w.U8(0xEC);
-        for (int i = 0; i < 11; ++i) w.U32(0);
-        return w.n;
-    case 1900: {
-        static constexpr std::string_view SSDP = "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
-                                                 "MAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n";
-        w.Bytes(SSDP.data(), SSDP.size());
-        return w.n;
-    }
-    case 5060: {
-        auto ip = fmt::format("{}.{}.{}.{}", dst >> 24, (dst >> 16) & 255, (dst >> 8) & 255, dst & 255);
-        uint32_t tag = rng.Next32();
-        auto text = fmt::format(
-            "OPTIONS sip:100@{} SIP/2.0\r\nVia: SIP/2.0/UDP {}:5060;branch=z9hG4bK-{:08x};rport\r\n"
-            "Max-Forwards: 70\r\nTo: <sip:100@{}>\r\nFrom: \"sipvicious\"<sip:100@1.1.1.1>;tag={:08x}\r\n"
-            "User-Agent: friendly-scanner\r\nCall-ID: {}\r\nCSeq: 1 OPTIONS\r\nAccept: application/sdp\r\n"
-            "Content-Length: 0\r\n\r\n",
-            ip, ip, tag, ip, tag ^ 0x5a5a5a5a, rng.Next32());
-        w.Bytes(text.data(), text.size());
-        return w.n;
-    }
-    case 161: {  // SNMPv1 get-request, community "public", sysDescr.0
-        static constexpr uint8_t SNMP[] = {0x30, 0x26, 0x02, 0x01, 0x00, 0x04, 0x06, 'p',  'u',  'b',
-                                           'l',  'i',  'c',  0xa0, 0x19, 0x02, 0x01, 0x01, 0x02, 0x01,
-                                           0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30, 0x0c, 0x06, 0x08,
-                                           0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x05, 0x00};
-        w.Bytes(SNMP, sizeof SNMP);
-        return w.n;
-    }
-    case 137: {  // NetBIOS name service: node status request for "*"
-        w.U16(rng.Next16());
-        w.U16(0x0000);
-        w.U16(1);
-        w.U16(0);
-        w.U16(0);
-        w.U16(0);
-        w.U8(32);
-        w.Bytes("CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 32);
-        w.U8(0);
-        w.U16(0x0021);
-        w.U16(1);
-        return w.n;
-    }
-    case 1434:  // MS-SQL browser ping (CLNT_UCAST_EX)
-        w.U8(0x03);
-        return w.n;
-    case 11211:
-        w.Bytes("\x00\x01\x00\x00\x00\x01\x00\x00stats\r\n", 15);
-        return w.n;
-    default:
-        return 0;
+        case 53: {
+            DnsQuery q;
+            q.id = rng.Next16();
+            q.qname = "example.com";
+            return BuildDnsQuery(out, q);
+        }
+        case 123:  // NTP client request, version 4, mode 3
+            w.U8(0xE3);
+            w.U8(0);
+            w.U8(6);
+            w.U8(0xEC);
+            for (int i = 0; i < 11; ++i)
+                w.U32(0);
+            return w.n;
+        case 1900: {
+            static constexpr std::string_view SSDP =
+                "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+                "MAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n";
+            w.Bytes(SSDP.data(), SSDP.size());
+            return w.n;
+        }
+        case 5060: {
+            auto ip = fmt::format("{}.{}.{}.{}", dst >> 24, (dst >> 16) & 255, (dst >> 8) & 255, dst & 255);
+            uint32_t tag = rng.Next32();
+            auto text = fmt::format(
+                "OPTIONS sip:100@{} SIP/2.0\r\nVia: SIP/2.0/UDP {}:5060;branch=z9hG4bK-{:08x};rport\r\n"
+                "Max-Forwards: 70\r\nTo: <sip:100@{}>\r\nFrom: \"sipvicious\"<sip:100@1.1.1.1>;tag={:08x}\r\n"
+                "User-Agent: friendly-scanner\r\nCall-ID: {}\r\nCSeq: 1 OPTIONS\r\nAccept: application/sdp\r\n"
+                "Content-Length: 0\r\n\r\n",
+                ip, ip, tag, ip, tag ^ 0x5a5a5a5a, rng.Next32());
+            w.Bytes(text.data(), text.size());
+            return w.n;
+        }
+        case 161: {  // SNMPv1 get-request, community "public", sysDescr.0
+            static constexpr uint8_t SNMP[] = {0x30, 0x26, 0x02, 0x01, 0x00, 0x04, 0x06, 'p',  'u',  'b',
+                                               'l',  'i',  'c',  0xa0, 0x19, 0x02, 0x01, 0x01, 0x02, 0x01,
+                                               0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30, 0x0c, 0x06, 0x08,
+                                               0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x05, 0x00};
+            w.Bytes(SNMP, sizeof SNMP);
+            return w.n;
+        }
+        case 137: {  // NetBIOS name service: node status request for "*"
+            w.U16(rng.Next16());
+            w.U16(0x0000);
+            w.U16(1);
+            w.U16(0);
+            w.U16(0);
+            w.U16(0);
+            w.U8(32);
+            w.Bytes("CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 32);
+            w.U8(0);
+            w.U16(0x0021);
+            w.U16(1);
+            return w.n;
+        }
+        case 1434:  // MS-SQL browser ping (CLNT_UCAST_EX)
+            w.U8(0x03);
+            return w.n;
+        case 11211:
+            w.Bytes("\x00\x01\x00\x00\x00\x01\x00\x00stats\r\n", 15);
+            return w.n;
+        default:
+            return 0;
     }
 }
 

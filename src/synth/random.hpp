@@ -27,7 +27,8 @@ inline uint64_t Mix64(uint64_t x) {
 class Rng {
 public:
     explicit Rng(uint64_t seed) {
-        for (auto &w : s_) w = SplitMix64(seed);
+        for (auto &w : s_)
+            w = SplitMix64(seed);
     }
     /// A generator for a named purpose: independent streams whose output does not depend on how much another
     /// stream consumed (adding a component to a scenario does not shift the others' addresses).
@@ -81,7 +82,8 @@ public:
         alias_.assign(n, 0);
         if (n == 0) return;
         double sum = 0;
-        for (double w : weights) sum += w;
+        for (double w : weights)
+            sum += w;
         std::vector<double> scaled(n);
         std::vector<uint32_t> small, large;
         for (size_t i = 0; i < n; ++i) {
@@ -99,8 +101,10 @@ public:
                 small.push_back(l);
             }
         }
-        for (uint32_t i : large) prob_[i] = 1.0;
-        for (uint32_t i : small) prob_[i] = 1.0;  // rounding leftovers
+        for (uint32_t i : large)
+            prob_[i] = 1.0;
+        for (uint32_t i : small)
+            prob_[i] = 1.0;  // rounding leftovers
     }
     uint32_t Pick(Rng &rng) const {
         uint64_t r = rng.Next();

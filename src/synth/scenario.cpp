@@ -37,7 +37,8 @@ public:
         for (auto &[key, value] : t) {
             if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
             std::string list;
-            for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+            for (auto a : allowed)
+                list += (list.empty() ? "" : ", ") + std::string(a);
             Fail(value, fmt::format("unknown key '{}' in {} (known: {})", key.str(), what, list));
         }
     }
@@ -57,7 +58,8 @@ public:
         auto *a = n.as_array();
         if (!a) Fail(n, fmt::format("{} must be an array of strings", key));
         std::vector<std::string> out;
-        for (auto &e : *a) out.push_back(String(e, key));
+        for (auto &e : *a)
+            out.push_back(String(e, key));
         return out;
     }
     // A table of name = weight.
@@ -65,7 +67,8 @@ public:
         auto *t = n.as_table();
         if (!t) Fail(n, fmt::format("{} must be a table of name = weight, e.g. {{ CN = 3, US = 1 }}", key));
         std::vector<std::pair<std::string, double>> out;
-        for (auto &[k, v] : *t) out.emplace_back(std::string(k.str()), Number(v, fmt::format("{}.{}", key, k.str()), 0, 1e12));
+        for (auto &[k, v] : *t)
+            out.emplace_back(std::string(k.str()), Number(v, fmt::format("{}.{}", key, k.str()), 0, 1e12));
         if (out.empty()) Fail(n, fmt::format("{} is empty", key));
         return out;
     }
@@ -109,8 +112,10 @@ public:
         auto *head = doc["scenario"].as_table();
         if (!head) Fail(toml::source_region{}, "no [scenario] table (name, start, end)");
         CheckKeys(*head, {"name", "description", "start", "end", "seed"}, "[scenario]");
-        if (auto n = (*head)["name"].node()) sc.name = String(*n, "name");
-        else Fail(*head, "[scenario] needs a name");
+        if (auto n = (*head)["name"].node())
+            sc.name = String(*n, "name");
+        else
+            Fail(*head, "[scenario] needs a name");
         if (auto n = (*head)["description"].node()) sc.description = String(*n, "description");
         auto *s = (*head)["start"].node();
         auto *e = (*head)["end"].node();
@@ -142,7 +147,8 @@ public:
 
     void ParseSensors(const toml::table &doc, Scenario &sc) {
         auto *list = doc["sensor"].as_array();
-        if (!list || list->empty()) Fail(toml::source_region{}, "no [[sensor]] tables (name, networks, location, provider)");
+        if (!list || list->empty())
+            Fail(toml::source_region{}, "no [[sensor]] tables (name, networks, location, provider)");
         std::set<std::string> names;
         for (auto &item : *list) {
             auto *t = item.as_table();
@@ -173,10 +179,11 @@ public:
 
     Component ParseComponent(const toml::table &t, bool is_event, const Scenario &sc) {
         CheckKeys(t,
-                  {"name", "kind", "start", "end", "shape", "daily", "half_life_hours", "diurnal", "rate", "sources",
-                   "rate_tail", "countries", "research", "tool", "tools", "services", "source_port", "ipv6", "sensors", "providers",
-                   "every_sensor", "spread_ms", "qnames", "qtype", "zone", "open_resolver", "edns", "port",
-                   "responses", "worm", "expect"},
+                  {"name",      "kind",     "start",       "end",       "shape",         "daily",     "half_life_hours",
+                   "diurnal",   "rate",     "sources",     "rate_tail", "countries",     "research",  "tool",
+                   "tools",     "services", "source_port", "ipv6",      "sensors",       "providers", "every_sensor",
+                   "spread_ms", "qnames",   "qtype",       "zone",      "open_resolver", "edns",      "port",
+                   "responses", "worm",     "expect"},
                   is_event ? "[[event]]" : "[[population]]");
         Component c;
         c.is_event = is_event;
@@ -205,10 +212,12 @@ public:
         if (auto n = t["daily"].node()) {
             auto *a = n->as_array();
             if (!a || a->empty()) Fail(*n, "daily must be an array of numbers (a factor per day)");
-            for (auto &v : *a) c.daily.push_back(Number(v, "daily", 0, 1e9));
+            for (auto &v : *a)
+                c.daily.push_back(Number(v, "daily", 0, 1e9));
             if (c.shape == Shape::FLAT) c.shape = Shape::DAILY;
         }
-        if (c.shape == Shape::DAILY && c.daily.empty()) Fail(t, fmt::format("'{}': shape daily needs daily = [...]", c.name));
+        if (c.shape == Shape::DAILY && c.daily.empty())
+            Fail(t, fmt::format("'{}': shape daily needs daily = [...]", c.name));
         if (auto n = t["half_life_hours"].node()) c.half_life_hours = Number(*n, "half_life_hours", 0.01, 1e6);
         if (auto n = t["diurnal"].node()) c.diurnal = Number(*n, "diurnal", 0, 1);
         auto *rate = t["rate"].node();
@@ -219,20 +228,24 @@ public:
         if (auto n = t["countries"].node()) {
             c.countries = Weights(*n, "countries");
             for (auto &[code, w] : c.countries)
-                if (!FindCountry(code)) Fail(*n, fmt::format("no prefixes for country '{}' (known: {})", code, KnownCountries()));
+                if (!FindCountry(code))
+                    Fail(*n, fmt::format("no prefixes for country '{}' (known: {})", code, KnownCountries()));
         }
         if (auto n = t["research"].node()) {
             c.research = String(*n, "research");
             if (!FindResearchOrg(c.research))
-                Fail(*n, fmt::format("unknown research organisation '{}' (known: {})", c.research, KnownResearchOrgs()));
+                Fail(*n,
+                     fmt::format("unknown research organisation '{}' (known: {})", c.research, KnownResearchOrgs()));
         }
         if (c.countries.empty() && c.research.empty())
             Fail(t, fmt::format("'{}' needs countries = {{ CC = weight, ... }} or research = \"org\"", c.name));
         if (auto n = t["tool"].node()) c.tools.emplace_back(ToolOf(*n, String(*n, "tool")), 1.0);
         if (auto n = t["tools"].node())
-            for (auto &[name, w] : Weights(*n, "tools")) c.tools.emplace_back(ToolOf(*n, name), w);
+            for (auto &[name, w] : Weights(*n, "tools"))
+                c.tools.emplace_back(ToolOf(*n, name), w);
         // No tool: the research organisation's own, else old Windows for worms, else a Linux stack.
-        if (c.tools.empty() && !c.research.empty()) c.tools.emplace_back(*ParseTool(FindResearchOrg(c.research)->tool), 1.0);
+        if (c.tools.empty() && !c.research.empty())
+            c.tools.emplace_back(*ParseTool(FindResearchOrg(c.research)->tool), 1.0);
         if (c.tools.empty()) c.tools.emplace_back(c.kind == Kind::WORM ? Tool::WINDOWS_XP : Tool::LINUX, 1.0);
         if (auto n = t["services"].node()) {
             for (auto &[name, w] : Weights(*n, "services")) {
@@ -268,7 +281,8 @@ public:
             if (q.empty() || q.size() > 200) Fail(*t["qnames"].node(), fmt::format("'{}' is not a usable name", q));
         if (auto n = t["qtype"].node()) {
             c.qtype = String(*n, "qtype");
-            if (!DnsTypeCode(c.qtype)) Fail(*n, fmt::format("unknown qtype '{}' (A, AAAA, ANY, TXT, MX, NS, DNSKEY)", c.qtype));
+            if (!DnsTypeCode(c.qtype))
+                Fail(*n, fmt::format("unknown qtype '{}' (A, AAAA, ANY, TXT, MX, NS, DNSKEY)", c.qtype));
         }
         if (auto n = t["zone"].node()) c.zone = String(*n, "zone");
         if ((c.kind == Kind::DNS_QUERY || c.kind == Kind::DNS_RESPONSE) && c.qnames.empty() && c.zone.empty())
@@ -296,13 +310,16 @@ public:
                 auto it = std::find(std::begin(RESPONSE_NAMES), std::end(RESPONSE_NAMES), name);
                 if (it == std::end(RESPONSE_NAMES))
                     Fail(*n, fmt::format("unknown response '{}' (synack, rst, rstack, icmp-unreachable, "
-                                         "icmp-time-exceeded)", name));
+                                         "icmp-time-exceeded)",
+                                         name));
                 c.responses.emplace_back(Response(it - std::begin(RESPONSE_NAMES)), w);
             }
         }
         if (c.kind == Kind::BACKSCATTER && c.responses.empty()) {
-            if (c.port_proto == "TCP") c.responses = {{Response::SYNACK, 0.6}, {Response::RSTACK, 0.3}, {Response::RST, 0.1}};
-            else c.responses = {{Response::ICMP_UNREACHABLE, 1.0}};
+            if (c.port_proto == "TCP")
+                c.responses = {{Response::SYNACK, 0.6}, {Response::RSTACK, 0.3}, {Response::RST, 0.1}};
+            else
+                c.responses = {{Response::ICMP_UNREACHABLE, 1.0}};
         }
         if (c.kind == Kind::BACKSCATTER && c.port_proto == "UDP")
             for (auto &[r, w] : c.responses)
@@ -310,10 +327,14 @@ public:
                     Fail(*t["responses"].node(), "a UDP service is answered with ICMP errors, not TCP flags");
         if (auto n = t["worm"].node()) {
             auto w = String(*n, "worm");
-            if (w == "slammer") c.worm = Worm::SLAMMER;
-            else if (w == "conficker") c.worm = Worm::CONFICKER;
-            else if (w == "nachi") c.worm = Worm::NACHI;
-            else Fail(*n, fmt::format("unknown worm '{}' (slammer, conficker, nachi)", w));
+            if (w == "slammer")
+                c.worm = Worm::SLAMMER;
+            else if (w == "conficker")
+                c.worm = Worm::CONFICKER;
+            else if (w == "nachi")
+                c.worm = Worm::NACHI;
+            else
+                Fail(*n, fmt::format("unknown worm '{}' (slammer, conficker, nachi)", w));
         } else if (c.kind == Kind::WORM) {
             Fail(t, fmt::format("'{}' needs worm = \"slammer\", \"conficker\" or \"nachi\"", c.name));
         }
@@ -325,7 +346,8 @@ public:
         auto tool = ParseTool(name);
         if (!tool) {
             std::string list;
-            for (auto t : TOOL_NAMES) list += (list.empty() ? "" : ", ") + std::string(t);
+            for (auto t : TOOL_NAMES)
+                list += (list.empty() ? "" : ", ") + std::string(t);
             Fail(n, fmt::format("unknown tool '{}' (known: {})", name, list));
         }
         return *tool;
@@ -333,22 +355,30 @@ public:
 
     void SetKind(const toml::table &t, Component &c) {
         const std::string &k = c.kind_name;
-        if (k == "scan" || k == "surge" || k == "new-service") c.kind = Kind::SCAN;
-        else if (k == "dns-query") c.kind = Kind::DNS_QUERY;
+        if (k == "scan" || k == "surge" || k == "new-service")
+            c.kind = Kind::SCAN;
+        else if (k == "dns-query")
+            c.kind = Kind::DNS_QUERY;
         else if (k == "spoofed-dns") {
             c.kind = Kind::DNS_QUERY;
             c.every_sensor = true;
-        } else if (k == "water-torture") c.kind = Kind::DNS_QUERY;
-        else if (k == "dns-response") c.kind = Kind::DNS_RESPONSE;
+        } else if (k == "water-torture")
+            c.kind = Kind::DNS_QUERY;
+        else if (k == "dns-response")
+            c.kind = Kind::DNS_RESPONSE;
         else if (k == "open-resolver") {
             c.kind = Kind::DNS_RESPONSE;
             c.open_resolver = true;
-        } else if (k == "backscatter") c.kind = Kind::BACKSCATTER;
-        else if (k == "worm") c.kind = Kind::WORM;
-        else if (k == "dht") c.kind = Kind::DHT;
+        } else if (k == "backscatter")
+            c.kind = Kind::BACKSCATTER;
+        else if (k == "worm")
+            c.kind = Kind::WORM;
+        else if (k == "dht")
+            c.kind = Kind::DHT;
         else
             Fail(t, fmt::format("unknown kind '{}' (scan, surge, new-service, dns-query, spoofed-dns, water-torture, "
-                                "dns-response, open-resolver, backscatter, worm, dht)", k));
+                                "dns-response, open-resolver, backscatter, worm, dht)",
+                                k));
         if (k == "water-torture" && !t["zone"]) Fail(t, fmt::format("water-torture '{}' needs zone = \"...\"", c.name));
     }
 
@@ -383,7 +413,8 @@ Scenario LoadScenario(const std::string &name_or_path) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(name_or_path, ec)) return LoadScenarioFile(name_or_path);
     std::string names;
-    for (auto &b : BuiltinScenarios()) names += (names.empty() ? "" : ", ") + std::string(b.name);
+    for (auto &b : BuiltinScenarios())
+        names += (names.empty() ? "" : ", ") + std::string(b.name);
     throw std::runtime_error(
         fmt::format("'{}' is neither a built-in scenario ({}) nor a scenario file", name_or_path, names));
 }

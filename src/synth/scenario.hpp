@@ -35,12 +35,12 @@ std::optional<Tool> ParseTool(std::string_view name);
 
 /// What a component sends.
 enum class Kind : uint8_t {
-    SCAN,            // probes to the configured services (also surges and new services: a scan with a window)
-    DNS_QUERY,       // queries to 53/UDP
-    DNS_RESPONSE,    // responses from source port 53 to a high port (reflection off spoofed queries)
-    BACKSCATTER,     // a DoS victim's answers: SYN/ACK, RST, RST/ACK, ICMP errors quoting the spoofed packet
-    WORM,            // slammer, conficker, nachi
-    DHT,             // BitTorrent DHT queries to stale peer ports
+    SCAN,          // probes to the configured services (also surges and new services: a scan with a window)
+    DNS_QUERY,     // queries to 53/UDP
+    DNS_RESPONSE,  // responses from source port 53 to a high port (reflection off spoofed queries)
+    BACKSCATTER,   // a DoS victim's answers: SYN/ACK, RST, RST/ACK, ICMP errors quoting the spoofed packet
+    WORM,          // slammer, conficker, nachi
+    DHT,           // BitTorrent DHT queries to stale peer ports
     COUNT
 };
 
@@ -69,7 +69,7 @@ struct Component {
 
     TimestampNs start = 0, end = 0;  // [start, end)
     Shape shape = Shape::FLAT;
-    std::vector<double> daily;  // Shape::DAILY: factor per day from start (the last repeats)
+    std::vector<double> daily;   // Shape::DAILY: factor per day from start (the last repeats)
     double half_life_hours = 6;  // Shape::SPIKE
     double diurnal = 0;          // amplitude of a daily sine (0..1), peak at 12:00 UTC
 
@@ -81,7 +81,7 @@ struct Component {
     std::vector<std::pair<Tool, double>> tools;             // per-source tool, by weight
     std::vector<ServiceShare> services;                     // SCAN
     uint16_t source_port = 0;  // SCAN: every probe from this source port (0: the tool's own choice)
-    double ipv6 = 0;  // share of the sources that are IPv6 (towards the sensors' IPv6 networks)
+    double ipv6 = 0;           // share of the sources that are IPv6 (towards the sensors' IPv6 networks)
 
     std::vector<std::string> sensors;    // destinations only in these sensors (empty: every sensor)
     std::vector<std::string> providers;  // ... or in the sensors of these providers

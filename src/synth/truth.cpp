@@ -9,42 +9,42 @@ namespace {
 
 std::string KindDescription(const Component &c) {
     switch (c.kind) {
-    case Kind::SCAN:
-        return "probes to the listed services";
-    case Kind::DNS_QUERY:
-        if (!c.zone.empty()) return fmt::format("DNS water torture: random subdomains of {}", c.zone);
-        return c.every_sensor ? "spoofed DNS queries, one per sensor per round (amplification)" : "DNS queries";
-    case Kind::DNS_RESPONSE:
-        return c.open_resolver ? "DNS responses from source port 53 of open resolvers (reflection)"
-                               : "DNS responses from source port 53";
-    case Kind::BACKSCATTER:
-        return fmt::format("DoS backscatter from victims of an attack on {}/{}", c.port, c.port_proto);
-    case Kind::WORM:
-        return c.worm == Worm::SLAMMER ? "SQL Slammer: one 376-byte datagram to 1434/UDP"
-               : c.worm == Worm::CONFICKER ? "Conficker: SYNs to 445/TCP from Windows XP hosts"
-                                           : "Nachi/Welchia: ICMP echo requests with 64 bytes of 0xAA";
-    case Kind::DHT:
-        return "BitTorrent DHT queries to stale peer ports";
-    case Kind::COUNT:
-        break;
+        case Kind::SCAN:
+            return "probes to the listed services";
+        case Kind::DNS_QUERY:
+            if (!c.zone.empty()) return fmt::format("DNS water torture: random subdomains of {}", c.zone);
+            return c.every_sensor ? "spoofed DNS queries, one per sensor per round (amplification)" : "DNS queries";
+        case Kind::DNS_RESPONSE:
+            return c.open_resolver ? "DNS responses from source port 53 of open resolvers (reflection)"
+                                   : "DNS responses from source port 53";
+        case Kind::BACKSCATTER:
+            return fmt::format("DoS backscatter from victims of an attack on {}/{}", c.port, c.port_proto);
+        case Kind::WORM:
+            return c.worm == Worm::SLAMMER     ? "SQL Slammer: one 376-byte datagram to 1434/UDP"
+                   : c.worm == Worm::CONFICKER ? "Conficker: SYNs to 445/TCP from Windows XP hosts"
+                                               : "Nachi/Welchia: ICMP echo requests with 64 bytes of 0xAA";
+        case Kind::DHT:
+            return "BitTorrent DHT queries to stale peer ports";
+        case Kind::COUNT:
+            break;
     }
     return "";
 }
 
 std::string Role(const Component &c) {
     switch (c.kind) {
-    case Kind::BACKSCATTER:
-        return "dos-victim";
-    case Kind::DNS_RESPONSE:
-        return c.open_resolver ? "open-resolver" : "dns-responder";
-    case Kind::DNS_QUERY:
-        return c.every_sensor ? "spoofed-victim" : "dns-querier";
-    case Kind::WORM:
-        return "worm";
-    case Kind::DHT:
-        return "bittorrent-peer";
-    default:
-        return "scanner";
+        case Kind::BACKSCATTER:
+            return "dos-victim";
+        case Kind::DNS_RESPONSE:
+            return c.open_resolver ? "open-resolver" : "dns-responder";
+        case Kind::DNS_QUERY:
+            return c.every_sensor ? "spoofed-victim" : "dns-querier";
+        case Kind::WORM:
+            return "worm";
+        case Kind::DHT:
+            return "bittorrent-peer";
+        default:
+            return "scanner";
     }
 }
 
@@ -55,24 +55,31 @@ nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std
     json j;
     j["schema"] = TRUTH_SCHEMA_VERSION;
     j["generator"] = fmt::format("darkscope synth {}", DARKSCOPE_VERSION);
-    j["scenario"] = {{"name", sc.name}, {"description", sc.description}, {"origin", sc.origin},
-                     {"start", FormatTimestamp(sc.start)}, {"end", FormatTimestamp(sc.end)}};
+    j["scenario"] = {{"name", sc.name},
+                     {"description", sc.description},
+                     {"origin", sc.origin},
+                     {"start", FormatTimestamp(sc.start)},
+                     {"end", FormatTimestamp(sc.end)}};
     j["seed"] = t.seed;
     j["scale"] = t.scale;
     j["files"] = files;
     json sensors = json::array();
     for (auto &s : sc.sensors) {
         json nets = json::array();
-        for (auto &n : s.networks) nets.push_back(n.ToString());
-        sensors.push_back({{"name", s.name}, {"networks", nets}, {"location", s.location}, {"provider", s.provider},
+        for (auto &n : s.networks)
+            nets.push_back(n.ToString());
+        sensors.push_back({{"name", s.name},
+                           {"networks", nets},
+                           {"location", s.location},
+                           {"provider", s.provider},
                            {"addresses", s.addresses}});
     }
     j["sensors"] = sensors;
     json services = json::object();
     for (size_t k = 0; k < t.services.size(); ++k)
         if (t.services[k]) services[ServiceKey{uint32_t(k)}.ToString()] = t.services[k];
-    j["totals"] = {{"packets", t.packets}, {"frame_bytes", t.bytes}, {"sources", t.sources.size()},
-                   {"services", services}};
+    j["totals"] = {
+        {"packets", t.packets}, {"frame_bytes", t.bytes}, {"sources", t.sources.size()}, {"services", services}};
 
     json comps = json::array();
     for (size_t ci = 0; ci < sc.components.size(); ++ci) {
@@ -88,7 +95,8 @@ nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std
         for (size_t l = 0; l < ct.labels.size(); ++l)
             if (ct.labels[l]) labels[ct.label_names[l]] = ct.labels[l];
         json countries = json::object();
-        for (auto &[code, w] : c.countries) countries[code] = w;
+        for (auto &[code, w] : c.countries)
+            countries[code] = w;
         json src = json::array();
         // Sources with no packet are listed in "sources" with packets = 0 but not as taking part in the event.
         for (uint32_t i = 0; i < ct.source_count; ++i) {
@@ -123,8 +131,10 @@ nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std
         }
         if (c.kind == Kind::DNS_QUERY || c.kind == Kind::DNS_RESPONSE) {
             entry["qtype"] = c.qtype;
-            if (!c.zone.empty()) entry["zone"] = c.zone;
-            else entry["qnames"] = c.qnames;
+            if (!c.zone.empty())
+                entry["zone"] = c.zone;
+            else
+                entry["qnames"] = c.qnames;
         }
         comps.push_back(std::move(entry));
     }
@@ -174,7 +184,8 @@ std::string SensorsToml(const Scenario &sc) {
         out += "\n[[sensor]]\n";
         out += "name = " + quote(s.name) + "\n";
         out += "networks = [";
-        for (size_t i = 0; i < s.networks.size(); ++i) out += (i ? ", " : "") + quote(s.networks[i].ToString());
+        for (size_t i = 0; i < s.networks.size(); ++i)
+            out += (i ? ", " : "") + quote(s.networks[i].ToString());
         out += "]\n";
         if (!s.location.empty()) out += "location = " + quote(s.location) + "\n";
         if (!s.provider.empty()) out += "provider = " + quote(s.provider) + "\n";

@@ -24,7 +24,8 @@ TEST(AddressSpace, BlocksParseAreAlignedAndDisjoint) {
             EXPECT_FALSE(IsReservedV4(n->base.V4HostOrder())) << text;
             v4.emplace_back(*n, std::string(c.code));
         }
-        for (auto text : c.v6) ASSERT_TRUE(IpNetwork::Parse(text) && IpNetwork::Parse(text)->base.IsV6()) << text;
+        for (auto text : c.v6)
+            ASSERT_TRUE(IpNetwork::Parse(text) && IpNetwork::Parse(text)->base.IsV6()) << text;
     }
     for (auto &o : ResearchOrgs()) {
         EXPECT_GT(o.asn, 0u);

@@ -29,7 +29,8 @@ services = { "23/TCP" = 1, "53/UDP" = 1, "8/ICMP" = 1 }
 sources = 50
 ipv6 = 0.2
 rate = 2000
-)", "2024-10-01T22:00:00Z", "2024-10-02T01:00:00Z"),
+)",
+                                                "2024-10-01T22:00:00Z", "2024-10-02T01:00:00Z"),
                             "t.toml");
     Generator gen(sc, {});
     test::MemorySink sink;
@@ -63,7 +64,8 @@ TEST(CaptureWriter, EveryFormatAndCompressionReadsBackThroughTheCaptureReader) {
             auto dir = TempDir("formats");
             {
                 CaptureWriter w(dir, "x", o);
-                for (auto &f : frames) w.Write(f.ts, f.bytes.data(), f.bytes.size());
+                for (auto &f : frames)
+                    w.Write(f.ts, f.bytes.data(), f.bytes.size());
                 w.Close();
                 ASSERT_EQ(w.Files().size(), 1u);
                 EXPECT_EQ(w.Files()[0].filename(), CaptureFileName("x", o, std::nullopt));
@@ -87,7 +89,8 @@ TEST(CaptureWriter, HourlyRotationStartsAFileEachHour) {
     std::vector<fs::path> files;
     {
         CaptureWriter w(dir, "t", o);
-        for (auto &f : frames) w.Write(f.ts, f.bytes.data(), f.bytes.size());
+        for (auto &f : frames)
+            w.Write(f.ts, f.bytes.data(), f.bytes.size());
         w.Close();
         files = w.Files();
     }
@@ -99,7 +102,8 @@ TEST(CaptureWriter, HourlyRotationStartsAFileEachHour) {
     for (size_t i = 0; i < files.size(); ++i) {
         auto back = ReadBack(files[i]);
         total += back.size();
-        for (auto &f : back) EXPECT_EQ(HourOf(f.ts), HourOf(frames.front().ts) + int64_t(i));
+        for (auto &f : back)
+            EXPECT_EQ(HourOf(f.ts), HourOf(frames.front().ts) + int64_t(i));
     }
     EXPECT_EQ(total, frames.size());
 }
@@ -111,7 +115,8 @@ TEST(CaptureWriter, OutputBytesAreReproducible) {
         auto dir = TempDir("repro");
         {
             CaptureWriter w(dir, "r", {synth::CaptureFormat::PCAPNG, synth::Compression::GZIP, false, 0});
-            for (auto &f : frames) w.Write(f.ts, f.bytes.data(), f.bytes.size());
+            for (auto &f : frames)
+                w.Write(f.ts, f.bytes.data(), f.bytes.size());
         }  // the destructor closes
         std::ifstream in(dir / "r.pcapng.gz", std::ios::binary);
         bytes[k].assign(std::istreambuf_iterator<char>(in), {});
@@ -127,7 +132,8 @@ TEST(CaptureWriter, UnwritableDirectoryIsAClearError) {
         w.Write(0, frame, sizeof frame);
         FAIL();
     } catch (const std::runtime_error &e) {
-        EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/x/t.pcap: cannot create"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/x/t.pcap: cannot create"), std::string::npos)
+            << e.what();
     }
 }
 

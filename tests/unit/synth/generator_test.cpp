@@ -45,9 +45,11 @@ const SourceTruth *SourceOf(const Run &r, const IpAddress &a) {
 // An independent checksum: big-endian words, added one by one (RFC 1071 as written).
 uint16_t Rfc1071(const std::vector<uint8_t> &bytes) {
     uint32_t sum = 0;
-    for (size_t i = 0; i + 1 < bytes.size(); i += 2) sum += uint32_t(bytes[i] << 8 | bytes[i + 1]);
+    for (size_t i = 0; i + 1 < bytes.size(); i += 2)
+        sum += uint32_t(bytes[i] << 8 | bytes[i + 1]);
     if (bytes.size() & 1) sum += uint32_t(bytes.back() << 8);
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    while (sum >> 16)
+        sum = (sum & 0xFFFF) + (sum >> 16);
     return uint16_t(~sum);
 }
 
@@ -213,8 +215,10 @@ rate = 4000
 uint64_t Fnv(const std::vector<test::Frame> &frames) {
     uint64_t h = 1469598103934665603ull;
     for (auto &f : frames) {
-        for (int i = 0; i < 8; ++i) h = (h ^ uint8_t(uint64_t(f.ts) >> (8 * i))) * 1099511628211ull;
-        for (uint8_t b : f.bytes) h = (h ^ b) * 1099511628211ull;
+        for (int i = 0; i < 8; ++i)
+            h = (h ^ uint8_t(uint64_t(f.ts) >> (8 * i))) * 1099511628211ull;
+        for (uint8_t b : f.bytes)
+            h = (h ^ b) * 1099511628211ull;
     }
     return h;
 }
@@ -233,7 +237,8 @@ TEST(Generator, SameSeedSameBytesOtherSeedOtherBytes) {
 
 TEST(Generator, FramesAreInTimeOrderInsideTheScenario) {
     auto r = Generate(TOOLS + EVENTS);
-    for (size_t i = 1; i < r.frames.size(); ++i) ASSERT_LE(r.frames[i - 1].ts, r.frames[i].ts) << i;
+    for (size_t i = 1; i < r.frames.size(); ++i)
+        ASSERT_LE(r.frames[i - 1].ts, r.frames[i].ts) << i;
     EXPECT_GE(r.frames.front().ts, r.sc.start);
     EXPECT_LT(r.frames.back().ts, r.sc.end);
     EXPECT_EQ(r.truth.packets, r.frames.size());
@@ -268,62 +273,62 @@ TEST(Generator, HeaderFieldsMatchTheClaimedTool) {
         sports[d.src].insert(d.sport);
         uint32_t dst = d.dst.V4HostOrder();
         switch (s->tool) {
-        case Tool::ZMAP_OLD:
-            EXPECT_EQ(d.ip_id, 54321);
-            EXPECT_EQ(d.window, 65535);
-            EXPECT_EQ(d.tcp_options_len, 0);
-            EXPECT_TRUE(d.ttl >= 255 - 24 && d.ttl <= 255 - 6);
-            break;
-        case Tool::ZMAP_NEW:
-            ++zmap_new;
-            zmap_new_54321 += d.ip_id == 54321;
-            EXPECT_EQ(d.window, 65535);
-            break;
-        case Tool::MASSCAN:
-        case Tool::MASSCAN_MSS:
-            EXPECT_EQ(d.ip_id, uint16_t(dst ^ d.dport ^ d.seq));
-            EXPECT_EQ(d.window, 1024);
-            EXPECT_EQ(d.has_mss, s->tool == Tool::MASSCAN_MSS);
-            EXPECT_TRUE(d.ttl >= 255 - 24);
-            break;
-        case Tool::MIRAI:
-            EXPECT_EQ(d.seq, dst);
-            EXPECT_EQ(d.tcp_options_len, 0);
-            EXPECT_EQ(d.sport, s->sport);
-            break;
-        case Tool::NMAP:
-            EXPECT_EQ(d.window, 1024);
-            EXPECT_TRUE(d.has_mss && d.mss == 1460);
-            EXPECT_EQ(d.tcp_options_len, 4);
-            EXPECT_EQ(d.sport, s->sport);
-            EXPECT_TRUE(d.ttl >= 37 - 24 && d.ttl <= 59 - 6);
-            break;
-        case Tool::LINUX:
-            EXPECT_EQ(d.window, 64240);
-            EXPECT_TRUE(d.sack_permitted && d.has_timestamp);
-            EXPECT_EQ(d.window_scale, 7);
-            EXPECT_TRUE(d.ttl >= 64 - 24 && d.ttl <= 64 - 6);
-            EXPECT_TRUE(d.sport >= 32768 && d.sport <= 60999);
-            break;
-        case Tool::WINDOWS:
-            EXPECT_EQ(d.window, 64240);
-            EXPECT_EQ(d.window_scale, 8);
-            EXPECT_FALSE(d.has_timestamp);
-            EXPECT_TRUE(d.ttl >= 128 - 24 && d.ttl <= 128 - 6);
-            EXPECT_GE(d.sport, 49152);
-            break;
-        case Tool::BSD:
-            EXPECT_EQ(d.window, 65535);
-            EXPECT_EQ(d.window_scale, 6);
-            EXPECT_TRUE(d.has_timestamp);
-            break;
-        case Tool::WINDOWS_XP:
-            EXPECT_EQ(d.window, 65535);
-            EXPECT_EQ(d.window_scale, 0xFF);
-            EXPECT_TRUE(d.sport >= 1025 && d.sport <= 5000);
-            break;
-        case Tool::COUNT:
-            break;
+            case Tool::ZMAP_OLD:
+                EXPECT_EQ(d.ip_id, 54321);
+                EXPECT_EQ(d.window, 65535);
+                EXPECT_EQ(d.tcp_options_len, 0);
+                EXPECT_TRUE(d.ttl >= 255 - 24 && d.ttl <= 255 - 6);
+                break;
+            case Tool::ZMAP_NEW:
+                ++zmap_new;
+                zmap_new_54321 += d.ip_id == 54321;
+                EXPECT_EQ(d.window, 65535);
+                break;
+            case Tool::MASSCAN:
+            case Tool::MASSCAN_MSS:
+                EXPECT_EQ(d.ip_id, uint16_t(dst ^ d.dport ^ d.seq));
+                EXPECT_EQ(d.window, 1024);
+                EXPECT_EQ(d.has_mss, s->tool == Tool::MASSCAN_MSS);
+                EXPECT_TRUE(d.ttl >= 255 - 24);
+                break;
+            case Tool::MIRAI:
+                EXPECT_EQ(d.seq, dst);
+                EXPECT_EQ(d.tcp_options_len, 0);
+                EXPECT_EQ(d.sport, s->sport);
+                break;
+            case Tool::NMAP:
+                EXPECT_EQ(d.window, 1024);
+                EXPECT_TRUE(d.has_mss && d.mss == 1460);
+                EXPECT_EQ(d.tcp_options_len, 4);
+                EXPECT_EQ(d.sport, s->sport);
+                EXPECT_TRUE(d.ttl >= 37 - 24 && d.ttl <= 59 - 6);
+                break;
+            case Tool::LINUX:
+                EXPECT_EQ(d.window, 64240);
+                EXPECT_TRUE(d.sack_permitted && d.has_timestamp);
+                EXPECT_EQ(d.window_scale, 7);
+                EXPECT_TRUE(d.ttl >= 64 - 24 && d.ttl <= 64 - 6);
+                EXPECT_TRUE(d.sport >= 32768 && d.sport <= 60999);
+                break;
+            case Tool::WINDOWS:
+                EXPECT_EQ(d.window, 64240);
+                EXPECT_EQ(d.window_scale, 8);
+                EXPECT_FALSE(d.has_timestamp);
+                EXPECT_TRUE(d.ttl >= 128 - 24 && d.ttl <= 128 - 6);
+                EXPECT_GE(d.sport, 49152);
+                break;
+            case Tool::BSD:
+                EXPECT_EQ(d.window, 65535);
+                EXPECT_EQ(d.window_scale, 6);
+                EXPECT_TRUE(d.has_timestamp);
+                break;
+            case Tool::WINDOWS_XP:
+                EXPECT_EQ(d.window, 65535);
+                EXPECT_EQ(d.window_scale, 0xFF);
+                EXPECT_TRUE(d.sport >= 1025 && d.sport <= 5000);
+                break;
+            case Tool::COUNT:
+                break;
         }
     }
     EXPECT_EQ(seen.size(), size_t(Tool::COUNT)) << "every tool sent SYNs";
@@ -333,7 +338,8 @@ TEST(Generator, HeaderFieldsMatchTheClaimedTool) {
     for (auto &s : r.truth.sources) {
         if (s.tool != Tool::WINDOWS || ids[s.address].size() < 3) continue;
         auto &v = ids[s.address];
-        for (size_t i = 1; i < v.size(); ++i) ASSERT_EQ(uint16_t(v[i - 1] + 1), v[i]);
+        for (size_t i = 1; i < v.size(); ++i)
+            ASSERT_EQ(uint16_t(v[i - 1] + 1), v[i]);
     }
     // nmap and mirai keep one source port per source; ZMap draws a new one per probe.
     for (auto &s : r.truth.sources) {
@@ -350,7 +356,8 @@ TEST(Generator, HeaderFieldsMatchTheClaimedTool) {
 TEST(Generator, EventsStayInTheirWindowsSensorsAndPorts) {
     auto r = Generate(EVENTS);
     std::map<std::string, const Component *> by_name;
-    for (auto &c : r.sc.components) by_name[c.name] = &c;
+    for (auto &c : r.sc.components)
+        by_name[c.name] = &c;
     std::map<IpAddress, std::set<std::string>> sensors_of_amp_source;
     int quoted = 0, nxdomain = 0, slammer = 0;
     for (auto &f : r.frames) {
@@ -391,7 +398,9 @@ TEST(Generator, EventsStayInTheirWindowsSensorsAndPorts) {
         }
         if (c.name == "torture") {
             std::string qname(reinterpret_cast<const char *>(d.payload) + 12, d.payload_len - 12);
-            EXPECT_NE(qname.find("\x06victim\x07" "example"), std::string::npos);
+            EXPECT_NE(qname.find("\x06victim\x07"
+                                 "example"),
+                      std::string::npos);
         }
         if (c.name == "nx") nxdomain += (d.payload[3] & 0x0F) == 3;
         if (c.name == "slammer") {
@@ -415,10 +424,12 @@ TEST(Generator, EventsStayInTheirWindowsSensorsAndPorts) {
     EXPECT_GT(nxdomain, 100);
     EXPECT_GT(slammer, 100);
     ASSERT_EQ(sensors_of_amp_source.size(), 3u);
-    for (auto &[src, sensors] : sensors_of_amp_source) EXPECT_EQ(sensors.size(), 2u) << "spoofed DNS reaches every sensor";
+    for (auto &[src, sensors] : sensors_of_amp_source)
+        EXPECT_EQ(sensors.size(), 2u) << "spoofed DNS reaches every sensor";
     // The ground truth counts what was written.
     uint64_t sum = 0;
-    for (auto &ct : r.truth.components) sum += ct.packets;
+    for (auto &ct : r.truth.components)
+        sum += ct.packets;
     EXPECT_EQ(sum, r.frames.size());
 }
 
@@ -435,12 +446,14 @@ TEST(Generator, TruthCountsPerDaySensorAndSource) {
         auto &ct = r.truth.components[ci];
         ASSERT_EQ(ct.by_day.size(), 3u);  // 18:00 on the 30th to 06:00 on the 2nd touches three days
         uint64_t sensors = 0;
-        for (auto n : ct.by_sensor) sensors += n;
+        for (auto n : ct.by_sensor)
+            sensors += n;
         EXPECT_EQ(sensors, ct.packets);
         for (size_t day = 0; day < ct.by_day.size(); ++day)
             EXPECT_EQ(ct.by_day[day], (per_day[{ci, int64_t(day)}])) << r.sc.components[ci].name << " day " << day;
     }
-    for (auto &s : r.truth.sources) EXPECT_EQ(s.packets, per_source[s.address]);
+    for (auto &s : r.truth.sources)
+        EXPECT_EQ(s.packets, per_source[s.address]);
 }
 
 // Walks a DNS message (header, questions, resource records with compression pointers) and says whether every
@@ -509,7 +522,8 @@ services = { "23/TCP" = 5, "445/TCP" = 3, "22/TCP" = 2 }
 rate = 20000
 )");
     std::map<uint16_t, double> n;
-    for (auto &f : r.frames) ++n[DecodeFrame(f).dport];
+    for (auto &f : r.frames)
+        ++n[DecodeFrame(f).dport];
     double total = double(r.frames.size());
     // About 480k packets: a share's standard error is below 0.1%; 1% is a wide margin that still catches a bug.
     EXPECT_NEAR(n[23] / total, 0.5, 0.01);
@@ -533,7 +547,8 @@ services = { "80/TCP" = 1 }
 rate = 30000
 )");
     std::map<IpAddress, std::vector<TimestampNs>> times;
-    for (auto &f : r.frames) times[DecodeFrame(f).src].push_back(f.ts);
+    for (auto &f : r.frames)
+        times[DecodeFrame(f).src].push_back(f.ts);
     int checked = 0;
     std::vector<double> weights;
     for (auto &s : r.truth.sources) {
@@ -557,7 +572,8 @@ rate = 30000
     // Heavy tail: the busiest 10% of the sources send far more than 10% of the packets.
     std::sort(weights.rbegin(), weights.rend());
     double top = 0;
-    for (size_t i = 0; i < weights.size() / 10; ++i) top += weights[i];
+    for (size_t i = 0; i < weights.size() / 10; ++i)
+        top += weights[i];
     EXPECT_GT(top, 0.3);
 }
 
@@ -571,9 +587,11 @@ tool = "zmap-old"
 countries = { CN = 1 }
 services = { "23/TCP" = 1 }
 rate = 10000
-)", 1, 2.0);
+)",
+                      1, 2.0);
     uint64_t first_half = 0, second_half = 0;
-    for (auto &f : r.frames) (f.ts < r.sc.start + 12 * 3600 * NS_PER_SEC ? first_half : second_half)++;
+    for (auto &f : r.frames)
+        (f.ts < r.sc.start + 12 * 3600 * NS_PER_SEC ? first_half : second_half)++;
     // Linear ramp from 0: a quarter of the packets in the first half, three quarters in the second; --scale 2
     // doubles the integral 10000 * 24 / 2.
     EXPECT_NEAR(double(first_half) / double(first_half + second_half), 0.25, 0.01);
@@ -600,10 +618,13 @@ rate = 10
     for (auto &s : r.truth.sources) {
         distinct.insert(s.address);
         std::vector<std::string_view> blocks;
-        if (s.research) blocks.assign(s.research->v4.begin(), s.research->v4.end());
-        else blocks.assign(FindCountry(s.country)->v4.begin(), FindCountry(s.country)->v4.end());
+        if (s.research)
+            blocks.assign(s.research->v4.begin(), s.research->v4.end());
+        else
+            blocks.assign(FindCountry(s.country)->v4.begin(), FindCountry(s.country)->v4.end());
         bool inside = false;
-        for (auto b : blocks) inside |= IpNetwork::Parse(b)->Contains(s.address);
+        for (auto b : blocks)
+            inside |= IpNetwork::Parse(b)->Contains(s.address);
         EXPECT_TRUE(inside) << s.address.ToString() << " " << s.country;
         EXPECT_FALSE(IsReservedV4(s.address.V4HostOrder()));
         if (s.research) {

@@ -93,16 +93,19 @@ TEST(Scenario, ErrorsNameTheFileLineAndReason) {
 
     EXPECT_NE(ErrorOf(SmallScenario(SCAN + "start = 2024-09-30\n")).find("outside the scenario"), std::string::npos);
     EXPECT_NE(ErrorOf(SmallScenario(SCAN + "shape = \"wobbly\"\n")).find("unknown shape 'wobbly'"), std::string::npos);
-    EXPECT_NE(ErrorOf(SmallScenario("[[event]]\nname = \"w\"\nkind = \"water-torture\"\ncountries = { CN = 1 }\nrate = 1\n"))
-                  .find("t.toml:16: water-torture 'w' needs zone"),
-              std::string::npos);
+    EXPECT_NE(
+        ErrorOf(SmallScenario("[[event]]\nname = \"w\"\nkind = \"water-torture\"\ncountries = { CN = 1 }\nrate = 1\n"))
+            .find("t.toml:16: water-torture 'w' needs zone"),
+        std::string::npos);
     EXPECT_NE(ErrorOf(SmallScenario(SCAN + SCAN)).find("name 'bots' is used twice"), std::string::npos);
     // A TOML syntax error keeps toml++'s own line.
     EXPECT_NE(ErrorOf("[scenario]\nname = \n").find("t.toml:2:"), std::string::npos);
     EXPECT_NE(ErrorOf(SmallScenario("")).find("nothing to send"), std::string::npos);
     // Overlapping sensors are refused as ingest refuses them.
-    EXPECT_NE(ErrorOf("[scenario]\nname=\"o\"\nstart=2024-01-01\nend=2024-01-02\n[[sensor]]\nname=\"a\"\nnetworks=[\"192.0.2.0/24\"]\n"
-                      "[[sensor]]\nname=\"b\"\nnetworks=[\"192.0.2.128/25\"]\n" + SCAN)
+    EXPECT_NE(ErrorOf("[scenario]\nname=\"o\"\nstart=2024-01-01\nend=2024-01-02\n[[sensor]]\nname=\"a\"\nnetworks=["
+                      "\"192.0.2.0/24\"]\n"
+                      "[[sensor]]\nname=\"b\"\nnetworks=[\"192.0.2.128/25\"]\n" +
+                      SCAN)
                   .find("overlap"),
               std::string::npos);
 }

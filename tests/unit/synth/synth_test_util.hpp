@@ -18,7 +18,9 @@ struct Frame {
 
 class MemorySink final : public PacketSink {
 public:
-    void Write(TimestampNs ts, const uint8_t *frame, size_t len) override { frames.push_back({ts, {frame, frame + len}}); }
+    void Write(TimestampNs ts, const uint8_t *frame, size_t len) override {
+        frames.push_back({ts, {frame, frame + len}});
+    }
     std::vector<Frame> frames;
 };
 
@@ -38,7 +40,8 @@ inline std::string SmallScenario(const std::string &body, const std::string &sta
                                  const std::string &end = "2024-10-02") {
     return "[scenario]\nname = \"t\"\nstart = " + start + "\nend = " + end +
            "\n\n[[sensor]]\nname = \"uni\"\nnetworks = [\"198.51.100.0/24\", \"2001:db8:1::/120\"]\nprovider = "
-           "\"university\"\n\n[[sensor]]\nname = \"cloud\"\nnetworks = [\"203.0.113.0/25\"]\nprovider = \"cloud X\"\n\n" +
+           "\"university\"\n\n[[sensor]]\nname = \"cloud\"\nnetworks = [\"203.0.113.0/25\"]\nprovider = \"cloud "
+           "X\"\n\n" +
            body;
 }
 
