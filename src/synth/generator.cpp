@@ -77,7 +77,7 @@ struct Generator::Impl {
         AliasTable sources;      // index relative to truth.first_source
         AliasTable services;
         AliasTable responses;
-        std::vector<uint32_t> sensors;  // eligible sensor indexes
+        std::vector<uint32_t> round_sensors;  // every_sensor: the eligible sensors with IPv4 networks
         NetworkPicker dst_v4, dst_v6;
         std::vector<uint32_t> v4_net_sensor, v6_net_sensor;  // picker network -> sensor index
         std::vector<NetworkPicker> per_sensor_v4;            // every_sensor rounds
@@ -207,7 +207,6 @@ struct Generator::Impl {
                       std::find(c.sensors.begin(), c.sensors.end(), s.name) != c.sensors.end() ||
                       std::find(c.providers.begin(), c.providers.end(), s.provider) != c.providers.end();
             if (!ok) continue;
-            r.sensors.push_back(si);
             std::vector<IpNetwork> mine;
             for (auto &n : s.networks) {
                 if (n.base.IsV4()) {
@@ -219,7 +218,10 @@ struct Generator::Impl {
                     r.v6_net_sensor.push_back(si);
                 }
             }
-            r.per_sensor_v4.emplace_back(mine);
+            if (!mine.empty()) {  // a round of spoofed queries goes to the IPv4 sensors
+                r.round_sensors.push_back(si);
+                r.per_sensor_v4.emplace_back(mine);
+            }
         }
         if (v4.empty() && c.ipv6 < 1.0)
             throw std::runtime_error(
@@ -318,7 +320,7 @@ struct Generator::Impl {
                 const Component &c = *rt[ci].spec;
                 rates[ci] = (mid >= c.start && mid < c.end) ? rt[ci].rate_per_ns * Factor(c, mid) : 0.0;
                 // every_sensor components send one packet per eligible sensor per arrival
-                double per_arrival = c.every_sensor ? double(rt[ci].sensors.size()) : 1.0;
+                double per_arrival = c.every_sensor ? double(rt[ci].round_sensors.size()) : 1.0;
                 truth.components[ci].expected_packets += rates[ci] * double(b - a) * per_arrival;
                 total += rates[ci];
             }
@@ -337,7 +339,7 @@ struct Generator::Impl {
                 uint32_t src = truth.components[ci].first_source + r.sources.Pick(rng);
                 if (r.spec->every_sensor) {
                     // A round of one spoofed source: a packet to every eligible sensor within spread_ms.
-                    for (uint32_t k = 0; k < r.sensors.size(); ++k) {
+                    for (uint32_t k = 0; k < r.round_sensors.size(); ++k) {
                         TimestampNs at = ts + TimestampNs(rng.Uniform() * r.spec->spread_ms * 1e6);
                         pending.push({at, pending_order++, ci, src, k});
                     }
@@ -374,7 +376,7 @@ struct Generator::Impl {
             sensor = r.v6_net_sensor[net];
         } else if (forced >= 0) {
             dst4 = r.per_sensor_v4[size_t(forced)].PickV4(rng);
-            sensor = r.sensors[size_t(forced)];
+            sensor = r.round_sensors[size_t(forced)];
         } else {
             dst4 = r.dst_v4.PickV4(rng, &net);
             sensor = r.v4_net_sensor[net];

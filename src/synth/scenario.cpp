@@ -261,7 +261,12 @@ public:
         if (c.kind == Kind::SCAN && c.services.empty())
             Fail(t, fmt::format("'{}' needs services = {{ \"23/TCP\" = 1, ... }}", c.name));
         if (auto n = t["source_port"].node()) c.source_port = uint16_t(Number(*n, "source_port", 1, 65535));
-        if (auto n = t["ipv6"].node()) c.ipv6 = Number(*n, "ipv6", 0, 1);
+        if (auto n = t["ipv6"].node()) {
+            c.ipv6 = Number(*n, "ipv6", 0, 1);
+            if (c.ipv6 > 0 && (c.kind == Kind::BACKSCATTER || c.kind == Kind::WORM))
+                Fail(*n, fmt::format("'{}': {} sources are IPv4 only (ipv6 is for scans, DNS and DHT)", c.name,
+                                     c.kind_name));
+        }
         if (auto n = t["sensors"].node()) c.sensors = Strings(*n, "sensors");
         if (auto n = t["providers"].node()) c.providers = Strings(*n, "providers");
         for (auto &name : c.sensors)

@@ -634,6 +634,20 @@ rate = 10
     EXPECT_EQ(distinct.size(), r.truth.sources.size()) << "every source address is distinct";
 }
 
+TEST(Generator, SpoofedRoundsSkipSensorsWithoutIpv4) {
+    auto sc = ParseScenario(
+        "[scenario]\nname = \"v6\"\nstart = 2024-10-01\nend = 2024-10-01T02:00:00Z\n"
+        "[[sensor]]\nname = \"a\"\nnetworks = [\"192.0.2.0/24\"]\n"
+        "[[sensor]]\nname = \"b\"\nnetworks = [\"2001:db8::/120\"]\n"
+        "[[event]]\nname = \"amp\"\nkind = \"spoofed-dns\"\ncountries = { CA = 1 }\nrate = 100\n",
+        "t.toml");
+    Generator gen(sc, {});
+    MemorySink sink;
+    gen.Run(sink);
+    EXPECT_GT(sink.frames.size(), 100u);
+    EXPECT_EQ(gen.GetTruth().components[0].by_sensor[1], 0u);
+}
+
 TEST(Generator, ImpossibleRequestsAreErrors) {
     auto sc = ParseScenario(SmallScenario(R"(
 [[population]]
