@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: installs and builds darkscope (release), writes a synthetic two-day darknet capture towards two sensors
-# with `darkscope synth --scenario demo` (about 1.2 million packets, with its ground truth and sensors file),
+# with `darkscope synth --scenario demo` (about 1.3 million packets, with its ground truth and sensors file),
 # ingests it and prints the top services, traffic classes, backscatter source ports and sensors.
 # Everything it writes is under demo/. After the build it takes a few seconds.
 set -euo pipefail

@@ -50,6 +50,14 @@ uint8_t InitialTtl(Tool t) {
     }
 }
 
+// FNV-1a: a component's sources derive from its name, so adding, removing or reordering components leaves the
+// sources of the others as they were.
+uint64_t NameHash(std::string_view name) {
+    uint64_t h = 1469598103934665603ull;
+    for (char c : name) h = (h ^ uint8_t(c)) * 1099511628211ull;
+    return h;
+}
+
 uint32_t KeySlot(ServiceKind kind, uint16_t value) { return ServiceKey::Make(kind, value).packed; }
 
 struct Pending {
@@ -115,7 +123,7 @@ struct Generator::Impl {
             ct.first_source = uint32_t(truth.sources.size());
             ct.source_count = c.sources;
             // Each component draws its sources from its own stream: editing one component leaves the others'.
-            Rng srng = Rng::Derive(opt.seed, 1000 + ci);
+            Rng srng = Rng::Derive(opt.seed, NameHash(c.name));
             std::vector<double> weights;
             AliasTable country_pick, tool_pick;
             std::vector<double> cw, tw;
