@@ -54,7 +54,8 @@ uint8_t InitialTtl(Tool t) {
 // sources of the others as they were.
 uint64_t NameHash(std::string_view name) {
     uint64_t h = 1469598103934665603ull;
-    for (char c : name) h = (h ^ uint8_t(c)) * 1099511628211ull;
+    for (char c : name)
+        h = (h ^ uint8_t(c)) * 1099511628211ull;
     return h;
 }
 
@@ -81,8 +82,13 @@ struct Emitted {
 struct Generator::Impl {
     struct Runtime {
         const Component *spec = nullptr;
-        double rate_per_ns = 0;  // at shape factor 1, after --scale
-        AliasTable sources;      // index relative to truth.first_source
+        double rate_per_ns = 0;          // at shape factor 1, after --scale
+        AliasTable sources;              // index relative to truth.first_source (churn: into `active`)
+        std::vector<double> weights;     // per source, relative to truth.first_source
+        bool churn = false;              // sources have lifetimes: `sources` is rebuilt each slice over `active`
+        std::vector<uint32_t> active;    // churn: the sources active in the current slice
+        std::vector<uint32_t> by_start;  // churn: sources in order of active_start
+        size_t next_start = 0;           // churn: the first of by_start not yet entered
         AliasTable services;
         AliasTable responses;
         std::vector<uint32_t> round_sensors;  // every_sensor: the eligible sensors with IPv4 networks
@@ -193,6 +199,22 @@ struct Generator::Impl {
                 s.ip_id = srng.Next16();
                 s.ts_base = srng.Next32();
                 s.weight = c.rate_tail > 0 ? std::min(srng.Pareto(c.rate_tail), 1e6) : 1.0;
+                s.active_start = c.start;
+                s.active_end = c.end;
+                if (c.lifetime_hours > 0) {
+                    // Churn: an exponential lifetime placed so that activity is uniform over the window (start drawn
+                    // from [window start - lifetime, window end)), clipped to the window. A source may be active in
+                    // no slice at all (then it sends nothing, like any source whose rate is too small).
+                    double window = double(c.end - c.start);
+                    double life = srng.Exponential(1.0 / (c.lifetime_hours * 3600 * NS));
+                    double start = double(c.start) - life + srng.Uniform() * (window + life);
+                    // Whole slices: activity is decided per slice, so windows are rounded out to the slice grid.
+                    TimestampNs from = TimestampNs(start) - sc.start, to = TimestampNs(start + life) - sc.start;
+                    from = FloorDiv(from, SLICE_NS) * SLICE_NS;
+                    to = (FloorDiv(to, SLICE_NS) + 1) * SLICE_NS;
+                    s.active_start = std::max(c.start, sc.start + from);
+                    s.active_end = std::min(c.end, sc.start + to);
+                }
                 weights.push_back(s.weight);
                 truth.sources.push_back(std::move(s));
             }
@@ -202,6 +224,8 @@ struct Generator::Impl {
             for (uint32_t i = 0; i < c.sources; ++i)
                 truth.sources[ct.first_source + i].weight /= sum;
             r.sources.Build(weights);
+            r.weights = std::move(weights);
+            r.churn = c.lifetime_hours > 0;
             truth.components.push_back(std::move(ct));
             rt.push_back(std::move(r));
         }
@@ -327,6 +351,7 @@ struct Generator::Impl {
             for (size_t ci = 0; ci < rt.size(); ++ci) {
                 const Component &c = *rt[ci].spec;
                 rates[ci] = (mid >= c.start && mid < c.end) ? rt[ci].rate_per_ns * Factor(c, mid) : 0.0;
+                if (rates[ci] > 0 && rt[ci].churn && !SelectActive(ci, mid)) rates[ci] = 0;  // nobody active now
                 // every_sensor components send one packet per eligible sensor per arrival
                 double per_arrival = c.every_sensor ? double(rt[ci].round_sensors.size()) : 1.0;
                 truth.components[ci].expected_packets += rates[ci] * double(b - a) * per_arrival;
@@ -344,7 +369,8 @@ struct Generator::Impl {
                 FlushPending(sink, ts);
                 uint32_t ci = pick.Pick(rng);
                 Runtime &r = rt[ci];
-                uint32_t src = truth.components[ci].first_source + r.sources.Pick(rng);
+                uint32_t pick_index = r.sources.Pick(rng);
+                uint32_t src = truth.components[ci].first_source + (r.churn ? r.active[pick_index] : pick_index);
                 if (r.spec->every_sensor) {
                     // A round of one spoofed source: a packet to every eligible sensor within spread_ms.
                     for (uint32_t k = 0; k < r.round_sensors.size(); ++k) {
@@ -359,6 +385,40 @@ struct Generator::Impl {
         }
         FlushPending(sink, sc.end - 1);
         if (progress) progress(1.0);
+    }
+
+    // Churn: the alias table of a component over the sources active at `t`; false when none is. Slices come in time
+    // order, so the active set is kept incrementally (sources enter in order of their start, leave when they end) and
+    // the table is rebuilt only when the set changed.
+    bool SelectActive(size_t ci, TimestampNs t) {
+        Runtime &r = rt[ci];
+        const ComponentTruth &ct = truth.components[ci];
+        auto source = [&](uint32_t i) -> const SourceTruth & { return truth.sources[ct.first_source + i]; };
+        if (r.by_start.empty() && ct.source_count) {
+            for (uint32_t i = 0; i < ct.source_count; ++i)
+                r.by_start.push_back(i);
+            std::stable_sort(r.by_start.begin(), r.by_start.end(),
+                             [&](uint32_t a, uint32_t b) { return source(a).active_start < source(b).active_start; });
+        }
+        size_t before = r.active.size();
+        std::erase_if(r.active, [&](uint32_t i) { return source(i).active_end <= t; });
+        bool changed = r.active.size() != before;
+        for (; r.next_start < r.by_start.size() && source(r.by_start[r.next_start]).active_start <= t; ++r.next_start) {
+            uint32_t i = r.by_start[r.next_start];
+            if (source(i).active_end > t) {
+                r.active.push_back(i);
+                changed = true;
+            }
+        }
+        if (r.active.empty()) return false;
+        if (changed) {
+            std::vector<double> w;
+            w.reserve(r.active.size());
+            for (uint32_t i : r.active)
+                w.push_back(r.weights[i]);
+            r.sources.Build(w);
+        }
+        return true;
     }
 
     void FlushPending(PacketSink &sink, TimestampNs upto) {

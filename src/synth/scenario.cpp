@@ -178,12 +178,38 @@ public:
     }
 
     Component ParseComponent(const toml::table &t, bool is_event, const Scenario &sc) {
-        CheckKeys(t,
-                  {"name",      "kind",     "start",       "end",       "shape",         "daily",     "half_life_hours",
-                   "diurnal",   "rate",     "sources",     "rate_tail", "countries",     "research",  "tool",
-                   "tools",     "services", "source_port", "ipv6",      "sensors",       "providers", "every_sensor",
-                   "spread_ms", "qnames",   "qtype",       "zone",      "open_resolver", "edns",      "port",
-                   "responses", "worm",     "expect"},
+        CheckKeys(t, {"name",
+                      "kind",
+                      "start",
+                      "end",
+                      "shape",
+                      "daily",
+                      "half_life_hours",
+                      "diurnal",
+                      "rate",
+                      "sources",
+                      "rate_tail",
+                      "lifetime_hours",
+                      "countries",
+                      "research",
+                      "tool",
+                      "tools",
+                      "services",
+                      "source_port",
+                      "ipv6",
+                      "sensors",
+                      "providers",
+                      "every_sensor",
+                      "spread_ms",
+                      "qnames",
+                      "qtype",
+                      "zone",
+                      "open_resolver",
+                      "edns",
+                      "port",
+                      "responses",
+                      "worm",
+                      "expect"},
                   is_event ? "[[event]]" : "[[population]]");
         Component c;
         c.is_event = is_event;
@@ -225,6 +251,7 @@ public:
         c.rate = Number(*rate, "rate", 0, 1e10);
         if (auto n = t["sources"].node()) c.sources = uint32_t(Number(*n, "sources", 1, 10'000'000));
         if (auto n = t["rate_tail"].node()) c.rate_tail = Number(*n, "rate_tail", 0, 100);
+        if (auto n = t["lifetime_hours"].node()) c.lifetime_hours = Number(*n, "lifetime_hours", 0, 1e6);
         if (auto n = t["countries"].node()) {
             c.countries = Weights(*n, "countries");
             for (auto &[code, w] : c.countries)

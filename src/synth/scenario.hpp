@@ -73,9 +73,10 @@ struct Component {
     double half_life_hours = 6;  // Shape::SPIKE
     double diurnal = 0;          // amplitude of a daily sine (0..1), peak at 12:00 UTC
 
-    double rate = 0;         // packets per hour (all sources together) at shape factor 1, before --scale
-    uint32_t sources = 1;    // number of distinct sources
-    double rate_tail = 1.2;  // Pareto shape of the per-source rates (0: all sources send equally)
+    double rate = 0;            // packets per hour (all sources together) at shape factor 1, before --scale
+    uint32_t sources = 1;       // number of distinct sources
+    double rate_tail = 1.2;     // Pareto shape of the per-source rates (0: all sources send equally)
+    double lifetime_hours = 0;  // mean time a source stays active (exponential); 0: the whole window
     std::vector<std::pair<std::string, double>> countries;  // ISO 3166 code and weight
     std::string research;                                   // research organisation whose ranges sources use
     std::vector<std::pair<Tool, double>> tools;             // per-source tool, by weight

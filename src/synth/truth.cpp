@@ -75,9 +75,12 @@ nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std
                            {"addresses", s.addresses}});
     }
     j["sensors"] = sensors;
+    // Keys are distinct by construction: append to the ordered map's vector directly (its operator[] searches
+    // linearly, quadratic over the tens of thousands of ports that backscatter and DHT reach).
     json services = json::object();
+    auto &service_list = static_cast<json::object_t::Container &>(services.get_ref<json::object_t &>());
     for (size_t k = 0; k < t.services.size(); ++k)
-        if (t.services[k]) services[ServiceKey{uint32_t(k)}.ToString()] = t.services[k];
+        if (t.services[k]) service_list.emplace_back(ServiceKey{uint32_t(k)}.ToString(), t.services[k]);
     j["totals"] = {
         {"packets", t.packets}, {"frame_bytes", t.bytes}, {"sources", t.sources.size()}, {"services", services}};
 
@@ -112,6 +115,7 @@ nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std
             {"shape", ShapeName(c.shape)},
             {"diurnal", c.diurnal},
             {"every_sensor", c.every_sensor},
+            {"lifetime_hours", c.lifetime_hours},
             {"rate_per_hour", c.rate * t.scale},
             {"countries", countries},
             {"sensors", by_sensor},
@@ -150,13 +154,16 @@ nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std
                   {"tool", ToolName(s.tool)},
                   {"open_resolver", s.open_resolver},
                   {"research", s.research ? json(std::string(s.research->label)) : json(nullptr)},
-                  {"rate_per_hour", c.rate * t.scale * s.weight},
+                  {"rate_per_hour", c.lifetime_hours > 0 ? json(nullptr) : json(c.rate * t.scale * s.weight)},
+                  {"weight", s.weight},
                   {"packets", s.packets},
                   {"ttl", s.ttl}};
         if (s.research) {
             e["asn"] = s.research->asn;
             e["rdns"] = ResearchRdns(*s.research, s.address.V4HostOrder());
         }
+        if (c.lifetime_hours > 0)
+            e["active"] = {{"start", FormatTimestamp(s.active_start)}, {"end", FormatTimestamp(s.active_end)}};
         if (s.packets) {
             e["first"] = FormatTimestamp(s.first);
             e["last"] = FormatTimestamp(s.last);

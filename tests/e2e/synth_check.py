@@ -105,7 +105,7 @@ def main():
             if abs(comp["packets"] - mean) > 5 * max(mean, 1) ** 0.5 + 1:
                 failures.append(f"component {comp['name']}: {comp['packets']} packets, Poisson mean {mean}")
         steady = {c["name"] for c in truth["components"]
-                  if c["shape"] == "flat" and c["diurnal"] == 0 and not c["every_sensor"]
+                  if c["shape"] == "flat" and c["diurnal"] == 0 and not c["every_sensor"] and c["lifetime_hours"] == 0
                   and c["window"] == {"start": truth["scenario"]["start"], "end": truth["scenario"]["end"]}}
         gaps = {row["key"]: row for row in summary(a.binary, str(tmp / "pcap.db"), "source")["rows"]}
         checked = 0

@@ -634,6 +634,34 @@ rate = 10
     EXPECT_EQ(distinct.size(), r.truth.sources.size()) << "every source address is distinct";
 }
 
+TEST(Generator, SourcesWithLifetimesSendOnlyWhileActive) {
+    auto r = Generate(R"(
+[[population]]
+name = "churn"
+tool = "linux"
+sources = 2000
+lifetime_hours = 12
+countries = { CN = 1 }
+services = { "445/TCP" = 1 }
+rate = 20000
+)",
+                      1, 1.0, "2024-10-01", "2024-10-05");
+    std::map<int64_t, std::set<IpAddress>> per_day;
+    for (auto &f : r.frames) {
+        auto d = DecodeFrame(f);
+        const SourceTruth *s = SourceOf(r, d.src);
+        ASSERT_TRUE(f.ts >= s->active_start && f.ts < s->active_end);
+        per_day[DayOf(f.ts)].insert(d.src);
+    }
+    // Activity is spread evenly: each day sees (24 + 12) / (96 + 12) = 1/3 of the sources, not all of them.
+    ASSERT_EQ(per_day.size(), 4u);
+    for (auto &[day, sources] : per_day)
+        EXPECT_NEAR(double(sources.size()), 2000.0 / 3, 2000.0 / 3 * 0.2);
+    // The component's volume does not depend on churn.
+    double expected = r.truth.components[0].expected_packets;
+    EXPECT_LT(std::abs(double(r.frames.size()) - expected), 5 * std::sqrt(expected));
+}
+
 TEST(Generator, SpoofedRoundsSkipSensorsWithoutIpv4) {
     auto sc = ParseScenario(
         "[scenario]\nname = \"v6\"\nstart = 2024-10-01\nend = 2024-10-01T02:00:00Z\n"
