@@ -774,7 +774,9 @@ struct Generator::Impl {
         uint8_t payload[256];
         size_t n = BuildDhtQuery(payload, rng);
         L3(s, dst4, dst6, PROTO_UDP, UDP_LEN + n);
-        size_t l4 = WriteUdp(frame, ETH_LEN, v6, s.sport, dport, {payload, n});
+        // A client listens on 6881-6889 (the classic default) or on a random port above 10000 (uTorrent and others).
+        uint16_t sport = (s.sport & 1) ? uint16_t(6881 + s.sport % 9) : uint16_t(10000 + s.sport % 55536);
+        size_t l4 = WriteUdp(frame, ETH_LEN, v6, sport, dport, {payload, n});
         e.service = KeySlot(ServiceKind::UDP, dport);
         return ETH_LEN + (v6 ? IPV6_LEN : IPV4_LEN) + l4;
     }
