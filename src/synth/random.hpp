@@ -84,26 +84,28 @@ public:
         double sum = 0;
         for (double w : weights)
             sum += w;
-        std::vector<double> scaled(n);
-        std::vector<uint32_t> small, large;
+        // Scratch kept between builds: churning components rebuild their table every slice.
+        scaled_.resize(n);
+        small_.clear();
+        large_.clear();
         for (size_t i = 0; i < n; ++i) {
-            scaled[i] = sum > 0 ? weights[i] * double(n) / sum : 1.0;
-            (scaled[i] < 1.0 ? small : large).push_back(uint32_t(i));
+            scaled_[i] = sum > 0 ? weights[i] * double(n) / sum : 1.0;
+            (scaled_[i] < 1.0 ? small_ : large_).push_back(uint32_t(i));
         }
-        while (!small.empty() && !large.empty()) {
-            uint32_t s = small.back(), l = large.back();
-            small.pop_back();
-            prob_[s] = scaled[s];
+        while (!small_.empty() && !large_.empty()) {
+            uint32_t s = small_.back(), l = large_.back();
+            small_.pop_back();
+            prob_[s] = scaled_[s];
             alias_[s] = l;
-            scaled[l] = scaled[l] + scaled[s] - 1.0;
-            if (scaled[l] < 1.0) {
-                large.pop_back();
-                small.push_back(l);
+            scaled_[l] = scaled_[l] + scaled_[s] - 1.0;
+            if (scaled_[l] < 1.0) {
+                large_.pop_back();
+                small_.push_back(l);
             }
         }
-        for (uint32_t i : large)
+        for (uint32_t i : large_)
             prob_[i] = 1.0;
-        for (uint32_t i : small)
+        for (uint32_t i : small_)
             prob_[i] = 1.0;  // rounding leftovers
     }
     uint32_t Pick(Rng &rng) const {
@@ -118,6 +120,8 @@ public:
 private:
     std::vector<double> prob_;
     std::vector<uint32_t> alias_;
+    std::vector<double> scaled_;
+    std::vector<uint32_t> small_, large_;
 };
 
 }  // namespace darkscope::synth

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "common/bytes.hpp"
 #include "synth/address_space.hpp"
@@ -22,6 +23,7 @@ struct Run {
     Scenario sc;
     Truth truth;
     std::vector<test::Frame> frames;
+    std::unordered_map<IpAddress, const SourceTruth *, IpAddressHash> by_address;
 };
 
 Run Generate(const std::string &body, uint64_t seed = 1, double scale = 1.0, const std::string &start = "2024-10-01",
@@ -33,13 +35,14 @@ Run Generate(const std::string &body, uint64_t seed = 1, double scale = 1.0, con
     gen.Run(sink);
     r.truth = gen.GetTruth();
     r.frames = std::move(sink.frames);
+    for (auto &s : r.truth.sources)
+        r.by_address[s.address] = &s;
     return r;
 }
 
 const SourceTruth *SourceOf(const Run &r, const IpAddress &a) {
-    for (auto &s : r.truth.sources)
-        if (s.address == a) return &s;
-    return nullptr;
+    auto it = r.by_address.find(a);
+    return it == r.by_address.end() ? nullptr : it->second;
 }
 
 // An independent checksum: big-endian words, added one by one (RFC 1071 as written).
@@ -643,7 +646,7 @@ sources = 2000
 lifetime_hours = 12
 countries = { CN = 1 }
 services = { "445/TCP" = 1 }
-rate = 20000
+rate = 4000
 )",
                       1, 1.0, "2024-10-01", "2024-10-05");
     std::map<int64_t, std::set<IpAddress>> per_day;
