@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Always: compilers, CMake/Ninja and the libraries CMakeLists.txt finds (tests and benchmarks are built by default).
-# python3 is here too because the demo generates its capture with tools/make_demo_pcap.py.
+# python3 is here too for the end-to-end test scripts (tests/e2e/*.py).
 BUILD_PACKAGES=(
     cmake g++ ninja-build pkg-config
     libpcap-dev libsqlite3-dev libroaring-dev libcli11-dev libfmt-dev
