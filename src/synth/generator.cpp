@@ -199,6 +199,15 @@ struct Generator::Impl {
                 s.sport = uint16_t(srng.Between(1024, 65535));
                 s.ip_id = srng.Next16();
                 s.ts_base = srng.Next32();
+                if (c.kind == Kind::SCAN && c.services_per_source > 0 && c.services_per_source < c.services.size()) {
+                    // A scan campaign covers a few ports: draw them by weight, without repeats.
+                    for (int attempt = 0; s.services.size() < c.services_per_source && attempt < 10000; ++attempt) {
+                        auto k = uint16_t(r.services.Pick(srng));
+                        if (std::find(s.services.begin(), s.services.end(), k) == s.services.end())
+                            s.services.push_back(k);
+                    }
+                    std::sort(s.services.begin(), s.services.end());
+                }
                 s.weight = c.rate_tail > 0 ? std::min(srng.Pareto(c.rate_tail), 1e6) : 1.0;
                 s.active_start = c.start;
                 s.active_end = c.end;
@@ -530,7 +539,23 @@ struct Generator::Impl {
     }
 
     size_t BuildScan(Runtime &r, SourceTruth &s, TimestampNs ts, uint32_t dst4, const IpAddress &dst6, Emitted &e) {
-        uint32_t k = r.services.Pick(rng);
+        uint32_t k;
+        if (s.services.empty()) {
+            k = r.services.Pick(rng);
+        } else {  // this source's own few services, in the component's proportions
+            double total = 0;
+            for (uint16_t i : s.services)
+                total += r.spec->services[i].weight;
+            double u = rng.Uniform() * total;
+            k = s.services.back();
+            for (uint16_t i : s.services) {
+                if (u < r.spec->services[i].weight) {
+                    k = i;
+                    break;
+                }
+                u -= r.spec->services[i].weight;
+            }
+        }
         e.label = k;
         ServiceKey key = r.spec->services[k].key;
         uint16_t port = key.Value();

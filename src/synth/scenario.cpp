@@ -178,38 +178,40 @@ public:
     }
 
     Component ParseComponent(const toml::table &t, bool is_event, const Scenario &sc) {
-        CheckKeys(t, {"name",
-                      "kind",
-                      "start",
-                      "end",
-                      "shape",
-                      "daily",
-                      "half_life_hours",
-                      "diurnal",
-                      "rate",
-                      "sources",
-                      "rate_tail",
-                      "lifetime_hours",
-                      "countries",
-                      "research",
-                      "tool",
-                      "tools",
-                      "services",
-                      "source_port",
-                      "ipv6",
-                      "sensors",
-                      "providers",
-                      "every_sensor",
-                      "spread_ms",
-                      "qnames",
-                      "qtype",
-                      "zone",
-                      "open_resolver",
-                      "edns",
-                      "port",
-                      "responses",
-                      "worm",
-                      "expect"},
+        CheckKeys(t,
+                  {"name",
+                   "kind",
+                   "start",
+                   "end",
+                   "shape",
+                   "daily",
+                   "half_life_hours",
+                   "diurnal",
+                   "rate",
+                   "sources",
+                   "rate_tail",
+                   "lifetime_hours",
+                   "countries",
+                   "research",
+                   "tool",
+                   "tools",
+                   "services",
+                   "source_port",
+                   "services_per_source",
+                   "ipv6",
+                   "sensors",
+                   "providers",
+                   "every_sensor",
+                   "spread_ms",
+                   "qnames",
+                   "qtype",
+                   "zone",
+                   "open_resolver",
+                   "edns",
+                   "port",
+                   "responses",
+                   "worm",
+                   "expect"},
                   is_event ? "[[event]]" : "[[population]]");
         Component c;
         c.is_event = is_event;
@@ -288,6 +290,10 @@ public:
         if (c.kind == Kind::SCAN && c.services.empty())
             Fail(t, fmt::format("'{}' needs services = {{ \"23/TCP\" = 1, ... }}", c.name));
         if (auto n = t["source_port"].node()) c.source_port = uint16_t(Number(*n, "source_port", 1, 65535));
+        if (auto n = t["services_per_source"].node()) {
+            c.services_per_source = uint32_t(Number(*n, "services_per_source", 0, 64));
+            if (c.kind != Kind::SCAN) Fail(*n, fmt::format("'{}': services_per_source is for scans", c.name));
+        }
         if (auto n = t["ipv6"].node()) {
             c.ipv6 = Number(*n, "ipv6", 0, 1);
             if (c.ipv6 > 0 && (c.kind == Kind::BACKSCATTER || c.kind == Kind::WORM))

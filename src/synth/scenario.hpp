@@ -81,8 +81,9 @@ struct Component {
     std::string research;                                   // research organisation whose ranges sources use
     std::vector<std::pair<Tool, double>> tools;             // per-source tool, by weight
     std::vector<ServiceShare> services;                     // SCAN
-    uint16_t source_port = 0;  // SCAN: every probe from this source port (0: the tool's own choice)
-    double ipv6 = 0;           // share of the sources that are IPv6 (towards the sensors' IPv6 networks)
+    uint16_t source_port = 0;          // SCAN: every probe from this source port (0: the tool's own choice)
+    uint32_t services_per_source = 0;  // SCAN: each source probes only this many of the services (0: all)
+    double ipv6 = 0;                   // share of the sources that are IPv6 (towards the sensors' IPv6 networks)
 
     std::vector<std::string> sensors;    // destinations only in these sensors (empty: every sensor)
     std::vector<std::string> providers;  // ... or in the sensors of these providers

@@ -162,6 +162,12 @@ nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std
             e["asn"] = s.research->asn;
             e["rdns"] = ResearchRdns(*s.research, s.address.V4HostOrder());
         }
+        if (!s.services.empty()) {
+            json list = json::array();
+            for (uint16_t i : s.services)
+                list.push_back(c.services[i].key.ToString());
+            e["services"] = list;
+        }
         if (c.lifetime_hours > 0)
             e["active"] = {{"start", FormatTimestamp(s.active_start)}, {"end", FormatTimestamp(s.active_end)}};
         if (s.packets) {

@@ -665,6 +665,35 @@ rate = 4000
     EXPECT_LT(std::abs(double(r.frames.size()) - expected), 5 * std::sqrt(expected));
 }
 
+TEST(Generator, EachSourceProbesItsOwnFewServices) {
+    auto r = Generate(R"(
+[[population]]
+name = "campaigns"
+tool = "zmap-old"
+sources = 300
+services_per_source = 2
+countries = { US = 1 }
+services = { "22/TCP" = 1, "23/TCP" = 1, "80/TCP" = 1, "443/TCP" = 1, "3389/TCP" = 1, "8080/TCP" = 1 }
+rate = 20000
+)");
+    std::map<IpAddress, std::set<uint16_t>> ports;
+    for (auto &f : r.frames) {
+        auto d = DecodeFrame(f);
+        ports[d.src].insert(d.dport);
+    }
+    std::set<std::set<uint16_t>> combinations;
+    for (auto &s : r.truth.sources) {
+        ASSERT_EQ(s.services.size(), 2u);
+        std::set<uint16_t> own;
+        for (auto i : s.services)
+            own.insert(r.sc.components[0].services[i].key.Value());
+        for (uint16_t p : ports[s.address])
+            EXPECT_TRUE(own.count(p)) << s.address.ToString() << " probed " << p;
+        combinations.insert(own);
+    }
+    EXPECT_GT(combinations.size(), 10u) << "sources differ in the services they probe (15 pairs possible)";
+}
+
 TEST(Generator, SpoofedRoundsSkipSensorsWithoutIpv4) {
     auto sc = ParseScenario(
         "[scenario]\nname = \"v6\"\nstart = 2024-10-01\nend = 2024-10-01T02:00:00Z\n"
