@@ -67,8 +67,17 @@ private:
 
 int RunIngest(const IngestArgs &args) {
     std::vector<std::string> errors;
-    auto files = ExpandInputs(args.inputs, errors);
+    std::vector<std::filesystem::path> not_captures;
+    auto files = ExpandInputs(args.inputs, errors, &not_captures);
     for (auto &e : errors) fmt::print(stderr, "darkscope ingest: {}\n", e);
+    if (!not_captures.empty() && !args.quiet) {
+        std::string names;
+        for (size_t i = 0; i < not_captures.size() && i < 5; ++i) names += (i ? ", " : "") + not_captures[i].string();
+        if (not_captures.size() > 5) names += fmt::format(" and {} more", not_captures.size() - 5);
+        fmt::print(stderr, "darkscope ingest: {} file(s) in the folders or patterns given are not captures (their "
+                   "first bytes are not pcap, pcapng, gzip, zstd or xz) and were left out: {}\n",
+                   not_captures.size(), names);
+    }
     SortByFirstTimestamp(files);
 
     std::unique_ptr<Store> store;

@@ -66,6 +66,26 @@ std::unique_ptr<CaptureReader> OpenBuffer(detail::BlockBuffer buffer, Compressio
 
 }  // namespace
 
+bool LooksLikeCapture(const std::filesystem::path &path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return true;  // unreadable: let the reader name the fault
+    uint8_t head[6];
+    const ssize_t n = ::pread(fd, head, sizeof head, 0);
+    ::close(fd);
+    if (n < 4) return false;
+    if (detail::SniffCompression(head, size_t(n)) != Compression::NONE) return true;
+    switch (LoadLe32(head)) {
+    case MAGIC_PCAP_USEC:
+    case MAGIC_PCAP_NSEC:
+    case __builtin_bswap32(MAGIC_PCAP_USEC):
+    case __builtin_bswap32(MAGIC_PCAP_NSEC):
+    case MAGIC_PCAPNG:
+        return true;
+    default:
+        return false;
+    }
+}
+
 std::unique_ptr<CaptureReader> CaptureReader::Open(const std::filesystem::path &path, CaptureError &error) {
     error = {};
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -62,9 +62,15 @@ protected:
 };
 
 /// Expands command-line inputs (files, directories searched recursively, glob patterns) into
-/// capture files. Inputs that match nothing are reported in `errors`. The result is not yet ordered.
+/// capture files. Inputs that match nothing are reported in `errors`. Files found in a directory or
+/// by a pattern are kept only if LooksLikeCapture; the others go to `skipped`. A file named as it is
+/// is always kept (reading it says what is wrong with it). The result is not yet ordered.
 std::vector<std::filesystem::path> ExpandInputs(const std::vector<std::string> &inputs,
-                                                std::vector<std::string> &errors);
+                                                std::vector<std::string> &errors,
+                                                std::vector<std::filesystem::path> *skipped = nullptr);
+
+/// True when the file starts with a pcap or pcapng magic number, or with gzip, zstd or xz's.
+bool LooksLikeCapture(const std::filesystem::path &path);
 
 /// Orders files by the timestamp of their first packet (ties and unreadable files by path), so
 /// that hourly rotated files are processed in time order whatever their names.

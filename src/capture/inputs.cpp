@@ -22,8 +22,12 @@ bool IsHidden(const fs::path &p) {
 
 bool HasGlobChars(const std::string &s) { return s.find_first_of("*?[") != std::string::npos; }
 
-/// Regular files below `dir`, hidden files and folders left out, in path order so runs are reproducible.
-void AddDirectory(const fs::path &dir, std::vector<fs::path> &out, std::vector<std::string> &errors) {
+/// Regular files below `dir` whose first bytes are a capture's or a compressed file's, hidden files and
+/// folders left out, in path order so runs are reproducible. Other files (a README, the ground truth
+/// `synth` writes beside its captures) go to `skipped`: a folder holds more than captures, while a file
+/// named on the command line is read whatever it holds.
+void AddDirectory(const fs::path &dir, std::vector<fs::path> &out, std::vector<std::string> &errors,
+                  std::vector<fs::path> *skipped) {
     std::vector<fs::path> found;
     std::error_code ec;
     fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
@@ -41,21 +45,27 @@ void AddDirectory(const fs::path &dir, std::vector<fs::path> &out, std::vector<s
             if (entry.is_directory(ec)) it.disable_recursion_pending();
             continue;
         }
-        if (entry.is_regular_file(ec)) found.push_back(entry.path());
+        if (!entry.is_regular_file(ec)) continue;
+        if (LooksLikeCapture(entry.path())) found.push_back(entry.path());
+        else if (skipped) skipped->push_back(entry.path());
     }
     std::sort(found.begin(), found.end());
     out.insert(out.end(), found.begin(), found.end());
 }
 
-void AddPath(const fs::path &p, std::vector<fs::path> &out, std::vector<std::string> &errors) {
+// `listed`: p came from a directory or a glob pattern rather than by name, and is kept only if it
+// looks like a capture.
+void AddPath(const fs::path &p, std::vector<fs::path> &out, std::vector<std::string> &errors,
+             std::vector<fs::path> *skipped, bool listed) {
     std::error_code ec;
     fs::file_status st = fs::status(p, ec);
     if (ec || !fs::exists(st)) {
         errors.push_back(p.string() + ": no such file or directory");
     } else if (fs::is_directory(st)) {
-        AddDirectory(p, out, errors);
+        AddDirectory(p, out, errors, skipped);
     } else if (fs::is_regular_file(st)) {
-        out.push_back(p);
+        if (!listed || LooksLikeCapture(p)) out.push_back(p);
+        else if (skipped) skipped->push_back(p);
     } else {
         errors.push_back(p.string() + ": not a regular file or directory");
     }
@@ -64,7 +74,8 @@ void AddPath(const fs::path &p, std::vector<fs::path> &out, std::vector<std::str
 }  // namespace
 
 std::vector<std::filesystem::path> ExpandInputs(const std::vector<std::string> &inputs,
-                                                std::vector<std::string> &errors) {
+                                                std::vector<std::string> &errors,
+                                                std::vector<std::filesystem::path> *skipped) {
     std::vector<fs::path> candidates;
     for (const std::string &input : inputs) {
         std::error_code ec;
@@ -73,7 +84,7 @@ std::vector<std::filesystem::path> ExpandInputs(const std::vector<std::string> &
             glob_t matches{};
             int rc = ::glob(input.c_str(), 0, nullptr, &matches);
             if (rc == 0) {
-                for (size_t i = 0; i < matches.gl_pathc; ++i) AddPath(matches.gl_pathv[i], candidates, errors);
+                for (size_t i = 0; i < matches.gl_pathc; ++i) AddPath(matches.gl_pathv[i], candidates, errors, skipped, true);
             } else if (rc == GLOB_NOMATCH) {
                 errors.push_back(input + ": no files match this pattern");
             } else {
@@ -81,7 +92,7 @@ std::vector<std::filesystem::path> ExpandInputs(const std::vector<std::string> &
             }
             ::globfree(&matches);
         } else {
-            AddPath(input, candidates, errors);
+            AddPath(input, candidates, errors, skipped, false);
         }
     }
     // The same file named twice (directly, through a pattern, a folder or a link) is read once.
@@ -92,6 +103,18 @@ std::vector<std::filesystem::path> ExpandInputs(const std::vector<std::string> &
         fs::path key = fs::weakly_canonical(p, ec);
         if (ec) key = p;
         if (seen.insert(key).second) files.push_back(p);
+    }
+    if (skipped) {
+        // Left out where listed, but also named as it is: it is read, so it was not left out.
+        std::set<fs::path> kept_or_reported = seen;
+        std::vector<fs::path> left_out;
+        for (const fs::path &p : *skipped) {
+            std::error_code ec;
+            fs::path key = fs::weakly_canonical(p, ec);
+            if (ec) key = p;
+            if (kept_or_reported.insert(key).second) left_out.push_back(p);
+        }
+        skipped->swap(left_out);
     }
     return files;
 }

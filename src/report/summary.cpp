@@ -115,7 +115,11 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     });
     // Only sensors that saw packets in the period count towards the monitored space when they are
     // implicit; configured sensors always count (a silent sensor is news, not an empty denominator).
-    for (auto &ss : s.sensors) s.monitored_addresses += ss.addresses;
+    // Saturating, like each sensor's own count: an IPv6 /48 alone is 2^80 addresses.
+    for (auto &ss : s.sensors)
+        s.monitored_addresses = s.monitored_addresses + ss.addresses < s.monitored_addresses
+                                    ? UINT64_MAX
+                                    : s.monitored_addresses + ss.addresses;
 
     auto finish_row = [&](SummaryRow &row, double addresses) {
         row.per_day_per_ip = double(row.packets) / double(s.days) / std::max(1.0, addresses);

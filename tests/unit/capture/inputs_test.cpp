@@ -91,13 +91,44 @@ TEST_F(InputsTest, SortByFirstTimestampPutsFilesWithoutPacketsFirst) {
     ng.Section().Interface(LINKTYPE_ETHERNET).Enhanced(0, 100000000, Payload(4));  // 100 s in microseconds
     Write("c.pcapng", ng.Bytes());
     Write("d_empty.pcap", PcapFile().Bytes());
-    Write("e_garbage.pcap", {1, 2, 3, 4, 5});
+    fs::path garbage = Write("e_garbage.pcap", {1, 2, 3, 4, 5});
     Write("f.pcap", PcapAt(200));  // same time as b: by path
     std::vector<std::string> errors;
-    auto files = ExpandInputs({root_.string()}, errors);
+    auto files = ExpandInputs({root_.string(), garbage.string()}, errors);  // the garbage also by name
     SortByFirstTimestamp(files);
     EXPECT_EQ(Names(files), (std::vector<std::string>{"d_empty.pcap", "e_garbage.pcap", "c.pcapng", "b.pcap",
                                                       "f.pcap", "a.pcap"}));
+}
+
+// A folder holds more than captures (synth writes its ground truth and sensors file beside them):
+// files found in a folder or by a pattern are kept only if their first bytes are a capture's or a
+// compressed file's; a file named as it is is kept whatever it holds, so that reading it can say why.
+TEST_F(InputsTest, FilesThatAreNotCapturesAreLeftOutOfFoldersAndPatterns) {
+    Write("a.pcap", PcapAt(1));
+    Write("b.pcap.gz", {0x1f, 0x8b, 8, 0, 0, 0, 0, 0});
+    Write("run.truth.json", {'{', '"', 'a', '"', ':', '1', '}'});
+    Write("sub/run.sensors.toml", {'[', '[', 's', ']', ']'});
+    Write("sub/empty", {});
+    fs::path named = Write("sub/notes.txt", {'h', 'e', 'l', 'l', 'o'});
+    std::vector<std::string> errors;
+    std::vector<fs::path> skipped;
+    auto files = ExpandInputs({root_.string()}, errors, &skipped);
+    EXPECT_TRUE(errors.empty());
+    auto names = Names(files);
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"a.pcap", "b.pcap.gz"}));
+    auto skipped_names = Names(skipped);
+    std::sort(skipped_names.begin(), skipped_names.end());
+    EXPECT_EQ(skipped_names, (std::vector<std::string>{"empty", "notes.txt", "run.sensors.toml", "run.truth.json"}));
+
+    skipped.clear();
+    files = ExpandInputs({(root_ / "*").string(), named.string()}, errors, &skipped);
+    names = Names(files);
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"a.pcap", "b.pcap.gz", "notes.txt"}));
+    skipped_names = Names(skipped);
+    std::sort(skipped_names.begin(), skipped_names.end());
+    EXPECT_EQ(skipped_names, (std::vector<std::string>{"empty", "run.sensors.toml", "run.truth.json"}));
 }
 
 }  // namespace
