@@ -24,6 +24,7 @@ int main(int argc, char **argv) {
     int exit_code = darkscope::app::EXIT_OK;
     darkscope::app::RegisterIngest(app, exit_code);
     darkscope::app::RegisterSummary(app, exit_code);
+    darkscope::app::RegisterGeo(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
