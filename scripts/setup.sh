@@ -21,14 +21,15 @@ BUILD_PACKAGES=(
     libzstd-dev zlib1g-dev liblzma-dev libxxhash-dev
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev
     python3
-    libmaxminddb-dev
+    libmaxminddb-dev libc-ares-dev
 )
 # The pinned country/AS data (data/geo/package.json) comes from the npm registry, installed by `npm ci`
 # at set-up, never at run time. A node/npm already installed (nodesource, nvm) is used as it is:
 # Debian's npm package conflicts with nodesource's nodejs.
 command -v npm >/dev/null || BUILD_PACKAGES+=(nodejs npm)
 # Only for scripts/test.sh: the independent decoder of the e2e tests, the fuzz compiler, /usr/bin/time.
-TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time)
+# dnsmasq-base: the local resolver the reverse-DNS test starts on 127.0.0.x.
+TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time dnsmasq-base)
 
 with_tests=0
 no_build=0

@@ -179,6 +179,21 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     for (auto &ss : s.sensors) s.monitored_addresses += ss.addresses;
 
     const std::map<int64_t, std::string> research_names = store.LoadResearchNames();
+    // Reverse-DNS names (darkscope enrich rdns) and the research list's patterns: labels that exist only
+    // after ingest, so they can leave a source out of --by source but not out of the counters.
+    std::unordered_map<IpAddress, std::string, IpAddressHash> research_by_rdns;
+    if (options.by == SummaryBy::SOURCE || options.by == SummaryBy::TAG) {
+        std::optional<ResearchList> list;
+        if (auto p = options.research_list ? std::optional<std::filesystem::path>(*options.research_list)
+                                           : ResearchList::DefaultPath())
+            list = ResearchList::LoadToml(*p);
+        if (list)
+            store.ScanRdns([&](const Store::RdnsRecord &r) {
+                if (r.name.empty()) return;
+                if (uint16_t i = list->MatchName(r.name))
+                    if (auto a = IpAddress::Parse(r.address)) research_by_rdns[*a] = std::string(list->Name(i));
+            });
+    }
 
     auto finish_row = [&](SummaryRow &row, double addresses) {
         row.per_day_per_ip = double(row.packets) / double(s.days) / std::max(1.0, addresses);
@@ -204,7 +219,7 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
         std::map<std::string, TagAcc> tags;
         store.ScanSources(s.from_day, s.to_day, [&](const SourceRecord &r) {
             const SourceDay &d = *r.record;
-            if (options.exclude_research && d.research) return;
+            if (options.exclude_research && (d.research || research_by_rdns.count(d.src))) return;
             for (const TagVerdict &v : TagsOf(d.Evidence())) {
                 TagAcc &t = tags[std::string(TagName(v.tag))];
                 t.matched += v.matched;
@@ -233,7 +248,7 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
         std::unordered_map<IpAddress, Acc, IpAddressHash> by_source;
         store.ScanSources(s.from_day, s.to_day, [&](const SourceRecord &r) {
             const SourceDay &d = *r.record;
-            if (options.exclude_research && d.research) return;
+            if (options.exclude_research && (d.research || research_by_rdns.count(d.src))) return;
             Acc &a = by_source[d.src];
             // Tags are per source and day; over a period, the evidence of its days adds up.
             a.evidence.packets += d.packets;
@@ -270,6 +285,8 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
             if (a.research) {
                 auto it = research_names.find(a.research);
                 row.research = it != research_names.end() ? it->second : fmt::format("research label {}", a.research);
+            } else if (auto it = research_by_rdns.find(src); it != research_by_rdns.end()) {
+                row.research = it->second + " (reverse DNS)";
             }
             finish_row(row, double(std::max<uint64_t>(1, s.monitored_addresses)));
             s.rows.push_back(std::move(row));

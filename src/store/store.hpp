@@ -85,6 +85,16 @@ public:
     virtual std::vector<int64_t> SaveResearchNames(const std::vector<std::string> &names) = 0;
     virtual std::map<int64_t, std::string> LoadResearchNames() = 0;
 
+    // --- Reverse DNS (darkscope enrich rdns) ----------------------------------------------------------
+    struct RdnsRecord {
+        std::string address;      // IpAddress::ToString
+        std::string name;         // PTR name; empty when none
+        std::string status;       // ok, nxdomain, nodata, timeout, error: ...
+        std::string resolved_at;  // UTC ISO time
+    };
+    virtual void PutRdns(const RdnsRecord &r) = 0;
+    virtual void ScanRdns(const std::function<void(const RdnsRecord &)> &f) = 0;
+
     // --- Files -----------------------------------------------------------------------------------
     virtual std::optional<FileRecord> FindFile(const std::string &content_hash) = 0;
     virtual std::vector<FileRecord> ListFiles() = 0;

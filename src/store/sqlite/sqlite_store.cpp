@@ -251,6 +251,18 @@ public:
         return ids;
     }
 
+    void PutRdns(const RdnsRecord &r) override {
+        Statement &put = Cached("INSERT OR REPLACE INTO rdns(address, name, status, resolved_at) VALUES(?,?,?,?)");
+        put.Bind(1, r.address).Bind(2, r.name).Bind(3, r.status).Bind(4, r.resolved_at.empty() ? NowIso() : r.resolved_at);
+        put.Run();
+    }
+
+    void ScanRdns(const std::function<void(const RdnsRecord &)> &f) override {
+        Statement s(db_, "SELECT address, name, status, resolved_at FROM rdns");
+        while (s.Step()) f(RdnsRecord{std::string(s.Text(0)), std::string(s.Text(1)), std::string(s.Text(2)),
+                                      std::string(s.Text(3))});
+    }
+
     std::map<int64_t, std::string> LoadResearchNames() override {
         std::map<int64_t, std::string> out;
         Statement s(db_, "SELECT id, name FROM research_names");
