@@ -326,12 +326,23 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
                 add(builders, Dimension::COUNTRY, info.country, uint64_t(b - a), bytes);
                 add(builders, Dimension::ASN, info.asn, uint64_t(b - a), bytes);
             }
+            // The source's country is one for all its packets: each service key it sums is also the
+            // country x service key, with no second pass.
+            const bool with_country = enriched;
+            const uint16_t country = info.country;
+            auto emit = [&](Dimension dim, uint32_t key, uint64_t packets, uint64_t key_bytes) {
+                if (dim == Dimension::SOURCE_PORT && key == 0) return;
+                add(builders, dim, key, packets, key_bytes);
+                if (dim == Dimension::SERVICE && with_country)
+                    add(builders, Dimension::COUNTRY_SERVICE, CountryServiceKey(country, ServiceKey{key}), packets,
+                        key_bytes);
+            };
             auto by_key = [&](Dimension dim, auto field) {
                 const uint32_t first = field(*a);
                 bool same = true;
                 for (PacketRecord *r = a + 1; r != b && same; ++r) same = field(*r) == first;
                 if (same) {
-                    if (dim != Dimension::SOURCE_PORT || first != 0) add(builders, dim, first, uint64_t(b - a), bytes);
+                    emit(dim, first, uint64_t(b - a), bytes);
                     return;
                 }
                 keyed.clear();
@@ -342,17 +353,12 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
                     uint64_t key_bytes = 0;
                     for (j = i; j < keyed.size() && uint32_t(keyed[j] >> 32) == key; ++j)
                         key_bytes += uint32_t(keyed[j]);
-                    if (dim != Dimension::SOURCE_PORT || key != 0) add(builders, dim, key, j - i, key_bytes);
+                    emit(dim, key, j - i, key_bytes);
                 }
             };
             by_key(Dimension::SERVICE, [](const PacketRecord &r) { return r.service; });
             by_key(Dimension::CLASS, [](const PacketRecord &r) { return uint32_t(r.Cls()); });
             by_key(Dimension::SOURCE_PORT, [](const PacketRecord &r) { return r.source_port; });
-            if (enriched) {
-                const uint16_t country = info.country;
-                by_key(Dimension::COUNTRY_SERVICE,
-                       [country](const PacketRecord &r) { return CountryServiceKey(country, ServiceKey{r.service}); });
-            }
             a = b;
         }
 
