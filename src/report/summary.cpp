@@ -522,7 +522,7 @@ std::string SummaryToText(const Summary &s) {
     if (s.rows.size() < s.total_rows)
         out += fmt::format("      ... {} more (--top 0 shows all)\n", s.total_rows - s.rows.size());
 
-    out += "\nregions and AS numbers decided by:\n";
+    if (!s.enrichment.empty()) out += "\nregions and AS numbers decided by:\n";
     for (const auto &e : s.enrichment) {
         std::string indented = e;
         for (size_t pos = 0; (pos = indented.find('\n', pos)) != std::string::npos; pos += 3) indented.replace(pos, 1, "\n  ");

@@ -201,3 +201,30 @@ TEST(Enrichment, KnownAddressesInPinnedData) {
 }
 
 }  // namespace darkscope
+
+namespace darkscope {
+
+// --geoip takes any MaxMind-format database: this fixture has the GeoLite2/DB-IP layout (country.iso_code,
+// registered_country.iso_code) and an IPv4-only tree (tests/unit/enrich/data/make_test_mmdb.py writes it).
+TEST(Enrichment, AnyMaxMindFormatDatabase) {
+    auto db = CountryDatabase::Open(std::filesystem::path(DARKSCOPE_SOURCE_DIR) / "tests" / "unit" / "enrich" /
+                                    "data" / "test-country.mmdb");
+    EXPECT_EQ(CountryCode(db->Lookup(*IpAddress::Parse("133.1.2.3"))), "JP");
+    EXPECT_EQ(CountryCode(db->Lookup(*IpAddress::Parse("8.8.8.8"))), "US");
+    EXPECT_EQ(CountryCode(db->Lookup(*IpAddress::Parse("193.0.6.139"))), "NL");  // registered_country
+    EXPECT_EQ(CountryCode(db->Lookup(*IpAddress::Parse("1.1.1.1"))), "??");      // no entry
+    EXPECT_EQ(CountryCode(db->Lookup(*IpAddress::Parse("2001:200::1"))), "??");  // IPv6 in an IPv4 tree
+    EXPECT_NE(db->Describe().find("Test-Country"), std::string::npos);
+    EXPECT_NE(db->Describe().find("built 2024-01-01"), std::string::npos);
+}
+
+TEST(Enrichment, NotADatabaseIsAClearError) {
+    try {
+        CountryDatabase::Open(RIR_FIXTURE);  // a text file
+        FAIL() << "no error";
+    } catch (const std::runtime_error &e) {
+        EXPECT_NE(std::string(e.what()).find("not a MaxMind-format database"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace darkscope
