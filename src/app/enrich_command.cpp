@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "app/commands.hpp"
 #include "classify/fingerprint.hpp"
@@ -43,15 +44,14 @@ int RunRdns(const RdnsArgs &args) {
             return EXIT_OK;
         }
         int64_t from = range->first, to = range->second;
-        if (!args.from.empty()) {
-            auto d = ParseDay(args.from);
-            if (!d) return fmt::print(stderr, "darkscope enrich rdns: --from {}: expected YYYY-MM-DD\n", args.from), EXIT_USAGE;
-            from = *d;
-        }
-        if (!args.to.empty()) {
-            auto d = ParseDay(args.to);
-            if (!d) return fmt::print(stderr, "darkscope enrich rdns: --to {}: expected YYYY-MM-DD\n", args.to), EXIT_USAGE;
-            to = *d;
+        for (auto [flag, text, day] : {std::tuple{"--from", &args.from, &from}, std::tuple{"--to", &args.to, &to}}) {
+            if (text->empty()) continue;
+            auto d = ParseDay(*text);
+            if (!d) {
+                fmt::print(stderr, "darkscope enrich rdns: {} {}: expected a date as YYYY-MM-DD\n", flag, *text);
+                return EXIT_USAGE;
+            }
+            *day = *d;
         }
         std::optional<ResearchList> list;
         if (auto p = args.research_list.empty() ? ResearchList::DefaultPath()
