@@ -263,6 +263,9 @@ struct AggregateShard::FlushScratch {
     std::vector<uint64_t> keyed;  // (key << 32 | wire_len) of one run, to sum per key
     std::vector<SourceUpdate> updates;
     std::vector<uint32_t> destinations, services, sensors;
+    std::vector<SourceInfo> infos;  // enrichment of each source run of the hour, in order
+    std::vector<uint64_t> hashes;
+    std::vector<uint32_t> run_sources;
 };
 
 AggregateShard::AggregateShard() = default;
@@ -295,14 +298,16 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
     services.clear();
     sensors.clear();
 
+    const bool enriched = enrichment_ != nullptr;
+    if (enriched) InfosOf(begin, end);
+    size_t run_index = 0;
     for (PacketRecord *run = begin; run != end;) {
         PacketRecord *run_end = run + 1;
         while (run_end != end && run_end->src == run->src && run_end->cls_family >> 4 == run->cls_family >> 4) ++run_end;
         const uint8_t family = run->Family();
         const uint32_t src = run->src;
         // One lookup per source run (the records are sorted by source), through the shard's cache.
-        const bool enriched = enrichment_ != nullptr;
-        const SourceInfo info = enriched && family != 0 ? InfoOf(family, src) : SourceInfo{};
+        const SourceInfo info = enriched ? scratch.infos[run_index++] : SourceInfo{};
         const bool research = info.research != 0;
         auto add_one = [&](SegmentBuilder &b, uint32_t key, uint64_t packets, uint64_t bytes) {
             if (family == 4) b.AddV4(key, packets, bytes, src);
@@ -435,19 +440,51 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
     }
 }
 
-SourceInfo AggregateShard::InfoOf(uint8_t family, uint32_t src) {
-    if (info_cached_ >= INFO_CACHE_LIMIT) [[unlikely]] {
+// The enrichment of every source run in [begin, end), in order, into the scratch's infos: one cache access
+// per source, IPv4 ones prefetched some sources ahead (the cache is as large as the hour's sources, and they
+// arrive in address order, not table order), as for the per-source table.
+void AggregateShard::InfosOf(const PacketRecord *begin, const PacketRecord *end) {
+    FlushScratch &scratch = Scratch();
+    auto &infos = scratch.infos;
+    auto &hashes = scratch.hashes;
+    auto &run_sources = scratch.run_sources;
+    infos.clear();
+    hashes.clear();
+    run_sources.clear();
+    std::vector<uint8_t> families;
+    for (const PacketRecord *run = begin; run != end;) {
+        const PacketRecord *run_end = run + 1;
+        while (run_end != end && run_end->src == run->src && run_end->Code() == run->Code()) ++run_end;
+        run_sources.push_back(run->src);
+        families.push_back(run->Family());
+        hashes.push_back(run->Family() == 4 ? v4_info_.HashOf(run->src) : 0);
+        run = run_end;
+    }
+    if (info_cached_ + run_sources.size() > INFO_CACHE_LIMIT) [[unlikely]] {
         v4_info_.Clear(16);
         v6_info_.Clear(16);
         info_cached_ = 0;
     }
-    CachedInfo &c = family == 4 ? v4_info_[src] : v6_info_[v6_sources_[src]];
-    if (!c.known) {
-        c.info = enrichment_->Lookup(family == 4 ? IpAddress::V4(src) : IpAddress::V6FromBytes(v6_sources_[src].data()));
-        c.known = true;
-        ++info_cached_;
+    constexpr size_t AHEAD = 16;
+    for (size_t i = 0; i < run_sources.size(); ++i) {
+        if (i + 2 * AHEAD < run_sources.size() && families[i + 2 * AHEAD] == 4)
+            v4_info_.PrefetchSlot(hashes[i + 2 * AHEAD]);
+        if (i + AHEAD < run_sources.size() && families[i + AHEAD] == 4)
+            v4_info_.PrefetchEntry(run_sources[i + AHEAD], hashes[i + AHEAD]);
+        if (families[i] == 0) {
+            infos.push_back(SourceInfo{});
+            continue;
+        }
+        CachedInfo &c = families[i] == 4 ? v4_info_.FindOrInsert(run_sources[i], hashes[i])
+                                         : v6_info_[v6_sources_[run_sources[i]]];
+        if (!c.known) {
+            c.info = enrichment_->Lookup(families[i] == 4 ? IpAddress::V4(run_sources[i])
+                                                          : IpAddress::V6FromBytes(v6_sources_[run_sources[i]].data()));
+            c.known = true;
+            ++info_cached_;
+        }
+        infos.push_back(c.info);
     }
-    return c.info;
 }
 
 std::map<std::pair<int32_t, SensorIndex>, SourceSet> AggregateShard::TakeDestinations() {

@@ -212,7 +212,7 @@ private:
     FlatMap<uint64_t, CachedInfo, U64Hash> v4_info_{16};  // key: IPv4 host order
     FlatMap<std::array<uint8_t, 16>, CachedInfo, V6Hash> v6_info_{16};
     size_t info_cached_ = 0;
-    SourceInfo InfoOf(uint8_t family, uint32_t src);
+    void InfosOf(const PacketRecord *begin, const PacketRecord *end);
     // Segments of the records flushed so far, by (hour, sensor, dimension); a later flush of the same
     // hour merges into them exactly (sources unite).
     CounterRows hourly_;
