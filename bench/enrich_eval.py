@@ -32,6 +32,7 @@ ap.add_argument("--binary", required=True, help="darkscope with enrichment")
 ap.add_argument("--synth-binary", help="darkscope with `synth` (default: --binary)")
 ap.add_argument("--scenario", default="demo")
 ap.add_argument("--seed", type=int)
+ap.add_argument("--scale", type=float, help="synth --scale (packet volume factor)")
 ap.add_argument("--dir", help="working folder (default: a temporary one); reuses a capture already there")
 ap.add_argument("--rdns", action="store_true", help="also resolve PTR names from a local dnsmasq (127.0.0.x)")
 ap.add_argument("--threshold", type=float, default=0.99)
@@ -47,6 +48,8 @@ if not os.path.exists(truth_path):
     cmd = [args.synth_binary or args.binary, "synth", "--scenario", args.scenario, "--out", work, "-q"]
     if args.seed is not None:
         cmd += ["--seed", str(args.seed)]
+    if args.scale is not None:
+        cmd += ["--scale", str(args.scale)]
     if subprocess.run(cmd).returncode != 0:
         sys.exit("enrich_eval: synth failed (is `synth` in this binary? give --synth-binary)")
 truth = json.load(open(truth_path))
