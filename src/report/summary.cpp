@@ -344,6 +344,7 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
                 if (code == "??") row.name = "unknown (no data for the address)";
             }
             if (dim == Dimension::ASN && asn_table) row.name = std::string(asn_table->Name(key));
+            if (dim == Dimension::ASN && key == 0) row.name = "unknown (no data for the address, or special-purpose)";
             finish_row(row, double(std::max<uint64_t>(1, s.monitored_addresses)));
             s.rows.push_back(std::move(row));
         }
