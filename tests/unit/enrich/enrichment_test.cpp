@@ -11,10 +11,20 @@
 namespace darkscope {
 namespace {
 
+std::filesystem::path TempDir() {
+    return std::filesystem::temp_directory_path() / ("darkscope_enrich_test_" + std::to_string(::getpid()));
+}
+// The test process's scratch folder goes when the process ends.
+struct RemoveTempDir {
+    ~RemoveTempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(TempDir(), ec);
+    }
+} remove_temp_dir;
+
 std::filesystem::path TempPath(const std::string &name) {
-    auto dir = std::filesystem::temp_directory_path() / ("darkscope_enrich_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir / name;
+    std::filesystem::create_directories(TempDir());
+    return TempDir() / name;
 }
 
 std::filesystem::path WriteFile(const std::string &name, const std::string &text) {

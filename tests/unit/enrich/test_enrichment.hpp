@@ -38,7 +38,9 @@ inline std::unique_ptr<Enrichment> SmallEnrichment() {
     o.geo = dir / "country.dsrange";
     o.asn = dir / "asn.dsrange";
     o.research = dir / "research.toml";
-    return Enrichment::Open(o);
+    auto e = Enrichment::Open(o);  // range files and the list are read into memory: the files can go
+    std::filesystem::remove_all(dir);
+    return e;
 }
 
 }  // namespace darkscope::testing
