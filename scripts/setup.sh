@@ -5,6 +5,7 @@
 #   scripts/setup.sh --test          also the test-only packages (tshark, clang, python3, time)
 #   scripts/setup.sh --preset NAME   build NAME instead (debug, release, asan-ubsan, fuzz); repeatable
 #   scripts/setup.sh --no-build      packages only
+#   scripts/setup.sh --no-geo        skip the country/AS data (npm ci into data/geo, then the AS lookup file)
 #
 # apt runs only when a package is missing (checked with dpkg-query), so a second run costs seconds.
 # Runs as root or through sudo. JOBS sets the build parallelism (default: nproc).
@@ -20,23 +21,31 @@ BUILD_PACKAGES=(
     libzstd-dev zlib1g-dev liblzma-dev libxxhash-dev
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev
     python3
+    libmaxminddb-dev libc-ares-dev
 )
+# The pinned country/AS data (data/geo/package.json) comes from the npm registry, installed by `npm ci`
+# at set-up, never at run time. A node/npm already installed (nodesource, nvm) is used as it is:
+# Debian's npm package conflicts with nodesource's nodejs.
+command -v npm >/dev/null || BUILD_PACKAGES+=(nodejs npm)
 # Only for scripts/test.sh: the independent decoder of the e2e tests, the fuzz compiler, /usr/bin/time.
-TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time)
+# dnsmasq-base: the local resolver the reverse-DNS test starts on 127.0.0.x.
+TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time dnsmasq-base)
 
 with_tests=0
 no_build=0
+no_geo=0
 presets=()
 while (($#)); do
     case "$1" in
         --test) with_tests=1 ;;
         --no-build) no_build=1 ;;
+        --no-geo) no_geo=1 ;;
         --preset)
             [[ $# -ge 2 ]] || { echo "setup.sh: --preset needs a name" >&2; exit 2; }
             presets+=("$2")
             shift
             ;;
-        -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -79,3 +88,27 @@ for preset in "${presets[@]}"; do
     cmake --preset "$preset"
     cmake --build --preset "$preset" --parallel "$jobs"
 done
+
+# Country and AS data: the exact versions data/geo/package-lock.json pins, into data/geo/node_modules
+# (git-ignored), then the AS CSV converted once into data/geo/asn.dsrange for `ingest` to read.
+if ((!no_geo)); then
+    geo=data/geo
+    asn_dir=$geo/node_modules/@ip-location-db/asn
+    if ! cmp -s $geo/package-lock.json $geo/node_modules/.darkscope-installed-lock.json; then
+        echo "setup.sh: npm ci (country and AS data pinned in $geo/package-lock.json)"
+        # Without the registry the build still stands: ingest then says it has no country/AS data, and the
+        # tests that need the data skip.
+        if ! (cd $geo && npm ci --ignore-scripts --no-audit --no-fund && cp package-lock.json node_modules/.darkscope-installed-lock.json); then
+            echo "setup.sh: npm ci failed: no country/AS data in $geo (ingest runs without it; give --geoip FILE)" >&2
+        fi
+    fi
+    bin="build/${presets[0]}/darkscope"
+    if [[ ! -x "$bin" ]]; then
+        echo "setup.sh: $bin is not built yet: the AS lookup ($geo/asn.dsrange) is made by the next set-up with a build"
+    elif [[ -f $asn_dir/package.json ]] && [[ ! -f $geo/asn.dsrange || $geo/asn.dsrange -ot $asn_dir/package.json ]]; then
+        version=$(node -p "require('./$asn_dir/package.json').version")
+        "$bin" geo import-asn "$asn_dir/asn-ipv4.csv" "$asn_dir/asn-ipv6.csv" \
+            -o $geo/asn.dsrange \
+            --description "npm @ip-location-db/asn $version (CC BY 4.0: RouteViews, DB-IP, and the NRO https://www.nro.net/, via ip-location-db)"
+    fi
+fi

@@ -7,6 +7,8 @@
 #include <tuple>
 #include <utility>
 
+#include "enrich/country.hpp"
+
 namespace darkscope {
 namespace {
 
@@ -50,6 +52,12 @@ void SourceDayStats::Merge(SourceDayStats &&other) {
     destinations.Merge(other.destinations);
     services.Merge(other.services);
     sensors.Merge(other.sensors);
+    syn_packets = uint32_t(std::min<uint64_t>(UINT32_MAX, uint64_t(syn_packets) + other.syn_packets));
+    for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
+        rule_packets[i] = uint32_t(std::min<uint64_t>(UINT32_MAX, uint64_t(rule_packets[i]) + other.rule_packets[i]));
+    if (info.country == 0) info.country = other.info.country;
+    if (info.asn == 0) info.asn = other.info.asn;
+    if (info.research == 0) info.research = other.info.research;
 }
 
 SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sensor_ids) {
@@ -64,6 +72,11 @@ SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sens
         d.destinations = v.destinations.SortedValues();
         d.services = v.services.SortedValues();
         for (uint32_t index : v.sensors.SortedValues()) d.sensors.push_back(uint32_t(sensor_ids.at(index)));
+        d.syn_packets = v.syn_packets;
+        for (size_t i = 0; i < FINGERPRINT_RULES; ++i) d.rule_packets[i] = v.rule_packets[i];
+        d.country = v.info.country;
+        d.asn = v.info.asn;
+        d.research = v.info.research;
         std::sort(d.sensors.begin(), d.sensors.end());
         v = SourceDayStats{};
         const uint16_t bucket = SourceBucket(d.src);
@@ -83,10 +96,10 @@ void AggregateShard::Observe(const Observation &pkt) {
     const ClassifiedPacket &cp = pkt.cp;
     const SensorIndex sensor = pkt.sensor;
     PacketRecord r;
-    r.family = pkt.src.family;
-    if (r.family == 4) {
+    const uint8_t family = pkt.src.family;
+    if (family == 4) {
         r.src = pkt.src.V4HostOrder();
-    } else if (r.family == 6) [[unlikely]] {
+    } else if (family == 6) [[unlikely]] {
         uint32_t &index = v6_index_[pkt.src.bytes];  // index + 1; 0 = new
         if (index == 0) {
             v6_sources_.push_back(pkt.src.bytes);
@@ -100,7 +113,8 @@ void AggregateShard::Observe(const Observation &pkt) {
     r.ts = pkt.ts;
     r.wire_len = pkt.wire_len;
     r.sensor = sensor;
-    r.cls = uint8_t(cp.cls);
+    r.Set(cp.cls, family);
+    r.fingerprints = cp.fingerprints;
     records_.push_back(r);
 
     if (pkt.events != 0 || cp.dns == DnsVerdict::BY_PORT) [[unlikely]] {
@@ -189,21 +203,21 @@ void AggregateShard::Flush() {
     // holds, the source what one per-source record gets. Sensor slots put UNATTRIBUTED (0) first.
     const int sensor_bits = std::bit_width(max_slot);
     const int hour_bits = std::bit_width(uint64_t(last_hour - first_hour));
-    auto family_code = [](uint8_t family) { return uint64_t(family == 4 ? 1 : family == 6 ? 2 : 0); };
+    auto family_code = [](uint8_t code) { return uint64_t(code); };
     if (hour_bits == 0) {
         RadixSortRecords(records_, sort_scratch_, 34 + sensor_bits, [&](const PacketRecord &r) {
-            return ((family_code(r.family) << 32 | r.src) << sensor_bits) | SensorIndex(r.sensor + 1);
+            return ((family_code(r.Code()) << 32 | r.src) << sensor_bits) | SensorIndex(r.sensor + 1);
         });
     } else if (hour_bits + 34 + sensor_bits <= 64) {
         RadixSortRecords(records_, sort_scratch_, hour_bits + 34 + sensor_bits, [&](const PacketRecord &r) {
             const uint64_t hour = uint64_t(HourOf(r.ts) - first_hour);
-            return ((hour << 34 | family_code(r.family) << 32 | r.src) << sensor_bits) | SensorIndex(r.sensor + 1);
+            return ((hour << 34 | family_code(r.Code()) << 32 | r.src) << sensor_bits) | SensorIndex(r.sensor + 1);
         });
     } else {
         // Hours too far apart to share one integer key with the source (a capture spanning centuries).
         std::sort(records_.begin(), records_.end(), [&](const PacketRecord &a, const PacketRecord &b) {
-            return std::tuple(HourOf(a.ts), family_code(a.family), a.src, SensorIndex(a.sensor + 1)) <
-                   std::tuple(HourOf(b.ts), family_code(b.family), b.src, SensorIndex(b.sensor + 1));
+            return std::tuple(HourOf(a.ts), family_code(a.Code()), a.src, SensorIndex(a.sensor + 1)) <
+                   std::tuple(HourOf(b.ts), family_code(b.Code()), b.src, SensorIndex(b.sensor + 1));
         });
     }
     PacketRecord *begin = records_.data(), *end = begin + records_.size();
@@ -231,18 +245,27 @@ struct AggregateShard::SourceUpdate {
     uint32_t destinations_begin = 0, destinations_end = 0;
     uint32_t services_begin = 0, services_end = 0;
     uint32_t sensors_begin = 0, sensors_end = 0;
+    uint64_t syn_packets = 0;
+    std::array<uint64_t, FINGERPRINT_RULES> rule_packets{};
+    SourceInfo info;
 };
 
 struct AggregateShard::FlushScratch {
     // The four builders of each sensor seen in an hour, by sensor slot (UNATTRIBUTED first).
+    // Dimensions 0-6 (TOTAL .. ASN), then the same seven again for research sources only
+    // (RESEARCH_DIMENSION_BASE + dim), which summary --exclude-research subtracts.
+    static constexpr int DIMS = 7;
     struct Builders {
-        SegmentBuilder dims[4];
+        SegmentBuilder dims[2 * DIMS];
         bool used = false;
     };
     std::vector<std::unique_ptr<Builders>> by_slot;
     std::vector<uint64_t> keyed;  // (key << 32 | wire_len) of one run, to sum per key
     std::vector<SourceUpdate> updates;
     std::vector<uint32_t> destinations, services, sensors;
+    std::vector<SourceInfo> infos;  // enrichment of each source run of the hour, in order
+    std::vector<uint64_t> hashes;
+    std::vector<uint32_t> run_sources;
 };
 
 AggregateShard::AggregateShard() = default;
@@ -275,15 +298,25 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
     services.clear();
     sensors.clear();
 
+    const bool enriched = enrichment_ != nullptr;
+    if (enriched) InfosOf(begin, end);
+    size_t run_index = 0;
     for (PacketRecord *run = begin; run != end;) {
         PacketRecord *run_end = run + 1;
-        while (run_end != end && run_end->src == run->src && run_end->family == run->family) ++run_end;
-        const uint8_t family = run->family;
+        while (run_end != end && run_end->src == run->src && run_end->cls_family >> 4 == run->cls_family >> 4) ++run_end;
+        const uint8_t family = run->Family();
         const uint32_t src = run->src;
-        auto add = [&](SegmentBuilder &b, uint32_t key, uint64_t packets, uint64_t bytes) {
+        // One lookup per source run (the records are sorted by source), through the shard's cache.
+        const SourceInfo info = enriched ? scratch.infos[run_index++] : SourceInfo{};
+        const bool research = info.research != 0;
+        auto add_one = [&](SegmentBuilder &b, uint32_t key, uint64_t packets, uint64_t bytes) {
             if (family == 4) b.AddV4(key, packets, bytes, src);
             else if (family == 6) b.AddV6(key, packets, bytes, v6_sources_[src]);
             else b.AddCounts(key, packets, bytes);
+        };
+        auto add = [&](Builders &builders, Dimension dim, uint32_t key, uint64_t packets, uint64_t bytes) {
+            add_one(builders.dims[int(dim)], key, packets, bytes);
+            if (research) add_one(builders.dims[FlushScratch::DIMS + int(dim)], key, packets, bytes);
         };
         // One source's packets to one sensor: what the tuple table held as its (service, class,
         // source port) entries, summed per key of each dimension.
@@ -293,14 +326,28 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
             Builders &builders = builders_of(a->sensor);
             uint64_t bytes = 0;
             for (PacketRecord *r = a; r != b; ++r) bytes += r->wire_len;
-            add(builders.dims[int(Dimension::TOTAL)], 0, uint64_t(b - a), bytes);
+            add(builders, Dimension::TOTAL, 0, uint64_t(b - a), bytes);
+            if (enriched) {
+                add(builders, Dimension::COUNTRY, info.country, uint64_t(b - a), bytes);
+                add(builders, Dimension::ASN, info.asn, uint64_t(b - a), bytes);
+            }
+            // The source's country is one for all its packets: each service key it sums is also the
+            // country x service key, with no second pass.
+            const bool with_country = enriched;
+            const uint16_t country = info.country;
+            auto emit = [&](Dimension dim, uint32_t key, uint64_t packets, uint64_t key_bytes) {
+                if (dim == Dimension::SOURCE_PORT && key == 0) return;
+                add(builders, dim, key, packets, key_bytes);
+                if (dim == Dimension::SERVICE && with_country)
+                    add(builders, Dimension::COUNTRY_SERVICE, CountryServiceKey(country, ServiceKey{key}), packets,
+                        key_bytes);
+            };
             auto by_key = [&](Dimension dim, auto field) {
-                SegmentBuilder &builder = builders.dims[int(dim)];
                 const uint32_t first = field(*a);
                 bool same = true;
                 for (PacketRecord *r = a + 1; r != b && same; ++r) same = field(*r) == first;
                 if (same) {
-                    if (dim != Dimension::SOURCE_PORT || first != 0) add(builder, first, uint64_t(b - a), bytes);
+                    emit(dim, first, uint64_t(b - a), bytes);
                     return;
                 }
                 keyed.clear();
@@ -311,11 +358,11 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
                     uint64_t key_bytes = 0;
                     for (j = i; j < keyed.size() && uint32_t(keyed[j] >> 32) == key; ++j)
                         key_bytes += uint32_t(keyed[j]);
-                    if (dim != Dimension::SOURCE_PORT || key != 0) add(builder, key, j - i, key_bytes);
+                    emit(dim, key, j - i, key_bytes);
                 }
             };
             by_key(Dimension::SERVICE, [](const PacketRecord &r) { return r.service; });
-            by_key(Dimension::CLASS, [](const PacketRecord &r) { return uint32_t(r.cls); });
+            by_key(Dimension::CLASS, [](const PacketRecord &r) { return uint32_t(r.Cls()); });
             by_key(Dimension::SOURCE_PORT, [](const PacketRecord &r) { return r.source_port; });
             a = b;
         }
@@ -332,6 +379,7 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
             u.first_ts = attributed->ts;
             u.last_ts = attributed->ts;
             u.packets = uint64_t(run_end - attributed);
+            u.info = info;
             const size_t destinations_begin = destinations.size(), services_begin = services.size();
             u.sensors_begin = uint32_t(sensors.size());
             for (PacketRecord *r = attributed; r != run_end; ++r) {
@@ -341,6 +389,8 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
                 destinations.push_back(r->dst_key);
                 services.push_back(r->service);
                 if (sensors.size() == u.sensors_begin || sensors.back() != r->sensor) sensors.push_back(r->sensor);
+                u.syn_packets += r->Cls() == TrafficClass::SYN_PROBE;
+                for (uint32_t bits = r->fingerprints; bits != 0; bits &= bits - 1) ++u.rule_packets[size_t(std::countr_zero(bits))];
             }
             u.destinations_begin = uint32_t(destinations_begin);
             u.destinations_end = uint32_t(destinations_begin + SortUnique(destinations, destinations_begin));
@@ -364,6 +414,10 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
         if (s.packets == 0 || u.last_ts > s.last_ts) s.last_ts = u.last_ts;
         s.packets += u.packets;
         s.bytes += u.bytes;
+        s.syn_packets = uint32_t(std::min<uint64_t>(UINT32_MAX, s.syn_packets + u.syn_packets));
+        for (size_t r = 0; r < FINGERPRINT_RULES; ++r)
+            s.rule_packets[r] = uint32_t(std::min<uint64_t>(UINT32_MAX, s.rule_packets[r] + u.rule_packets[r]));
+        s.info = u.info;
         auto values = [](const std::vector<uint32_t> &v, uint32_t b, uint32_t e) {
             return std::span<const uint32_t>(v.data() + b, e - b);
         };
@@ -375,13 +429,61 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
     for (size_t slot = 0; slot < by_slot.size(); ++slot) {
         if (!by_slot[slot] || !by_slot[slot]->used) continue;
         by_slot[slot]->used = false;
-        for (int d = 0; d < 4; ++d) {
+        for (int d = 0; d < 2 * FlushScratch::DIMS; ++d) {
             Segment segment = by_slot[slot]->dims[d].Build();
             if (segment.Empty()) continue;
-            Segment &into = hourly_[CounterKey{hour, SensorIndex(slot - 1), Dimension(d)}];
+            const Dimension dim = d < FlushScratch::DIMS ? Dimension(d) : ResearchDimension(Dimension(d - FlushScratch::DIMS));
+            Segment &into = hourly_[CounterKey{hour, SensorIndex(slot - 1), dim}];
             if (into.Empty()) into = std::move(segment);
             else into.Merge(std::move(segment));
         }
+    }
+}
+
+// The enrichment of every source run in [begin, end), in order, into the scratch's infos: one cache access
+// per source, IPv4 ones prefetched some sources ahead (the cache is as large as the hour's sources, and they
+// arrive in address order, not table order), as for the per-source table.
+void AggregateShard::InfosOf(const PacketRecord *begin, const PacketRecord *end) {
+    FlushScratch &scratch = Scratch();
+    auto &infos = scratch.infos;
+    auto &hashes = scratch.hashes;
+    auto &run_sources = scratch.run_sources;
+    infos.clear();
+    hashes.clear();
+    run_sources.clear();
+    std::vector<uint8_t> families;
+    for (const PacketRecord *run = begin; run != end;) {
+        const PacketRecord *run_end = run + 1;
+        while (run_end != end && run_end->src == run->src && run_end->Code() == run->Code()) ++run_end;
+        run_sources.push_back(run->src);
+        families.push_back(run->Family());
+        hashes.push_back(run->Family() == 4 ? v4_info_.HashOf(run->src) : 0);
+        run = run_end;
+    }
+    if (info_cached_ + run_sources.size() > INFO_CACHE_LIMIT) [[unlikely]] {
+        v4_info_.Clear(16);
+        v6_info_.Clear(16);
+        info_cached_ = 0;
+    }
+    constexpr size_t AHEAD = 16;
+    for (size_t i = 0; i < run_sources.size(); ++i) {
+        if (i + 2 * AHEAD < run_sources.size() && families[i + 2 * AHEAD] == 4)
+            v4_info_.PrefetchSlot(hashes[i + 2 * AHEAD]);
+        if (i + AHEAD < run_sources.size() && families[i + AHEAD] == 4)
+            v4_info_.PrefetchEntry(run_sources[i + AHEAD], hashes[i + AHEAD]);
+        if (families[i] == 0) {
+            infos.push_back(SourceInfo{});
+            continue;
+        }
+        CachedInfo &c = families[i] == 4 ? v4_info_.FindOrInsert(run_sources[i], hashes[i])
+                                         : v6_info_[v6_sources_[run_sources[i]]];
+        if (!c.known) {
+            c.info = enrichment_->Lookup(families[i] == 4 ? IpAddress::V4(run_sources[i])
+                                                          : IpAddress::V6FromBytes(v6_sources_[run_sources[i]].data()));
+            c.known = true;
+            ++info_cached_;
+        }
+        infos.push_back(c.info);
     }
 }
 

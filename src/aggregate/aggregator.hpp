@@ -27,6 +27,7 @@
 #include "classify/sensors.hpp"
 #include "common/flat_map.hpp"
 #include "decode/decoded_packet.hpp"
+#include "enrich/enrichment.hpp"
 
 namespace darkscope {
 
@@ -49,6 +50,11 @@ struct SourceDayStats {
     SmallU32Set destinations;  // IPv4 host order; IPv6 destinations folded to 32 bits (docs/store.md)
     SmallU32Set services;      // ServiceKey::packed
     SmallU32Set sensors;       // SensorIndex
+    // Fingerprint evidence (classify/fingerprint.hpp): TCP SYN probes, and packets matching each rule.
+    // 32 bits, saturating: a day's per-source record stays small, and no source sends 4 billion SYNs a day.
+    uint32_t syn_packets = 0;
+    std::array<uint32_t, FINGERPRINT_RULES> rule_packets{};
+    SourceInfo info;  // country, AS, research label (the same for every packet of the source)
 
     void Merge(SourceDayStats &&other);
     /// Mean gap between consecutive packets: the gaps telescope to (last - first) / (packets - 1),
@@ -92,10 +98,19 @@ struct PacketRecord {
     TimestampNs ts = 0;
     uint32_t wire_len = 0;
     SensorIndex sensor = 0;
-    uint8_t cls = 0;
-    uint8_t family = 0;        // of the source: 0 (none), 4 or 6
+    uint8_t cls_family = 0;    // TrafficClass in the low 4 bits; the source's family code above (FamilyCode)
+    uint8_t fingerprints = 0;  // RuleBit bits (classify/fingerprint.hpp)
+
+    /// 0 (no source), 1 (IPv4) or 2 (IPv6): the order sources sort in.
+    static constexpr uint8_t FamilyCode(uint8_t family) { return family == 4 ? 1 : family == 6 ? 2 : 0; }
+    void Set(TrafficClass cls, uint8_t family) { cls_family = uint8_t(uint8_t(cls) | FamilyCode(family) << 4); }
+    TrafficClass Cls() const { return TrafficClass(cls_family & 0x0F); }
+    uint8_t Code() const { return uint8_t(cls_family >> 4); }
+    /// Of the source: 0 (none), 4 or 6.
+    uint8_t Family() const { return Code() == 1 ? 4 : Code() == 2 ? 6 : 0; }
 };
 static_assert(sizeof(PacketRecord) == 32);
+static_assert(size_t(TrafficClass::COUNT) <= 16, "PacketRecord packs the class into 4 bits");
 
 /// What aggregation needs of a packet, and nothing that points into the capture buffer: the thread
 /// that reads and decodes hands these to the thread that owns the packet's source.
@@ -159,6 +174,9 @@ public:
     void TrackDestinations(bool on) { track_destinations_ = on; }
     /// Bounds the record buffer (default 1M records, 32 MiB): shards that share one process divide it.
     void SetFlushLimit(size_t records) { flush_limit_ = std::max<size_t>(records, 1024); }
+    /// Country, AS and research label per source (and their dimensions), looked up once per source
+    /// through this shard's cache; null: none. The enrichment is shared, read-only, by every shard.
+    void SetEnrichment(const Enrichment *enrichment) { enrichment_ = enrichment; }
     /// Sorts the buffered records and folds them into the hourly segments and per-source records.
     void Flush();
     /// The hourly segments derived so far (see Flush); Rollup hands them over.
@@ -184,6 +202,21 @@ private:
     };
     std::vector<std::array<uint8_t, 16>> v6_sources_;
     FlatMap<std::array<uint8_t, 16>, uint32_t, V6Hash> v6_index_{16};
+    // Enrichment by source, cached for the shard's life (bounded: cleared when it grows past
+    // INFO_CACHE_LIMIT): a source seen every hour is looked up once.
+    struct CachedInfo {
+        SourceInfo info;
+        bool known = false;
+    };
+    static constexpr size_t INFO_CACHE_LIMIT = size_t(1) << 21;
+    struct U64Hash {
+        size_t operator()(uint64_t v) const noexcept { return size_t(Mix64(v)); }
+    };
+    const Enrichment *enrichment_ = nullptr;
+    FlatMap<uint64_t, CachedInfo, U64Hash> v4_info_{16};  // key: IPv4 host order
+    FlatMap<std::array<uint8_t, 16>, CachedInfo, V6Hash> v6_info_{16};
+    size_t info_cached_ = 0;
+    void InfosOf(const PacketRecord *begin, const PacketRecord *end);
     // Segments of the records flushed so far, by (hour, sensor, dimension); a later flush of the same
     // hour merges into them exactly (sources unite).
     CounterRows hourly_;

@@ -35,6 +35,12 @@ constexpr std::string_view DimensionName(Dimension d) {
     return "?";
 }
 
+/// The research-scanner mirror of a dimension: the same keys, counting only the packets and sources
+/// of research scanners (matched by AS or network at ingest), so that --exclude-research subtracts
+/// them exactly. Dimension numbers 32 + 0 .. 32 + 6.
+constexpr uint8_t RESEARCH_DIMENSION_BASE = 32;
+constexpr Dimension ResearchDimension(Dimension d) { return Dimension(RESEARCH_DIMENSION_BASE + uint8_t(d)); }
+
 /// Granularity of a counter row: its period is an hour number or a day number since the epoch.
 enum class Granularity : uint8_t { HOUR, DAY };
 

@@ -55,6 +55,11 @@ void SourceDay::Merge(const SourceDay &other) {
     destinations = Union(destinations, other.destinations);
     services = Union(services, other.services);
     sensors = Union(sensors, other.sensors);
+    syn_packets += other.syn_packets;
+    for (size_t i = 0; i < FINGERPRINT_RULES; ++i) rule_packets[i] += other.rule_packets[i];
+    if (country == 0) country = other.country;
+    if (asn == 0) asn = other.asn;
+    if (research == 0) research = other.research;
 }
 
 uint16_t SourceBucket(const IpAddress &src) {
@@ -68,7 +73,7 @@ std::string EncodeSourceChunk(std::vector<SourceDay> &records) {
     std::sort(records.begin(), records.end(), [](const SourceDay &a, const SourceDay &b) { return a.src < b.src; });
     std::string out;
     out.reserve(records.size() * 24 + 8);
-    out.push_back(char(1));
+    out.push_back(char(2));
     PutVarint(out, records.size());
     for (const SourceDay &r : records) {
         out.push_back(char(r.src.family));
@@ -80,12 +85,22 @@ std::string EncodeSourceChunk(std::vector<SourceDay> &records) {
         PutSet(out, r.destinations);
         PutSet(out, r.services);
         PutSet(out, r.sensors);
+        PutVarint(out, r.syn_packets);
+        uint64_t mask = 0;
+        for (size_t i = 0; i < FINGERPRINT_RULES; ++i) mask |= uint64_t(r.rule_packets[i] != 0) << i;
+        PutVarint(out, mask);
+        for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
+            if (r.rule_packets[i] != 0) PutVarint(out, r.rule_packets[i]);
+        PutVarint(out, r.country);
+        PutVarint(out, r.asn);
+        PutVarint(out, r.research);
     }
     return out;
 }
 
 std::optional<std::vector<SourceDay>> DecodeSourceChunk(std::string_view bytes) {
-    if (bytes.empty() || uint8_t(bytes[0]) != 1) return std::nullopt;
+    if (bytes.empty() || (uint8_t(bytes[0]) != 1 && uint8_t(bytes[0]) != 2)) return std::nullopt;
+    const bool v2 = uint8_t(bytes[0]) == 2;
     VarintReader in(bytes.substr(1));
     uint64_t count;
     // A record takes at least 13 bytes: a count beyond that is corrupt, not a reason to allocate.
@@ -103,6 +118,17 @@ std::optional<std::vector<SourceDay>> DecodeSourceChunk(std::string_view bytes) 
         if (span > uint64_t(INT64_MAX) || r.first_ts > INT64_MAX - TimestampNs(span)) return std::nullopt;
         r.last_ts = r.first_ts + TimestampNs(span);
         if (!GetSet(in, r.destinations) || !GetSet(in, r.services) || !GetSet(in, r.sensors)) return std::nullopt;
+        if (v2) {
+            uint64_t mask, country, asn, research;
+            if (!in.Read(r.syn_packets) || !in.Read(mask) || mask >> FINGERPRINT_RULES != 0) return std::nullopt;
+            for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
+                if ((mask >> i & 1) && (!in.Read(r.rule_packets[i]) || r.rule_packets[i] == 0)) return std::nullopt;
+            if (!in.Read(country) || !in.Read(asn) || !in.Read(research)) return std::nullopt;
+            if (country > 26 * 26 || asn > UINT32_MAX || research > UINT16_MAX) return std::nullopt;
+            r.country = uint16_t(country);
+            r.asn = uint32_t(asn);
+            r.research = uint16_t(research);
+        }
     }
     if (in.Remaining() != 0) return std::nullopt;
     for (size_t i = 1; i < records.size(); ++i)

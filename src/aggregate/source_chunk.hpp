@@ -4,9 +4,11 @@
 /// a day; a row each made the store, not the packets, the cost of ingest. Looking up one source reads
 /// its bucket's chunk only (an IPv4 /8).
 ///
-/// Chunk encoding (LEB128 varints): u8 version (1), varint count, then per source in address order:
-/// u8 family (4 or 6), the address (4 or 16 bytes), packets, bytes, first_ts, last_ts - first_ts,
-/// then destinations, services and sensors, each as a count and sorted deltas.
+/// Chunk encoding (LEB128 varints): u8 version (2; 1 is still read), varint count, then per source in
+/// address order: u8 family (4 or 6), the address (4 or 16 bytes), packets, bytes, first_ts,
+/// last_ts - first_ts, then destinations, services and sensors, each as a count and sorted deltas;
+/// version 2 adds: syn_packets, a bit mask of the fingerprint rules with a nonzero count followed by
+/// those counts in rule order, country index, AS number, research entry (version 1 records read as 0).
 
 #include <cstdint>
 #include <map>
@@ -16,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "classify/fingerprint.hpp"
 #include "common/ip_address.hpp"
 #include "common/time.hpp"
 
@@ -30,6 +33,19 @@ struct SourceDay {
     std::vector<uint32_t> destinations;  // sorted, unique (see SourceDayStats for what they hold)
     std::vector<uint32_t> services;
     std::vector<uint32_t> sensors;       // stored sensor ids
+    uint64_t syn_packets = 0;                                 // TCP SYN probes
+    std::array<uint64_t, FINGERPRINT_RULES> rule_packets{};  // packets matching each FingerprintRule
+    uint16_t country = 0;                                     // CountryIndex; 0 unknown (or not enriched)
+    uint32_t asn = 0;
+    uint16_t research = 0;  // 1-based entry of the research list that matched at ingest; 0 none
+
+    FingerprintEvidence Evidence() const {
+        FingerprintEvidence e;
+        e.packets = packets;
+        e.syn_packets = syn_packets;
+        e.matched = rule_packets;
+        return e;
+    }
 
     /// Adds another record of the same source and day.
     void Merge(const SourceDay &other);

@@ -16,5 +16,7 @@ enum ExitCode : int {
 void RegisterIngest(CLI::App &app, int &exit_code);
 void RegisterSummary(CLI::App &app, int &exit_code);
 void RegisterSynth(CLI::App &app, int &exit_code);
+void RegisterGeo(CLI::App &app, int &exit_code);
+void RegisterEnrich(CLI::App &app, int &exit_code);
 
 }  // namespace darkscope::app

@@ -21,6 +21,10 @@ struct IngestArgs {
     bool quiet = false;
     bool no_progress = false;
     int threads = -1;  // -1: one per core
+    std::string geoip;
+    std::string asn;
+    std::string research_list;
+    bool no_enrich = false;
 };
 
 std::string HumanRate(double per_second) {
@@ -93,6 +97,20 @@ int RunIngest(const IngestArgs &args) {
         fmt::print(stderr, "darkscope ingest: {}\n", e.what());
         return EXIT_USAGE;
     }
+    std::unique_ptr<Enrichment> enrichment;
+    if (!args.no_enrich) {
+        try {
+            EnrichmentOptions eo;
+            if (!args.geoip.empty()) eo.geo = args.geoip;
+            if (!args.asn.empty()) eo.asn = args.asn;
+            if (!args.research_list.empty()) eo.research = args.research_list;
+            enrichment = Enrichment::Open(eo);
+            if (!args.quiet) fmt::print(stderr, "{}\n", enrichment->Describe());
+        } catch (const std::exception &e) {
+            fmt::print(stderr, "darkscope ingest: {}\n", e.what());
+            return EXIT_USAGE;
+        }
+    }
     if (files.empty()) {
         fmt::print(stderr, "darkscope ingest: no capture files to read\n");
         return errors.empty() ? EXIT_USAGE : EXIT_SOME_FAILED;
@@ -104,6 +122,15 @@ int RunIngest(const IngestArgs &args) {
     // One reader thread plus one aggregation worker per core: the reader needs far less than a core,
     // and workers that outnumber the cores still keep the reader from waiting.
     options.threads = args.threads >= 0 ? unsigned(args.threads) : std::max(1u, std::thread::hardware_concurrency());
+    if (enrichment) {
+        try {
+            LabelResearchForStore(*store, *enrichment);
+        } catch (const std::exception &e) {
+            fmt::print(stderr, "darkscope ingest: {}\n", e.what());
+            return EXIT_SOME_FAILED;
+        }
+    }
+    options.enrichment = enrichment.get();
     if (show_progress) options.on_progress = [&](const IngestProgress &p) { bar.Update(p); };
     options.log = [&](const std::string &line) {
         if (show_progress) bar.Clear();
@@ -169,6 +196,17 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
                     "Aggregation worker threads besides the reader (default: one per core; 0: all on one "
                     "thread). Counts do not depend on it")
         ->check(CLI::Range(0, 256));
+    cmd->add_option("--geoip", args->geoip,
+                    "Country database: any MaxMind-format file (GeoLite2, DB-IP, ip-location-db) or one "
+                    "built by `darkscope geo import-rir` (default: the pinned ip-location-db data that "
+                    "scripts/setup.sh installs in data/geo)")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--asn", args->asn, "AS lookup file built by `darkscope geo import-asn` (default: data/geo/asn.dsrange)")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--research-list", args->research_list,
+                    "Research scanners (TOML; default: data/research_scanners.toml)")
+        ->check(CLI::ExistingFile);
+    cmd->add_flag("--no-enrich", args->no_enrich, "No country, AS or research labels (fingerprints are still counted)");
     cmd->add_flag("--quiet,-q", args->quiet, "Print nothing but errors");
     cmd->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
     cmd->callback([args, &exit_code] { exit_code = RunIngest(*args); });

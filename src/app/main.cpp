@@ -25,6 +25,8 @@ int main(int argc, char **argv) {
     darkscope::app::RegisterIngest(app, exit_code);
     darkscope::app::RegisterSummary(app, exit_code);
     darkscope::app::RegisterSynth(app, exit_code);
+    darkscope::app::RegisterGeo(app, exit_code);
+    darkscope::app::RegisterEnrich(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

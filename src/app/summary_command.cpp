@@ -16,6 +16,8 @@ struct SummaryArgs {
     std::string by = "service";
     size_t top = 20;
     bool json = false;
+    bool exclude_research = false;
+    std::string research_list;
 };
 
 int RunSummary(const SummaryArgs &args) {
@@ -40,11 +42,16 @@ int RunSummary(const SummaryArgs &args) {
     }
     auto by = ParseSummaryBy(args.by);
     if (!by) {
-        fmt::print(stderr, "darkscope summary: --by {}: expected service, class, srcport, source or sensor\n", args.by);
+        fmt::print(stderr,
+                   "darkscope summary: --by {}: expected service, class, srcport, source, sensor, country, "
+                   "country-service, asn or tag\n",
+                   args.by);
         return EXIT_USAGE;
     }
     options.by = *by;
     options.top = args.top;
+    options.exclude_research = args.exclude_research;
+    if (!args.research_list.empty()) options.research_list = args.research_list;
     if (!std::filesystem::exists(args.store)) {
         fmt::print(stderr, "darkscope summary: {}: no such store (create one with `darkscope ingest --store {} ...`)\n",
                    args.store, args.store);
@@ -77,16 +84,29 @@ void RegisterSummary(CLI::App &app, int &exit_code) {
         "--by class     syn-probe, synack-backscatter, rst-backscatter, dns-query, ...\n"
         "--by srcport   source port of backscatter and DNS responses (the attacked or abused service)\n"
         "--by source    per source: packets, mean gap between packets, destinations, services, sensors\n"
-        "--by sensor    per sensor, with its own per-day-per-IP figure\n\n"
+        "--by sensor    per sensor, with its own per-day-per-IP figure\n"
+        "--by country   source country (RIR allocation data), names in English and Japanese\n"
+        "--by country-service   country x destination service: \"CN 23/TCP\"\n"
+        "--by asn       origin AS of the sources, with the organisation\n"
+        "--by tag       scanner fingerprints (zmap-old, masscan, mirai, irregular-syn, bogon): sources\n"
+        "               tagged on some day, their packets (docs/enrichment.md#fingerprints)\n\n"
+        "--exclude-research leaves out research scanners (data/research_scanners.toml) matched by AS\n"
+        "or network at ingest: their packets and sources are subtracted exactly from every count.\n"
+        "The summary ends with the data (and version) that decided countries and AS numbers.\n\n"
         "Examples:\n"
         "  darkscope summary --by service --top 10\n"
         "  darkscope summary --from 2024-10-01 --to 2024-12-31 --by srcport --json");
     cmd->add_option("--store", args->store, "Store file")->capture_default_str();
     cmd->add_option("--from", args->from, "First day (YYYY-MM-DD, UTC); default: first day stored");
     cmd->add_option("--to", args->to, "Last day, inclusive (YYYY-MM-DD, UTC); default: last day stored");
-    cmd->add_option("--by", args->by, "Breakdown: service, class, srcport, source or sensor")->capture_default_str();
+    cmd->add_option("--by", args->by,
+                    "Breakdown: service, class, srcport, source, sensor, country, country-service, asn or tag")
+        ->capture_default_str();
     cmd->add_option("--top", args->top, "Rows to show; 0 for all")->capture_default_str();
     cmd->add_flag("--json", args->json, "Machine-readable JSON on stdout");
+    cmd->add_flag("--exclude-research", args->exclude_research, "Leave research scanners out of every count");
+    cmd->add_option("--research-list", args->research_list, "Research scanners (TOML) for their names")
+        ->check(CLI::ExistingFile);
     cmd->callback([args, &exit_code] { exit_code = RunSummary(*args); });
 }
 

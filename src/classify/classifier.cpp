@@ -95,10 +95,7 @@ void ClassifyIcmp(const DecodedPacket &pkt, ServiceKind kind, ClassifiedPacket &
     }
 }
 
-}  // namespace
-
-void Classify(const DecodedPacket &pkt, ClassifiedPacket &out) {
-    out = ClassifiedPacket{};
+void ClassifyHeaders(const DecodedPacket &pkt, ClassifiedPacket &out) {
     if (pkt.ip_version == 0) [[unlikely]] {
         // A broken IP header is still IP traffic ("?/IP"); a frame without IP has no service.
         if ((pkt.events & ~NOT_IP_EVENTS) != 0) {
@@ -163,6 +160,14 @@ void Classify(const DecodedPacket &pkt, ClassifiedPacket &out) {
         out.cls = TrafficClass::OTHER;
         out.service = ServiceKey::Make(ServiceKind::PROTO, pkt.proto);
     }
+}
+
+}  // namespace
+
+void Classify(const DecodedPacket &pkt, ClassifiedPacket &out) {
+    out = ClassifiedPacket{};
+    ClassifyHeaders(pkt, out);
+    out.fingerprints = FingerprintBits(pkt, out.cls);
 }
 
 }  // namespace darkscope

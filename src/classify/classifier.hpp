@@ -1,6 +1,7 @@
 #pragma once
 /// Classification of a decoded packet: service key, source-port key and traffic class.
 
+#include "classify/fingerprint.hpp"
 #include "classify/service_key.hpp"
 #include "classify/traffic_class.hpp"
 #include "decode/decoded_packet.hpp"
@@ -21,6 +22,7 @@ struct ClassifiedPacket {
     TrafficClass cls = TrafficClass::OTHER;
     DnsVerdict dns = DnsVerdict::NOT_DNS;
     bool dns_qr = false;     // true: response
+    uint8_t fingerprints = 0;  // RuleBit bits of the scanner fingerprint rules it matches (fingerprint.hpp)
 };
 
 void Classify(const DecodedPacket &pkt, ClassifiedPacket &out);

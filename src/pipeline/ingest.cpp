@@ -92,6 +92,19 @@ private:
 
 }  // namespace
 
+void LabelResearchForStore(Store &store, Enrichment &enrichment) {
+    const ResearchList *list = enrichment.Research();
+    if (!list) return;
+    std::vector<std::string> names;
+    for (const auto &e : list->Entries()) names.push_back(e.name);
+    std::vector<uint16_t> ids;
+    for (int64_t id : store.SaveResearchNames(names)) {
+        if (id <= 0 || id > UINT16_MAX) throw StoreError(store.Location() + ": too many research scanner names");
+        ids.push_back(uint16_t(id));
+    }
+    enrichment.SetResearchIds(std::move(ids));
+}
+
 IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<std::filesystem::path> &files,
                      const IngestOptions &options) {
     auto started = std::chrono::steady_clock::now();
@@ -101,6 +114,8 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
     IngestSummary summary;
     const std::vector<int64_t> sensor_ids = store.SaveSensors(sensors.Sensors());
     const int64_t unattributed_id = store.UnattributedSensorId();
+    if (options.enrichment && options.enrichment->Research() && !options.enrichment->HasResearchIds())
+        throw std::logic_error("Ingest: call LabelResearchForStore before ingesting with a research list");
 
     IngestProgress progress;
     progress.file_count = files.size();
@@ -161,8 +176,9 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         record.size = disk_size;
         record.format = CaptureFormatName(reader->Format());
         record.compression = CompressionName(reader->GetCompression());
+        record.enrichment = options.enrichment ? options.enrichment->Describe() : "none (ingested with --no-enrich)";
 
-        ShardedAggregation aggregation(options.threads, sensors.IsImplicit(), sensor_ids);
+        ShardedAggregation aggregation(options.threads, sensors.IsImplicit(), sensor_ids, options.enrichment);
         StoreSink sink(store, sensor_ids, unattributed_id);
         const auto write = [&sink](ClosedInterval &&closed) { sink.Write(std::move(closed)); };
         RawPacket raw;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "classify/sensors.hpp"
+#include "enrich/enrichment.hpp"
 #include "store/store.hpp"
 
 namespace darkscope {
@@ -29,6 +30,8 @@ struct IngestOptions {
     /// Aggregation worker threads besides the one that reads and decodes (0: all on one thread).
     /// The counts are the same whatever the number.
     unsigned threads = 0;
+    /// Country, AS and research labels of sources (null: none); shared read-only by the threads.
+    const Enrichment *enrichment = nullptr;
 };
 
 enum class FileStatus { INGESTED, DUPLICATE, PARTIAL, FAILED };
@@ -52,6 +55,10 @@ struct IngestSummary {
 /// Resolves the sensors for an ingest: the file given (saved into the store), else the sensors
 /// already stored, else one implicit sensor. `note` tells the user which it was.
 SensorMap ResolveSensors(Store &store, const std::optional<std::filesystem::path> &sensors_file, std::string &note);
+
+/// Stores the names of the enrichment's research list and has its lookups label sources with the
+/// store's ids (stable when the list is edited). Needed before Ingest when there is a research list.
+void LabelResearchForStore(Store &store, Enrichment &enrichment);
 
 /// Ingests the files in the order given (callers sort them by time). Each file is committed in one
 /// transaction, or not at all; a file whose content was already ingested is skipped.

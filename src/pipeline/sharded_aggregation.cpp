@@ -5,11 +5,13 @@
 
 namespace darkscope {
 
-ShardedAggregation::ShardedAggregation(unsigned workers, bool track_destinations, std::vector<int64_t> sensor_ids)
+ShardedAggregation::ShardedAggregation(unsigned workers, bool track_destinations, std::vector<int64_t> sensor_ids,
+                                       const Enrichment *enrichment)
     : sensor_ids_(std::move(sensor_ids)) {
     if (workers == 0) {
         inline_state_ = std::make_unique<ShardState>();
         inline_state_->shard.TrackDestinations(track_destinations);
+        inline_state_->shard.SetEnrichment(enrichment);
         return;
     }
     pending_.resize(workers);
@@ -19,6 +21,7 @@ ShardedAggregation::ShardedAggregation(unsigned workers, bool track_destinations
         w->state.shard.TrackDestinations(track_destinations);
         // The workers share the one-shard bound on buffered records, so memory does not grow with them.
         w->state.shard.SetFlushLimit((size_t(1) << 20) / workers);
+        w->state.shard.SetEnrichment(enrichment);
         pending_[i].reserve(BATCH);
         workers_.push_back(std::move(w));
     }

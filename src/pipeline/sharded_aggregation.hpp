@@ -42,7 +42,9 @@ class ShardedAggregation {
 public:
     /// `workers` threads (0: aggregate on the calling thread).
     /// `sensor_ids` maps sensor indexes to stored ids (see ToSourceChunks).
-    ShardedAggregation(unsigned workers, bool track_destinations, std::vector<int64_t> sensor_ids);
+    /// `enrichment` (may be null) is shared read-only by the workers; it must outlive this object.
+    ShardedAggregation(unsigned workers, bool track_destinations, std::vector<int64_t> sensor_ids,
+                       const Enrichment *enrichment = nullptr);
     ~ShardedAggregation();
     ShardedAggregation(const ShardedAggregation &) = delete;
     ShardedAggregation &operator=(const ShardedAggregation &) = delete;

@@ -1,10 +1,18 @@
 #include "report/summary.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <unordered_map>
+
+#include "classify/fingerprint.hpp"
+#include "enrich/country.hpp"
+#include "enrich/enrichment.hpp"
+#include "enrich/range_table.hpp"
+#include "enrich/research.hpp"
 
 #include "classify/service_key.hpp"
 #include "classify/traffic_class.hpp"
@@ -17,6 +25,10 @@ std::optional<SummaryBy> ParseSummaryBy(std::string_view text) {
     if (text == "srcport") return SummaryBy::SOURCE_PORT;
     if (text == "source") return SummaryBy::SOURCE;
     if (text == "sensor") return SummaryBy::SENSOR;
+    if (text == "country") return SummaryBy::COUNTRY;
+    if (text == "country-service") return SummaryBy::COUNTRY_SERVICE;
+    if (text == "asn") return SummaryBy::ASN;
+    if (text == "tag") return SummaryBy::TAG;
     return std::nullopt;
 }
 
@@ -29,8 +41,29 @@ const char *ByName(SummaryBy by) {
         case SummaryBy::SOURCE_PORT: return "srcport";
         case SummaryBy::SOURCE: return "source";
         case SummaryBy::SENSOR: return "sensor";
+        case SummaryBy::COUNTRY: return "country";
+        case SummaryBy::COUNTRY_SERVICE: return "country-service";
+        case SummaryBy::ASN: return "asn";
+        case SummaryBy::TAG: return "tag";
     }
     return "?";
+}
+
+// Country names from the pinned npm i18n-iso-countries (data/geo), by ISO code; empty if absent.
+std::map<std::string, std::string> CountryNames(std::string_view lang) {
+    std::map<std::string, std::string> out;
+    std::ifstream f(GeoDataDir() / "node_modules" / "i18n-iso-countries" / "langs" / (std::string(lang) + ".json"));
+    if (!f) return out;
+    try {
+        auto j = nlohmann::json::parse(f);
+        for (auto &[code, v] : j.at("countries").items()) {
+            if (v.is_string()) out[code] = v.get<std::string>();
+            else if (v.is_array() && !v.empty() && v[0].is_string()) out[code] = v[0].get<std::string>();
+        }
+    } catch (const nlohmann::json::exception &) {
+        out.clear();
+    }
+    return out;
 }
 
 struct KeyTotals {
@@ -46,6 +79,10 @@ void AddSources(SourceSet &set, const CounterRecord &r) {
 
 std::string KeyName(Dimension dim, uint32_t key) {
     if (dim == Dimension::SERVICE || dim == Dimension::SOURCE_PORT) return ServiceKey{key}.ToString();
+    if (dim == Dimension::COUNTRY) return CountryCode(uint16_t(key));
+    if (dim == Dimension::COUNTRY_SERVICE)
+        return CountryCode(CountryOfKey(key)) + " " + ServiceOfKey(key).ToString();
+    if (dim == Dimension::ASN) return fmt::format("AS{}", key);
     if (dim == Dimension::CLASS)
         return key < uint32_t(TrafficClass::COUNT) ? std::string(TrafficClassName(TrafficClass(key)))
                                                    : fmt::format("class {}", key);
@@ -62,9 +99,14 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     s.from_day = options.from_day ? *options.from_day : range ? range->first : 0;
     s.to_day = options.to_day ? *options.to_day : range ? range->second : 0;
     s.days = std::max<int64_t>(1, s.to_day - s.from_day + 1);
+    s.exclude_research = options.exclude_research;
     for (auto &f : store.ListFiles()) {
         ++s.files;
         s.partial_files += f.status != "complete";
+        // The data that decided the regions of the period's packets.
+        if (f.packets && (DayOf(f.last_ts) < s.from_day || DayOf(f.first_ts) > s.to_day)) continue;
+        std::string e = f.enrichment.empty() ? "none (ingested before enrichment existed)" : f.enrichment;
+        if (std::find(s.enrichment.begin(), s.enrichment.end(), e) == s.enrichment.end()) s.enrichment.push_back(e);
     }
 
     // Sensors: the denominator of per-day-per-IP figures is their monitored address count; an
@@ -107,8 +149,27 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
         t.bytes += r.bytes;
         AddSources(t.sources, r);
     });
-    s.unique_sources = all_sources.Cardinality();
     s.empty = s.packets == 0 && s.unattributed_packets == 0;
+    // Research scanners matched at ingest have their own copy of every dimension: subtracting it
+    // is exact, for packets and for unique sources (theirs are a subset of each key's sources).
+    SourceSet research_sources;
+    std::vector<SourceSet> research_per_sensor(s.sensors.size());
+    if (options.exclude_research) {
+        store.ScanCounters(Granularity::DAY, ResearchDimension(Dimension::TOTAL), s.from_day, s.to_day,
+                           [&](const CounterRecord &r) {
+                               auto it = sensor_index.find(r.sensor_id);
+                               if (it == sensor_index.end()) return;
+                               s.packets -= r.packets;
+                               s.bytes -= r.bytes;
+                               s.research_packets_excluded += r.packets;
+                               AddSources(research_sources, r);
+                               AddSources(research_per_sensor[it->second], r);
+                               KeyTotals &t = per_sensor[it->second];
+                               t.packets -= r.packets;
+                               t.bytes -= r.bytes;
+                           });
+    }
+    s.unique_sources = all_sources.Cardinality() - research_sources.Cardinality();
     // Frames without IP carry service key 0 ("-"); having no destination, they are always unattributed.
     store.ScanCounters(Granularity::DAY, Dimension::SERVICE, s.from_day, s.to_day, [&](const CounterRecord &r) {
         if (r.sensor_id == unattributed_id && r.key == 0) s.non_ip_frames += r.packets;
@@ -121,6 +182,23 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
                                     ? UINT64_MAX
                                     : s.monitored_addresses + ss.addresses;
 
+    const std::map<int64_t, std::string> research_names = store.LoadResearchNames();
+    // Reverse-DNS names (darkscope enrich rdns) and the research list's patterns: labels that exist only
+    // after ingest, so they can leave a source out of --by source but not out of the counters.
+    std::unordered_map<IpAddress, std::string, IpAddressHash> research_by_rdns;
+    if (options.by == SummaryBy::SOURCE || options.by == SummaryBy::TAG) {
+        std::optional<ResearchList> list;
+        if (auto p = options.research_list ? std::optional<std::filesystem::path>(*options.research_list)
+                                           : ResearchList::DefaultPath())
+            list = ResearchList::LoadToml(*p);
+        if (list)
+            store.ScanRdns([&](const Store::RdnsRecord &r) {
+                if (r.name.empty()) return;
+                if (uint16_t i = list->MatchName(r.name))
+                    if (auto a = IpAddress::Parse(r.address)) research_by_rdns[*a] = std::string(list->Name(i));
+            });
+    }
+
     auto finish_row = [&](SummaryRow &row, double addresses) {
         row.per_day_per_ip = double(row.packets) / double(s.days) / std::max(1.0, addresses);
         row.share = s.packets ? double(row.packets) / double(s.packets) : 0.0;
@@ -132,9 +210,34 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
             row.key = s.sensors[i].name;
             row.packets = per_sensor[i].packets;
             row.bytes = per_sensor[i].bytes;
-            row.unique_sources = per_sensor[i].sources.Cardinality();
+            row.unique_sources = per_sensor[i].sources.Cardinality() - research_per_sensor[i].Cardinality();
             row.addresses = s.sensors[i].addresses;
             finish_row(row, double(row.addresses));
+            s.rows.push_back(std::move(row));
+        }
+    } else if (options.by == SummaryBy::TAG) {
+        struct TagAcc {
+            uint64_t matched = 0, packets = 0;
+            SourceSet sources;
+        };
+        std::map<std::string, TagAcc> tags;
+        store.ScanSources(s.from_day, s.to_day, [&](const SourceRecord &r) {
+            const SourceDay &d = *r.record;
+            if (options.exclude_research && (d.research || research_by_rdns.count(d.src))) return;
+            for (const TagVerdict &v : TagsOf(d.Evidence())) {
+                TagAcc &t = tags[std::string(TagName(v.tag))];
+                t.matched += v.matched;
+                t.packets += d.packets;
+                t.sources.Add(d.src);
+            }
+        });
+        for (auto &[name, t] : tags) {
+            SummaryRow row;
+            row.key = name;
+            row.packets = t.packets;
+            row.unique_sources = t.sources.Cardinality();
+            row.name = fmt::format("{} packets matched the rule", t.matched);
+            finish_row(row, double(std::max<uint64_t>(1, s.monitored_addresses)));
             s.rows.push_back(std::move(row));
         }
     } else if (options.by == SummaryBy::SOURCE) {
@@ -142,11 +245,22 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
             uint64_t packets = 0, bytes = 0;
             TimestampNs first = 0, last = 0;
             Bitmap32 dsts, svcs, sens;
+            FingerprintEvidence evidence;
+            uint16_t country = 0, research = 0;
+            uint32_t asn = 0;
         };
         std::unordered_map<IpAddress, Acc, IpAddressHash> by_source;
         store.ScanSources(s.from_day, s.to_day, [&](const SourceRecord &r) {
             const SourceDay &d = *r.record;
+            if (options.exclude_research && (d.research || research_by_rdns.count(d.src))) return;
             Acc &a = by_source[d.src];
+            // Tags are per source and day; over a period, the evidence of its days adds up.
+            a.evidence.packets += d.packets;
+            a.evidence.syn_packets += d.syn_packets;
+            for (size_t i = 0; i < FINGERPRINT_RULES; ++i) a.evidence.matched[i] += d.rule_packets[i];
+            if (d.country) a.country = d.country;
+            if (d.asn) a.asn = d.asn;
+            if (d.research) a.research = d.research;
             if (a.packets == 0 || d.first_ts < a.first) a.first = d.first_ts;
             if (a.packets == 0 || d.last_ts > a.last) a.last = d.last_ts;
             a.packets += d.packets;
@@ -167,27 +281,74 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
             row.destinations = a.dsts.Cardinality();
             row.services = a.svcs.Cardinality();
             row.sensors = a.sens.Cardinality();
+            for (const TagVerdict &v : TagsOf(a.evidence))
+                row.tags.push_back(fmt::format("{} ({} {}/{})", TagName(v.tag), FingerprintRuleName(v.rule), v.matched,
+                                               v.out_of));
+            if (a.country) row.name = CountryCode(a.country);
+            if (a.asn) row.name += fmt::format("{}AS{}", row.name.empty() ? "" : " ", a.asn);
+            if (a.research) {
+                auto it = research_names.find(a.research);
+                row.research = it != research_names.end() ? it->second : fmt::format("research label {}", a.research);
+            } else if (auto it = research_by_rdns.find(src); it != research_by_rdns.end()) {
+                row.research = it->second + " (reverse DNS)";
+            }
             finish_row(row, double(std::max<uint64_t>(1, s.monitored_addresses)));
             s.rows.push_back(std::move(row));
         }
     } else {
-        Dimension dim = options.by == SummaryBy::SERVICE ? Dimension::SERVICE
-                        : options.by == SummaryBy::CLASS ? Dimension::CLASS
-                                                         : Dimension::SOURCE_PORT;
-        std::map<uint32_t, KeyTotals> keys;
-        store.ScanCounters(Granularity::DAY, dim, s.from_day, s.to_day, [&](const CounterRecord &r) {
-            if (!sensor_index.count(r.sensor_id)) return;
-            KeyTotals &t = keys[r.key];
-            t.packets += r.packets;
-            t.bytes += r.bytes;
-            AddSources(t.sources, r);
-        });
+        Dimension dim = options.by == SummaryBy::SERVICE           ? Dimension::SERVICE
+                        : options.by == SummaryBy::CLASS           ? Dimension::CLASS
+                        : options.by == SummaryBy::COUNTRY         ? Dimension::COUNTRY
+                        : options.by == SummaryBy::COUNTRY_SERVICE ? Dimension::COUNTRY_SERVICE
+                        : options.by == SummaryBy::ASN             ? Dimension::ASN
+                                                                   : Dimension::SOURCE_PORT;
+        std::map<uint32_t, KeyTotals> keys, research_keys;
+        auto scan = [&](Dimension d, std::map<uint32_t, KeyTotals> &into) {
+            store.ScanCounters(Granularity::DAY, d, s.from_day, s.to_day, [&](const CounterRecord &r) {
+                if (!sensor_index.count(r.sensor_id)) return;
+                KeyTotals &t = into[r.key];
+                t.packets += r.packets;
+                t.bytes += r.bytes;
+                AddSources(t.sources, r);
+            });
+        };
+        scan(dim, keys);
+        if (options.exclude_research) scan(ResearchDimension(dim), research_keys);
+        std::map<std::string, std::string> names_en, names_ja;
+        std::optional<RangeTable> asn_table;
+        if (dim == Dimension::COUNTRY || dim == Dimension::COUNTRY_SERVICE) {
+            names_en = CountryNames("en");
+            names_ja = CountryNames("ja");
+        }
+        if (dim == Dimension::ASN) {
+            if (auto p = Enrichment::DefaultAsnPath()) {
+                try {
+                    asn_table = RangeTable::Load(*p);
+                } catch (const std::exception &) {
+                    asn_table.reset();  // names are a courtesy; the numbers stand without them
+                }
+            }
+        }
         for (auto &[key, t] : keys) {
             SummaryRow row;
             row.key = KeyName(dim, key);
             row.packets = t.packets;
             row.bytes = t.bytes;
             row.unique_sources = t.sources.Cardinality();
+            if (auto it = research_keys.find(key); it != research_keys.end()) {
+                row.packets -= it->second.packets;
+                row.bytes -= it->second.bytes;
+                row.unique_sources -= it->second.sources.Cardinality();
+                if (row.packets == 0) continue;
+            }
+            if (dim == Dimension::COUNTRY || dim == Dimension::COUNTRY_SERVICE) {
+                const std::string code = CountryCode(dim == Dimension::COUNTRY ? uint16_t(key) : CountryOfKey(key));
+                if (auto it = names_en.find(code); it != names_en.end()) row.name = it->second;
+                if (auto it = names_ja.find(code); it != names_ja.end()) row.name_ja = it->second;
+                if (code == "??") row.name = "unknown (no data for the address)";
+            }
+            if (dim == Dimension::ASN && asn_table) row.name = std::string(asn_table->Name(key));
+            if (dim == Dimension::ASN && key == 0) row.name = "unknown (no data for the address, or special-purpose)";
             finish_row(row, double(std::max<uint64_t>(1, s.monitored_addresses)));
             s.rows.push_back(std::move(row));
         }
@@ -251,8 +412,21 @@ nlohmann::json SummaryToJson(const Summary &s) {
             row["sensors"] = r.sensors;
         }
         if (s.by == SummaryBy::SENSOR) row["addresses"] = r.addresses;
+        if (s.by == SummaryBy::SOURCE) {
+            row["tags"] = r.tags;
+            row["origin"] = r.name;
+            row["research"] = r.research;
+        } else if (s.by == SummaryBy::TAG) {
+            row["evidence"] = r.name;
+        } else if (!r.name.empty() || !r.name_ja.empty()) {
+            row["name"] = r.name;
+            if (!r.name_ja.empty()) row["name_ja"] = r.name_ja;
+        }
         j["rows"].push_back(std::move(row));
     }
+    j["exclude_research"] = s.exclude_research;
+    if (s.exclude_research) j["research_packets_excluded"] = s.research_packets_excluded;
+    j["enrichment"] = s.enrichment;
     j["decode_events"] = nlohmann::json::object();
     for (auto &[name, count] : s.decode_events) j["decode_events"][name] = count;
     return j;
@@ -306,12 +480,21 @@ std::string SummaryToText(const Summary &s) {
     out += fmt::format("files    {} ingested{}\n\n", s.files,
                        s.partial_files ? fmt::format(", {} only partly readable", s.partial_files) : "");
 
+    if (s.exclude_research)
+        out += fmt::format("research scanners excluded: {} packets of sources the research list matched at ingest\n",
+                           Thousands(s.research_packets_excluded));
     const bool by_source = s.by == SummaryBy::SOURCE;
-    const char *key_title = s.by == SummaryBy::SERVICE       ? "service"
-                            : s.by == SummaryBy::CLASS       ? "class"
-                            : s.by == SummaryBy::SOURCE_PORT ? "source port"
-                            : s.by == SummaryBy::SENSOR      ? "sensor"
-                                                             : "source";
+    const bool named = s.by == SummaryBy::COUNTRY || s.by == SummaryBy::COUNTRY_SERVICE || s.by == SummaryBy::ASN ||
+                       s.by == SummaryBy::TAG;
+    const char *key_title = s.by == SummaryBy::SERVICE           ? "service"
+                            : s.by == SummaryBy::CLASS           ? "class"
+                            : s.by == SummaryBy::SOURCE_PORT     ? "source port"
+                            : s.by == SummaryBy::SENSOR          ? "sensor"
+                            : s.by == SummaryBy::COUNTRY         ? "country"
+                            : s.by == SummaryBy::COUNTRY_SERVICE ? "country service"
+                            : s.by == SummaryBy::ASN             ? "AS"
+                            : s.by == SummaryBy::TAG             ? "tag"
+                                                                 : "source";
     size_t key_width = std::max<size_t>(12, std::string_view(key_title).size());
     for (auto &r : s.rows) key_width = std::max(key_width, r.key.size());
     key_width = std::min<size_t>(key_width, 40);
@@ -320,25 +503,36 @@ std::string SummaryToText(const Summary &s) {
                            key_title, key_width, "packets", "share", "mean gap s", "dsts", "services", "sensors",
                            "first seen", "last seen");
     } else {
-        out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>14}  {:>14}  {:>7}\n", "rank", key_title, key_width, "packets",
-                           "per day per IP", "unique sources", "share");
+        out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>14}  {:>14}  {:>7}{}\n", "rank", key_title, key_width, "packets",
+                           "per day per IP", "unique sources", "share", named ? "  name" : "");
     }
     size_t rank = 0;
     for (auto &r : s.rows) {
         ++rank;
         if (by_source)
-            out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>6.2f}%  {:>12.3f}  {:>6}  {:>8}  {:>7}  {:<20}  {:<20}\n", rank,
-                               r.key, key_width, Thousands(r.packets), r.share * 100, r.mean_interarrival_s,
+            out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>6.2f}%  {:>12.3f}  {:>6}  {:>8}  {:>7}  {:<20}  {:<20}{}{}{}\n",
+                               rank, r.key, key_width, Thousands(r.packets), r.share * 100, r.mean_interarrival_s,
                                r.destinations, r.services, r.sensors, FormatTimestamp(r.first_ts),
-                               FormatTimestamp(r.last_ts));
+                               FormatTimestamp(r.last_ts), r.name.empty() ? "" : "  " + r.name,
+                               r.research.empty() ? "" : "  research: " + r.research,
+                               r.tags.empty() ? "" : "  tags: " + fmt::format("{}", fmt::join(r.tags, ", ")));
         else
-            out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>14}  {:>14}  {:>6.2f}%\n", rank, r.key, key_width,
+            out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>14}  {:>14}  {:>6.2f}%{}\n", rank, r.key, key_width,
                                Thousands(r.packets), Rate(r.per_day_per_ip), Thousands(r.unique_sources),
-                               r.share * 100);
+                               r.share * 100,
+                               r.name.empty() && r.name_ja.empty()
+                                   ? ""
+                                   : "  " + r.name + (r.name_ja.empty() ? "" : " / " + r.name_ja));
     }
     if (s.rows.size() < s.total_rows)
         out += fmt::format("      ... {} more (--top 0 shows all)\n", s.total_rows - s.rows.size());
 
+    if (!s.enrichment.empty()) out += "\nregions and AS numbers decided by:\n";
+    for (const auto &e : s.enrichment) {
+        std::string indented = e;
+        for (size_t pos = 0; (pos = indented.find('\n', pos)) != std::string::npos; pos += 3) indented.replace(pos, 1, "\n  ");
+        out += "  " + indented + "\n";
+    }
     if (!s.decode_events.empty() || s.dns_by_port) {
         out += "\ndecode events (packets still counted above)\n";
         for (auto &[name, count] : s.decode_events) out += fmt::format("  {:<40} {:>12}\n", name, Thousands(count));

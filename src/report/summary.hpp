@@ -12,7 +12,7 @@
 
 namespace darkscope {
 
-enum class SummaryBy { SERVICE, CLASS, SOURCE_PORT, SOURCE, SENSOR };
+enum class SummaryBy { SERVICE, CLASS, SOURCE_PORT, SOURCE, SENSOR, COUNTRY, COUNTRY_SERVICE, ASN, TAG };
 std::optional<SummaryBy> ParseSummaryBy(std::string_view text);
 
 struct SummaryOptions {
@@ -20,6 +20,12 @@ struct SummaryOptions {
     std::optional<int64_t> to_day;
     SummaryBy by = SummaryBy::SERVICE;
     size_t top = 20;  // 0: every row
+    /// Leave research scanners out of every count: those matched by AS or network at ingest exactly
+    /// (their packets and sources are subtracted per key), and with --by source also those whose
+    /// stored reverse-DNS name matches a pattern of the research list.
+    bool exclude_research = false;
+    /// The research list for names and reverse-DNS patterns (default data/research_scanners.toml).
+    std::optional<std::string> research_list;
 };
 
 struct SummaryRow {
@@ -38,6 +44,12 @@ struct SummaryRow {
     uint64_t sensors = 0;
     // --by sensor only
     uint64_t addresses = 0;
+    // --by country, asn, country-service: country names in English and Japanese, AS organisation
+    std::string name;
+    std::string name_ja;
+    // --by source: tags with their evidence ("masscan (masscan-ip-id 1001/1001)"), research label
+    std::vector<std::string> tags;
+    std::string research;
 };
 
 struct SummarySensor {
@@ -69,6 +81,11 @@ struct Summary {
     uint64_t dns_by_port = 0;  // DNS packets told query/response by port, not by the QR bit
     size_t files = 0;
     size_t partial_files = 0;
+    /// Which data decided countries and AS numbers, with its attribution: one entry per distinct
+    /// description among the files ingested in the period.
+    std::vector<std::string> enrichment;
+    bool exclude_research = false;
+    uint64_t research_packets_excluded = 0;
 };
 
 Summary Summarize(Store &store, const SummaryOptions &options);

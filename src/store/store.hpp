@@ -42,6 +42,7 @@ struct FileRecord {
     std::string status;   // complete, partial
     std::string message;  // for partial files: where and why reading stopped
     std::string ingested_at;
+    std::string enrichment;  // which data decided countries and AS numbers (Enrichment::Describe)
 };
 
 /// One key of a counter segment as read back. The spans are valid during the callback only.
@@ -78,6 +79,21 @@ public:
     virtual std::vector<int64_t> SaveSensors(const std::vector<Sensor> &sensors) = 0;
     /// The id of the pseudo-sensor that holds packets to no sensor.
     virtual int64_t UnattributedSensorId() = 0;
+
+    // --- Research-scanner labels ----------------------------------------------------------------
+    /// Ids for research-list entry names (new names are added); source records hold these ids.
+    virtual std::vector<int64_t> SaveResearchNames(const std::vector<std::string> &names) = 0;
+    virtual std::map<int64_t, std::string> LoadResearchNames() = 0;
+
+    // --- Reverse DNS (darkscope enrich rdns) ----------------------------------------------------------
+    struct RdnsRecord {
+        std::string address;      // IpAddress::ToString
+        std::string name;         // PTR name; empty when none
+        std::string status;       // ok, nxdomain, nodata, timeout, error: ...
+        std::string resolved_at;  // UTC ISO time
+    };
+    virtual void PutRdns(const RdnsRecord &r) = 0;
+    virtual void ScanRdns(const std::function<void(const RdnsRecord &)> &f) = 0;
 
     // --- Files -----------------------------------------------------------------------------------
     virtual std::optional<FileRecord> FindFile(const std::string &content_hash) = 0;

@@ -72,6 +72,21 @@ constexpr const char *MIGRATIONS[] = {
     -- Room for later stages, so that their migrations only add tables: country/AS and tags per
     -- source (enrichment), signature hits, detector events.
     )sql",
+    // 1 -> 2: enrichment. Country, AS and fingerprint counts live in the counters (dims 4-6, and
+    // 32-38 for research scanners) and in source_daily chunks (version 2); what is new here is which
+    // data decided them, per file, and the reverse-DNS cache.
+    R"sql(
+    ALTER TABLE files ADD COLUMN enrichment TEXT NOT NULL DEFAULT '';
+    CREATE TABLE rdns (
+        address TEXT PRIMARY KEY,        -- as IpAddress::ToString
+        name TEXT NOT NULL,              -- PTR name, '' when none
+        status TEXT NOT NULL,            -- ok | nxdomain | nodata | error: ...
+        resolved_at TEXT NOT NULL        -- UTC ISO time of the answer
+    ) WITHOUT ROWID;
+    -- Research-scanner labels by name: source_daily records hold these ids, so that editing the
+    -- list (data/research_scanners.toml) never renames what is stored.
+    CREATE TABLE research_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    )sql",
 };
 constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
 
@@ -225,6 +240,38 @@ public:
         return ins.Int(0);
     }
 
+    std::vector<int64_t> SaveResearchNames(const std::vector<std::string> &names) override {
+        std::vector<int64_t> ids;
+        Statement ins(db_, "INSERT INTO research_names(name) VALUES(?) ON CONFLICT(name) DO UPDATE SET name=name "
+                           "RETURNING id");
+        for (const auto &n : names) {
+            ins.Bind(1, n);
+            if (!ins.Step()) throw StoreError("store: research name upsert returned no id");
+            ids.push_back(ins.Int(0));
+            ins.Reset();
+        }
+        return ids;
+    }
+
+    void PutRdns(const RdnsRecord &r) override {
+        Statement &put = Cached("INSERT OR REPLACE INTO rdns(address, name, status, resolved_at) VALUES(?,?,?,?)");
+        put.Bind(1, r.address).Bind(2, r.name).Bind(3, r.status).Bind(4, r.resolved_at.empty() ? NowIso() : r.resolved_at);
+        put.Run();
+    }
+
+    void ScanRdns(const std::function<void(const RdnsRecord &)> &f) override {
+        Statement s(db_, "SELECT address, name, status, resolved_at FROM rdns");
+        while (s.Step()) f(RdnsRecord{std::string(s.Text(0)), std::string(s.Text(1)), std::string(s.Text(2)),
+                                      std::string(s.Text(3))});
+    }
+
+    std::map<int64_t, std::string> LoadResearchNames() override {
+        std::map<int64_t, std::string> out;
+        Statement s(db_, "SELECT id, name FROM research_names");
+        while (s.Step()) out[s.Int(0)] = std::string(s.Text(1));
+        return out;
+    }
+
     std::optional<FileRecord> FindFile(const std::string &hash) override {
         auto files = QueryFiles("WHERE content_hash = ?", hash);
         if (files.empty()) return std::nullopt;
@@ -317,10 +364,11 @@ public:
 
     void InsertFile(const FileRecord &f) override {
         Statement s(db_, "INSERT INTO files(content_hash, path, size, format, compression, packets, bytes, first_ts, "
-                         "last_ts, status, message, ingested_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+                         "last_ts, status, message, ingested_at, enrichment) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
         s.Bind(1, f.content_hash).Bind(2, f.path).Bind(3, int64_t(f.size)).Bind(4, f.format).Bind(5, f.compression);
         s.Bind(6, int64_t(f.packets)).Bind(7, int64_t(f.bytes)).Bind(8, f.first_ts).Bind(9, f.last_ts);
         s.Bind(10, f.status).Bind(11, f.message).Bind(12, f.ingested_at.empty() ? NowIso() : f.ingested_at);
+        s.Bind(13, f.enrichment);
         s.Run();
     }
 
@@ -423,7 +471,7 @@ private:
 
     std::vector<FileRecord> QueryFiles(const std::string &where, const std::string &arg) {
         Statement s(db_, ("SELECT content_hash, path, size, format, compression, packets, bytes, first_ts, last_ts, "
-                          "status, message, ingested_at FROM files " +
+                          "status, message, ingested_at, enrichment FROM files " +
                           where)
                              .c_str());
         if (!arg.empty()) s.Bind(1, arg);
@@ -442,6 +490,7 @@ private:
             f.status = s.Text(9);
             f.message = s.Text(10);
             f.ingested_at = s.Text(11);
+            f.enrichment = s.Text(12);
             out.push_back(std::move(f));
         }
         return out;

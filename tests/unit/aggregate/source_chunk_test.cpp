@@ -64,3 +64,60 @@ TEST(SourceChunk, BucketsIpv4ByFirstOctetAndIpv6Apart) {
 }
 
 }  // namespace darkscope
+
+namespace darkscope {
+
+TEST(SourceChunk, Version2KeepsFingerprintEvidenceAndOrigin) {
+    std::vector<SourceDay> records = {Record("192.0.2.9", 10, 100, 300, {1}), Record("198.51.100.1", 1, 1, 1, {})};
+    records[0].syn_packets = 9;
+    records[0].rule_packets[size_t(FingerprintRule::MASSCAN_IP_ID)] = 9;
+    records[0].rule_packets[size_t(FingerprintRule::SYN_TTL_OVER_200)] = 8;
+    records[0].country = 300;
+    records[0].asn = 4200000000u;
+    records[0].research = 2;
+    std::string blob = EncodeSourceChunk(records);
+    EXPECT_EQ(blob[0], 2);
+    auto back = DecodeSourceChunk(blob);
+    ASSERT_TRUE(back);
+    const SourceDay &d = (*back)[0];
+    EXPECT_EQ(d.syn_packets, 9u);
+    EXPECT_EQ(d.rule_packets[size_t(FingerprintRule::MASSCAN_IP_ID)], 9u);
+    EXPECT_EQ(d.rule_packets[size_t(FingerprintRule::SYN_TTL_OVER_200)], 8u);
+    EXPECT_EQ(d.rule_packets[size_t(FingerprintRule::ZMAP_IP_ID)], 0u);
+    EXPECT_EQ(d.country, 300);
+    EXPECT_EQ(d.asn, 4200000000u);
+    EXPECT_EQ(d.research, 2);
+    EXPECT_EQ((*back)[1].country, 0);
+    for (size_t cut = 0; cut < blob.size(); ++cut) EXPECT_FALSE(DecodeSourceChunk(blob.substr(0, cut))) << cut;
+
+    // Merging two days' parts of the same source adds the evidence and keeps the origin.
+    SourceDay other = Record("192.0.2.9", 5, 400, 500, {2});
+    other.syn_packets = 5;
+    other.rule_packets[size_t(FingerprintRule::MASSCAN_IP_ID)] = 5;
+    auto merged = MergeSourceChunks(std::move(*back), {other});
+    EXPECT_EQ(merged[0].syn_packets, 14u);
+    EXPECT_EQ(merged[0].rule_packets[size_t(FingerprintRule::MASSCAN_IP_ID)], 14u);
+    EXPECT_EQ(merged[0].asn, 4200000000u);
+}
+
+// Chunks written before enrichment (version 1) still read, with no evidence and no origin.
+TEST(SourceChunk, Version1ChunksStillRead) {
+    const std::string v1 = {
+        1, 1,                        // version 1, one record
+        4, char(192), 0, 2, 9,       // 192.0.2.9
+        3, char(180), 1,             // packets 3, bytes 180
+        char(200), 1, char(200), 1,  // first_ts 100 (zigzag 200), span 200
+        1, 7,                        // destinations {7}
+        1, 5,                        // services {5}
+        1, 1,                        // sensors {1}
+    };
+    auto back = DecodeSourceChunk(v1);
+    ASSERT_TRUE(back);
+    ASSERT_EQ(back->size(), 1u);
+    EXPECT_EQ((*back)[0].packets, 3u);
+    EXPECT_EQ((*back)[0].last_ts, 300);
+    EXPECT_EQ((*back)[0].syn_packets, 0u);
+    EXPECT_EQ((*back)[0].country, 0);
+}
+
+}  // namespace darkscope

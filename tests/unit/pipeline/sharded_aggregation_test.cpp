@@ -4,8 +4,11 @@
 
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <tuple>
+
+#include "../enrich/test_enrichment.hpp"
 
 namespace darkscope {
 namespace {
@@ -50,7 +53,7 @@ struct Collected {
     int closes = 0, day_closes = 0;
 };
 
-Collected Aggregate(unsigned workers, const std::vector<Observation> &packets) {
+Collected Aggregate(unsigned workers, const std::vector<Observation> &packets, const Enrichment *enrichment = nullptr) {
     Collected c;
     auto sink = [&](ClosedInterval &&closed) {
         ++c.closes;
@@ -65,7 +68,7 @@ Collected Aggregate(unsigned workers, const std::vector<Observation> &packets) {
         closed.events.ForEach([&](const EventKey &k, uint64_t n) { c.events[{k.hour, k.sensor, k.event}] += n; });
         for (auto &[k, set] : closed.destinations) c.destinations[k] += set.Cardinality();
     };
-    ShardedAggregation aggregation(workers, /*track_destinations=*/true, {11, 12, 13});
+    ShardedAggregation aggregation(workers, /*track_destinations=*/true, {11, 12, 13}, enrichment);
     int64_t open_hour = HourOf(packets.front().ts);
     for (const Observation &o : packets) {
         const int64_t hour = HourOf(o.ts);
@@ -99,6 +102,25 @@ TEST(ShardedAggregation, CountsDoNotDependOnTheNumberOfWorkers) {
         EXPECT_TRUE(threaded.chunks == inline_run.chunks);
         EXPECT_EQ(threaded.events, inline_run.events);
         EXPECT_EQ(threaded.destinations, inline_run.destinations);
+    }
+}
+
+// Country, AS and research dimensions are derived per source on the workers, each with its own
+// cache over one shared enrichment: the counts must still not depend on the number of workers.
+TEST(ShardedAggregation, EnrichedCountsDoNotDependOnTheNumberOfWorkers) {
+    auto packets = Packets(60000);
+    for (Observation &o : packets)  // out of 10/8 (special-purpose: never enriched) into 93.184/16
+        if (o.src.IsV4()) o.src = IpAddress::V4(o.src.V4HostOrder() - 0x0A000000 + 0x5DB80000);
+    auto enrichment = testing::SmallEnrichment();
+    const Collected inline_run = Aggregate(0, packets, enrichment.get());
+    std::set<int> dims;
+    for (auto &[k, v] : inline_run.segments) dims.insert(std::get<3>(k));
+    EXPECT_EQ(dims, (std::set<int>{0, 1, 2, 3, 4, 5, 6, 32, 33, 34, 35, 36, 37, 38}));
+    for (unsigned workers : {2u, 5u}) {
+        SCOPED_TRACE(workers);
+        const Collected threaded = Aggregate(workers, packets, enrichment.get());
+        EXPECT_TRUE(threaded.segments == inline_run.segments);
+        EXPECT_TRUE(threaded.chunks == inline_run.chunks);
     }
 }
 

@@ -80,3 +80,113 @@ TEST(Summary, PerDayPerIpUsesDaysAndMonitoredAddresses) {
 }
 
 }  // namespace darkscope
+
+#include "../enrich/test_enrichment.hpp"
+#include "pipeline/ingest.hpp"
+
+namespace darkscope {
+
+// Country, country x service and AS dimensions with exact unique sources, fingerprint tags with
+// their evidence, and --exclude-research subtracting the research list's sources exactly.
+TEST(Summary, CountriesAsnTagsAndExcludeResearch) {
+    auto path = std::filesystem::temp_directory_path() / "darkscope_summary_enrich_test.db";
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+    auto enrichment = testing::SmallEnrichment();
+    {
+        auto store = Store::OpenSqlite(path.string());
+        Sensor s;
+        s.name = "s1";
+        s.networks = {*IpNetwork::Parse("198.51.100.0/24")};
+        s.addresses = 256;
+        auto ids = store->SaveSensors({s});
+        auto unattributed = store->UnattributedSensorId();
+        store->SaveResearchNames({"Other"});  // so that the list's entry 1 gets store id 2
+        LabelResearchForStore(*store, *enrichment);
+        AggregateShard shard;
+        shard.SetEnrichment(enrichment.get());
+        auto add = [&](const char *src, uint16_t dport, int n, uint8_t fingerprints) {
+            for (int i = 0; i < n; ++i) {
+                ClassifiedPacket cp = testing::SynProbe(dport);
+                cp.fingerprints = fingerprints;
+                shard.Observe(testing::SynPacket(src, "198.51.100.1", dport, DAY0 + i * NS_PER_SEC), cp, 0);
+            }
+        };
+        const uint8_t masscan = RuleBit(FingerprintRule::MASSCAN_IP_ID) | RuleBit(FingerprintRule::SYN_NO_OPTIONS);
+        add("93.184.0.5", 23, 3, masscan);  // JP, AS64500, masscan on every packet
+        add("93.184.1.5", 80, 2, 0);        // US, AS64500
+        add("93.184.2.9", 23, 4, 0);        // US, AS64500, research ("Lab")
+        add("93.184.200.1", 23, 1, 0);      // US, AS64501
+        add("93.184.1.6", 23, 2, RuleBit(FingerprintRule::MASSCAN_IP_ID));  // two chance matches: no tag
+        CounterRows hourly, daily;
+        Rollup(shard, hourly, daily);
+        store->Begin();
+        store->MergeCounters(Granularity::HOUR, hourly, ids, unattributed);
+        store->MergeCounters(Granularity::DAY, daily, ids, unattributed);
+        auto chunks = ToSourceChunks(shard.Sources(), ids);
+        store->MergeSources(chunks);
+        FileRecord f;
+        f.content_hash = "ab";
+        f.path = "x.pcap";
+        f.format = "pcap";
+        f.compression = "none";
+        f.status = "complete";
+        f.packets = 12;
+        f.first_ts = DAY0;
+        f.last_ts = DAY0;
+        f.enrichment = enrichment->Describe();
+        store->InsertFile(f);
+        store->Commit();
+
+        auto rows = [&](SummaryBy by, bool exclude) {
+            SummaryOptions o;
+            o.by = by;
+            o.exclude_research = exclude;
+            o.top = 0;
+            std::map<std::string, std::pair<uint64_t, uint64_t>> out;
+            Summary sum = Summarize(*store, o);
+            for (auto &r : sum.rows) out[r.key] = {r.packets, r.unique_sources};
+            return std::make_pair(sum, out);
+        };
+        using P = std::pair<uint64_t, uint64_t>;
+        auto [by_country, country] = rows(SummaryBy::COUNTRY, false);
+        EXPECT_EQ(country["JP"], P(3, 1));
+        EXPECT_EQ(country["US"], P(9, 4));
+        auto [by_cs, cs] = rows(SummaryBy::COUNTRY_SERVICE, false);
+        EXPECT_EQ(cs["JP 23/TCP"], P(3, 1));
+        EXPECT_EQ(cs["US 23/TCP"], P(7, 3));
+        EXPECT_EQ(cs["US 80/TCP"], P(2, 1));
+        auto [by_asn, asn] = rows(SummaryBy::ASN, false);
+        EXPECT_EQ(asn["AS64500"], P(11, 4));
+        EXPECT_EQ(asn["AS64501"], P(1, 1));
+        EXPECT_NE(SummaryToText(by_asn).find("test AS"), std::string::npos);  // which data decided
+
+        auto [excluded, ex] = rows(SummaryBy::COUNTRY, true);
+        EXPECT_EQ(ex["US"], P(5, 3));
+        EXPECT_EQ(ex["JP"], P(3, 1));
+        EXPECT_EQ(excluded.packets, 8u);
+        EXPECT_EQ(excluded.unique_sources, 4u);
+        EXPECT_EQ(excluded.research_packets_excluded, 4u);
+        auto [excluded_cs, exs] = rows(SummaryBy::COUNTRY_SERVICE, true);
+        EXPECT_EQ(exs["US 23/TCP"], P(3, 2));
+
+        auto [tags, tag] = rows(SummaryBy::TAG, false);
+        EXPECT_EQ(tag.size(), 2u);
+        EXPECT_EQ(tag["masscan"], P(3, 1));
+        EXPECT_EQ(tag["irregular-syn"], P(3, 1));
+        auto [sources, src] = rows(SummaryBy::SOURCE, false);
+        for (auto &r : sources.rows) {
+            if (r.key == "93.184.0.5") {
+                ASSERT_EQ(r.tags.size(), 2u);
+                EXPECT_EQ(r.tags[0], "masscan (masscan-ip-id 3/3)");
+                EXPECT_EQ(r.name, "JP AS64500");
+            }
+            if (r.key == "93.184.2.9") EXPECT_EQ(r.research, "Lab");
+        }
+        auto [no_research, nr] = rows(SummaryBy::SOURCE, true);
+        EXPECT_EQ(nr.count("93.184.2.9"), 0u);
+        EXPECT_EQ(nr.size(), 4u);
+    }
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+}
+
+}  // namespace darkscope

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <map>
@@ -71,10 +72,10 @@ protected:
 }  // namespace
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
-    EXPECT_EQ(store_->SchemaVersion(), 1);
+    EXPECT_EQ(store_->SchemaVersion(), 2);
     store_.reset();
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 1);
+    EXPECT_EQ(store_->SchemaVersion(), 2);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
 }
 
@@ -156,6 +157,40 @@ TEST_F(StoreTest, FilesAreFoundByContentHash) {
     EXPECT_EQ(found->packets, 7u);
     EXPECT_FALSE(store_->FindFile("ffff"));
     EXPECT_THROW(store_->InsertFile(f), StoreError);  // the hash is unique
+}
+
+}  // namespace darkscope
+
+namespace darkscope {
+
+// A store written before enrichment (schema 1) migrates forward: its files keep their rows and say
+// that no enrichment data decided their regions.
+TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
+    FileRecord f;
+    f.content_hash = "00ff";
+    f.path = "/x.pcap";
+    f.format = "pcap";
+    f.compression = "none";
+    f.status = "complete";
+    f.enrichment = "country: test";
+    store_->InsertFile(f);
+    EXPECT_EQ(store_->FindFile("00ff")->enrichment, "country: test");
+    store_.reset();
+    {
+        sqlite3 *db = nullptr;
+        ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db,
+                               "ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; "
+                               "PRAGMA user_version = 1;",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(db);
+    }
+    store_ = Store::OpenSqlite(path_.string());
+    EXPECT_EQ(store_->SchemaVersion(), 2);
+    auto back = store_->FindFile("00ff");
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->enrichment, "");
 }
 
 }  // namespace darkscope

@@ -1,0 +1,37 @@
+#pragma once
+/// Country codes as small integers, for keys: ISO 3166-1 alpha-2 "JP" is index
+/// (('J' - 'A') * 26 + ('P' - 'A') + 1), 1 .. 676; 0 means unknown. The COUNTRY dimension's key is
+/// this index; the COUNTRY_SERVICE key is index << 20 | ServiceKey::packed (kind < 16, so 4 + 16 bits).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "classify/service_key.hpp"
+
+namespace darkscope {
+
+constexpr uint16_t UNKNOWN_COUNTRY = 0;
+
+constexpr uint16_t CountryIndex(std::string_view code) {
+    if (code.size() != 2) return UNKNOWN_COUNTRY;
+    auto letter = [](char c) { return c >= 'a' && c <= 'z' ? char(c - 32) : c; };
+    const char a = letter(code[0]), b = letter(code[1]);
+    if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z') return UNKNOWN_COUNTRY;
+    return uint16_t((a - 'A') * 26 + (b - 'A') + 1);
+}
+
+/// "JP"; "??" for UNKNOWN_COUNTRY.
+inline std::string CountryCode(uint16_t index) {
+    if (index == UNKNOWN_COUNTRY || index > 26 * 26) return "??";
+    const unsigned i = index - 1u;
+    return std::string{char('A' + i / 26), char('A' + i % 26)};
+}
+
+constexpr uint32_t CountryServiceKey(uint16_t country, ServiceKey service) {
+    return uint32_t(country) << 20 | (service.packed & 0xFFFFFu);
+}
+constexpr uint16_t CountryOfKey(uint32_t country_service) { return uint16_t(country_service >> 20); }
+constexpr ServiceKey ServiceOfKey(uint32_t country_service) { return ServiceKey{country_service & 0xFFFFFu}; }
+
+}  // namespace darkscope

@@ -1,0 +1,154 @@
+#include "classify/fingerprint.hpp"
+
+#include <gtest/gtest.h>
+
+#include "classify/classifier.hpp"
+#include "common/shared_data.hpp"
+#include "decode/decoder.hpp"
+#include "../decode/pcap_test_util.hpp"
+
+namespace darkscope {
+namespace {
+
+// A TCP SYN as the decoder leaves it: 203.0.113.7:40000 -> 198.51.100.9:dport.
+DecodedPacket Syn(uint16_t dport, uint32_t seq, uint16_t ip_id, uint8_t ttl, uint8_t options_len) {
+    DecodedPacket p;
+    p.ip_version = 4;
+    p.src = IpAddress::V4(0x5DB8D822);  // 93.184.216.34: not special-purpose space
+    p.dst = IpAddress::V4(0xC6336409);  // 198.51.100.9
+    p.proto = IPPROTO_NUM_TCP;
+    p.l4 = L4State::PRESENT;
+    p.sport = 40000;
+    p.dport = dport;
+    p.has_ports = true;
+    p.tcp_flags = TCP_SYN;
+    p.seq = seq;
+    p.ip_id = ip_id;
+    p.ttl = ttl;
+    p.tcp_options_len = options_len;
+    return p;
+}
+
+uint8_t Bits(const DecodedPacket &p) {
+    ClassifiedPacket cp;
+    Classify(p, cp);
+    return cp.fingerprints;
+}
+
+constexpr uint8_t ZMAP = RuleBit(FingerprintRule::ZMAP_IP_ID), MASSCAN = RuleBit(FingerprintRule::MASSCAN_IP_ID),
+                  MIRAI = RuleBit(FingerprintRule::MIRAI_SEQ), NO_OPTS = RuleBit(FingerprintRule::SYN_NO_OPTIONS),
+                  TTL = RuleBit(FingerprintRule::SYN_TTL_OVER_200), BOGON = RuleBit(FingerprintRule::BOGON_SOURCE);
+
+}  // namespace
+
+TEST(Fingerprint, OrdinaryLinuxSynMatchesNothing) {
+    // Linux: TTL 64 minus hops, 20 bytes of options (MSS, SACK, TS, NOP, WS), random IP ID and seq.
+    EXPECT_EQ(Bits(Syn(443, 0x1234ABCD, 0x4711, 52, 20)), 0);
+}
+
+TEST(Fingerprint, ZmapIpId) {
+    EXPECT_EQ(Bits(Syn(443, 0x1234ABCD, 54321, 250, 0)), ZMAP | NO_OPTS | TTL);
+    EXPECT_EQ(Bits(Syn(443, 0x1234ABCD, 54320, 52, 4)), 0);
+}
+
+TEST(Fingerprint, MasscanRelationWithAndWithoutMss) {
+    const uint32_t seq = 0xDEADBEEF;
+    // IP ID = low 16 bits of dst ^ dport ^ seq = 0x6409 ^ 0x0050 ^ 0xBEEF.
+    const uint16_t id = uint16_t(0xC6336409u ^ 80u ^ seq);
+    EXPECT_EQ(id, uint16_t(0x6409 ^ 0x0050 ^ 0xBEEF));
+    EXPECT_EQ(Bits(Syn(80, seq, id, 250, 0)), MASSCAN | NO_OPTS | TTL);
+    EXPECT_EQ(Bits(Syn(80, seq, id, 250, 4)), MASSCAN | TTL);  // recent masscan: an MSS option
+    EXPECT_EQ(Bits(Syn(81, seq, id, 60, 4)), 0);                // another port: the relation breaks
+}
+
+TEST(Fingerprint, MiraiSeqEqualsDestination) {
+    EXPECT_EQ(Bits(Syn(23, 0xC6336409, 0x1111, 50, 0)), MIRAI | NO_OPTS);
+    EXPECT_EQ(Bits(Syn(2323, 0xC6336409, 0x1111, 50, 0)), MIRAI | NO_OPTS);  // any port
+    EXPECT_EQ(Bits(Syn(23, 0xC6336408, 0x1111, 50, 0)), NO_OPTS);
+}
+
+TEST(Fingerprint, SynRulesNeedASyn) {
+    DecodedPacket p = Syn(80, 0xC6336409, 54321, 250, 0);
+    p.tcp_flags = TCP_SYN | TCP_ACK;  // backscatter: the victim's stack, not a scanner's choice
+    EXPECT_EQ(Bits(p), ZMAP);
+}
+
+TEST(Fingerprint, BogonSources) {
+    for (const char *text : {"10.1.2.3", "127.0.0.1", "100.64.0.1", "172.31.255.255", "192.168.1.1", "198.18.0.1",
+                             "224.0.0.1", "255.255.255.255", "0.0.0.0", "::1", "fe80::1", "fc00::1", "2001:db8::1"})
+        EXPECT_TRUE(IsBogon(*IpAddress::Parse(text))) << text;
+    for (const char *text : {"8.8.8.8", "172.32.0.1", "100.128.0.1", "198.20.0.1", "2001:200::1", "2a00:1450::1"})
+        EXPECT_FALSE(IsBogon(*IpAddress::Parse(text))) << text;
+    DecodedPacket p = Syn(443, 1, 2, 52, 20);
+    p.src = *IpAddress::Parse("10.0.0.1");
+    EXPECT_EQ(Bits(p), BOGON);
+}
+
+TEST(Fingerprint, TagsNeedConsistentPackets) {
+    FingerprintEvidence e;
+    e.packets = 10;
+    e.syn_packets = 10;
+    e.matched[size_t(FingerprintRule::MASSCAN_IP_ID)] = 2;  // below the minimum
+    EXPECT_TRUE(TagsOf(e).empty());
+    e.matched[size_t(FingerprintRule::MASSCAN_IP_ID)] = 9;  // 90%
+    auto tags = TagsOf(e);
+    ASSERT_EQ(tags.size(), 1u);
+    EXPECT_EQ(tags[0].tag, Tag::MASSCAN);
+    EXPECT_EQ(tags[0].matched, 9u);
+    EXPECT_EQ(tags[0].out_of, 10u);
+    e.syn_packets = 100;  // 9 of 100 SYNs: a chance match in a busy source, not masscan
+    EXPECT_TRUE(TagsOf(e).empty());
+    FingerprintEvidence b;
+    b.packets = 1;
+    b.matched[size_t(FingerprintRule::BOGON_SOURCE)] = 1;
+    ASSERT_EQ(TagsOf(b).size(), 1u);
+    EXPECT_EQ(TagsOf(b)[0].tag, Tag::BOGON);
+}
+
+// Real captures (../shared/data, data/PROVENANCE.md): the ESnet masscan scan of ports 0-1000 matches
+// the masscan relation on every SYN; nmap's SYN scan does not.
+namespace {
+struct CaptureCounts {
+    uint64_t syns = 0;
+    uint64_t rule[FINGERPRINT_RULES] = {};
+};
+std::optional<CaptureCounts> CountCapture(const char *name) {
+    auto dir = testing::SharedDataDir(DARKSCOPE_SHARED_DATA);
+    if (dir.empty()) return std::nullopt;
+    auto pcap = testing::ReadPcap(dir / "pcap" / "attacks" / name);
+    if (!pcap) return std::nullopt;
+    CaptureCounts c;
+    for (const RawPacket &raw : pcap->packets) {
+        DecodedPacket pkt;
+        Decode(raw, pkt);
+        ClassifiedPacket cp;
+        Classify(pkt, cp);
+        c.syns += cp.cls == TrafficClass::SYN_PROBE;
+        for (size_t r = 0; r < FINGERPRINT_RULES; ++r) c.rule[r] += (cp.fingerprints >> r) & 1;
+    }
+    return c;
+}
+}  // namespace
+
+TEST(Fingerprint, RealMasscanCapture) {
+    auto c = CountCapture("esnet__tcp_0_1000_20190821.pcap");
+    if (!c) GTEST_SKIP() << "../shared/data/pcap/attacks/esnet__tcp_0_1000_20190821.pcap absent";
+    EXPECT_EQ(c->syns, 1001u);
+    EXPECT_EQ(c->rule[size_t(FingerprintRule::MASSCAN_IP_ID)], 1001u);
+    EXPECT_EQ(c->rule[size_t(FingerprintRule::SYN_NO_OPTIONS)], 1001u);
+    EXPECT_EQ(c->rule[size_t(FingerprintRule::SYN_TTL_OVER_200)], 1001u);  // TTL 252
+    EXPECT_EQ(c->rule[size_t(FingerprintRule::ZMAP_IP_ID)], 0u);
+    EXPECT_EQ(c->rule[size_t(FingerprintRule::MIRAI_SEQ)], 0u);
+}
+
+TEST(Fingerprint, RealNmapCaptureIsNotMasscan) {
+    auto c = CountCapture("esnet__nmap_80_all.pcap");
+    if (!c) GTEST_SKIP() << "../shared/data/pcap/attacks/esnet__nmap_80_all.pcap absent";
+    EXPECT_GT(c->syns, 0u);
+    // By chance at most a handful of 1/65536 matches; never enough for the tag on its own.
+    EXPECT_LT(c->rule[size_t(FingerprintRule::MASSCAN_IP_ID)] * 10, c->syns);
+    EXPECT_EQ(c->rule[size_t(FingerprintRule::MIRAI_SEQ)], 0u);
+    EXPECT_EQ(c->rule[size_t(FingerprintRule::ZMAP_IP_ID)], 0u);
+}
+
+}  // namespace darkscope
