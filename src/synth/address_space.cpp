@@ -4,10 +4,11 @@
 // registries' delegated-extended statistics files (APNIC, ARIN, RIPE NCC, LACNIC, AFRINIC) list under that
 // country, picked from the big access and mobile networks of the country (China Telecom/Unicom/Mobile, Comcast,
 // NTT/SoftBank/KDDI, KPN/Ziggo, Bell/Rogers, Deutsche Telekom, ...). They were chosen by hand as well-known blocks,
-// not exported from a database: the IP-to-country enrichment checks this table against the RIR data when it lands
-// (tests/unit/synth/address_space_test.cpp checks what can be checked without it: syntax, no overlap, no reserved
-// space). The Seychelles blocks are AFRINIC delegations to a company registered there (the kind of space behind
-// the 2024 Q4 "Seychelles" spike); geolocation databases often place them elsewhere, RIR data says SC.
+// then cut down to the parts that the pinned IP-to-country data (data/geo) places in the same country:
+// tests/unit/enrich/synth_countries_test.cpp checks every block against it (and
+// tests/unit/synth/address_space_test.cpp what can be checked without it: syntax, no overlap, no reserved space).
+// The Seychelles block is an AFRINIC delegation to a company registered there (the kind of space behind the
+// 2024 Q4 "Seychelles" spike); of the blocks first picked, only this /16 is placed in SC by the pinned data.
 //
 // Research scanners: the ranges and reverse-DNS patterns each organisation publishes for opting out or that its
 // scanners answer with (Censys: censys-scanner.com; Shodan: census*.shodan.io; Shadowserver: scan-*.shadowserver.org
@@ -24,33 +25,48 @@ namespace darkscope::synth {
 namespace {
 
 using V = std::string_view;
-constexpr V CN4[] = {"1.80.0.0/13",   "36.96.0.0/11",   "58.16.0.0/13",   "61.128.0.0/10",
-                     "111.0.0.0/10",  "117.128.0.0/10", "115.192.0.0/11", "123.112.0.0/12",
-                     "125.64.0.0/11", "180.96.0.0/11",  "183.0.0.0/10",   "223.64.0.0/10"};
+constexpr V CN4[] = {"1.80.0.0/13",    "36.96.0.0/11",   "58.16.0.0/13",   "61.128.0.0/10",  "111.0.0.0/10",
+                     "115.192.0.0/11", "117.128.0.0/10", "123.112.0.0/12", "125.64.0.0/11",  "180.96.0.0/11",
+                     "183.0.0.0/10",   "223.64.0.0/11",  "223.96.0.0/12",  "223.112.0.0/14", "223.124.0.0/14"};
 constexpr V CN6[] = {"240e::/20", "2408:8000::/20", "2409:8000::/20"};
-constexpr V US4[] = {"12.0.0.0/8", "73.0.0.0/8", "68.32.0.0/11", "71.192.0.0/12", "98.192.0.0/10", "174.48.0.0/12"};
+constexpr V US4[] = {"12.0.0.0/8", "68.32.0.0/11", "71.192.0.0/12", "73.0.0.0/8", "98.192.0.0/10", "174.48.0.0/12"};
 constexpr V US6[] = {"2601::/20"};
-constexpr V JP4[] = {"126.0.0.0/8", "153.128.0.0/9", "180.0.0.0/10", "60.32.0.0/12", "219.96.0.0/11"};
+constexpr V JP4[] = {"60.32.0.0/12",   "126.0.0.0/9",    "126.128.0.0/11", "126.160.0.0/12", "126.176.0.0/13",
+                     "126.184.0.0/14", "126.192.0.0/12", "126.212.0.0/14", "126.216.0.0/13", "126.232.0.0/13",
+                     "126.244.0.0/14", "126.248.0.0/13", "153.128.0.0/9",  "180.0.0.0/10",   "219.96.0.0/11"};
 constexpr V JP6[] = {"240b::/16"};
-constexpr V NL4[] = {"77.160.0.0/12", "94.208.0.0/12", "86.80.0.0/12"};
-constexpr V CA4[] = {"99.224.0.0/11", "70.24.0.0/13", "174.88.0.0/13", "184.144.0.0/12"};
-constexpr V SC4[] = {"156.224.0.0/11", "154.80.0.0/12"};
-constexpr V RU4[] = {"95.24.0.0/13", "2.92.0.0/14", "178.64.0.0/13"};
-constexpr V BR4[] = {"177.0.0.0/10", "189.0.0.0/11", "179.96.0.0/13"};
+constexpr V NL4[] = {"77.160.0.0/12", "86.80.0.0/13", "86.88.0.0/15", "86.90.0.0/16", "86.92.0.0/14", "94.208.0.0/13"};
+constexpr V CA4[] = {"70.24.0.0/13", "99.224.0.0/11", "174.88.0.0/13", "184.144.0.0/13"};
+constexpr V SC4[] = {"154.87.0.0/16"};
+constexpr V RU4[] = {"2.92.0.0/14", "95.24.0.0/13", "178.64.0.0/13"};
+constexpr V BR4[] = {"177.8.0.0/18",    "177.8.80.0/20",   "177.8.96.0/19",   "177.8.128.0/17",  "177.9.0.0/16",
+                     "177.10.0.0/17",   "177.10.128.0/19", "177.10.160.0/20", "177.10.192.0/18", "177.11.0.0/17",
+                     "177.11.128.0/18", "177.11.192.0/20", "177.11.224.0/20", "177.12.0.0/14",   "177.16.0.0/14",
+                     "177.24.0.0/14",   "177.32.0.0/14",   "177.36.0.0/20",   "177.36.32.0/19",  "177.36.64.0/18",
+                     "177.36.128.0/17", "177.37.0.0/19",   "177.37.48.0/20",  "177.37.64.0/18",  "177.37.128.0/17",
+                     "177.38.0.0/15",   "177.40.0.0/13",   "177.48.0.0/14",   "177.52.0.0/16",   "177.53.0.0/18",
+                     "177.53.64.0/19",  "177.53.96.0/20",  "177.53.128.0/20", "177.53.160.0/19", "177.53.192.0/20",
+                     "177.53.224.0/19", "177.54.0.0/15",   "177.56.0.0/13",   "179.96.0.0/13",   "189.2.0.0/15",
+                     "189.4.0.0/14",    "189.8.0.0/18",    "189.8.64.0/19",   "189.8.96.0/20",   "189.8.120.0/21",
+                     "189.8.128.0/17",  "189.9.0.0/16",    "189.14.0.0/15",   "189.16.0.0/13",   "189.26.0.0/15"};
 constexpr V BR6[] = {"2804::/16"};
 constexpr V IN4[] = {"59.88.0.0/13", "117.192.0.0/10", "122.160.0.0/12"};
 constexpr V IN6[] = {"2401:4900::/32"};
 constexpr V KR4[] = {"121.128.0.0/10", "175.192.0.0/10", "222.96.0.0/12"};
-constexpr V DE4[] = {"79.192.0.0/10", "84.128.0.0/10", "91.0.0.0/10", "87.128.0.0/10"};
+constexpr V DE4[] = {"79.192.0.0/10", "84.128.0.0/10", "87.128.0.0/10", "91.0.0.0/10"};
 constexpr V DE6[] = {"2003::/19"};
-constexpr V TW4[] = {"114.24.0.0/13", "36.224.0.0/12", "118.160.0.0/13"};
-constexpr V VN4[] = {"113.160.0.0/11", "14.160.0.0/11", "171.224.0.0/11"};
+constexpr V TW4[] = {"36.224.0.0/12", "114.24.0.0/14", "118.160.0.0/13"};
+constexpr V VN4[] = {"14.160.0.0/11", "113.160.0.0/11", "171.224.0.0/11"};
 constexpr V GB4[] = {"81.128.0.0/11", "86.128.0.0/10"};
-constexpr V FR4[] = {"90.0.0.0/9", "86.192.0.0/10"};
-constexpr V TH4[] = {"171.96.0.0/13", "182.52.0.0/15", "49.228.0.0/14"};
-constexpr V ID4[] = {"36.64.0.0/11", "110.136.0.0/13", "180.240.0.0/13"};
+constexpr V FR4[] = {"86.192.0.0/11", "86.224.0.0/15",  "86.227.0.0/16", "86.228.0.0/14", "86.232.0.0/13",
+                     "86.240.0.0/12", "90.0.0.0/10",    "90.72.0.0/13",  "90.80.0.0/14",  "90.84.0.0/18",
+                     "90.84.64.0/19", "90.84.128.0/17", "90.85.0.0/16",  "90.86.0.0/15",  "90.88.0.0/13",
+                     "90.104.0.0/13", "90.112.0.0/12"};
+constexpr V TH4[] = {"49.228.0.0/14", "171.96.0.0/13", "182.52.0.0/15"};
+constexpr V ID4[] = {"36.64.0.0/11",   "110.136.0.0/14", "180.240.0.0/17",
+                     "180.241.0.0/16", "180.242.0.0/15", "180.244.0.0/14"};
 constexpr V HK4[] = {"42.2.0.0/15", "112.118.0.0/15"};
-constexpr V IR4[] = {"2.176.0.0/12", "5.200.0.0/14"};
+constexpr V IR4[] = {"2.176.0.0/12", "5.200.64.0/18", "5.200.128.0/17", "5.201.128.0/17", "5.202.0.0/16"};
 
 // clang-format off: one country a line
 constexpr std::array<CountryBlocks, 19> COUNTRIES{{
