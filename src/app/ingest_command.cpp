@@ -10,6 +10,8 @@
 #include "app/commands.hpp"
 #include "capture/capture_reader.hpp"
 #include "pipeline/ingest.hpp"
+#include "signature/matcher/matcher.hpp"
+#include "signature/rule_parser.hpp"
 
 namespace darkscope::app {
 namespace {
@@ -21,7 +23,46 @@ struct IngestArgs {
     bool quiet = false;
     bool no_progress = false;
     int threads = -1;  // -1: one per core
+    std::vector<std::string> rules;
+    bool no_default_rules = false;
+    std::string classtype_map;
+    bool strict_rules = false;
+    bool list_skipped = false;
 };
+
+// Loads the rules (the built-in set unless --no-default-rules, then --rules files) and compiles
+// them; null when there are none. Bad rules are reported by file:line and left out, unless
+// --strict-rules makes them fatal (std::runtime_error).
+std::unique_ptr<sig::Matcher> LoadSignatures(const IngestArgs &args) {
+    if (args.no_default_rules && args.rules.empty()) return nullptr;
+    const auto started = std::chrono::steady_clock::now();
+    sig::ParseOptions options;
+    if (!args.classtype_map.empty()) sig::LoadClasstypeMap(args.classtype_map, options);
+    std::vector<std::filesystem::path> files(args.rules.begin(), args.rules.end());
+    sig::RuleSet set = sig::LoadRules(!args.no_default_rules, files, options);
+    for (const auto &e : set.errors) fmt::print(stderr, "darkscope ingest: rule error: {}\n", e.ToString());
+    if (args.list_skipped)
+        for (const auto &e : set.skipped) fmt::print(stderr, "darkscope ingest: {}\n", e.ToString());
+    if (args.strict_rules && !set.errors.empty())
+        throw std::runtime_error(fmt::format("{} rule error{} (--strict-rules)", set.errors.size(),
+                                             set.errors.size() == 1 ? "" : "s"));
+    const size_t loaded = set.rules.size();
+    auto matcher = std::make_unique<sig::Matcher>(std::move(set.rules));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!args.quiet) {
+        auto stats = matcher->GetStats();
+        fmt::print(stderr,
+                   "signatures: {} rules loaded and compiled in {:.2f} s ({} with content, {} patterns; {} by header "
+                   "only){}{}\n",
+                   loaded, seconds, stats.content_rules, stats.patterns, stats.header_rules,
+                   set.errors.empty() ? "" : fmt::format("; {} with errors left out", set.errors.size()),
+                   set.skipped.empty() ? ""
+                                       : fmt::format("; {} skipped as outside the single-packet subset: {}{}",
+                                                     set.skipped.size(), sig::SkippedByKeyword(set),
+                                                     args.list_skipped ? "" : " (--list-skipped names them)"));
+    }
+    return matcher;
+}
 
 std::string HumanRate(double per_second) {
     if (per_second >= 1e6) return fmt::format("{:.2f} M", per_second / 1e6);
@@ -89,12 +130,21 @@ int RunIngest(const IngestArgs &args) {
         return errors.empty() ? EXIT_USAGE : EXIT_SOME_FAILED;
     }
 
+    std::unique_ptr<sig::Matcher> signatures;
+    try {
+        signatures = LoadSignatures(args);
+    } catch (const std::exception &e) {
+        fmt::print(stderr, "darkscope ingest: {}\n", e.what());
+        return EXIT_USAGE;
+    }
+
     const bool show_progress = !args.no_progress && !args.quiet && isatty(STDERR_FILENO);
     ProgressBar bar;
     IngestOptions options;
     // One reader thread plus one aggregation worker per core: the reader needs far less than a core,
     // and workers that outnumber the cores still keep the reader from waiting.
     options.threads = args.threads >= 0 ? unsigned(args.threads) : std::max(1u, std::thread::hardware_concurrency());
+    options.signatures = signatures.get();
     if (show_progress) options.on_progress = [&](const IngestProgress &p) { bar.Update(p); };
     options.log = [&](const std::string &line) {
         if (show_progress) bar.Clear();
@@ -123,6 +173,9 @@ int RunIngest(const IngestArgs &args) {
                    partial ? fmt::format("; {} only partly readable", partial) : "",
                    dup ? fmt::format("; {} already ingested, skipped", dup) : "",
                    failed ? fmt::format("; {} failed", failed) : "");
+    if (!args.quiet && signatures)
+        fmt::print(stderr, "signatures: {} packets matched a rule ({} matches)\n", result.signature_packets,
+                   result.signature_hits);
     if (failed || partial) return EXIT_SOME_FAILED;
     if (dup) return EXIT_DUPLICATES;
     return EXIT_OK;
@@ -150,6 +203,10 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
         "Examples:\n"
         "  darkscope ingest --sensors sensors.toml /data/telescope/2024-12/\n"
         "  darkscope ingest --store q4.db 'captures/*.pcap.gz'\n\n"
+        "Signatures: every packet is matched against the built-in rule set (rules/darkscope.rules: one\n"
+        "NPA category per rule) and any --rules files; hits are stored per hour and day by sid and\n"
+        "category with exact unique sources (`darkscope summary --by signature|category`). Rules that\n"
+        "need sessions or application-layer parsing are skipped with a message (docs/signatures.md).\n\n"
         "Exit status: 0 all read; 1 some failed or were only partly read; 2 usage; 3 some skipped\n"
         "as already ingested (nothing failed).");
     cmd->add_option("inputs", args->inputs, "Capture files, directories or glob patterns")->required();
@@ -160,6 +217,17 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
                     "Aggregation worker threads besides the reader (default: one per core; 0: all on one "
                     "thread). Counts do not depend on it")
         ->check(CLI::Range(0, 256));
+    cmd->add_option("--rules", args->rules,
+                    "Rule files (Suricata/Snort syntax, single-packet subset) matched besides the built-in set")
+        ->check(CLI::ExistingFile);
+    cmd->add_flag("--no-default-rules", args->no_default_rules,
+                  "Leave out the built-in rule set (with no --rules: no signature matching)");
+    cmd->add_option("--classtype-map", args->classtype_map,
+                    "TOML file mapping classtypes to NPA categories ([classtypes] \"trojan-activity\" = \"Worm\")")
+        ->check(CLI::ExistingFile);
+    cmd->add_flag("--strict-rules", args->strict_rules, "Stop if any rule has an error (default: leave it out)");
+    cmd->add_flag("--list-skipped", args->list_skipped,
+                  "Name every rule skipped as outside the single-packet subset, with file:line and keyword");
     cmd->add_flag("--quiet,-q", args->quiet, "Print nothing but errors");
     cmd->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
     cmd->callback([args, &exit_code] { exit_code = RunIngest(*args); });

@@ -40,7 +40,7 @@ int RunSummary(const SummaryArgs &args) {
     }
     auto by = ParseSummaryBy(args.by);
     if (!by) {
-        fmt::print(stderr, "darkscope summary: --by {}: expected service, class, srcport, source or sensor\n", args.by);
+        fmt::print(stderr, "darkscope summary: --by {}: expected service, class, srcport, source, sensor, signature or category\n", args.by);
         return EXIT_USAGE;
     }
     options.by = *by;
@@ -77,14 +77,17 @@ void RegisterSummary(CLI::App &app, int &exit_code) {
         "--by class     syn-probe, synack-backscatter, rst-backscatter, dns-query, ...\n"
         "--by srcport   source port of backscatter and DNS responses (the attacked or abused service)\n"
         "--by source    per source: packets, mean gap between packets, destinations, services, sensors\n"
-        "--by sensor    per sensor, with its own per-day-per-IP figure\n\n"
+        "--by sensor    per sensor, with its own per-day-per-IP figure\n"
+        "--by signature rules that matched (msg [sid]); unique sources are exact\n"
+        "--by category  signature hits by NPA category: Worm, Scan, Scan(P2P), UDP spam, DoS, DNS,\n"
+        "               Others (a packet counts once per category however many rules it hit)\n\n"
         "Examples:\n"
         "  darkscope summary --by service --top 10\n"
         "  darkscope summary --from 2024-10-01 --to 2024-12-31 --by srcport --json");
     cmd->add_option("--store", args->store, "Store file")->capture_default_str();
     cmd->add_option("--from", args->from, "First day (YYYY-MM-DD, UTC); default: first day stored");
     cmd->add_option("--to", args->to, "Last day, inclusive (YYYY-MM-DD, UTC); default: last day stored");
-    cmd->add_option("--by", args->by, "Breakdown: service, class, srcport, source or sensor")->capture_default_str();
+    cmd->add_option("--by", args->by, "Breakdown: service, class, srcport, source, sensor, signature or category")->capture_default_str();
     cmd->add_option("--top", args->top, "Rows to show; 0 for all")->capture_default_str();
     cmd->add_flag("--json", args->json, "Machine-readable JSON on stdout");
     cmd->callback([args, &exit_code] { exit_code = RunSummary(*args); });

@@ -13,6 +13,10 @@
 
 namespace darkscope {
 
+namespace sig {
+class Matcher;
+}
+
 struct IngestProgress {
     size_t file_index = 0;  // 0-based index of the file being read
     size_t file_count = 0;
@@ -29,6 +33,9 @@ struct IngestOptions {
     /// Aggregation worker threads besides the one that reads and decodes (0: all on one thread).
     /// The counts are the same whatever the number.
     unsigned threads = 0;
+    /// Rules to match every packet against (on the reading thread, after classification); hits are
+    /// counted per sid and category (Dimension::SIGNATURE, SIGNATURE_CATEGORY). Null: no matching.
+    const sig::Matcher *signatures = nullptr;
 };
 
 enum class FileStatus { INGESTED, DUPLICATE, PARTIAL, FAILED };
@@ -44,6 +51,8 @@ struct IngestSummary {
     std::vector<FileOutcome> files;
     uint64_t packets = 0;
     uint64_t unattributed_packets = 0;
+    uint64_t signature_packets = 0;  // packets that matched at least one rule
+    uint64_t signature_hits = 0;     // (packet, rule) matches
     double seconds = 0;
 
     size_t Count(FileStatus s) const;

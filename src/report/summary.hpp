@@ -12,7 +12,7 @@
 
 namespace darkscope {
 
-enum class SummaryBy { SERVICE, CLASS, SOURCE_PORT, SOURCE, SENSOR };
+enum class SummaryBy { SERVICE, CLASS, SOURCE_PORT, SOURCE, SENSOR, SIGNATURE, CATEGORY };
 std::optional<SummaryBy> ParseSummaryBy(std::string_view text);
 
 struct SummaryOptions {
@@ -38,6 +38,9 @@ struct SummaryRow {
     uint64_t sensors = 0;
     // --by sensor only
     uint64_t addresses = 0;
+    // --by signature only
+    uint32_t sid = 0;
+    std::string category;
 };
 
 struct SummarySensor {

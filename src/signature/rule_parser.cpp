@@ -6,7 +6,9 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <algorithm>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <toml++/toml.h>
 
@@ -460,6 +462,48 @@ void LoadClasstypeMap(const std::filesystem::path &path, ParseOptions &options) 
                 path.string(), value.source().begin.line, key.str()));
         options.classtypes[std::string(key.str())] = *category;
     }
+}
+
+RuleSet LoadRules(bool with_default, const std::vector<std::filesystem::path> &files, const ParseOptions &options) {
+    RuleSet all;
+    std::unordered_map<uint32_t, std::pair<std::string, uint32_t>> where;  // sid -> file, line
+    auto add = [&](RuleSet &&part) {
+        for (Rule &r : part.rules) {
+            auto [it, inserted] = where.try_emplace(r.sid, r.file, r.line);
+            if (!inserted) {
+                all.errors.push_back({r.file, r.line, "",
+                                      fmt::format("sid {} is already used at {}:{}; this rule is left out", r.sid,
+                                                  it->second.first, it->second.second)});
+                continue;
+            }
+            all.rules.push_back(std::move(r));
+        }
+        for (auto &e : part.errors) all.errors.push_back(std::move(e));
+        for (auto &e : part.skipped) all.skipped.push_back(std::move(e));
+        all.disabled += part.disabled;
+    };
+    if (with_default) {
+        RuleSet part;
+        ParseRules(DefaultRulesText(), DEFAULT_RULES_NAME, options, part);
+        add(std::move(part));
+    }
+    for (const auto &file : files) {
+        RuleSet part;
+        ParseRuleFile(file, options, part);
+        add(std::move(part));
+    }
+    return all;
+}
+
+std::string SkippedByKeyword(const RuleSet &set) {
+    std::map<std::string, size_t> counts;
+    for (const RuleMessage &m : set.skipped) ++counts[m.keyword];
+    std::vector<std::pair<size_t, std::string>> sorted;
+    for (auto &[k, n] : counts) sorted.emplace_back(n, k);
+    std::sort(sorted.begin(), sorted.end(), [](auto &a, auto &b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    std::string out;
+    for (auto &[n, k] : sorted) out += fmt::format("{}{} ({})", out.empty() ? "" : ", ", k, n);
+    return out;
 }
 
 }  // namespace darkscope::sig

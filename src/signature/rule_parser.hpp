@@ -63,5 +63,15 @@ void LoadClasstypeMap(const std::filesystem::path &path, ParseOptions &options);
 
 /// The default rule set shipped with darkscope (rules/darkscope.rules, compiled in).
 std::string_view DefaultRulesText();
+/// The file name messages give the built-in set.
+constexpr std::string_view DEFAULT_RULES_NAME = "darkscope.rules (built in)";
+
+/// The default set (if `with_default`) and then each file, in order. A rule whose sid was already
+/// loaded is an error (file:line, and where the first one is); the first one stays.
+/// Throws std::runtime_error if a file cannot be read.
+RuleSet LoadRules(bool with_default, const std::vector<std::filesystem::path> &files, const ParseOptions &options);
+
+/// One line per keyword that made rules be skipped, most frequent first: "flow (12), http.uri (3)".
+std::string SkippedByKeyword(const RuleSet &set);
 
 }  // namespace darkscope::sig

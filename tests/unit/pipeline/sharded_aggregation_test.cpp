@@ -36,6 +36,11 @@ std::vector<Observation> Packets(size_t n) {
             o.cp.source_port = ServiceKey::Make(ServiceKind::TCP, uint16_t(80 + rng() % 3));
         if (rng() % 40 == 0) o.events = uint64_t(1) << int(DecodeEvent::TCP_BAD_OPTIONS);
         o.sensor = SensorIndex(rng() % 5 == 0 ? UNATTRIBUTED : rng() % 3);
+        if (rng() % 20 == 0) {  // signature hits: one or two sids, their categories
+            o.signatures.count = uint8_t(1 + rng() % 2);
+            for (int k = 0; k < o.signatures.count; ++k) o.signatures.sids[k] = 9200000 + uint32_t(rng() % 5) * 2 + k;
+            o.signatures.categories = uint8_t(1u << (1 + rng() % 7));
+        }
         out.push_back(o);
     }
     return out;
