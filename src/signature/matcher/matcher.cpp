@@ -135,8 +135,10 @@ std::unique_ptr<Matcher::State> Matcher::MakeState() const {
 bool Matcher::State::Pass(const Rule &rule, uint32_t index, const DecodedPacket &pkt) {
     const Threshold &th = rule.threshold;
     if (th.type == Threshold::Type::NONE) return true;
-    Track &t = tracks[{index, th.by_dst ? pkt.dst : pkt.src}];
+    if (tracks.Size() >= purge_at) [[unlikely]] Purge(pkt.ts);
+    Track &t = tracks[TrackKey{index, th.by_dst ? pkt.dst : pkt.src}];
     const int64_t window = int64_t(th.seconds) * 1'000'000'000;
+    t.window = window;
     if (t.count == 0 || pkt.ts - t.window_start >= window) {
         t.window_start = pkt.ts;
         t.count = 0;
@@ -155,6 +157,15 @@ bool Matcher::State::Pass(const Rule &rule, uint32_t index, const DecodedPacket 
         case Threshold::Type::NONE: break;
     }
     return true;
+}
+
+void Matcher::State::Purge(int64_t now) {
+    FlatMap<TrackKey, Track, TrackKeyHash> live(tracks.Size());
+    tracks.ForEach([&](const TrackKey &k, const Track &t) {
+        if (now - t.window_start < t.window) live[k] = t;
+    });
+    tracks = std::move(live);
+    purge_at = std::max(size_t(1) << 16, tracks.Size() * 2);
 }
 
 void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits) const {

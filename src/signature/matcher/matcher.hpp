@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/flat_map.hpp"
 #include "signature/rule.hpp"
 #include "signature/verify.hpp"
 
@@ -78,14 +79,25 @@ private:
     VerifyScratch verify;
     struct Track {
         int64_t window_start = 0;  // ns
+        int64_t window = 0;        // ns, the rule's
         uint32_t count = 0;
     };
+    // Tracks whose window has passed are dropped when the table doubles, so that memory follows the
+    // sources of the current windows, not every source ever seen.
+    size_t purge_at = size_t(1) << 16;
+    void Purge(int64_t now);
+    struct TrackKey {
+        uint32_t rule = 0;
+        IpAddress address;
+        friend bool operator==(const TrackKey &, const TrackKey &) = default;
+    };
     struct TrackKeyHash {
-        size_t operator()(const std::pair<uint32_t, IpAddress> &k) const noexcept {
-            return IpAddressHash{}(k.second) * 31 + k.first;
+        size_t operator()(const TrackKey &k) const noexcept {
+            return size_t(Mix64(IpAddressHash{}(k.address) ^ (uint64_t(k.rule) << 40)));
         }
     };
-    std::unordered_map<std::pair<uint32_t, IpAddress>, Track, TrackKeyHash> tracks;
+    // An open-addressing table: a port-scan rule looks up the source of every SYN.
+    FlatMap<TrackKey, Track, TrackKeyHash> tracks{1024};
     bool Pass(const Rule &rule, uint32_t index, const DecodedPacket &pkt);
 };
 

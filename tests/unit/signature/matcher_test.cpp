@@ -109,3 +109,24 @@ TEST(Matcher, ThreeThousandGeneratedRulesCompile) {
     EXPECT_EQ(Sids(m, *state, Packet(IPPROTO_NUM_UDP, 1000 + 1234 % 500, "..pattern-1234-x..")),
               (std::vector<uint32_t>{101234}));
 }
+
+TEST(Matcher, ExpiredTracksArePurgedWithoutChangingCounts) {
+    Matcher m(Rules("alert udp any any -> any any (content:\"a\"; detection_filter:track by_src, count 1, seconds 10; "
+                    "sid:1;)\n"));
+    auto state = m.MakeState();
+    const TimestampNs ms = 1'000'000;
+    DecodedPacket p = Packet(IPPROTO_NUM_UDP, 1, "a");
+    size_t alerts = 0;
+    // 70,000 sources, one packet each, 1 ms apart: the table passes its purge threshold (65,536).
+    for (uint32_t i = 0; i < 70000; ++i) {
+        p.src = IpAddress::V4(0x0A000000 + i);
+        p.ts = TimestampNs(i) * ms;
+        alerts += Sids(m, *state, p).size();
+    }
+    EXPECT_EQ(alerts, 0u);
+    p.ts = 70000 * ms;
+    p.src = IpAddress::V4(0x0A000000 + 69999);  // second match within its window: alerts
+    EXPECT_EQ(Sids(m, *state, p), (std::vector<uint32_t>{1}));
+    p.src = IpAddress::V4(0x0A000000);  // its window ended long ago: counts from 1 again
+    EXPECT_EQ(Sids(m, *state, p), (std::vector<uint32_t>{}));
+}
