@@ -202,7 +202,8 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
         "implicit sensor holds every destination.\n\n"
         "Examples:\n"
         "  darkscope ingest --sensors sensors.toml /data/telescope/2024-12/\n"
-        "  darkscope ingest --store q4.db 'captures/*.pcap.gz'\n\n"
+        "  darkscope ingest --store q4.db 'captures/*.pcap.gz'\n"
+        "  darkscope ingest --rules emerging-scan.rules --classtype-map examples/classtypes.toml caps/\n\n"
         "Signatures: every packet is matched against the built-in rule set (rules/darkscope.rules: one\n"
         "NPA category per rule) and any --rules files; hits are stored per hour and day by sid and\n"
         "category with exact unique sources (`darkscope summary --by signature|category`). Rules that\n"
@@ -217,8 +218,13 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
                     "Aggregation worker threads besides the reader (default: one per core; 0: all on one "
                     "thread). Counts do not depend on it")
         ->check(CLI::Range(0, 256));
+    // One file per --rules, so that the capture inputs after it are not taken for rule files.
     cmd->add_option("--rules", args->rules,
-                    "Rule files (Suricata/Snort syntax, single-packet subset) matched besides the built-in set")
+                    "A rule file (Suricata/Snort syntax, single-packet subset) matched besides the built-in set; "
+                    "repeat for several")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
         ->check(CLI::ExistingFile);
     cmd->add_flag("--no-default-rules", args->no_default_rules,
                   "Leave out the built-in rule set (with no --rules: no signature matching)");

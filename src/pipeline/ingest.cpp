@@ -214,6 +214,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         ClassifiedPacket cp;
         int64_t open_hour = INT64_MIN;
         uint64_t unattributed = 0;
+        uint64_t signature_packets = 0, signature_hits = 0;  // added to the summary once the file commits
 
         store.Begin();
         try {
@@ -236,8 +237,8 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                     options.signatures->Match(pkt, *sig_state, hits);
                     if (!hits.empty()) [[unlikely]] {
                         FillSignatureHits(observation.signatures, hits, options.signatures->Rules());
-                        ++summary.signature_packets;
-                        summary.signature_hits += hits.size();
+                        ++signature_packets;
+                        signature_hits += hits.size();
                     }
                 }
                 aggregation.Observe(observation);
@@ -271,6 +272,8 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         }
         summary.packets += record.packets;
         summary.unattributed_packets += unattributed;
+        summary.signature_packets += signature_packets;
+        summary.signature_hits += signature_hits;
         outcome.packets = record.packets;
         if (reader->Error()) {
             outcome.status = FileStatus::PARTIAL;

@@ -196,3 +196,10 @@ TEST(RuleParser, EveryKeywordHasADescriptionAndDocAnchor) {
         EXPECT_EQ(k.doc.substr(0, 19), "docs/signatures.md#") << k.name;
     }
 }
+
+TEST(RuleParser, ExampleClasstypeMapLoads) {
+    ParseOptions options;
+    LoadClasstypeMap(std::filesystem::path(DARKSCOPE_SOURCE_DIR) / "examples" / "classtypes.toml", options);
+    EXPECT_EQ(options.classtypes.at("bad-unknown"), Category::OTHERS);
+    EXPECT_EQ(options.classtypes.at("trojan-activity"), Category::WORM);
+}
