@@ -32,23 +32,50 @@ threads=()
 echo "capture $capture; $RUNS runs each; $(nproc) cores; $(date -u +%FT%TZ)"
 "$LOAD_BENCH" "$rules" --runs "$RUNS"
 
-# run LABEL ARGS...: median wall seconds of ingest over RUNS fresh stores.
-run() {
-    local label=$1 i
+# The three configurations run in turn, round after round, so that a change in the machine's load
+# during the benchmark (it is shared) falls on all of them alike. Wall times in ms, per configuration.
+labels=("no rules (--no-default-rules)" "built-in set" "built-in set + $RULES generated")
+declare -a times0 times1 times2
+once() {  # once CONFIG: one ingest into a fresh store; prints its wall time in ms
+    local args=()
+    case $1 in
+        0) args=(--no-default-rules) ;;
+        1) args=() ;;
+        2) args=(--rules "$rules") ;;
+    esac
+    rm -f "$out/sigbench.db" "$out/sigbench.db-wal" "$out/sigbench.db-shm"
+    local t0 t1
+    t0=$(date +%s%N)
+    "$DARKSCOPE" ingest --quiet --no-progress --store "$out/sigbench.db" --sensors bench/ibr-sensors.toml \
+        "${threads[@]}" "${args[@]}" "$capture"
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000))
+}
+for ((round = 0; round < RUNS; round++)); do
+    times0+=("$(once 0)")
+    times1+=("$(once 1)")
+    times2+=("$(once 2)")
+done
+report() {  # report LABEL MS...: median and every run, in seconds
+    local label=$1
     shift
-    local times=()
-    for ((i = 0; i < RUNS; i++)); do
-        rm -f "$out/sigbench.db" "$out/sigbench.db-wal" "$out/sigbench.db-shm"
-        local t0 t1
-        t0=$(date +%s%N)
-        "$DARKSCOPE" ingest --quiet --no-progress --store "$out/sigbench.db" --sensors bench/ibr-sensors.toml \
-            "${threads[@]}" "$@" "$capture"
-        t1=$(date +%s%N)
-        times+=("$(((t1 - t0) / 1000000))")  # ms
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk -v label="$label" '{ t[NR] = $1 } END {
+    printf '%s\n' "$@" | sort -g | awk -v label="$label" '{ t[NR] = $1 } END {
         m = t[int((NR + 1) / 2)]; printf "%-34s median %.2f s  (runs:", label, m / 1000; for (i = 1; i <= NR; i++) printf " %.2f", t[i] / 1000; print ")" }'
 }
-run "no rules (--no-default-rules)" --no-default-rules
-run "built-in set"
-run "built-in set + $RULES generated" --rules "$rules"
+for ((round = 0; round < RUNS; round++)); do
+    echo "round $((round + 1)): ${times0[round]} / ${times1[round]} / ${times2[round]} ms" >&2
+done
+report "${labels[0]}" "${times0[@]}"
+report "${labels[1]}" "${times1[@]}"
+report "${labels[2]}" "${times2[@]}"
+# The speed of each configuration relative to no rules, per round (same load), then the median.
+for c in 1 2; do
+    ratios=()
+    for ((round = 0; round < RUNS; round++)); do
+        ref=${times0[round]}
+        if ((c == 1)); then t=${times1[round]}; else t=${times2[round]}; fi
+        ratios+=("$(awk -v a="$ref" -v b="$t" 'BEGIN { printf "%.3f", a / b }')")
+    done
+    printf '%s\n' "${ratios[@]}" | sort -g | awk -v label="${labels[c]}" '{ r[NR] = $1 } END {
+        printf "%-34s speed vs no rules, median of rounds %.2f  (rounds:", label, r[int((NR + 1) / 2)]; for (i = 1; i <= NR; i++) printf " %.2f", r[i]; print ")" }'
+done

@@ -131,6 +131,7 @@ struct Threshold {
     enum class Type : uint8_t { NONE, LIMIT, THRESHOLD, BOTH, DETECTION_FILTER };
     Type type = Type::NONE;
     bool by_dst = false;
+    bool unique_dst_port = false;  // detection_filter unique_on dst_port: count distinct ports, not matches
     uint32_t count = 0;
     uint32_t seconds = 0;
 };

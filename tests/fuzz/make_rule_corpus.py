@@ -27,6 +27,7 @@ SEEDS = [
     'alert tcp any any -> any any (seq:0; ack:!1; window:1024; ttl:<65; id:54321; ip_proto:!udp; fragbits:D+; sid:10;)',
     'alert tcp any any -> any any (flags:*SF; threshold:type both, track by_dst, count 2, seconds 60; sid:11;)',
     'alert tcp any any -> any any (detection_filter:track by_src, count 20, seconds 60; metadata:darkscope_category Scan; sid:12;)',
+    'alert tcp any any -> any any (flags:S; detection_filter:track by_dst, count 1, seconds 60, unique_on dst_port; sid:25;)',
     'alert tcp any any -> any 80 (flow:established,to_server; http.uri; content:"x"; sid:13;)',
     'alert http any any -> any any (content:"x"; sid:14;)',
     'alert udp any any -> any any (msg:"two \\\n lines"; sid:15;)',

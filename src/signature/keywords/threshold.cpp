@@ -41,8 +41,10 @@ KeywordResult ParseThresholdArgs(std::string_view arg, Rule &rule, bool detectio
                 return KeywordResult::Error("seconds must be a number from 1");
             th.seconds = uint32_t(n);
             have_seconds = true;
-        } else if (key == "unique_on") {
-            return KeywordResult::Unsupported("detection_filter unique_on");
+        } else if (key == "unique_on" && detection_filter) {
+            if (value == "dst_port") th.unique_dst_port = true;
+            else if (value == "src_port") return KeywordResult::Unsupported("detection_filter unique_on src_port");
+            else return KeywordResult::Error("unique_on: expected dst_port, not '" + std::string(value) + "'");
         } else {
             return KeywordResult::Error("unknown option '" + std::string(part) + "'");
         }
@@ -62,7 +64,9 @@ void RegisterThreshold(KeywordTable &t) {
            "docs/signatures.md#threshold", [](std::string_view a, Rule &r, const ParseOptions &) {
                return ParseThresholdArgs(a, r, false);
            }});
-    t.Add({"detection_filter", "track by_src|by_dst, count N, seconds M: alert after N matches in the window",
+    t.Add({"detection_filter",
+           "track by_src|by_dst, count N, seconds M[, unique_on dst_port]: alert after N matches (or N distinct "
+           "destination ports) in the window",
            "docs/signatures.md#threshold", [](std::string_view a, Rule &r, const ParseOptions &) {
                return ParseThresholdArgs(a, r, true);
            }});

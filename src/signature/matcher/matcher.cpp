@@ -142,6 +142,15 @@ bool Matcher::State::Pass(const Rule &rule, uint32_t index, const DecodedPacket 
     if (t.count == 0 || pkt.ts - t.window_start >= window) {
         t.window_start = pkt.ts;
         t.count = 0;
+        t.ports.clear();
+    }
+    if (th.unique_dst_port) {
+        // Only a new destination port counts; past count + 1 ports the answer no longer changes.
+        if (t.count <= th.count && std::find(t.ports.begin(), t.ports.end(), pkt.dport) == t.ports.end()) {
+            t.ports.push_back(pkt.dport);
+            ++t.count;
+        }
+        return t.count > th.count;
     }
     ++t.count;
     switch (th.type) {

@@ -81,6 +81,7 @@ private:
         int64_t window_start = 0;  // ns
         int64_t window = 0;        // ns, the rule's
         uint32_t count = 0;
+        std::vector<uint16_t> ports;  // unique_on dst_port: the distinct ports of the window, up to count + 1
     };
     // Tracks whose window has passed are dropped when the table doubles, so that memory follows the
     // sources of the current windows, not every source ever seen.

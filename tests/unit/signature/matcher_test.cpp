@@ -130,3 +130,18 @@ TEST(Matcher, ExpiredTracksArePurgedWithoutChangingCounts) {
     p.src = IpAddress::V4(0x0A000000);  // its window ended long ago: counts from 1 again
     EXPECT_EQ(Sids(m, *state, p), (std::vector<uint32_t>{}));
 }
+
+TEST(Matcher, DetectionFilterUniqueOnDestinationPort) {
+    Matcher m(Rules("alert tcp any any -> any any (flags:S; detection_filter:track by_src, count 2, seconds 60, "
+                    "unique_on dst_port; sid:1;)\n"));
+    auto state = m.MakeState();
+    auto syn = [&](uint16_t port, TimestampNs ts) { return Sids(m, *state, Packet(IPPROTO_NUM_TCP, port, "", ts)).size(); };
+    const TimestampNs s = 1'000'000'000;
+    EXPECT_EQ(syn(80, 0), 0u);
+    EXPECT_EQ(syn(80, 1 * s), 0u);  // the same port again does not count
+    EXPECT_EQ(syn(81, 2 * s), 0u);
+    EXPECT_EQ(syn(81, 3 * s), 0u);
+    EXPECT_EQ(syn(82, 4 * s), 1u);  // the third distinct port
+    EXPECT_EQ(syn(80, 5 * s), 1u);  // and every match after, within the window
+    EXPECT_EQ(syn(83, 70 * s), 0u);  // a new window
+}

@@ -27,7 +27,8 @@ using namespace darkscope::sig;
 namespace {
 
 const std::set<std::string> EXPECTED_PASSING = {
-    "bug-1401-03",  "detect-icmp-id-01", "detect-icmp-seq", "detect-itype", "ipv6-evasion__ipv6-malformed-fragments-35",
+    "bug-1401-03",  "detect-icmp-id-01", "detect-icmp-seq", "detect-itype", "detection_filter-distinct-dstport",
+    "ipv6-evasion__ipv6-malformed-fragments-35",
     "issue-8031-01-isdataat", "tcp-5379", "tcp-fastopen-05",
 };
 // Supported tests whose counts differ from Suricata's, with the difference (docs/signatures.md says why).
