@@ -18,7 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_PACKAGES=(
     cmake g++ ninja-build pkg-config
     libpcap-dev libsqlite3-dev libroaring-dev libcli11-dev libfmt-dev
-    libzstd-dev zlib1g-dev liblzma-dev libxxhash-dev
+    libzstd-dev zlib1g-dev liblzma-dev libxxhash-dev libhyperscan-dev libpcre2-dev
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev
     python3
     libmaxminddb-dev libc-ares-dev

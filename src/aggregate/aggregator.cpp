@@ -29,6 +29,7 @@ uint32_t DestinationKey(const IpAddress &dst) {
 
 std::string_view EventName(uint8_t event) {
     if (event == EVENT_DNS_BY_PORT) return "classify.dns.by_port";
+    if (event == EVENT_SIGNATURE_HITS_TRUNCATED) return "signature.hits_truncated";
     if (event < uint8_t(DecodeEvent::COUNT)) return DecodeEventName(DecodeEvent(event));
     return "unknown";
 }
@@ -116,6 +117,7 @@ void AggregateShard::Observe(const Observation &pkt) {
     r.Set(cp.cls, family);
     r.fingerprints = cp.fingerprints;
     records_.push_back(r);
+    if (!pkt.signatures.Empty()) [[unlikely]] AddSignatureHits(pkt, r);
 
     if (pkt.events != 0 || cp.dns == DnsVerdict::BY_PORT) [[unlikely]] {
         const int32_t hour = int32_t(HourOf(pkt.ts));
@@ -228,6 +230,7 @@ void AggregateShard::Flush() {
         FlushHour(begin, stop, int32_t(hour));
         begin = stop;
     }
+    FlushSignatures();
     records_.clear();
     v6_sources_.clear();
     v6_index_.Clear(16);
@@ -485,6 +488,54 @@ void AggregateShard::InfosOf(const PacketRecord *begin, const PacketRecord *end)
         }
         infos.push_back(c.info);
     }
+}
+
+void AggregateShard::AddSignatureHits(const Observation &o, const PacketRecord &r) {
+    SignatureRecord s;
+    s.src = r.src;
+    s.family = r.Family();
+    s.ts = r.ts;
+    s.wire_len = r.wire_len;
+    s.sensor = r.sensor;
+    s.dim = Dimension::SIGNATURE;
+    for (int i = 0; i < o.signatures.count; ++i) {
+        s.key = o.signatures.sids[i];
+        signature_records_.push_back(s);
+    }
+    s.dim = Dimension::SIGNATURE_CATEGORY;
+    for (uint32_t bits = o.signatures.categories; bits; bits &= bits - 1) {
+        s.key = uint32_t(std::countr_zero(bits));
+        signature_records_.push_back(s);
+    }
+    if (o.signatures.truncated) events_[EventKey{int32_t(HourOf(o.ts)), o.sensor, EVENT_SIGNATURE_HITS_TRUNCATED}] += 1;
+}
+
+// Segments per (hour, sensor, dimension) with exact sources, as FlushHour makes for the other
+// dimensions; hits are few, so a comparison sort and one builder do.
+void AggregateShard::FlushSignatures() {
+    if (signature_records_.empty()) return;
+    std::sort(signature_records_.begin(), signature_records_.end(), [](const SignatureRecord &a, const SignatureRecord &b) {
+        return std::tuple(HourOf(a.ts), a.sensor, a.dim) < std::tuple(HourOf(b.ts), b.sensor, b.dim);
+    });
+    SegmentBuilder builder;
+    for (size_t i = 0; i < signature_records_.size();) {
+        const SignatureRecord &first = signature_records_[i];
+        const int64_t hour = HourOf(first.ts);
+        size_t j = i;
+        for (; j < signature_records_.size(); ++j) {
+            const SignatureRecord &s = signature_records_[j];
+            if (HourOf(s.ts) != hour || s.sensor != first.sensor || s.dim != first.dim) break;
+            if (s.family == 4) builder.AddV4(s.key, 1, s.wire_len, s.src);
+            else if (s.family == 6) builder.AddV6(s.key, 1, s.wire_len, v6_sources_[s.src]);
+            else builder.AddCounts(s.key, 1, s.wire_len);
+        }
+        Segment segment = builder.Build();
+        Segment &into = hourly_[CounterKey{int32_t(hour), first.sensor, first.dim}];
+        if (into.Empty()) into = std::move(segment);
+        else into.Merge(segment);
+        i = j;
+    }
+    signature_records_.clear();
 }
 
 std::map<std::pair<int32_t, SensorIndex>, SourceSet> AggregateShard::TakeDestinations() {

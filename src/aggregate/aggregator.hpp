@@ -67,6 +67,8 @@ struct SourceDayStats {
 /// Event counters share one table: decode events by their DecodeEvent number, and classification
 /// events numbered above any decode event.
 constexpr uint8_t EVENT_DNS_BY_PORT = 64;
+/// A packet hit more rules than SignatureHits::MAX: the extra sids are counted by category only.
+constexpr uint8_t EVENT_SIGNATURE_HITS_TRUNCATED = 65;
 /// "decode.ipv4.truncated", "classify.dns.by_port", ...
 std::string_view EventName(uint8_t event);
 
@@ -112,6 +114,18 @@ struct PacketRecord {
 static_assert(sizeof(PacketRecord) == 32);
 static_assert(size_t(TrafficClass::COUNT) <= 16, "PacketRecord packs the class into 4 bits");
 
+/// The signature hits of a packet (signature/matcher/), carried to the worker that owns its source.
+/// Rare (most darknet packets carry no payload and match nothing), so they travel in the observation
+/// rather than in the 32-byte PacketRecord; the shard keeps them in a buffer of their own.
+struct SignatureHits {
+    static constexpr int MAX = 4;
+    uint8_t count = 0;        // sids kept, at most MAX
+    uint8_t categories = 0;   // bit c: a hit in category c (sig::Category, 1..7), over every hit
+    bool truncated = false;   // more than MAX rules hit: the others count in categories only
+    uint32_t sids[MAX] = {};
+    bool Empty() const { return categories == 0; }
+};
+
 /// What aggregation needs of a packet, and nothing that points into the capture buffer: the thread
 /// that reads and decodes hands these to the thread that owns the packet's source.
 struct Observation {
@@ -122,6 +136,7 @@ struct Observation {
     uint32_t wire_len = 0;
     SensorIndex sensor = UNATTRIBUTED;
     ClassifiedPacket cp;
+    SignatureHits signatures;
 };
 
 inline Observation MakeObservation(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor) {
@@ -221,6 +236,20 @@ private:
     // hour merges into them exactly (sources unite).
     CounterRows hourly_;
     void FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour);
+    // Signature hits of the buffered records: one per (packet, sid) and per (packet, category), turned
+    // into SIGNATURE and SIGNATURE_CATEGORY segments by FlushSignatures when the records flush.
+    struct SignatureRecord {
+        uint32_t src = 0;  // as PacketRecord::src
+        uint32_t key = 0;  // sid or category number
+        TimestampNs ts = 0;
+        uint32_t wire_len = 0;
+        SensorIndex sensor = 0;
+        uint8_t family = 0;
+        Dimension dim = Dimension::SIGNATURE;
+    };
+    std::vector<SignatureRecord> signature_records_;
+    void AddSignatureHits(const Observation &o, const PacketRecord &r);
+    void FlushSignatures();
     FlushScratch &Scratch();
 
     FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> sources_{1 << 14};

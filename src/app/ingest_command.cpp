@@ -10,6 +10,8 @@
 #include "app/commands.hpp"
 #include "capture/capture_reader.hpp"
 #include "pipeline/ingest.hpp"
+#include "signature/matcher/matcher.hpp"
+#include "signature/rule_parser.hpp"
 
 namespace darkscope::app {
 namespace {
@@ -25,7 +27,46 @@ struct IngestArgs {
     std::string asn;
     std::string research_list;
     bool no_enrich = false;
+    std::vector<std::string> rules;
+    bool no_default_rules = false;
+    std::string classtype_map;
+    bool strict_rules = false;
+    bool list_skipped = false;
 };
+
+// Loads the rules (the built-in set unless --no-default-rules, then --rules files) and compiles
+// them; null when there are none. Bad rules are reported by file:line and left out, unless
+// --strict-rules makes them fatal (std::runtime_error).
+std::unique_ptr<sig::Matcher> LoadSignatures(const IngestArgs &args) {
+    if (args.no_default_rules && args.rules.empty()) return nullptr;
+    const auto started = std::chrono::steady_clock::now();
+    sig::ParseOptions options;
+    if (!args.classtype_map.empty()) sig::LoadClasstypeMap(args.classtype_map, options);
+    std::vector<std::filesystem::path> files(args.rules.begin(), args.rules.end());
+    sig::RuleSet set = sig::LoadRules(!args.no_default_rules, files, options);
+    for (const auto &e : set.errors) fmt::print(stderr, "darkscope ingest: rule error: {}\n", e.ToString());
+    if (args.list_skipped)
+        for (const auto &e : set.skipped) fmt::print(stderr, "darkscope ingest: {}\n", e.ToString());
+    if (args.strict_rules && !set.errors.empty())
+        throw std::runtime_error(fmt::format("{} rule error{} (--strict-rules)", set.errors.size(),
+                                             set.errors.size() == 1 ? "" : "s"));
+    const size_t loaded = set.rules.size();
+    auto matcher = std::make_unique<sig::Matcher>(std::move(set.rules));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!args.quiet) {
+        auto stats = matcher->GetStats();
+        fmt::print(stderr,
+                   "signatures: {} rules loaded and compiled in {:.2f} s ({} with content, {} patterns; {} by header "
+                   "only){}{}\n",
+                   loaded, seconds, stats.content_rules, stats.patterns, stats.header_rules,
+                   set.errors.empty() ? "" : fmt::format("; {} with errors left out", set.errors.size()),
+                   set.skipped.empty() ? ""
+                                       : fmt::format("; {} skipped as outside the single-packet subset: {}{}",
+                                                     set.skipped.size(), sig::SkippedByKeyword(set),
+                                                     args.list_skipped ? "" : " (--list-skipped names them)"));
+    }
+    return matcher;
+}
 
 std::string HumanRate(double per_second) {
     if (per_second >= 1e6) return fmt::format("{:.2f} M", per_second / 1e6);
@@ -116,6 +157,14 @@ int RunIngest(const IngestArgs &args) {
         return errors.empty() ? EXIT_USAGE : EXIT_SOME_FAILED;
     }
 
+    std::unique_ptr<sig::Matcher> signatures;
+    try {
+        signatures = LoadSignatures(args);
+    } catch (const std::exception &e) {
+        fmt::print(stderr, "darkscope ingest: {}\n", e.what());
+        return EXIT_USAGE;
+    }
+
     const bool show_progress = !args.no_progress && !args.quiet && isatty(STDERR_FILENO);
     ProgressBar bar;
     IngestOptions options;
@@ -131,6 +180,7 @@ int RunIngest(const IngestArgs &args) {
         }
     }
     options.enrichment = enrichment.get();
+    options.signatures = signatures.get();
     if (show_progress) options.on_progress = [&](const IngestProgress &p) { bar.Update(p); };
     options.log = [&](const std::string &line) {
         if (show_progress) bar.Clear();
@@ -159,6 +209,9 @@ int RunIngest(const IngestArgs &args) {
                    partial ? fmt::format("; {} only partly readable", partial) : "",
                    dup ? fmt::format("; {} already ingested, skipped", dup) : "",
                    failed ? fmt::format("; {} failed", failed) : "");
+    if (!args.quiet && signatures)
+        fmt::print(stderr, "signatures: {} packets matched a rule ({} matches)\n", result.signature_packets,
+                   result.signature_hits);
     if (failed || partial) return EXIT_SOME_FAILED;
     if (dup) return EXIT_DUPLICATES;
     return EXIT_OK;
@@ -185,7 +238,12 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
         "implicit sensor holds every destination.\n\n"
         "Examples:\n"
         "  darkscope ingest --sensors sensors.toml /data/telescope/2024-12/\n"
-        "  darkscope ingest --store q4.db 'captures/*.pcap.gz'\n\n"
+        "  darkscope ingest --store q4.db 'captures/*.pcap.gz'\n"
+        "  darkscope ingest --rules emerging-scan.rules --classtype-map examples/classtypes.toml caps/\n\n"
+        "Signatures: every packet is matched against the built-in rule set (rules/darkscope.rules: one\n"
+        "NPA category per rule) and any --rules files; hits are stored per hour and day by sid and\n"
+        "category with exact unique sources (`darkscope summary --by signature|category`). Rules that\n"
+        "need sessions or application-layer parsing are skipped with a message (docs/signatures.md).\n\n"
         "Exit status: 0 all read; 1 some failed or were only partly read; 2 usage; 3 some skipped\n"
         "as already ingested (nothing failed).");
     cmd->add_option("inputs", args->inputs, "Capture files, directories or glob patterns")->required();
@@ -207,6 +265,22 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
                     "Research scanners (TOML; default: data/research_scanners.toml)")
         ->check(CLI::ExistingFile);
     cmd->add_flag("--no-enrich", args->no_enrich, "No country, AS or research labels (fingerprints are still counted)");
+    // One file per --rules, so that the capture inputs after it are not taken for rule files.
+    cmd->add_option("--rules", args->rules,
+                    "A rule file (Suricata/Snort syntax, single-packet subset) matched besides the built-in set; "
+                    "repeat for several")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->check(CLI::ExistingFile);
+    cmd->add_flag("--no-default-rules", args->no_default_rules,
+                  "Leave out the built-in rule set (with no --rules: no signature matching)");
+    cmd->add_option("--classtype-map", args->classtype_map,
+                    "TOML file mapping classtypes to NPA categories ([classtypes] \"trojan-activity\" = \"Worm\")")
+        ->check(CLI::ExistingFile);
+    cmd->add_flag("--strict-rules", args->strict_rules, "Stop if any rule has an error (default: leave it out)");
+    cmd->add_flag("--list-skipped", args->list_skipped,
+                  "Name every rule skipped as outside the single-packet subset, with file:line and keyword");
     cmd->add_flag("--quiet,-q", args->quiet, "Print nothing but errors");
     cmd->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
     cmd->callback([args, &exit_code] { exit_code = RunIngest(*args); });

@@ -44,7 +44,7 @@ int RunSummary(const SummaryArgs &args) {
     if (!by) {
         fmt::print(stderr,
                    "darkscope summary: --by {}: expected service, class, srcport, source, sensor, country, "
-                   "country-service, asn or tag\n",
+                   "country-service, asn, tag, signature or category\n",
                    args.by);
         return EXIT_USAGE;
     }
@@ -85,6 +85,9 @@ void RegisterSummary(CLI::App &app, int &exit_code) {
         "--by srcport   source port of backscatter and DNS responses (the attacked or abused service)\n"
         "--by source    per source: packets, mean gap between packets, destinations, services, sensors\n"
         "--by sensor    per sensor, with its own per-day-per-IP figure\n"
+        "--by signature rules that matched (msg [sid]); unique sources are exact\n"
+        "--by category  signature hits by NPA category: Worm, Scan, Scan(P2P), UDP spam, DoS, DNS,\n"
+        "               Others (a packet counts once per category however many rules it hit)\n\n"
         "--by country   source country (RIR allocation data), names in English and Japanese\n"
         "--by country-service   country x destination service: \"CN 23/TCP\"\n"
         "--by asn       origin AS of the sources, with the organisation\n"
@@ -100,7 +103,7 @@ void RegisterSummary(CLI::App &app, int &exit_code) {
     cmd->add_option("--from", args->from, "First day (YYYY-MM-DD, UTC); default: first day stored");
     cmd->add_option("--to", args->to, "Last day, inclusive (YYYY-MM-DD, UTC); default: last day stored");
     cmd->add_option("--by", args->by,
-                    "Breakdown: service, class, srcport, source, sensor, country, country-service, asn or tag")
+                    "Breakdown: service, class, srcport, source, sensor, country, country-service, asn, tag, signature or category")
         ->capture_default_str();
     cmd->add_option("--top", args->top, "Rows to show; 0 for all")->capture_default_str();
     cmd->add_flag("--json", args->json, "Machine-readable JSON on stdout");

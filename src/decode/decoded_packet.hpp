@@ -65,6 +65,7 @@ struct DecodedPacket {
     bool fragment = false;       // any fragment (MF set or offset > 0)
     bool first_fragment = false; // offset 0 with more fragments to come
     uint16_t frag_offset = 0;    // in bytes
+    uint8_t ip_flags = 0;        // IPv4 flag bits (reserved 4, DF 2, MF 1), for the fragbits keyword
 
     L4State l4 = L4State::NONE;
     // TCP/UDP

@@ -57,6 +57,7 @@ void DecodeIpv4(const uint8_t *p, uint32_t cap, uint32_t wire, DecodedPacket &ou
     uint32_t frag_offset = uint32_t(flags_off & IPV4_OFFSET_MASK) * 8;
     bool more_fragments = (flags_off & IPV4_MF) != 0;
     out.frag_offset = uint16_t(frag_offset);
+    out.ip_flags = uint8_t(flags_off >> 13);
     out.fragment = more_fragments || frag_offset != 0;
     out.first_fragment = more_fragments && frag_offset == 0;
 

@@ -14,6 +14,7 @@
 #include "classify/classifier.hpp"
 #include "decode/decoder.hpp"
 #include "pipeline/sharded_aggregation.hpp"
+#include "signature/matcher/matcher.hpp"
 
 namespace darkscope {
 
@@ -90,6 +91,43 @@ private:
     int64_t unattributed_id_;
 };
 
+// The rules a packet hit, as the aggregation carries them: distinct sids (the first MAX in rule
+// order) and the categories of every hit.
+void FillSignatureHits(SignatureHits &out, const sig::RuleHits &hits, const std::vector<sig::Rule> &rules) {
+    for (uint32_t index : hits) {
+        const sig::Rule &rule = rules[index];
+        out.categories |= uint8_t(1u << uint8_t(rule.category));
+        bool seen = false;
+        for (int i = 0; i < out.count && !seen; ++i) seen = out.sids[i] == rule.sid;
+        if (seen) continue;
+        if (out.count == SignatureHits::MAX) out.truncated = true;
+        else out.sids[out.count++] = rule.sid;
+    }
+}
+
+void SaveSignatures(Store &store, const sig::Matcher &matcher) {
+    std::vector<SignatureInfo> infos;
+    for (const sig::Rule &r : matcher.Rules()) {
+        SignatureInfo s;
+        s.sid = r.sid;
+        s.gid = r.gid;
+        s.rev = r.rev;
+        s.msg = r.msg;
+        s.classtype = r.classtype;
+        s.category = uint8_t(r.category);
+        s.source = fmt::format("{}:{}", r.file, r.line);
+        infos.push_back(std::move(s));
+    }
+    store.Begin();
+    try {
+        store.SaveSignatures(infos);
+        store.Commit();
+    } catch (...) {
+        store.Rollback();
+        throw;
+    }
+}
+
 }  // namespace
 
 void LabelResearchForStore(Store &store, Enrichment &enrichment) {
@@ -125,6 +163,12 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         if (!ec) progress.disk_bytes_total += size;
     }
     uint64_t disk_bytes_before = 0;
+    std::unique_ptr<sig::Matcher::State> sig_state;
+    sig::RuleHits hits;
+    if (options.signatures) {
+        SaveSignatures(store, *options.signatures);
+        sig_state = options.signatures->MakeState();
+    }
 
     for (size_t file_index = 0; file_index < files.size(); ++file_index) {
         const auto &path = files[file_index];
@@ -186,6 +230,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         ClassifiedPacket cp;
         int64_t open_hour = INT64_MIN;
         uint64_t unattributed = 0;
+        uint64_t signature_packets = 0, signature_hits = 0;  // added to the summary once the file commits
 
         store.Begin();
         try {
@@ -203,7 +248,16 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                     }
                     open_hour = hour;
                 }
-                aggregation.Observe(MakeObservation(pkt, cp, sensor));
+                Observation observation = MakeObservation(pkt, cp, sensor);
+                if (sig_state) {
+                    options.signatures->Match(pkt, *sig_state, hits);
+                    if (!hits.empty()) [[unlikely]] {
+                        FillSignatureHits(observation.signatures, hits, options.signatures->Rules());
+                        ++signature_packets;
+                        signature_hits += hits.size();
+                    }
+                }
+                aggregation.Observe(observation);
                 if (record.packets == 0 || pkt.ts < record.first_ts) record.first_ts = pkt.ts;
                 if (record.packets == 0 || pkt.ts > record.last_ts) record.last_ts = pkt.ts;
                 ++record.packets;
@@ -234,6 +288,8 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         }
         summary.packets += record.packets;
         summary.unattributed_packets += unattributed;
+        summary.signature_packets += signature_packets;
+        summary.signature_hits += signature_hits;
         outcome.packets = record.packets;
         if (reader->Error()) {
             outcome.status = FileStatus::PARTIAL;

@@ -14,6 +14,10 @@
 
 namespace darkscope {
 
+namespace sig {
+class Matcher;
+}
+
 struct IngestProgress {
     size_t file_index = 0;  // 0-based index of the file being read
     size_t file_count = 0;
@@ -32,6 +36,9 @@ struct IngestOptions {
     unsigned threads = 0;
     /// Country, AS and research labels of sources (null: none); shared read-only by the threads.
     const Enrichment *enrichment = nullptr;
+    /// Rules to match every packet against (on the reading thread, after classification); hits are
+    /// counted per sid and category (Dimension::SIGNATURE, SIGNATURE_CATEGORY). Null: no matching.
+    const sig::Matcher *signatures = nullptr;
 };
 
 enum class FileStatus { INGESTED, DUPLICATE, PARTIAL, FAILED };
@@ -47,6 +54,8 @@ struct IngestSummary {
     std::vector<FileOutcome> files;
     uint64_t packets = 0;
     uint64_t unattributed_packets = 0;
+    uint64_t signature_packets = 0;  // packets that matched at least one rule
+    uint64_t signature_hits = 0;     // (packet, rule) matches
     double seconds = 0;
 
     size_t Count(FileStatus s) const;

@@ -16,6 +16,7 @@
 
 #include "classify/service_key.hpp"
 #include "classify/traffic_class.hpp"
+#include "signature/category.hpp"
 
 namespace darkscope {
 
@@ -29,6 +30,8 @@ std::optional<SummaryBy> ParseSummaryBy(std::string_view text) {
     if (text == "country-service") return SummaryBy::COUNTRY_SERVICE;
     if (text == "asn") return SummaryBy::ASN;
     if (text == "tag") return SummaryBy::TAG;
+    if (text == "signature") return SummaryBy::SIGNATURE;
+    if (text == "category") return SummaryBy::CATEGORY;
     return std::nullopt;
 }
 
@@ -45,6 +48,8 @@ const char *ByName(SummaryBy by) {
         case SummaryBy::COUNTRY_SERVICE: return "country-service";
         case SummaryBy::ASN: return "asn";
         case SummaryBy::TAG: return "tag";
+        case SummaryBy::SIGNATURE: return "signature";
+        case SummaryBy::CATEGORY: return "category";
     }
     return "?";
 }
@@ -301,7 +306,13 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
                         : options.by == SummaryBy::COUNTRY         ? Dimension::COUNTRY
                         : options.by == SummaryBy::COUNTRY_SERVICE ? Dimension::COUNTRY_SERVICE
                         : options.by == SummaryBy::ASN             ? Dimension::ASN
+                        : options.by == SummaryBy::SIGNATURE       ? Dimension::SIGNATURE
+                        : options.by == SummaryBy::CATEGORY        ? Dimension::SIGNATURE_CATEGORY
                                                                    : Dimension::SOURCE_PORT;
+        // Signature rows are named from the rules stored at ingest.
+        std::unordered_map<uint32_t, SignatureInfo> signatures;
+        if (dim == Dimension::SIGNATURE)
+            for (auto &info : store.LoadSignatures()) signatures[info.sid] = info;
         std::map<uint32_t, KeyTotals> keys, research_keys;
         auto scan = [&](Dimension d, std::map<uint32_t, KeyTotals> &into) {
             store.ScanCounters(Granularity::DAY, d, s.from_day, s.to_day, [&](const CounterRecord &r) {
@@ -332,6 +343,16 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
         for (auto &[key, t] : keys) {
             SummaryRow row;
             row.key = KeyName(dim, key);
+            if (dim == Dimension::SIGNATURE) {
+                row.sid = key;
+                auto it = signatures.find(key);
+                row.key = it == signatures.end() ? fmt::format("sid {}", key) : fmt::format("{} [{}]", it->second.msg, key);
+                if (it != signatures.end() && it->second.category > 0 && it->second.category < sig::CATEGORY_COUNT)
+                    row.category = std::string(sig::CategoryName(sig::Category(it->second.category)));
+            } else if (dim == Dimension::SIGNATURE_CATEGORY) {
+                row.key = key > 0 && key < sig::CATEGORY_COUNT ? std::string(sig::CategoryName(sig::Category(key)))
+                                                               : fmt::format("category {}", key);
+            }
             row.packets = t.packets;
             row.bytes = t.bytes;
             row.unique_sources = t.sources.Cardinality();
@@ -412,7 +433,10 @@ nlohmann::json SummaryToJson(const Summary &s) {
             row["sensors"] = r.sensors;
         }
         if (s.by == SummaryBy::SENSOR) row["addresses"] = r.addresses;
-        if (s.by == SummaryBy::SOURCE) {
+        if (s.by == SummaryBy::SIGNATURE) {
+            row["sid"] = r.sid;
+            row["category"] = r.category;
+        } else if (s.by == SummaryBy::SOURCE) {
             row["tags"] = r.tags;
             row["origin"] = r.name;
             row["research"] = r.research;
@@ -494,10 +518,12 @@ std::string SummaryToText(const Summary &s) {
                             : s.by == SummaryBy::COUNTRY_SERVICE ? "country service"
                             : s.by == SummaryBy::ASN             ? "AS"
                             : s.by == SummaryBy::TAG             ? "tag"
+                            : s.by == SummaryBy::SIGNATURE       ? "signature [sid]"
+                            : s.by == SummaryBy::CATEGORY        ? "category"
                                                                  : "source";
     size_t key_width = std::max<size_t>(12, std::string_view(key_title).size());
     for (auto &r : s.rows) key_width = std::max(key_width, r.key.size());
-    key_width = std::min<size_t>(key_width, 40);
+    key_width = std::min<size_t>(key_width, s.by == SummaryBy::SIGNATURE ? 72 : 40);
     if (by_source) {
         out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>7}  {:>12}  {:>6}  {:>8}  {:>7}  {:<20}  {:<20}\n", "rank",
                            key_title, key_width, "packets", "share", "mean gap s", "dsts", "services", "sensors",

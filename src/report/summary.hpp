@@ -12,7 +12,7 @@
 
 namespace darkscope {
 
-enum class SummaryBy { SERVICE, CLASS, SOURCE_PORT, SOURCE, SENSOR, COUNTRY, COUNTRY_SERVICE, ASN, TAG };
+enum class SummaryBy { SERVICE, CLASS, SOURCE_PORT, SOURCE, SENSOR, COUNTRY, COUNTRY_SERVICE, ASN, TAG, SIGNATURE, CATEGORY };
 std::optional<SummaryBy> ParseSummaryBy(std::string_view text);
 
 struct SummaryOptions {
@@ -50,6 +50,9 @@ struct SummaryRow {
     // --by source: tags with their evidence ("masscan (masscan-ip-id 1001/1001)"), research label
     std::vector<std::string> tags;
     std::string research;
+    // --by signature only
+    uint32_t sid = 0;
+    std::string category;
 };
 
 struct SummarySensor {

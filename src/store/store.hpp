@@ -45,6 +45,17 @@ struct FileRecord {
     std::string enrichment;  // which data decided countries and AS numbers (Enrichment::Describe)
 };
 
+/// What the store keeps of a rule, so that reports can name the sids of Dimension::SIGNATURE.
+struct SignatureInfo {
+    uint32_t sid = 0;
+    uint32_t gid = 1;
+    uint32_t rev = 0;
+    std::string msg;
+    std::string classtype;
+    uint8_t category = 0;  // sig::Category
+    std::string source;    // file:line
+};
+
 /// One key of a counter segment as read back. The spans are valid during the callback only.
 struct CounterRecord {
     int64_t period = 0;
@@ -94,6 +105,10 @@ public:
     };
     virtual void PutRdns(const RdnsRecord &r) = 0;
     virtual void ScanRdns(const std::function<void(const RdnsRecord &)> &f) = 0;
+    // --- Signatures ------------------------------------------------------------------------------
+    /// Inserts or updates the rules' names and categories by sid (the latest load wins).
+    virtual void SaveSignatures(const std::vector<SignatureInfo> &signatures) = 0;
+    virtual std::vector<SignatureInfo> LoadSignatures() = 0;
 
     // --- Files -----------------------------------------------------------------------------------
     virtual std::optional<FileRecord> FindFile(const std::string &content_hash) = 0;

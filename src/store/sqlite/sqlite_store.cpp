@@ -87,6 +87,19 @@ constexpr const char *MIGRATIONS[] = {
     -- list (data/research_scanners.toml) never renames what is stored.
     CREATE TABLE research_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
     )sql",
+    // 2 -> 3: signatures. Hits are counter segments (dims 7 and 8, keyed by sid and category number);
+    // this table names the sids. category: src/signature/category.hpp.
+    R"sql(
+    CREATE TABLE signatures (
+        sid INTEGER PRIMARY KEY,
+        gid INTEGER NOT NULL,
+        rev INTEGER NOT NULL,
+        msg TEXT NOT NULL,
+        classtype TEXT NOT NULL,
+        category INTEGER NOT NULL,
+        source TEXT NOT NULL             -- rule file and line it was last loaded from
+    );
+    )sql",
 };
 constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
 
@@ -229,6 +242,35 @@ public:
             up.Reset();
         }
         return ids;
+    }
+
+    void SaveSignatures(const std::vector<SignatureInfo> &signatures) override {
+        Statement up(db_,
+                     "INSERT INTO signatures(sid, gid, rev, msg, classtype, category, source) VALUES(?,?,?,?,?,?,?) "
+                     "ON CONFLICT(sid) DO UPDATE SET gid=excluded.gid, rev=excluded.rev, msg=excluded.msg, "
+                     "classtype=excluded.classtype, category=excluded.category, source=excluded.source");
+        for (const SignatureInfo &s : signatures) {
+            up.Bind(1, int64_t(s.sid)).Bind(2, int64_t(s.gid)).Bind(3, int64_t(s.rev)).Bind(4, s.msg);
+            up.Bind(5, s.classtype).Bind(6, int64_t(s.category)).Bind(7, s.source);
+            up.Run();
+        }
+    }
+
+    std::vector<SignatureInfo> LoadSignatures() override {
+        Statement q(db_, "SELECT sid, gid, rev, msg, classtype, category, source FROM signatures ORDER BY sid");
+        std::vector<SignatureInfo> out;
+        while (q.Step()) {
+            SignatureInfo s;
+            s.sid = uint32_t(q.Int(0));
+            s.gid = uint32_t(q.Int(1));
+            s.rev = uint32_t(q.Int(2));
+            s.msg = q.Text(3);
+            s.classtype = q.Text(4);
+            s.category = uint8_t(q.Int(5));
+            s.source = q.Text(6);
+            out.push_back(std::move(s));
+        }
+        return out;
     }
 
     int64_t UnattributedSensorId() override {

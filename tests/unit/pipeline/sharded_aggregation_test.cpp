@@ -39,6 +39,11 @@ std::vector<Observation> Packets(size_t n) {
             o.cp.source_port = ServiceKey::Make(ServiceKind::TCP, uint16_t(80 + rng() % 3));
         if (rng() % 40 == 0) o.events = uint64_t(1) << int(DecodeEvent::TCP_BAD_OPTIONS);
         o.sensor = SensorIndex(rng() % 5 == 0 ? UNATTRIBUTED : rng() % 3);
+        if (rng() % 20 == 0) {  // signature hits: one or two sids, their categories
+            o.signatures.count = uint8_t(1 + rng() % 2);
+            for (int k = 0; k < o.signatures.count; ++k) o.signatures.sids[k] = 9200000 + uint32_t(rng() % 5) * 2 + k;
+            o.signatures.categories = uint8_t(1u << (1 + rng() % 7));
+        }
         out.push_back(o);
     }
     return out;
@@ -115,7 +120,7 @@ TEST(ShardedAggregation, EnrichedCountsDoNotDependOnTheNumberOfWorkers) {
     const Collected inline_run = Aggregate(0, packets, enrichment.get());
     std::set<int> dims;
     for (auto &[k, v] : inline_run.segments) dims.insert(std::get<3>(k));
-    EXPECT_EQ(dims, (std::set<int>{0, 1, 2, 3, 4, 5, 6, 32, 33, 34, 35, 36, 37, 38}));
+    EXPECT_EQ(dims, (std::set<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 32, 33, 34, 35, 36, 37, 38}));  // 7, 8: signature hits
     for (unsigned workers : {2u, 5u}) {
         SCOPED_TRACE(workers);
         const Collected threaded = Aggregate(workers, packets, enrichment.get());

@@ -72,10 +72,10 @@ protected:
 }  // namespace
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
-    EXPECT_EQ(store_->SchemaVersion(), 2);
+    EXPECT_EQ(store_->SchemaVersion(), 3);
     store_.reset();
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 2);
+    EXPECT_EQ(store_->SchemaVersion(), 3);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
 }
 
@@ -180,14 +180,14 @@ TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
         sqlite3 *db = nullptr;
         ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
         ASSERT_EQ(sqlite3_exec(db,
-                               "ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; "
+                               "ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; DROP TABLE signatures; "
                                "PRAGMA user_version = 1;",
                                nullptr, nullptr, nullptr),
                   SQLITE_OK);
         sqlite3_close(db);
     }
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 2);
+    EXPECT_EQ(store_->SchemaVersion(), 3);
     auto back = store_->FindFile("00ff");
     ASSERT_TRUE(back);
     EXPECT_EQ(back->enrichment, "");

@@ -1,0 +1,105 @@
+#pragma once
+/// Many rules at once (Suricata src/util-mpm-hs.c): every rule with content gives one pattern (its
+/// fast_pattern, else its longest positive content) to a Hyperscan database per protocol group
+/// (TCP, UDP, ICMP, other), compiled once at load; scanning a payload yields candidate rules, and
+/// only those are verified in full. Rules without a positive content are indexed by their header
+/// (protocol, destination port, ICMP type) so that they only run on the packets they could match.
+/// A Matcher is read-only once built; each thread that matches needs its own MatchState.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/flat_map.hpp"
+#include "signature/rule.hpp"
+#include "signature/verify.hpp"
+
+struct hs_database;
+struct hs_scratch;
+
+namespace darkscope::sig {
+
+/// The rules a packet matched, as indexes into the matcher's rules, in rule order.
+using RuleHits = std::vector<uint32_t>;
+
+class Matcher {
+public:
+    /// Compiles the rules. Throws std::runtime_error if Hyperscan rejects the patterns.
+    explicit Matcher(std::vector<Rule> rules);
+    ~Matcher();
+    Matcher(const Matcher &) = delete;
+    Matcher &operator=(const Matcher &) = delete;
+
+    const std::vector<Rule> &Rules() const { return rules_; }
+
+    /// Per-thread state: Hyperscan scratch, candidate marks, PCRE match data, thresholds.
+    class State;
+    std::unique_ptr<State> MakeState() const;
+
+    /// Fills `hits` with the rules the packet matches, thresholds and detection filters applied
+    /// (packets must come in time order per state for those).
+    void Match(const DecodedPacket &pkt, State &state, RuleHits &hits) const;
+
+    /// How many rules went to each prefilter group, and how many are header-indexed (for messages).
+    struct Stats {
+        size_t patterns = 0;
+        size_t content_rules = 0;
+        size_t header_rules = 0;
+    };
+    Stats GetStats() const { return stats_; }
+
+private:
+    static constexpr int GROUPS = 4;  // TCP, UDP, ICMP/ICMPv6, other IP protocols
+    struct Group {
+        hs_database *db = nullptr;
+        std::vector<std::vector<uint32_t>> pattern_rules;  // pattern id -> rules
+        // Rules without a prefilter pattern: by destination port (TCP/UDP) or ICMP type, else any.
+        std::unordered_map<uint32_t, std::vector<uint32_t>> by_key;
+        std::vector<uint32_t> any;
+    };
+    static int GroupOf(const DecodedPacket &pkt);
+    std::vector<Rule> rules_;
+    Group groups_[GROUPS];
+    Stats stats_;
+};
+
+class Matcher::State {
+public:
+    ~State();
+
+private:
+    friend class Matcher;
+    hs_scratch *scratch = nullptr;
+    std::vector<uint32_t> mark;  // rule -> generation last proposed
+    uint32_t generation = 0;
+    std::vector<uint32_t> candidates;
+    std::vector<uint32_t> patterns;  // pattern ids hit by the current scan
+    VerifyScratch verify;
+    struct Track {
+        int64_t window_start = 0;  // ns
+        int64_t window = 0;        // ns, the rule's
+        uint32_t count = 0;
+        std::vector<uint16_t> ports;  // unique_on dst_port: the distinct ports of the window, up to count + 1
+    };
+    // Tracks whose window has passed are dropped when the table doubles, so that memory follows the
+    // sources of the current windows, not every source ever seen.
+    size_t purge_at = size_t(1) << 16;
+    void Purge(int64_t now);
+    struct TrackKey {
+        uint32_t rule = 0;
+        IpAddress address;
+        friend bool operator==(const TrackKey &, const TrackKey &) = default;
+    };
+    struct TrackKeyHash {
+        size_t operator()(const TrackKey &k) const noexcept {
+            return size_t(Mix64(IpAddressHash{}(k.address) ^ (uint64_t(k.rule) << 40)));
+        }
+    };
+    // An open-addressing table: a port-scan rule looks up the source of every SYN.
+    FlatMap<TrackKey, Track, TrackKeyHash> tracks{1024};
+    bool Pass(const Rule &rule, uint32_t index, const DecodedPacket &pkt);
+};
+
+}  // namespace darkscope::sig
