@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: installs and builds darkscope (release), writes a synthetic two-day darknet capture towards two sensors
 # with `darkscope synth --scenario demo` (about 1.3 million packets, with its ground truth and sensors file),
-# ingests it and prints the top services, traffic classes, backscatter source ports and sensors.
+# ingests it and prints the top services, traffic classes, backscatter source ports, sensors, source countries,
+# scanner fingerprint tags and signature categories.
 # Everything it writes is under demo/. After the build it takes a few seconds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,3 +20,6 @@ set -x
 "$bin" summary --store demo/darkscope.db --by class
 "$bin" summary --store demo/darkscope.db --by srcport --top 5
 "$bin" summary --store demo/darkscope.db --by sensor
+"$bin" summary --store demo/darkscope.db --by country --top 5
+"$bin" summary --store demo/darkscope.db --by tag
+"$bin" summary --store demo/darkscope.db --by category
