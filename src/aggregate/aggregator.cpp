@@ -437,8 +437,7 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
             if (segment.Empty()) continue;
             const Dimension dim = d < FlushScratch::DIMS ? Dimension(d) : ResearchDimension(Dimension(d - FlushScratch::DIMS));
             Segment &into = hourly_[CounterKey{hour, SensorIndex(slot - 1), dim}];
-            if (into.Empty()) into = std::move(segment);
-            else into.Merge(std::move(segment));
+            into.Merge(std::move(segment));
         }
     }
 }
@@ -531,8 +530,7 @@ void AggregateShard::FlushSignatures() {
         }
         Segment segment = builder.Build();
         Segment &into = hourly_[CounterKey{int32_t(hour), first.sensor, first.dim}];
-        if (into.Empty()) into = std::move(segment);
-        else into.Merge(segment);
+        into.Merge(std::move(segment));
         i = j;
     }
     signature_records_.clear();
@@ -556,8 +554,7 @@ void AggregateShard::Merge(AggregateShard &&other) {
     other.Flush();
     for (auto &[key, segment] : other.hourly_) {
         Segment &into = hourly_[key];
-        if (into.Empty()) into = std::move(segment);
-        else into.Merge(std::move(segment));
+        into.Merge(std::move(segment));
     }
     other.sources_.ForEach([&](const SourceDayKey &k, SourceDayStats &v) { sources_[k].Merge(std::move(v)); });
     other.events_.ForEach([&](const EventKey &k, uint64_t v) { events_[k] += v; });
@@ -580,8 +577,7 @@ void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily) {
         if (segment.Empty()) continue;
         daily[CounterKey{int32_t(FloorDiv(key.period, 24)), key.sensor, key.dim}].Merge(segment);
         Segment &slot = hourly[key];
-        if (slot.Empty()) slot = std::move(segment);
-        else slot.Merge(std::move(segment));
+        slot.Merge(std::move(segment));
     }
     rows.clear();
 }

@@ -78,6 +78,11 @@ void Segment::Normalize() {
 void Segment::Merge(const Segment &other) { MergeRows<false>(other); }
 
 void Segment::Merge(Segment &&other) {
+    if (rows_.empty()) {  // the first of a period's segments: taken as it is
+        *this = std::move(other);
+        other = Segment();
+        return;
+    }
     MergeRows<true>(other);
     other = Segment();
 }

@@ -46,7 +46,8 @@ public:
     /// When both are normalised the sources are merged in order and the result stays normalised
     /// (the daily segments are built this way from 24 hourly ones without sorting).
     void Merge(const Segment &other);
-    /// The same, taking other's rows instead of copying them; other is left empty.
+    /// The same, taking other's rows instead of copying them (all of them when this one is empty);
+    /// other is left empty.
     void Merge(Segment &&other);
     bool Empty() const { return rows_.empty(); }
     size_t Size() const { return rows_.size(); }

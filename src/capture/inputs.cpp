@@ -20,6 +20,13 @@ bool IsHidden(const fs::path &p) {
     return !name.empty() && name[0] == '.';
 }
 
+// What tells two names of one file apart from two files: the path with links and ".." resolved.
+fs::path IdentityOf(const fs::path &p) {
+    std::error_code ec;
+    fs::path key = fs::weakly_canonical(p, ec);
+    return ec ? p : key;
+}
+
 bool HasGlobChars(const std::string &s) { return s.find_first_of("*?[") != std::string::npos; }
 
 /// Regular files below `dir` whose first bytes are a capture's or a compressed file's, hidden files and
@@ -98,22 +105,14 @@ std::vector<std::filesystem::path> ExpandInputs(const std::vector<std::string> &
     // The same file named twice (directly, through a pattern, a folder or a link) is read once.
     std::vector<fs::path> files;
     std::set<fs::path> seen;
-    for (const fs::path &p : candidates) {
-        std::error_code ec;
-        fs::path key = fs::weakly_canonical(p, ec);
-        if (ec) key = p;
-        if (seen.insert(key).second) files.push_back(p);
-    }
+    for (const fs::path &p : candidates)
+        if (seen.insert(IdentityOf(p)).second) files.push_back(p);
     if (skipped) {
         // Left out where listed, but also named as it is: it is read, so it was not left out.
         std::set<fs::path> kept_or_reported = seen;
         std::vector<fs::path> left_out;
-        for (const fs::path &p : *skipped) {
-            std::error_code ec;
-            fs::path key = fs::weakly_canonical(p, ec);
-            if (ec) key = p;
-            if (kept_or_reported.insert(key).second) left_out.push_back(p);
-        }
+        for (const fs::path &p : *skipped)
+            if (kept_or_reported.insert(IdentityOf(p)).second) left_out.push_back(p);
         skipped->swap(left_out);
     }
     return files;

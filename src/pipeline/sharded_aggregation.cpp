@@ -120,8 +120,7 @@ void ShardedAggregation::Unite(ClosedInterval &into, ClosedInterval &&part) {
         CounterRows &to = rows == &part.hourly ? into.hourly : into.daily;
         for (auto &[key, segment] : *rows) {
             Segment &slot = to[key];
-            if (slot.Empty()) slot = std::move(segment);
-            else slot.Merge(std::move(segment));
+            slot.Merge(std::move(segment));
         }
     }
     // Workers own disjoint sources: their chunk records concatenate.
