@@ -15,142 +15,114 @@ void SortUnique(std::vector<T> &v) {
     v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
-// a = a ∪ b for sorted, unique vectors, in a's own buffer: merged from the back into the room made at
-// its end, then shifted down over the slots that duplicates left. A day's segment unites 24 hours
-// into sets of hundreds of thousands of sources; a new vector per union was most of the cost.
+// |a ∪ b| of sorted, unique ranges, without writing it: lets a merge size its arrays exactly, so
+// that a day's segments, united hour after hour, carry no spare capacity.
 template <typename T>
-void UniteSorted(std::vector<T> &a, const std::vector<T> &b) {
-    if (b.empty()) return;
-    if (a.empty()) {
-        a = b;
+size_t UnionSize(std::span<const T> a, std::span<const T> b) {
+    if (a.empty() || b.empty() || a.back() < b.front() || b.back() < a.front()) return a.size() + b.size();
+    size_t i = 0, j = 0, common = 0;
+    while (i < a.size() && j < b.size()) {
+        if (a[i] < b[j]) ++i;
+        else if (b[j] < a[i]) ++j;
+        else ++common, ++i, ++j;
+    }
+    return a.size() + b.size() - common;
+}
+
+// Appends a ∪ b (sorted, unique) to out, whose capacity is already enough.
+template <typename T>
+void AppendUnion(std::vector<T> &out, std::span<const T> a, std::span<const T> b) {
+    if (b.empty() || a.empty() || a.back() < b.front()) {  // hours often add sources above all those seen
+        out.insert(out.end(), a.begin(), a.end());
+        out.insert(out.end(), b.begin(), b.end());
         return;
     }
-    if (a.back() < b.front()) {  // hours often add sources above all those seen
-        a.insert(a.end(), b.begin(), b.end());
-        return;
-    }
-    const size_t n = a.size(), m = b.size();
-    a.resize(n + m);
-    size_t i = n, j = m, out = n + m;
-    while (j > 0) {
-        if (i > 0 && b[j - 1] < a[i - 1]) {
-            a[--out] = a[--i];
-        } else {
-            if (i > 0 && !(a[i - 1] < b[j - 1])) --i;  // equal: keep one
-            a[--out] = b[--j];
-        }
-    }
-    // a[0, i) is already in place; the merged tail starts at `out`.
-    if (out != i) {
-        std::move(a.begin() + long(out), a.end(), a.begin() + long(i));
-        a.resize(a.size() - (out - i));
-    }
+    std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
 }
 
 }  // namespace
 
-SegmentRow &Segment::Row(uint32_t key) {
-    if (!indexed_) {
-        index_.Clear(rows_.size() * 2 + 64);
-        for (size_t i = 0; i < rows_.size(); ++i) index_[rows_[i].key] = uint32_t(i + 1);
-        indexed_ = true;
-    }
-    normalized_ = false;
-    uint32_t &pos = index_[key];
-    if (pos == 0) {
-        rows_.emplace_back().key = key;
-        pos = uint32_t(rows_.size());
-    }
-    return rows_[pos - 1];
-}
-
-void Segment::Normalize() {
-    if (normalized_) return;
-    std::sort(rows_.begin(), rows_.end(), [](const SegmentRow &a, const SegmentRow &b) { return a.key < b.key; });
-    for (auto &r : rows_) {
+Segment Segment::FromRows(std::vector<SegmentRow> rows) {
+    std::sort(rows.begin(), rows.end(), [](const SegmentRow &a, const SegmentRow &b) { return a.key < b.key; });
+    Segment s;
+    for (size_t i = 0; i < rows.size();) {
+        SegmentRow &r = rows[i];
+        size_t j = i + 1;
+        for (; j < rows.size() && rows[j].key == r.key; ++j) {
+            r.packets += rows[j].packets;
+            r.bytes += rows[j].bytes;
+            r.v4.insert(r.v4.end(), rows[j].v4.begin(), rows[j].v4.end());
+            r.v6.insert(r.v6.end(), rows[j].v6.begin(), rows[j].v6.end());
+        }
         SortUnique(r.v4);
         SortUnique(r.v6);
+        s.v4_.insert(s.v4_.end(), r.v4.begin(), r.v4.end());
+        s.v6_.insert(s.v6_.end(), r.v6.begin(), r.v6.end());
+        s.heads_.push_back(Head{r.key, uint32_t(s.v4_.size()), uint32_t(s.v6_.size()), r.packets, r.bytes});
+        i = j;
     }
-    indexed_ = false;
-    normalized_ = true;
+    return s;
 }
 
-void Segment::Merge(const Segment &other) { MergeRows<false>(other); }
-
-void Segment::Merge(Segment &&other) {
-    if (rows_.empty()) {  // the first of a period's segments: taken as it is
-        *this = std::move(other);
-        other = Segment();
+void Segment::Merge(const Segment &other) {
+    if (other.Empty()) return;
+    if (Empty()) {
+        *this = other;
         return;
     }
-    MergeRows<true>(other);
+    MergeFrom(other);
+}
+
+void Segment::Merge(Segment &&other) {
+    if (Empty()) *this = std::move(other);
+    else if (!other.Empty()) MergeFrom(other);
     other = Segment();
 }
 
-// MOVE: rows only `other` has are moved out of it (it is left in an unspecified state); otherwise
-// `other` is only read.
-template <bool MOVE>
-void Segment::MergeRows(std::conditional_t<MOVE, Segment &, const Segment &> other) {
-    if (!normalized_ || !other.normalized_) {
-        for (const auto &o : other.rows_) {
-            SegmentRow &r = Row(o.key);
-            r.packets += o.packets;
-            r.bytes += o.bytes;
-            r.v4.insert(r.v4.end(), o.v4.begin(), o.v4.end());
-            r.v6.insert(r.v6.end(), o.v6.begin(), o.v6.end());
-        }
-        return;
-    }
-    // Both sorted by key: one merge pass over the rows, and an ordered union of each row's sources.
-    // When every key of other is already here (most hours of a day), the rows stay where they are.
-    size_t new_keys = 0;
-    for (size_t i = 0, j = 0; j < other.rows_.size();) {
-        if (i == rows_.size() || other.rows_[j].key < rows_[i].key) ++new_keys, ++j;
-        else if (rows_[i].key < other.rows_[j].key) ++i;
-        else ++i, ++j;
-    }
-    if (new_keys == 0) {
-        for (size_t i = 0, j = 0; j < other.rows_.size(); ++i) {
-            if (rows_[i].key != other.rows_[j].key) continue;
-            SegmentRow &r = rows_[i];
-            const SegmentRow &o = other.rows_[j++];
-            r.packets += o.packets;
-            r.bytes += o.bytes;
-            UniteSorted(r.v4, o.v4);
-            UniteSorted(r.v6, o.v6);
-        }
-        return;
-    }
-    std::vector<SegmentRow> merged;
-    merged.reserve(rows_.size() + other.rows_.size());
-    size_t i = 0, j = 0;
-    while (i < rows_.size() || j < other.rows_.size()) {
-        if (j == other.rows_.size() || (i < rows_.size() && rows_[i].key < other.rows_[j].key)) {
-            merged.push_back(std::move(rows_[i++]));
-        } else if (i == rows_.size() || other.rows_[j].key < rows_[i].key) {
-            auto &o = other.rows_[j++];
-            if constexpr (MOVE) merged.push_back(std::move(o));
-            else merged.push_back(SegmentRow{o.key, o.packets, o.bytes, o.v4, o.v6});
+// One pass to size the result exactly, one to write it; both walk the two key-sorted head arrays.
+template <typename SegmentRef>
+void Segment::MergeFrom(SegmentRef &&other_ref) {
+    const Segment &other = other_ref;
+    size_t heads = 0, v4 = 0, v6 = 0;
+    for (size_t i = 0, j = 0; i < Size() || j < other.Size(); ++heads) {
+        if (j == other.Size() || (i < Size() && heads_[i].key < other.heads_[j].key)) {
+            const SegmentRowView a = Row(i++);
+            v4 += a.v4.size(), v6 += a.v6.size();
+        } else if (i == Size() || other.heads_[j].key < heads_[i].key) {
+            const SegmentRowView b = other.Row(j++);
+            v4 += b.v4.size(), v6 += b.v6.size();
         } else {
-            SegmentRow &r = rows_[i++];
-            const SegmentRow &o = other.rows_[j++];
-            r.packets += o.packets;
-            r.bytes += o.bytes;
-            UniteSorted(r.v4, o.v4);
-            UniteSorted(r.v6, o.v6);
-            merged.push_back(std::move(r));
+            const SegmentRowView a = Row(i++), b = other.Row(j++);
+            v4 += UnionSize(a.v4, b.v4);
+            v6 += UnionSize(a.v6, b.v6);
         }
     }
-    rows_.swap(merged);
-    indexed_ = false;
-}
-
-Segment Segment::FromNormalizedRows(std::vector<SegmentRow> rows) {
-    Segment s;
-    s.rows_ = std::move(rows);
-    s.indexed_ = false;
-    s.normalized_ = true;
-    return s;
+    Segment out;
+    out.heads_.reserve(heads);
+    out.v4_.reserve(v4);
+    out.v6_.reserve(v6);
+    auto push = [&](uint32_t key, uint64_t packets, uint64_t bytes) {
+        out.heads_.push_back(Head{key, uint32_t(out.v4_.size()), uint32_t(out.v6_.size()), packets, bytes});
+    };
+    for (size_t i = 0, j = 0; i < Size() || j < other.Size();) {
+        if (j == other.Size() || (i < Size() && heads_[i].key < other.heads_[j].key)) {
+            const SegmentRowView a = Row(i++);
+            out.v4_.insert(out.v4_.end(), a.v4.begin(), a.v4.end());
+            out.v6_.insert(out.v6_.end(), a.v6.begin(), a.v6.end());
+            push(a.key, a.packets, a.bytes);
+        } else if (i == Size() || other.heads_[j].key < heads_[i].key) {
+            const SegmentRowView b = other.Row(j++);
+            out.v4_.insert(out.v4_.end(), b.v4.begin(), b.v4.end());
+            out.v6_.insert(out.v6_.end(), b.v6.begin(), b.v6.end());
+            push(b.key, b.packets, b.bytes);
+        } else {
+            const SegmentRowView a = Row(i++), b = other.Row(j++);
+            AppendUnion(out.v4_, a.v4, b.v4);
+            AppendUnion(out.v6_, a.v6, b.v6);
+            push(a.key, a.packets + b.packets, a.bytes + b.bytes);
+        }
+    }
+    *this = std::move(out);
 }
 
 void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, int from_bit) {
@@ -183,41 +155,49 @@ Segment SegmentBuilder::Build() {
     v4_pairs_.erase(std::unique(v4_pairs_.begin(), v4_pairs_.end()), v4_pairs_.end());
     std::sort(v6_pairs_.begin(), v6_pairs_.end());
     v6_pairs_.erase(std::unique(v6_pairs_.begin(), v6_pairs_.end()), v6_pairs_.end());
-    std::vector<SegmentRow> rows;
-    rows.reserve(counts_.Size());
+    Segment s;
+    s.heads_.reserve(counts_.Size());
     counts_.ForEach([&](uint32_t key, const std::pair<uint64_t, uint64_t> &c) {
-        rows.push_back(SegmentRow{key, c.first, c.second, {}, {}});
+        s.heads_.push_back(Segment::Head{key, 0, 0, c.first, c.second});
     });
-    std::sort(rows.begin(), rows.end(), [](const SegmentRow &a, const SegmentRow &b) { return a.key < b.key; });
+    std::sort(s.heads_.begin(), s.heads_.end(), [](const Segment::Head &a, const Segment::Head &b) { return a.key < b.key; });
     // Both pair arrays are sorted by key first: walk them beside the rows.
+    s.v4_.resize(v4_pairs_.size());
+    for (size_t i = 0; i < v4_pairs_.size(); ++i) s.v4_[i] = uint32_t(v4_pairs_[i]);
+    s.v6_.reserve(v6_pairs_.size());
     size_t i4 = 0, i6 = 0;
-    for (SegmentRow &row : rows) {
-        size_t start = i4;
-        while (i4 < v4_pairs_.size() && uint32_t(v4_pairs_[i4] >> 32) == row.key) ++i4;
-        row.v4.resize(i4 - start);
-        for (size_t j = start; j < i4; ++j) row.v4[j - start] = uint32_t(v4_pairs_[j]);
-        while (i6 < v6_pairs_.size() && v6_pairs_[i6].first == row.key) row.v6.push_back(v6_pairs_[i6++].second);
+    for (Segment::Head &h : s.heads_) {
+        while (i4 < v4_pairs_.size() && uint32_t(v4_pairs_[i4] >> 32) == h.key) ++i4;
+        while (i6 < v6_pairs_.size() && v6_pairs_[i6].first == h.key) s.v6_.push_back(v6_pairs_[i6++].second);
+        h.v4_end = uint32_t(i4);
+        h.v6_end = uint32_t(i6);
     }
     counts_.Reset();
     v4_pairs_.clear();
     v6_pairs_.clear();
-    return Segment::FromNormalizedRows(std::move(rows));
+    return s;
 }
 
 uint64_t Segment::Packets() const {
     uint64_t n = 0;
-    for (auto &r : rows_) n += r.packets;
+    for (const Head &h : heads_) n += h.packets;
     return n;
 }
 
-std::string Segment::Encode() {
-    Normalize();
+uint64_t Segment::Bytes() const {
+    uint64_t n = 0;
+    for (const Head &h : heads_) n += h.bytes;
+    return n;
+}
+
+std::string Segment::Encode() const {
     std::string out;
-    out.reserve(rows_.size() * 8 + 16);
+    out.reserve(heads_.size() * 8 + v4_.size() * 2 + v6_.size() * 16 + 16);
     out.push_back(char(1));
-    PutVarint(out, rows_.size());
+    PutVarint(out, heads_.size());
     uint32_t prev_key = 0;
-    for (auto &r : rows_) {
+    for (size_t i = 0; i < Size(); ++i) {
+        const SegmentRowView r = Row(i);
         PutVarint(out, r.key - prev_key);
         prev_key = r.key;
         PutVarint(out, r.packets);
@@ -225,7 +205,8 @@ std::string Segment::Encode() {
         PutVarint(out, r.v4.size());
         PutVarint(out, r.v6.size());
     }
-    for (auto &r : rows_) {
+    for (size_t i = 0; i < Size(); ++i) {
+        const SegmentRowView r = Row(i);
         uint32_t prev = 0;
         for (uint32_t a : r.v4) {
             PutVarint(out, a - prev);
@@ -244,46 +225,50 @@ std::optional<Segment> Segment::Decode(std::string_view bytes) {
     uint64_t rows = 0;
     // Every row takes at least five bytes: a count beyond that is corrupt, not a reason to allocate.
     if (!in.Read(rows) || rows > in.Remaining() / 5) return std::nullopt;
-    s.rows_.resize(rows);
+    s.heads_.resize(rows);
     uint64_t key = 0;
-    uint64_t source_bytes = 0;  // at least one byte per IPv4 source, 16 per IPv6 source
-    for (auto &r : s.rows_) {
+    uint64_t n4_total = 0, n6_total = 0;
+    for (size_t i = 0; i < rows; ++i) {
+        Head &h = s.heads_[i];
         uint64_t delta, n4, n6;
-        if (!in.Read(delta) || !in.Read(r.packets) || !in.Read(r.bytes) || !in.Read(n4) || !in.Read(n6))
+        if (!in.Read(delta) || !in.Read(h.packets) || !in.Read(h.bytes) || !in.Read(n4) || !in.Read(n6))
             return std::nullopt;
         key += delta;
-        if (key > UINT32_MAX || n4 > in.Remaining() || n6 > in.Remaining() / 16) return std::nullopt;
-        source_bytes += n4 + 16 * n6;
-        if (source_bytes > in.Remaining()) return std::nullopt;
-        r.key = uint32_t(key);
-        r.v4.resize(n4);
-        r.v6.resize(n6);
+        // Keys strictly ascending: a zero delta after the first row is a repeated key.
+        if (key > UINT32_MAX || (i > 0 && delta == 0)) return std::nullopt;
+        n4_total += n4;
+        n6_total += n6;
+        // At least one byte per IPv4 source and 16 per IPv6 source remain to be read.
+        if (n4_total + 16 * n6_total > in.Remaining() || n4_total > UINT32_MAX || n6_total > UINT32_MAX)
+            return std::nullopt;
+        h.key = uint32_t(key);
+        h.v4_end = uint32_t(n4_total);
+        h.v6_end = uint32_t(n6_total);
     }
-    for (auto &r : s.rows_) {
+    s.v4_.resize(n4_total);
+    s.v6_.resize(n6_total);
+    uint32_t b4 = 0, b6 = 0;
+    for (const Head &h : s.heads_) {
         uint64_t prev = 0;
-        for (auto &a : r.v4) {
+        // Written sorted and unique; checked rather than trusted, since a merge relies on the order:
+        // every delta after a row's first must be positive.
+        for (uint32_t k = b4; k < h.v4_end; ++k) {
             uint64_t delta;
-            if (!in.Read(delta)) return std::nullopt;
+            if (!in.Read(delta) || (k > b4 && delta == 0)) return std::nullopt;
             prev += delta;
             if (prev > UINT32_MAX) return std::nullopt;
-            a = uint32_t(prev);
+            s.v4_[k] = uint32_t(prev);
         }
-        for (auto &a : r.v6) {
+        for (uint32_t k = b6; k < h.v6_end; ++k) {
             const uint8_t *p = in.Take(16);
             if (!p) return std::nullopt;
-            std::copy(p, p + 16, a.begin());
+            std::copy(p, p + 16, s.v6_[k].begin());
+            if (k > b6 && !(s.v6_[k - 1] < s.v6_[k])) return std::nullopt;
         }
+        b4 = h.v4_end;
+        b6 = h.v6_end;
     }
     if (!in.AtEnd()) return std::nullopt;
-    // Written normalised; check rather than trust, since a merge relies on the order.
-    for (size_t i = 0; i < s.rows_.size(); ++i) {
-        const SegmentRow &r = s.rows_[i];
-        if ((i > 0 && r.key <= s.rows_[i - 1].key) || !std::is_sorted(r.v4.begin(), r.v4.end()) ||
-            std::adjacent_find(r.v4.begin(), r.v4.end()) != r.v4.end() || !std::is_sorted(r.v6.begin(), r.v6.end()) ||
-            std::adjacent_find(r.v6.begin(), r.v6.end()) != r.v6.end())
-            return std::nullopt;
-    }
-    s.indexed_ = false;
     return s;
 }
 

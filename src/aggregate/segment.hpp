@@ -11,7 +11,9 @@
 /// The counts come first so that a reader can rank keys by packets without decoding any source.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,54 +28,115 @@ namespace darkscope {
 
 using Ipv6Bytes = std::array<uint8_t, 16>;
 
+/// One key of a segment as read back: the sources point into the segment and stay valid until it
+/// changes.
+struct SegmentRowView {
+    uint32_t key = 0;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    std::span<const uint32_t> v4;   // IPv4 sources, host order, sorted and unique
+    std::span<const Ipv6Bytes> v6;  // sorted and unique
+    uint64_t UniqueSources() const { return v4.size() + v6.size(); }
+};
+
+/// A key with sources in any order and possibly repeated: what Segment::FromRows takes.
 struct SegmentRow {
     uint32_t key = 0;
     uint64_t packets = 0;
     uint64_t bytes = 0;
-    std::vector<uint32_t> v4;   // IPv4 sources, host order; sorted and unique once normalised
+    std::vector<uint32_t> v4;
     std::vector<Ipv6Bytes> v6;
-    uint64_t UniqueSources() const { return v4.size() + v6.size(); }
 };
 
+/// Always normalised: rows sorted by key, each row's sources sorted and unique. Stored in columns
+/// (one array of row heads, one of every row's IPv4 sources, one of IPv6 sources) rather than a
+/// vector per row: a day's country x service segment has about a million keys, most with one or
+/// two sources, and two heap blocks per row cost more memory and time than the sources themselves.
 class Segment {
 public:
-    /// The row for key, created empty on first use. The caller may append unsorted sources: the
-    /// segment is then no longer normalised until Normalize().
-    SegmentRow &Row(uint32_t key);
-    /// Sorts rows by key and each row's sources, dropping duplicate sources.
-    void Normalize();
-    /// Adds another segment of the same (dimension, period, sensor): counts sum, sources unite.
-    /// When both are normalised the sources are merged in order and the result stays normalised
-    /// (the daily segments are built this way from 24 hourly ones without sorting).
+    /// Rows in any order: sources are sorted and repeats dropped, and rows of one key are summed.
+    static Segment FromRows(std::vector<SegmentRow> rows);
+
+    /// Adds another segment of the same (dimension, period, sensor): counts sum, sources unite,
+    /// in one ordered pass over both.
     void Merge(const Segment &other);
-    /// The same, taking other's rows instead of copying them (all of them when this one is empty);
-    /// other is left empty.
+    /// The same; takes other's arrays when this one is empty. other is left empty.
     void Merge(Segment &&other);
-    bool Empty() const { return rows_.empty(); }
-    size_t Size() const { return rows_.size(); }
+    bool Empty() const { return heads_.empty(); }
+    size_t Size() const { return heads_.size(); }
     uint64_t Packets() const;
-    const std::vector<SegmentRow> &Rows() const { return rows_; }
+    uint64_t Bytes() const;
+    /// Distinct (key, source) pairs: what the segment costs in memory, about.
+    size_t SourceEntries() const { return v4_.size() + v6_.size(); }
 
-    /// A normalised segment from rows already sorted by key, each with sorted, unique sources.
-    static Segment FromNormalizedRows(std::vector<SegmentRow> rows);
+    class RowRange;
+    RowRange Rows() const;
+    SegmentRowView Row(size_t i) const {
+        const Head &h = heads_[i];
+        const uint32_t v4_begin = i == 0 ? 0 : heads_[i - 1].v4_end, v6_begin = i == 0 ? 0 : heads_[i - 1].v6_end;
+        return SegmentRowView{h.key, h.packets, h.bytes,
+                              std::span<const uint32_t>(v4_.data() + v4_begin, h.v4_end - v4_begin),
+                              std::span<const Ipv6Bytes>(v6_.data() + v6_begin, h.v6_end - v6_begin)};
+    }
 
-    /// Normalises, then encodes.
-    std::string Encode();
+    std::string Encode() const;
     /// Returns std::nullopt for bytes that are not a valid segment (never reads past the end).
     static std::optional<Segment> Decode(std::string_view bytes);
 
 private:
-    template <bool MOVE>
-    void MergeRows(std::conditional_t<MOVE, Segment &, const Segment &> other);
-
-    std::vector<SegmentRow> rows_;
-    struct KeyHash {
-        size_t operator()(uint32_t k) const noexcept { return size_t(Mix64(k)); }
+    friend class SegmentBuilder;
+    // A row: its key, counts, and where its sources end in v4_ / v6_ (they begin where the previous
+    // row's end). 32 bytes.
+    struct Head {
+        uint32_t key = 0;
+        uint32_t v4_end = 0;
+        uint32_t v6_end = 0;
+        uint64_t packets = 0;
+        uint64_t bytes = 0;
     };
-    FlatMap<uint32_t, uint32_t, KeyHash> index_{64};  // key -> position + 1
-    bool indexed_ = true;      // false after Normalize reorders rows; rebuilt on demand
-    bool normalized_ = true;   // rows sorted by key, sources sorted and unique
+    template <typename SegmentRef>
+    void MergeFrom(SegmentRef &&other);
+
+    std::vector<Head> heads_;
+    std::vector<uint32_t> v4_;
+    std::vector<Ipv6Bytes> v6_;
 };
+
+class Segment::RowRange {
+public:
+    class Iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = SegmentRowView;
+        using difference_type = std::ptrdiff_t;
+        Iterator(const Segment *s, size_t i) : s_(s), i_(i) {}
+        SegmentRowView operator*() const { return s_->Row(i_); }
+        Iterator &operator++() {
+            ++i_;
+            return *this;
+        }
+        Iterator operator++(int) {
+            Iterator old = *this;
+            ++i_;
+            return old;
+        }
+        bool operator==(const Iterator &o) const { return i_ == o.i_; }
+
+    private:
+        const Segment *s_;
+        size_t i_;
+    };
+    explicit RowRange(const Segment *s) : s_(s) {}
+    Iterator begin() const { return Iterator(s_, 0); }
+    Iterator end() const { return Iterator(s_, s_->Size()); }
+    size_t size() const { return s_->Size(); }
+    SegmentRowView operator[](size_t i) const { return s_->Row(i); }
+
+private:
+    const Segment *s_;
+};
+
+inline Segment::RowRange Segment::Rows() const { return RowRange(this); }
 
 /// Builds a normalised segment from (key, source) pairs. The pairs of an hour go to one array that
 /// is sorted once, rather than to a vector per key: an hour has tens of thousands of keys, and a

@@ -342,12 +342,11 @@ public:
                 if (!stored)
                     throw StoreError(fmt::format("{}: {} segment (dim {}, period {}, sensor {}) is corrupt", path_,
                                                  table, int(k.dim), k.period, sensor_id));
-                segment.Merge(*stored);
+                segment.Merge(std::move(*stored));
             }
             sel.Reset();
             std::string blob = segment.Encode();
-            uint64_t bytes = 0;
-            for (auto &r : segment.Rows()) bytes += r.bytes;
+            const uint64_t bytes = segment.Bytes();
             put.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id).Bind(4, int64_t(segment.Size()));
             put.Bind(5, int64_t(segment.Packets())).Bind(6, int64_t(bytes)).BindBlob(7, blob);
             put.Run();
@@ -428,7 +427,7 @@ public:
             CounterRecord r;
             r.period = s.Int(0);
             r.sensor_id = s.Int(1);
-            for (const SegmentRow &row : segment->Rows()) {
+            for (const SegmentRowView row : segment->Rows()) {
                 r.key = row.key;
                 r.packets = row.packets;
                 r.bytes = row.bytes;

@@ -42,7 +42,8 @@ std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::tuple<uint64_t, u
 Flatten(const CounterRows &rows) {
     std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::tuple<uint64_t, uint64_t, std::vector<uint32_t>>> out;
     for (auto &[k, segment] : rows)
-        for (auto &r : segment.Rows()) out[{k.period, k.sensor, int(k.dim), r.key}] = {r.packets, r.bytes, r.v4};
+        for (const auto r : segment.Rows())
+            out[{k.period, k.sensor, int(k.dim), r.key}] = {r.packets, r.bytes, std::vector<uint32_t>(r.v4.begin(), r.v4.end())};
     return out;
 }
 
@@ -118,16 +119,16 @@ TEST(AggregateShard, DailyRowsAreTheUnionOfHourlyRows) {
     Rollup(shard, hourly, daily);
     std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::pair<uint64_t, std::set<uint32_t>>> from_hours;
     for (auto &[k, segment] : hourly)
-        for (auto &r : segment.Rows()) {
+        for (const auto r : segment.Rows()) {
             auto &[packets_sum, sources] = from_hours[{int32_t(FloorDiv(k.period, 24)), k.sensor, int(k.dim), r.key}];
             packets_sum += r.packets;
             sources.insert(r.v4.begin(), r.v4.end());
         }
     for (auto &[k, segment] : daily)
-        for (auto &r : segment.Rows()) {
+        for (const auto r : segment.Rows()) {
             auto &[packets_sum, sources] = from_hours[{k.period, k.sensor, int(k.dim), r.key}];
             EXPECT_EQ(r.packets, packets_sum);
-            EXPECT_EQ(std::vector<uint32_t>(sources.begin(), sources.end()), r.v4);
+            EXPECT_EQ(std::vector<uint32_t>(sources.begin(), sources.end()), std::vector<uint32_t>(r.v4.begin(), r.v4.end()));
         }
 }
 

@@ -11,30 +11,26 @@
 namespace darkscope {
 namespace {
 
-Segment Make(std::initializer_list<std::tuple<uint32_t, uint64_t, std::vector<uint32_t>>> rows) {
-    Segment s;
-    for (auto &[key, packets, sources] : rows) {
-        SegmentRow &r = s.Row(key);
-        r.packets += packets;
-        r.bytes += packets * 60;
-        r.v4.insert(r.v4.end(), sources.begin(), sources.end());
-    }
-    return s;
+Segment Make(std::initializer_list<std::tuple<uint32_t, uint64_t, std::vector<uint32_t>>> rows,
+             std::vector<SegmentRow> more = {}) {
+    for (auto &[key, packets, sources] : rows) more.push_back(SegmentRow{key, packets, packets * 60, sources, {}});
+    return Segment::FromRows(std::move(more));
 }
+
+std::vector<uint32_t> V4(const SegmentRowView &row) { return {row.v4.begin(), row.v4.end()}; }
 
 }  // namespace
 
 TEST(Segment, EncodeDecodeRoundTripsAndNormalises) {
-    Segment s = Make({{445, 3, {9, 7, 9}}, {23, 1, {0xFFFFFFFF}}, {0, 4, {9, 7, 9, 0xFFFFFFFF}}});
-    SegmentRow &r = s.Row(23);
-    r.v6.push_back(Ipv6Bytes{0x20, 0x01, 0x0d, 0xb8});
-    r.v6.push_back(Ipv6Bytes{0x20, 0x01, 0x0d, 0xb8});
+    // Key 23 twice: the rows sum, and the repeated IPv6 source counts once.
+    Segment s = Make({{445, 3, {9, 7, 9}}, {23, 1, {0xFFFFFFFF}}, {0, 4, {9, 7, 9, 0xFFFFFFFF}}},
+                     {SegmentRow{23, 0, 0, {}, {Ipv6Bytes{0x20, 0x01, 0x0d, 0xb8}, Ipv6Bytes{0x20, 0x01, 0x0d, 0xb8}}}});
     std::string blob = s.Encode();
     auto back = Segment::Decode(blob);
     ASSERT_TRUE(back);
     ASSERT_EQ(back->Size(), 3u);
     EXPECT_EQ(back->Rows()[0].key, 0u);  // sorted by key
-    EXPECT_EQ(back->Rows()[0].v4, (std::vector<uint32_t>{7, 9, 0xFFFFFFFF}));
+    EXPECT_EQ(V4(back->Rows()[0]), (std::vector<uint32_t>{7, 9, 0xFFFFFFFF}));
     EXPECT_EQ(back->Rows()[1].key, 23u);
     EXPECT_EQ(back->Rows()[1].UniqueSources(), 2u);  // one IPv4, one IPv6 (the repeat is gone)
     EXPECT_EQ(back->Rows()[2].packets, 3u);
@@ -45,16 +41,14 @@ TEST(Segment, EncodeDecodeRoundTripsAndNormalises) {
 TEST(Segment, MergeOfNormalisedSegmentsIsAnOrderedUnion) {
     Segment a = Make({{80, 2, {1, 5}}, {443, 1, {5}}});
     Segment b = Make({{22, 1, {2}}, {80, 3, {5, 6}}});
-    a.Normalize();
-    b.Normalize();
     a.Merge(b);
     auto back = Segment::Decode(a.Encode());
     ASSERT_TRUE(back);
     ASSERT_EQ(back->Size(), 3u);
     EXPECT_EQ(back->Rows()[0].key, 22u);
     EXPECT_EQ(back->Rows()[1].packets, 5u);
-    EXPECT_EQ(back->Rows()[1].v4, (std::vector<uint32_t>{1, 5, 6}));
-    EXPECT_EQ(back->Rows()[2].v4, (std::vector<uint32_t>{5}));
+    EXPECT_EQ(V4(back->Rows()[1]), (std::vector<uint32_t>{1, 5, 6}));
+    EXPECT_EQ(V4(back->Rows()[2]), (std::vector<uint32_t>{5}));
 }
 
 // Unions are done in place; compare them with std::set_union over many shapes: disjoint, nested,
@@ -76,23 +70,24 @@ TEST(Segment, MergeUnitesSourcesLikeSetUnion) {
         ra.push_back(SegmentRow{7, 1, 10, a4, {}});
         rb.push_back(SegmentRow{7, 2, 20, b4, {}});
         if (round % 3 == 0) rb.push_back(SegmentRow{9, 1, 1, {5}, {}});  // a key only the other has
-        Segment a = Segment::FromNormalizedRows(ra), b = Segment::FromNormalizedRows(rb);
+        Segment a = Segment::FromRows(ra), b = Segment::FromRows(rb);
         a.Merge(b);
         std::vector<uint32_t> want;
         std::set_union(a4.begin(), a4.end(), b4.begin(), b4.end(), std::back_inserter(want));
-        ASSERT_EQ(a.Rows()[0].v4, want) << "round " << round;
+        ASSERT_EQ(V4(a.Rows()[0]), want) << "round " << round;
         EXPECT_EQ(a.Rows()[0].packets, 3u);
         EXPECT_EQ(a.Rows().size(), round % 3 == 0 ? 2u : 1u);
     }
 }
 
-TEST(Segment, MergeOfUnnormalisedSegmentsIsEqual) {
+TEST(Segment, RowsMadeFromUnsortedPartsAreNormalised) {
     Segment a = Make({{80, 2, {5, 1}}});
     Segment b = Make({{80, 3, {6, 5}}, {22, 1, {2}}});
-    a.Merge(b);  // neither normalised: appended, then normalised by Encode
+    a.Merge(std::move(b));
+    EXPECT_TRUE(b.Empty());
     auto back = Segment::Decode(a.Encode());
     ASSERT_TRUE(back);
-    EXPECT_EQ(back->Rows()[1].v4, (std::vector<uint32_t>{1, 5, 6}));
+    EXPECT_EQ(V4(back->Rows()[1]), (std::vector<uint32_t>{1, 5, 6}));
 }
 
 TEST(Segment, RejectsCorruptBlobsWithoutReadingPastThem) {
@@ -134,11 +129,11 @@ TEST(SegmentBuilder, BuildsTheSameRowsWhateverTheOrderOfSources) {
             ASSERT_EQ(got.Size(), want.size());
             size_t i = 0;
             for (auto &[key, w] : want) {
-                const SegmentRow &row = got.Rows()[i++];
+                const SegmentRowView row = got.Rows()[i++];
                 ASSERT_EQ(row.key, key);
                 EXPECT_EQ(row.packets, w.first);
                 EXPECT_EQ(row.bytes, 10 * w.first);
-                EXPECT_EQ(row.v4, std::vector<uint32_t>(w.second.begin(), w.second.end()));
+                EXPECT_EQ(V4(row), std::vector<uint32_t>(w.second.begin(), w.second.end()));
             }
             // The builder is reused hour after hour: a second build starts empty.
             EXPECT_TRUE(builder.Build().Empty());

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "aggregate/aggregator.hpp"
 #include "test_packets.hpp"
 
@@ -19,12 +21,13 @@ Observation Hit(const char *src, TimestampNs ts, std::initializer_list<uint32_t>
     return o;
 }
 
-const SegmentRow *Row(CounterRows &rows, int32_t hour, Dimension dim, uint32_t key, SensorIndex sensor = 0) {
+std::optional<SegmentRowView> Row(CounterRows &rows, int32_t hour, Dimension dim, uint32_t key,
+                                  SensorIndex sensor = 0) {
     auto it = rows.find(CounterKey{hour, sensor, dim});
-    if (it == rows.end()) return nullptr;
-    for (const SegmentRow &r : it->second.Rows())
-        if (r.key == key) return &r;
-    return nullptr;
+    if (it == rows.end()) return std::nullopt;
+    for (const SegmentRowView r : it->second.Rows())
+        if (r.key == key) return r;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -40,22 +43,22 @@ TEST(SignatureSegments, HitsCountPerSidAndCategoryWithExactSources) {
     shard.Observe(Hit("192.0.2.4", DAY0 + 3600 * s, {9200010}, 1u << 2));  // the next hour
     CounterRows &rows = shard.HourlySegments();
 
-    const SegmentRow *slammer = Row(rows, hour, Dimension::SIGNATURE, 9200001);
-    ASSERT_NE(slammer, nullptr);
+    const auto slammer = Row(rows, hour, Dimension::SIGNATURE, 9200001);
+    ASSERT_TRUE(slammer);
     EXPECT_EQ(slammer->packets, 3u);
     EXPECT_EQ(slammer->bytes, 180u);
     EXPECT_EQ(slammer->UniqueSources(), 2u);
-    ASSERT_NE(Row(rows, hour, Dimension::SIGNATURE, 9200003), nullptr);
+    ASSERT_TRUE(Row(rows, hour, Dimension::SIGNATURE, 9200003));
     EXPECT_EQ(Row(rows, hour, Dimension::SIGNATURE, 9200003)->packets, 1u);
-    EXPECT_EQ(Row(rows, hour, Dimension::SIGNATURE, 9200010), nullptr);
+    EXPECT_FALSE(Row(rows, hour, Dimension::SIGNATURE, 9200010));
 
-    const SegmentRow *worm = Row(rows, hour, Dimension::SIGNATURE_CATEGORY, 1);
-    ASSERT_NE(worm, nullptr);
+    const auto worm = Row(rows, hour, Dimension::SIGNATURE_CATEGORY, 1);
+    ASSERT_TRUE(worm);
     EXPECT_EQ(worm->packets, 3u);  // a packet counts once per category however many sids it hit
     EXPECT_EQ(worm->UniqueSources(), 2u);
-    ASSERT_NE(Row(rows, hour, Dimension::SIGNATURE_CATEGORY, 2), nullptr);
+    ASSERT_TRUE(Row(rows, hour, Dimension::SIGNATURE_CATEGORY, 2));
     EXPECT_EQ(Row(rows, hour, Dimension::SIGNATURE_CATEGORY, 2)->packets, 1u);
-    ASSERT_NE(Row(rows, hour + 1, Dimension::SIGNATURE_CATEGORY, 2), nullptr);
+    ASSERT_TRUE(Row(rows, hour + 1, Dimension::SIGNATURE_CATEGORY, 2));
     EXPECT_EQ(Row(rows, hour + 1, Dimension::SIGNATURE, 9200010)->UniqueSources(), 1u);
     // The other dimensions still count every packet.
     EXPECT_EQ((rows[CounterKey{hour, 0, Dimension::TOTAL}].Packets()), 4u);
@@ -67,8 +70,8 @@ TEST(SignatureSegments, MergedShardsUniteSources) {
     b.Observe(Hit("192.0.2.1", DAY0, {7}, 1u << 5));
     b.Observe(Hit("2001:db8::1", DAY0, {7}, 1u << 5));
     a.Merge(std::move(b));
-    const SegmentRow *row = Row(a.HourlySegments(), int32_t(HourOf(DAY0)), Dimension::SIGNATURE, 7);
-    ASSERT_NE(row, nullptr);
+    const auto row = Row(a.HourlySegments(), int32_t(HourOf(DAY0)), Dimension::SIGNATURE, 7);
+    ASSERT_TRUE(row);
     EXPECT_EQ(row->packets, 3u);
     EXPECT_EQ(row->UniqueSources(), 2u);
 }

@@ -180,7 +180,9 @@ TEST(Summary, CountriesAsnTagsAndExcludeResearch) {
                 EXPECT_EQ(r.tags[0], "masscan (masscan-ip-id 3/3)");
                 EXPECT_EQ(r.name, "JP AS64500");
             }
-            if (r.key == "93.184.2.9") EXPECT_EQ(r.research, "Lab");
+            if (r.key == "93.184.2.9") {
+                EXPECT_EQ(r.research, "Lab");
+            }
         }
         auto [no_research, nr] = rows(SummaryBy::SOURCE, true);
         EXPECT_EQ(nr.count("93.184.2.9"), 0u);
