@@ -62,10 +62,17 @@ void SourceDayStats::Merge(SourceDayStats &&other) {
 }
 
 SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sensor_ids) {
+    auto src_of = [](const SourceDayKey &k) {
+        return k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
+    };
+    // Each chunk's vector sized exactly first: grown by doubling, they held up to twice the day's records.
     SourceChunks chunks;
-    table.ForEach([&](const SourceDayKey &k, SourceDayStats &v) {
+    std::map<std::pair<int32_t, uint16_t>, size_t> counts;
+    table.ForEach([&](const SourceDayKey &k, const SourceDayStats &) { ++counts[{k.day, SourceBucket(src_of(k))}]; });
+    for (auto &[key, n] : counts) chunks[key].reserve(n);
+    table.Drain([&](const SourceDayKey &k, SourceDayStats &v) {
         SourceDay d;
-        d.src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
+        d.src = src_of(k);
         d.packets = v.packets;
         d.bytes = v.bytes;
         d.first_ts = v.first_ts;
@@ -82,8 +89,7 @@ SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sens
         v = SourceDayStats{};
         const uint16_t bucket = SourceBucket(d.src);
         chunks[{k.day, bucket}].push_back(std::move(d));
-    });
-    table.Clear(16);
+    }, 16);
     return chunks;
 }
 

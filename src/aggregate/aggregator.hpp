@@ -162,6 +162,7 @@ SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sens
 /// Per-thread aggregation state.
 class AggregateShard {
 public:
+    static constexpr size_t DEFAULT_FLUSH_LIMIT = size_t(1) << 19;
     AggregateShard();
     ~AggregateShard();
     AggregateShard(AggregateShard &&) noexcept;
@@ -187,7 +188,7 @@ public:
     /// is the number of distinct destinations; hands them over and forgets them.
     std::map<std::pair<int32_t, SensorIndex>, SourceSet> TakeDestinations();
     void TrackDestinations(bool on) { track_destinations_ = on; }
-    /// Bounds the record buffer (default 1M records, 32 MiB): shards that share one process divide it.
+    /// Bounds the record buffer (default DEFAULT_FLUSH_LIMIT): shards that share one process divide it.
     void SetFlushLimit(size_t records) { flush_limit_ = std::max<size_t>(records, 1024); }
     /// Country, AS and research label per source (and their dimensions), looked up once per source
     /// through this shard's cache; null: none. The enrichment is shared, read-only, by every shard.
@@ -201,8 +202,10 @@ public:
     }
 
 private:
-    // Bounds the buffer (32 MiB at the default, and as much again while it is sorted) whatever the packet rate.
-    size_t flush_limit_ = size_t(1) << 20;
+    // Bounds the buffer (16 MiB at the default, and as much again while it is sorted) whatever the
+    // packet rate. A flush per hour is the cheapest; half a million records still holds an hour of a
+    // telescope that sees 10 million packets a day, and a larger bound only costs memory.
+    size_t flush_limit_ = DEFAULT_FLUSH_LIMIT;
     std::vector<PacketRecord> records_;
     // Buffers a flush reuses: allocating them afresh each hour cost more in page faults (the kernel
     // zeroes every fresh page) than the sort that fills them.

@@ -1,10 +1,12 @@
 #pragma once
 /// An open-addressing hash map for the per-packet aggregation tables.
 ///
-/// Entries live densely in a vector; the probe table holds only 8-byte slots (entry index and 32
-/// hash bits). std::unordered_map allocates a node per entry, and a table of whole entries at load
-/// 1/2 wastes half its memory on empty slots: with a day's half-million sources of ~150 bytes each,
-/// that difference is hundreds of MiB.
+/// Entries live densely in fixed-size blocks; the probe table holds only 8-byte slots (entry index
+/// and 32 hash bits). std::unordered_map allocates a node per entry, and a table of whole entries at
+/// load 1/2 wastes half its memory on empty slots: with a day's half-million sources of ~150 bytes
+/// each, that difference is hundreds of MiB. Blocks rather than one vector: a vector that doubles
+/// holds up to twice its entries, and three times while it moves them; blocks never move, and Drain
+/// frees them one by one while their entries are handed on.
 
 #include <algorithm>
 #include <cstddef>
@@ -42,7 +44,7 @@ public:
         const uint32_t tag = uint32_t(h >> 32);
         for (size_t i = size_t(h) & mask_; slots_[i].index != 0; i = (i + 1) & mask_) {
             if (slots_[i].tag == tag) {
-                const char *entry = reinterpret_cast<const char *>(&entries_[slots_[i].index - 1]);
+                const char *entry = reinterpret_cast<const char *>(&At(slots_[i].index - 1));
                 for (size_t line = 0; line < sizeof(Entry); line += 64) __builtin_prefetch(entry + line);
                 return;
             }
@@ -54,45 +56,76 @@ public:
         const uint32_t tag = uint32_t(h >> 32);
         size_t i = size_t(h) & mask_;
         while (slots_[i].index != 0) {
-            if (slots_[i].tag == tag && entries_[slots_[i].index - 1].first == key)
-                return entries_[slots_[i].index - 1].second;
+            if (slots_[i].tag == tag && At(slots_[i].index - 1).first == key) return At(slots_[i].index - 1).second;
             i = (i + 1) & mask_;
         }
-        if ((entries_.size() + 1) * 2 > slots_.size()) {
+        if ((size_ + 1) * 2 > slots_.size()) {
             Grow();
             return FindOrInsert(key, h);
         }
-        entries_.emplace_back(key, Value{});
-        slots_[i] = Slot{uint32_t(entries_.size()), tag};
-        return entries_.back().second;
+        if (size_ == blocks_.size() * BLOCK) {
+            blocks_.emplace_back();
+            blocks_.back().reserve(size_ == 0 ? FIRST_BLOCK : BLOCK);
+        } else if (blocks_.size() == 1 && blocks_[0].size() == blocks_[0].capacity()) {
+            blocks_[0].reserve(std::min(BLOCK, blocks_[0].capacity() * 2));  // a small map stays small
+        }
+        blocks_.back().emplace_back(key, Value{});
+        ++size_;
+        slots_[i] = Slot{uint32_t(size_), tag};
+        return blocks_.back().back().second;
     }
 
-    size_t Size() const { return entries_.size(); }
-    bool Empty() const { return entries_.empty(); }
+    size_t Size() const { return size_; }
+    bool Empty() const { return size_ == 0; }
 
     template <typename F>
     void ForEach(F &&f) {
-        for (auto &[k, v] : entries_) f(k, v);
+        for (auto &block : blocks_)
+            for (auto &[k, v] : block) f(k, v);
     }
     template <typename F>
     void ForEach(F &&f) const {
-        for (const auto &[k, v] : entries_) f(k, v);
+        for (const auto &block : blocks_)
+            for (const auto &[k, v] : block) f(k, v);
+    }
+    /// Hands every entry to f (which may move from the value), freeing each block once it is done, and
+    /// leaves the map empty with `keep_capacity` slots: the entries and what f makes of them are never
+    /// all in memory at once.
+    template <typename F>
+    void Drain(F &&f, size_t keep_capacity = 1024) {
+        std::vector<Slot>().swap(slots_);
+        for (auto &block : blocks_) {
+            for (auto &[k, v] : block) f(k, v);
+            std::vector<Entry>().swap(block);
+        }
+        std::vector<std::vector<Entry>>().swap(blocks_);
+        size_ = 0;
+        Allocate(RoundUp(keep_capacity));
     }
 
     /// Empties the map and keeps its memory, for a table refilled to about the same size.
     void Reset() {
-        entries_.clear();
+        if (blocks_.size() > 1) blocks_.resize(1);
+        if (!blocks_.empty()) blocks_[0].clear();
+        size_ = 0;
         std::fill(slots_.begin(), slots_.end(), Slot{});
     }
     /// Empties the map and gives its memory back down to `keep_capacity` slots.
     void Clear(size_t keep_capacity = 1024) {
-        std::vector<Entry>().swap(entries_);
+        std::vector<std::vector<Entry>>().swap(blocks_);
         std::vector<Slot>().swap(slots_);
+        size_ = 0;
         Allocate(RoundUp(keep_capacity));
     }
 
 private:
     using Entry = std::pair<Key, Value>;
+    // Entries per block: large enough that the block array stays in cache, small enough that a
+    // half-filled last block costs little. The first block grows from FIRST_BLOCK: most maps are small.
+    static constexpr size_t BLOCK = 4096;
+    static constexpr size_t FIRST_BLOCK = 16;
+    Entry &At(size_t e) { return blocks_[e / BLOCK][e % BLOCK]; }
+    const Entry &At(size_t e) const { return blocks_[e / BLOCK][e % BLOCK]; }
     struct Slot {
         uint32_t index = 0;  // entry index + 1; 0 = empty
         uint32_t tag = 0;    // high hash bits: most mismatches are told without touching the entry
@@ -109,8 +142,8 @@ private:
     }
     void Grow() {
         Allocate(slots_.size() * 2);
-        for (size_t e = 0; e < entries_.size(); ++e) {
-            const uint64_t h = Hash{}(entries_[e].first);
+        for (size_t e = 0; e < size_; ++e) {
+            const uint64_t h = Hash{}(At(e).first);
             size_t i = size_t(h) & mask_;
             while (slots_[i].index != 0) i = (i + 1) & mask_;
             slots_[i] = Slot{uint32_t(e + 1), uint32_t(h >> 32)};
@@ -118,7 +151,8 @@ private:
     }
 
     std::vector<Slot> slots_;
-    std::vector<Entry> entries_;
+    std::vector<std::vector<Entry>> blocks_;  // every block but the last holds BLOCK entries
+    size_t size_ = 0;
     size_t mask_ = 0;
 };
 

@@ -20,7 +20,7 @@ ShardedAggregation::ShardedAggregation(unsigned workers, bool track_destinations
         auto w = std::make_unique<Worker>();
         w->state.shard.TrackDestinations(track_destinations);
         // The workers share the one-shard bound on buffered records, so memory does not grow with them.
-        w->state.shard.SetFlushLimit((size_t(1) << 20) / workers);
+        w->state.shard.SetFlushLimit(AggregateShard::DEFAULT_FLUSH_LIMIT / workers);
         w->state.shard.SetEnrichment(enrichment);
         pending_[i].reserve(BATCH);
         workers_.push_back(std::move(w));

@@ -70,9 +70,9 @@ public:
 private:
     static constexpr size_t BATCH = 4096;
     // How many packets may wait for the workers, all together: enough to keep the reader busy while
-    // the workers flush an hour (a lump of work, where observing is a stream of appends: about 0.2 s
-    // for 10M packets a day), and a bound on the memory held between threads (about 36 MiB).
-    static constexpr size_t QUEUED_PACKETS_LIMIT = size_t(1) << 19;
+    // a worker flushes its share of the record buffer (a lump of work, where observing is a stream of
+    // appends), and a bound on the memory held between threads (about 12 MiB of 96-byte observations).
+    static constexpr size_t QUEUED_PACKETS_LIMIT = size_t(1) << 18;
     size_t queue_limit_ = 1;  // batches per worker
 
     struct Message {
