@@ -581,7 +581,10 @@ void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily) {
     CounterRows &rows = shard.HourlySegments();
     for (auto &[key, segment] : rows) {
         if (segment.Empty()) continue;
-        daily[CounterKey{int32_t(FloorDiv(key.period, 24)), key.sensor, key.dim}].Merge(segment);
+        // Days stay packed: they are only merged into and, once closed, stored as they are.
+        Segment &day = daily[CounterKey{int32_t(FloorDiv(key.period, 24)), key.sensor, key.dim}];
+        day.Merge(segment);
+        day.Pack();
         Segment &slot = hourly[key];
         slot.Merge(std::move(segment));
     }

@@ -66,23 +66,245 @@ Segment Segment::FromRows(std::vector<SegmentRow> rows) {
 
 void Segment::Merge(const Segment &other) {
     if (other.Empty()) return;
-    if (Empty()) {
-        *this = other;
-        return;
-    }
-    MergeFrom(other);
+    if (Empty()) *this = other;
+    else if (Packed()) MergePacked(other);
+    else MergeFrom(other);
 }
 
 void Segment::Merge(Segment &&other) {
     if (Empty()) *this = std::move(other);
-    else if (!other.Empty()) MergeFrom(other);
+    else if (other.Empty()) {}
+    else if (Packed()) MergePacked(other);
+    else MergeFrom(other);
     other = Segment();
+}
+
+void Segment::ClearArrays() const {
+    std::vector<Head>().swap(heads_);
+    std::vector<uint32_t>().swap(v4_);
+    std::vector<Ipv6Bytes>().swap(v6_);
+}
+
+void Segment::Pack() {
+    if (Packed() || heads_.empty()) return;
+    packed_ = Encode();
+    packed_rows_ = heads_.size();
+    packed_packets_ = Packets();
+    packed_bytes_ = Bytes();
+    ClearArrays();
+}
+
+void Segment::Unpack() const {
+    if (!Packed() || !heads_.empty()) return;
+    std::optional<Segment> s = Decode(packed_);
+    if (!s) return;  // cannot happen: packed_ is what Encode wrote
+    heads_ = std::move(s->heads_);
+    v4_ = std::move(s->v4_);
+    v6_ = std::move(s->v6_);
+}
+
+// Row by row over an unpacked segment, for MergePacked.
+class SegmentCursor {
+public:
+    explicit SegmentCursor(const Segment &s) : s_(s) { Next(); }
+    bool Valid() const { return valid_; }
+    void Next() {
+        valid_ = i_ < s_.heads_.size();
+        if (!valid_) return;
+        row_ = s_.Row(i_++);
+        k4_ = k6_ = 0;
+    }
+    uint32_t Key() const { return row_.key; }
+    uint64_t Packets() const { return row_.packets; }
+    uint64_t Bytes() const { return row_.bytes; }
+    uint64_t N4() const { return row_.v4.size(); }
+    uint64_t N6() const { return row_.v6.size(); }
+    uint32_t NextV4() { return row_.v4[k4_++]; }
+    Ipv6Bytes NextV6() { return row_.v6[k6_++]; }
+    /// Appends the row's sources in the encoded form (deltas, then 16-byte addresses).
+    void CopySources(std::string &out) {
+        uint32_t prev = 0;
+        for (uint32_t a : row_.v4) {
+            PutVarint(out, a - prev);
+            prev = a;
+        }
+        for (const Ipv6Bytes &a : row_.v6) out.append(reinterpret_cast<const char *>(a.data()), 16);
+    }
+
+private:
+    const Segment &s_;
+    size_t i_ = 0;
+    bool valid_ = false;
+    SegmentRowView row_;
+    size_t k4_ = 0, k6_ = 0;
+};
+
+// Row by row over an encoded segment (one Encode wrote, so trusted; the reader still never reads
+// past the end): one reader on the row heads, one on the sources after them.
+class PackedCursor {
+public:
+    explicit PackedCursor(std::string_view bytes) : heads_(bytes.substr(bytes.empty() ? 0 : 1)), sources_(std::string_view()) {
+        heads_.Read(rows_);
+        // The sources begin after every row head: skip the heads once with a second reader.
+        VarintReader skip = heads_;
+        uint64_t v;
+        for (uint64_t r = 0; r < rows_ * 5; ++r) skip.Read(v);
+        sources_ = skip;
+        Next();
+    }
+    bool Valid() const { return valid_; }
+    void Next() {
+        valid_ = rows_ > 0;
+        if (!valid_) return;
+        --rows_;
+        uint64_t delta;
+        heads_.Read(delta);
+        key_ += delta;
+        heads_.Read(packets_);
+        heads_.Read(bytes_);
+        heads_.Read(n4_);
+        heads_.Read(n6_);
+        prev4_ = 0;
+    }
+    uint32_t Key() const { return uint32_t(key_); }
+    uint64_t Packets() const { return packets_; }
+    uint64_t Bytes() const { return bytes_; }
+    uint64_t N4() const { return n4_; }
+    uint64_t N6() const { return n6_; }
+    uint32_t NextV4() {
+        uint64_t d = 0;
+        sources_.Read(d);
+        prev4_ += d;
+        return uint32_t(prev4_);
+    }
+    Ipv6Bytes NextV6() {
+        Ipv6Bytes a{};
+        if (const uint8_t *p = sources_.Take(16)) std::copy(p, p + 16, a.begin());
+        return a;
+    }
+    /// Appends the row's sources as they are encoded: deltas restart at each row, so the bytes copy.
+    void CopySources(std::string &out) {
+        const uint8_t *begin = sources_.Take(0);
+        uint64_t v;
+        for (uint64_t k = 0; k < n4_; ++k) sources_.Read(v);
+        sources_.Take(16 * n6_);
+        const uint8_t *end = sources_.Take(0);
+        out.append(reinterpret_cast<const char *>(begin), size_t(end - begin));
+    }
+
+private:
+    VarintReader heads_, sources_;
+    uint64_t rows_ = 0;
+    bool valid_ = false;
+    uint64_t key_ = 0, packets_ = 0, bytes_ = 0, n4_ = 0, n6_ = 0, prev4_ = 0;
+};
+
+namespace {
+
+// Writes a segment's encoding row by row: heads and sources into two strings, joined at the end.
+struct PackedWriter {
+    std::string heads, sources;
+    uint64_t rows = 0, packets = 0, bytes = 0;
+    uint32_t prev_key = 0;
+    void Head(uint32_t key, uint64_t row_packets, uint64_t row_bytes, uint64_t n4, uint64_t n6) {
+        PutVarint(heads, key - prev_key);
+        prev_key = key;
+        PutVarint(heads, row_packets);
+        PutVarint(heads, row_bytes);
+        PutVarint(heads, n4);
+        PutVarint(heads, n6);
+        ++rows;
+        packets += row_packets;
+        bytes += row_bytes;
+    }
+    std::string Finish() {
+        std::string out;
+        out.reserve(heads.size() + sources.size() + 12);
+        out.push_back(char(1));
+        PutVarint(out, rows);
+        out += heads;
+        out += sources;
+        return out;
+    }
+};
+
+template <typename A, typename B>
+void MergeRowsInto(PackedWriter &w, A &a, B &b) {
+    while (a.Valid() || b.Valid()) {
+        if (!b.Valid() || (a.Valid() && a.Key() < b.Key())) {
+            w.Head(a.Key(), a.Packets(), a.Bytes(), a.N4(), a.N6());
+            a.CopySources(w.sources);
+            a.Next();
+        } else if (!a.Valid() || b.Key() < a.Key()) {
+            w.Head(b.Key(), b.Packets(), b.Bytes(), b.N4(), b.N6());
+            b.CopySources(w.sources);
+            b.Next();
+        } else {
+            uint64_t n4 = 0, n6 = 0;
+            uint64_t left_a = a.N4(), left_b = b.N4();
+            uint32_t va = left_a ? a.NextV4() : 0, vb = left_b ? b.NextV4() : 0;
+            uint32_t prev = 0;
+            auto put = [&](uint32_t v) {
+                PutVarint(w.sources, v - prev);
+                prev = v;
+                ++n4;
+            };
+            while (left_a && left_b) {
+                if (va < vb) {
+                    put(va);
+                    va = --left_a ? a.NextV4() : 0;
+                } else if (vb < va) {
+                    put(vb);
+                    vb = --left_b ? b.NextV4() : 0;
+                } else {
+                    put(va);
+                    va = --left_a ? a.NextV4() : 0;
+                    vb = --left_b ? b.NextV4() : 0;
+                }
+            }
+            for (; left_a; va = --left_a ? a.NextV4() : 0) put(va);
+            for (; left_b; vb = --left_b ? b.NextV4() : 0) put(vb);
+            // IPv6 sources are few: gathered and united plainly.
+            std::vector<Ipv6Bytes> sa, sb, u;
+            for (uint64_t k = 0; k < a.N6(); ++k) sa.push_back(a.NextV6());
+            for (uint64_t k = 0; k < b.N6(); ++k) sb.push_back(b.NextV6());
+            std::set_union(sa.begin(), sa.end(), sb.begin(), sb.end(), std::back_inserter(u));
+            for (const Ipv6Bytes &x : u) w.sources.append(reinterpret_cast<const char *>(x.data()), 16);
+            n6 = u.size();
+            w.Head(a.Key(), a.Packets() + b.Packets(), a.Bytes() + b.Bytes(), n4, n6);
+            a.Next();
+            b.Next();
+        }
+    }
+}
+
+}  // namespace
+
+// The result's sources are written in order as they come: no sizing pass, no arrays.
+void Segment::MergePacked(const Segment &other) {
+    PackedWriter w;
+    w.heads.reserve(packed_.size() / 4);
+    w.sources.reserve(packed_.size() + (other.Packed() ? other.packed_.size() : other.v4_.size() * 2));
+    PackedCursor a(packed_);
+    if (other.Packed()) {
+        PackedCursor b(other.packed_);
+        MergeRowsInto(w, a, b);
+    } else {
+        SegmentCursor b(other);
+        MergeRowsInto(w, a, b);
+    }
+    packed_ = w.Finish();
+    packed_rows_ = w.rows;
+    packed_packets_ = w.packets;
+    packed_bytes_ = w.bytes;
+    ClearArrays();
 }
 
 // One pass to size the result exactly, one to write it; both walk the two key-sorted head arrays.
 template <typename SegmentRef>
 void Segment::MergeFrom(SegmentRef &&other_ref) {
     const Segment &other = other_ref;
+    other.Unpack();
     size_t heads = 0, v4 = 0, v6 = 0;
     for (size_t i = 0, j = 0; i < Size() || j < other.Size(); ++heads) {
         if (j == other.Size() || (i < Size() && heads_[i].key < other.heads_[j].key)) {
@@ -179,18 +401,21 @@ Segment SegmentBuilder::Build() {
 }
 
 uint64_t Segment::Packets() const {
+    if (Packed()) return packed_packets_;
     uint64_t n = 0;
     for (const Head &h : heads_) n += h.packets;
     return n;
 }
 
 uint64_t Segment::Bytes() const {
+    if (Packed()) return packed_bytes_;
     uint64_t n = 0;
     for (const Head &h : heads_) n += h.bytes;
     return n;
 }
 
 std::string Segment::Encode() const {
+    if (Packed()) return packed_;
     std::string out;
     out.reserve(heads_.size() * 8 + v4_.size() * 2 + v6_.size() * 16 + 16);
     out.push_back(char(1));

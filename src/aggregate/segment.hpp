@@ -62,16 +62,22 @@ public:
     void Merge(const Segment &other);
     /// The same; takes other's arrays when this one is empty. other is left empty.
     void Merge(Segment &&other);
-    bool Empty() const { return heads_.empty(); }
-    size_t Size() const { return heads_.size(); }
+    bool Empty() const { return Size() == 0; }
+    size_t Size() const { return packed_.empty() ? heads_.size() : size_t(packed_rows_); }
     uint64_t Packets() const;
     uint64_t Bytes() const;
-    /// Distinct (key, source) pairs: what the segment costs in memory, about.
-    size_t SourceEntries() const { return v4_.size() + v6_.size(); }
+
+    /// Keeps the segment in its encoded form from now on (what Encode returns): a day's segments,
+    /// merged hour after hour, take about half the memory of the arrays, a merge into a packed
+    /// segment streams both in one pass, and storing it encodes nothing. Reading rows unpacks a
+    /// copy, kept until the next merge.
+    void Pack();
+    bool Packed() const { return !packed_.empty(); }
 
     class RowRange;
     RowRange Rows() const;
     SegmentRowView Row(size_t i) const {
+        Unpack();
         const Head &h = heads_[i];
         const uint32_t v4_begin = i == 0 ? 0 : heads_[i - 1].v4_end, v6_begin = i == 0 ? 0 : heads_[i - 1].v6_end;
         return SegmentRowView{h.key, h.packets, h.bytes,
@@ -85,6 +91,8 @@ public:
 
 private:
     friend class SegmentBuilder;
+    friend class SegmentCursor;
+    friend class PackedCursor;
     // A row: its key, counts, and where its sources end in v4_ / v6_ (they begin where the previous
     // row's end). 32 bytes.
     struct Head {
@@ -96,10 +104,17 @@ private:
     };
     template <typename SegmentRef>
     void MergeFrom(SegmentRef &&other);
+    void MergePacked(const Segment &other);
+    /// Fills the arrays from packed_ when they are not filled yet.
+    void Unpack() const;
+    void ClearArrays() const;
 
-    std::vector<Head> heads_;
-    std::vector<uint32_t> v4_;
-    std::vector<Ipv6Bytes> v6_;
+    // Unpacked: the segment. Packed: a read copy of packed_, or empty.
+    mutable std::vector<Head> heads_;
+    mutable std::vector<uint32_t> v4_;
+    mutable std::vector<Ipv6Bytes> v6_;
+    std::string packed_;  // non-empty when packed
+    uint64_t packed_rows_ = 0, packed_packets_ = 0, packed_bytes_ = 0;
 };
 
 class Segment::RowRange {

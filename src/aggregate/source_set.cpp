@@ -80,30 +80,98 @@ std::optional<Bitmap32> Bitmap32::Deserialize(std::string_view bytes) {
 }
 #undef DARKSCOPE_ENSURE_BITMAP
 
-void SmallU32Set::Spill() {
-    overflow_ = std::make_unique<Bitmap32>();
-    for (uint8_t i = 0; i < count_; ++i) overflow_->Add(inline_[i]);
+void SmallU32Set::Free() {
+    if (count_ == VECTOR) delete[] values_;
+    else if (count_ == BITMAP) delete bitmap_;
+    heap_ = nullptr;
     count_ = 0;
 }
-void SmallU32Set::Merge(const SmallU32Set &other) {
-    if (other.overflow_) {
-        if (!overflow_) Spill();
-        overflow_->Merge(*other.overflow_);
-        return;
-    }
-    for (uint8_t i = 0; i < other.count_; ++i) Add(other.inline_[i]);
-}
+
 void SmallU32Set::AddSorted(std::span<const uint32_t> values) {
-    // Inline while the values fit (they often repeat what is already there); the rest in one batch.
+    // Inline while the values fit (they often repeat what is already there).
     size_t i = 0;
     while (i < values.size() && TryAddInline(values[i])) ++i;
     if (i == values.size()) return;
-    if (!overflow_) Spill();
-    overflow_->AddMany(values.subspan(i));
+    values = values.subspan(i);
+    if (count_ == BITMAP) {
+        bitmap_->AddMany(values);
+        return;
+    }
+    // The values held so far, sorted: the inline ones or the array.
+    std::array<uint32_t, INLINE> held_inline = inline_;
+    std::span<const uint32_t> held;
+    if (count_ == VECTOR) {
+        held = VectorValues();
+    } else {
+        const size_t n = std::min<size_t>(count_, INLINE);  // count_ <= INLINE here; the bound tells the compiler
+        std::sort(held_inline.begin(), held_inline.begin() + long(n));
+        held = std::span<const uint32_t>(held_inline.data(), n);
+    }
+    size_t common = 0;
+    for (size_t a = 0, b = 0; a < held.size() && b < values.size();) {
+        if (held[a] < values[b]) ++a;
+        else if (values[b] < held[a]) ++b;
+        else ++common, ++a, ++b;
+    }
+    const size_t total = held.size() + values.size() - common;
+    if (total > VECTOR_LIMIT) {
+        auto *bitmap = new Bitmap32();
+        bitmap->AddMany(held);
+        bitmap->AddMany(values);
+        Free();
+        bitmap_ = bitmap;
+        count_ = BITMAP;
+        return;
+    }
+    const uint32_t capacity = count_ == VECTOR ? inline_[1] : 0;
+    uint32_t *out = values_;
+    if (total > capacity) {
+        // Half again as much as needed: a source's day grows its sets hour by hour.
+        const uint32_t grown = uint32_t(std::min<size_t>(VECTOR_LIMIT, std::max<size_t>(total + total / 2, 8)));
+        out = new uint32_t[grown];
+        std::set_union(held.begin(), held.end(), values.begin(), values.end(), out);
+        Free();
+        values_ = out;
+        count_ = VECTOR;
+        inline_[0] = uint32_t(total);
+        inline_[1] = grown;
+        return;
+    }
+    // Room enough: merge from the back, in place.
+    size_t a = held.size(), b = values.size(), o = total;
+    while (b > 0) {
+        if (a > 0 && values[b - 1] < out[a - 1]) {
+            out[--o] = out[--a];
+        } else {
+            if (a > 0 && out[a - 1] == values[b - 1]) --a;  // equal: keep one
+            out[--o] = values[--b];
+        }
+    }
+    inline_[0] = uint32_t(total);
 }
-uint64_t SmallU32Set::Cardinality() const { return overflow_ ? overflow_->Cardinality() : count_; }
+
+void SmallU32Set::Merge(const SmallU32Set &other) {
+    if (other.count_ == BITMAP && count_ == BITMAP) {
+        bitmap_->Merge(*other.bitmap_);
+        return;
+    }
+    if (other.count_ == VECTOR) {
+        AddSorted(other.VectorValues());
+        return;
+    }
+    const std::vector<uint32_t> values = other.SortedValues();
+    AddSorted(values);
+}
+
+uint64_t SmallU32Set::Cardinality() const {
+    if (count_ == VECTOR) return inline_[0];
+    if (count_ == BITMAP) return bitmap_->Cardinality();
+    return count_;
+}
+
 std::vector<uint32_t> SmallU32Set::SortedValues() const {
-    if (overflow_) return overflow_->Values();
+    if (count_ == VECTOR) return {values_, values_ + inline_[0]};
+    if (count_ == BITMAP) return bitmap_->Values();
     std::vector<uint32_t> values(inline_.begin(), inline_.begin() + count_);
     std::sort(values.begin(), values.end());
     return values;

@@ -58,14 +58,17 @@ private:
     mutable std::vector<uint32_t> pending_;
 };
 
-/// A small set of 32-bit values that stays inline up to four entries and only then allocates a
-/// bitmap: most darknet sources touch one or two destinations, services and sensors a day.
+/// A set of 32-bit values for a per-source record (its destinations, services, sensors of a day):
+/// inline up to four values, then a sorted array on the heap, and a Roaring bitmap only past
+/// VECTOR_LIMIT values. Most darknet sources touch a handful of destinations a day; a bitmap for
+/// each (with its pending buffer and containers) cost several hundred bytes where the array costs
+/// four per value. 32 bytes whatever the mode.
 class SmallU32Set {
 public:
     void Add(uint32_t value) {
         if (TryAddInline(value)) return;
-        if (!overflow_) Spill();
-        overflow_->Add(value);
+        const uint32_t one[1] = {value};
+        AddSorted(one);
     }
     void Merge(const SmallU32Set &other);
     uint64_t Cardinality() const;
@@ -74,26 +77,50 @@ public:
     void AddSorted(std::span<const uint32_t> values);
 
     SmallU32Set() = default;
-    SmallU32Set(SmallU32Set &&) noexcept = default;
-    SmallU32Set &operator=(SmallU32Set &&) noexcept = default;
+    ~SmallU32Set() { Free(); }
+    SmallU32Set(SmallU32Set &&other) noexcept { Steal(other); }
+    SmallU32Set &operator=(SmallU32Set &&other) noexcept {
+        if (this != &other) {
+            Free();
+            Steal(other);
+        }
+        return *this;
+    }
+    SmallU32Set(const SmallU32Set &) = delete;
+    SmallU32Set &operator=(const SmallU32Set &) = delete;
+
+    static constexpr uint32_t VECTOR_LIMIT = 1024;
 
 private:
     static constexpr uint8_t INLINE = 4;
+    // count_ above INLINE names the mode; in VECTOR mode inline_[0] is the size, inline_[1] the capacity.
+    static constexpr uint8_t VECTOR = 0xFE, BITMAP = 0xFF;
     /// Adds value if the set is still inline and has it or room for it.
     bool TryAddInline(uint32_t value) {
-        if (overflow_) return false;
+        if (count_ > INLINE) return false;
         for (uint8_t i = 0; i < count_; ++i)
             if (inline_[i] == value) return true;
         if (count_ == INLINE) return false;
         inline_[count_++] = value;
         return true;
     }
-    void Spill();
+    std::span<const uint32_t> VectorValues() const { return {values_, inline_[0]}; }
+    void Free();
+    void Steal(SmallU32Set &other) {
+        inline_ = other.inline_;
+        count_ = std::exchange(other.count_, 0);
+        heap_ = std::exchange(other.heap_, nullptr);
+    }
 
     std::array<uint32_t, INLINE> inline_{};
     uint8_t count_ = 0;
-    std::unique_ptr<Bitmap32> overflow_;
+    union {
+        void *heap_ = nullptr;
+        uint32_t *values_;  // VECTOR mode
+        Bitmap32 *bitmap_;  // BITMAP mode
+    };
 };
+static_assert(sizeof(SmallU32Set) == 32);
 
 /// Exact unique source addresses of both families.
 class SourceSet {

@@ -72,7 +72,7 @@ private:
     // How many packets may wait for the workers, all together: enough to keep the reader busy while
     // a worker flushes its share of the record buffer (a lump of work, where observing is a stream of
     // appends), and a bound on the memory held between threads (about 12 MiB of 96-byte observations).
-    static constexpr size_t QUEUED_PACKETS_LIMIT = size_t(1) << 18;
+    static constexpr size_t QUEUED_PACKETS_LIMIT = size_t(1) << 17;
     size_t queue_limit_ = 1;  // batches per worker
 
     struct Message {

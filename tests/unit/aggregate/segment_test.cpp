@@ -105,6 +105,56 @@ TEST(Segment, RejectsCorruptBlobsWithoutReadingPastThem) {
     EXPECT_TRUE(Segment::Decode(""));  // empty: no rows
 }
 
+// A packed segment merges by streaming its encoding: every mix of packed and unpacked operands, IPv6
+// included, must encode to the same bytes as the merge of plain segments, and read back the same rows.
+TEST(Segment, PackedMergesEqualPlainMerges) {
+    std::mt19937 rng(5);
+    auto random_segment = [&] {
+        std::vector<SegmentRow> rows;
+        const size_t n = rng() % 30;
+        for (size_t i = 0; i < n; ++i) {
+            SegmentRow r{uint32_t(rng() % 50), 1 + rng() % 9, rng() % 900, {}, {}};
+            for (size_t k = rng() % 12; k > 0; --k) r.v4.push_back(rng() % (rng() % 2 ? 40 : 4000000000u));
+            for (size_t k = rng() % 3 == 0 ? rng() % 3 : 0; k > 0; --k) r.v6.push_back(Ipv6Bytes{0x20, 0x01, uint8_t(rng() % 4)});
+            rows.push_back(std::move(r));
+        }
+        return Segment::FromRows(std::move(rows));
+    };
+    for (int round = 0; round < 300; ++round) {
+        const Segment a = random_segment(), b = random_segment(), c = random_segment();
+        Segment plain = a;
+        plain.Merge(b);
+        plain.Merge(c);
+        Segment packed = a;
+        packed.Pack();
+        packed.Merge(b);  // packed with plain
+        Segment packed_c = c;
+        packed_c.Pack();
+        if (round % 2) {
+            (void)packed.Rows()[0];  // an unpacked read copy must not survive the next merge
+        }
+        packed.Merge(std::move(packed_c));  // packed with packed
+        if (!a.Empty()) {
+            EXPECT_TRUE(packed.Packed());  // merging into it keeps it packed
+        }
+        ASSERT_EQ(packed.Encode(), plain.Encode()) << "round " << round;
+        EXPECT_EQ(packed.Size(), plain.Size());
+        EXPECT_EQ(packed.Packets(), plain.Packets());
+        EXPECT_EQ(packed.Bytes(), plain.Bytes());
+        for (size_t i = 0; i < plain.Size(); ++i) {
+            EXPECT_EQ(packed.Rows()[i].key, plain.Rows()[i].key);
+            EXPECT_EQ(V4(packed.Rows()[i]), V4(plain.Rows()[i]));
+        }
+        Segment unpacked_into = b;  // a plain segment taking a packed one
+        Segment packed_a = a;
+        packed_a.Pack();
+        unpacked_into.Merge(packed_a);
+        Segment want = b;
+        want.Merge(a);
+        EXPECT_EQ(unpacked_into.Encode(), want.Encode());
+    }
+}
+
 }  // namespace darkscope
 
 namespace darkscope {
