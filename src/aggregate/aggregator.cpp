@@ -501,18 +501,63 @@ void AggregateShard::AddSignatureHits(const Observation &o, const PacketRecord &
         s.key = o.signatures.sids[i];
         signature_records_.push_back(s);
     }
-    s.dim = Dimension::SIGNATURE_CATEGORY;
+    const bool enriched = enrichment_ != nullptr;
     for (uint32_t bits = o.signatures.categories; bits; bits &= bits - 1) {
         s.key = uint32_t(std::countr_zero(bits));
+        s.dim = Dimension::SIGNATURE_CATEGORY;
+        signature_records_.push_back(s);
+        if (enriched) {
+            s.dim = Dimension::SIGNATURE_CATEGORY_COUNTRY;  // the country joins the key at flush
+            signature_records_.push_back(s);
+        }
+    }
+    if (enriched) {
+        s.key = 0;
+        s.dim = Dimension::SIGNATURE_COUNTRY;
         signature_records_.push_back(s);
     }
     if (o.signatures.truncated) events_[EventKey{int32_t(HourOf(o.ts)), o.sensor, EVENT_SIGNATURE_HITS_TRUNCATED}] += 1;
+}
+
+SourceInfo AggregateShard::CachedInfoOf(uint8_t family, uint32_t src) {
+    if (family != 4 && family != 6) return SourceInfo{};
+    CachedInfo &c = family == 4 ? v4_info_[src] : v6_info_[v6_sources_[src]];
+    if (!c.known) {
+        c.info = enrichment_->Lookup(family == 4 ? IpAddress::V4(src) : IpAddress::V6FromBytes(v6_sources_[src].data()));
+        c.known = true;
+        ++info_cached_;
+    }
+    return c.info;
 }
 
 // Segments per (hour, sensor, dimension) with exact sources, as FlushHour makes for the other
 // dimensions; hits are few, so a comparison sort and one builder do.
 void AggregateShard::FlushSignatures() {
     if (signature_records_.empty()) return;
+    if (enrichment_ != nullptr) {
+        // The country into the country dimensions' keys, and research sources' hits once more under the
+        // mirror dimensions (summary --exclude-research subtracts them). A packet's records are adjacent
+        // here (arrival order), so one cache access serves all of them.
+        const size_t hits = signature_records_.size();
+        uint8_t last_family = 0xFF;
+        uint32_t last_src = 0;
+        SourceInfo info;
+        for (size_t i = 0; i < hits; ++i) {
+            SignatureRecord s = signature_records_[i];
+            if (s.family != last_family || s.src != last_src) {
+                info = CachedInfoOf(s.family, s.src);
+                last_family = s.family;
+                last_src = s.src;
+            }
+            if (s.dim == Dimension::SIGNATURE_COUNTRY) s.key = info.country;
+            else if (s.dim == Dimension::SIGNATURE_CATEGORY_COUNTRY) s.key = CountryCategoryKey(info.country, uint8_t(s.key));
+            signature_records_[i] = s;
+            if (info.research != 0) {
+                s.dim = ResearchDimension(s.dim);
+                signature_records_.push_back(s);
+            }
+        }
+    }
     std::sort(signature_records_.begin(), signature_records_.end(), [](const SignatureRecord &a, const SignatureRecord &b) {
         return std::tuple(HourOf(a.ts), a.sensor, a.dim) < std::tuple(HourOf(b.ts), b.sensor, b.dim);
     });

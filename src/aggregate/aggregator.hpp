@@ -236,11 +236,13 @@ private:
     // hour merges into them exactly (sources unite).
     CounterRows hourly_;
     void FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour);
-    // Signature hits of the buffered records: one per (packet, sid) and per (packet, category), turned
-    // into SIGNATURE and SIGNATURE_CATEGORY segments by FlushSignatures when the records flush.
+    // Signature hits of the buffered records: one per (packet, sid) and per (packet, category), and with
+    // enrichment one per packet (SIGNATURE_COUNTRY) and per (packet, category) (SIGNATURE_CATEGORY_COUNTRY),
+    // turned into segments by FlushSignatures when the records flush. The source's country is known only
+    // then (the hour's sources are looked up at flush), so FlushSignatures fills it into those keys.
     struct SignatureRecord {
         uint32_t src = 0;  // as PacketRecord::src
-        uint32_t key = 0;  // sid or category number
+        uint32_t key = 0;  // sid, category number, or (before FlushSignatures) 0 / category for the country dims
         TimestampNs ts = 0;
         uint32_t wire_len = 0;
         SensorIndex sensor = 0;
@@ -250,6 +252,9 @@ private:
     std::vector<SignatureRecord> signature_records_;
     void AddSignatureHits(const Observation &o, const PacketRecord &r);
     void FlushSignatures();
+    // The enrichment of a hit's source: from the cache FlushHour filled (looked up and cached if the cache
+    // was cleared since).
+    SourceInfo CachedInfoOf(uint8_t family, uint32_t src);
     FlushScratch &Scratch();
 
     FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> sources_{1 << 14};
