@@ -2,7 +2,7 @@
 # The demo: installs and builds darkscope (release), writes a synthetic two-day darknet capture towards two sensors
 # with `darkscope synth --scenario demo` (about 1.3 million packets, with its ground truth and sensors file),
 # ingests it and prints the top services, traffic classes, backscatter source ports, sensors, source countries,
-# scanner fingerprint tags and signature categories.
+# scanner fingerprint tags, signature categories and signature hits by source country.
 # Everything it writes is under demo/. After the build it takes a few seconds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,3 +23,4 @@ set -x
 "$bin" summary --store demo/darkscope.db --by country --top 5
 "$bin" summary --store demo/darkscope.db --by tag
 "$bin" summary --store demo/darkscope.db --by category
+"$bin" summary --store demo/darkscope.db --by signature-country --top 5

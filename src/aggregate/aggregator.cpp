@@ -499,7 +499,7 @@ void AggregateShard::AddSignatureHits(const Observation &o, const PacketRecord &
     SignatureRecord s;
     s.src = r.src;
     s.family = r.Family();
-    s.ts = r.ts;
+    s.hour = int32_t(HourOf(r.ts));
     s.wire_len = r.wire_len;
     s.sensor = r.sensor;
     s.dim = Dimension::SIGNATURE;
@@ -508,35 +508,94 @@ void AggregateShard::AddSignatureHits(const Observation &o, const PacketRecord &
         signature_records_.push_back(s);
     }
     s.dim = Dimension::SIGNATURE_CATEGORY;
+    s.first_category = true;
     for (uint32_t bits = o.signatures.categories; bits; bits &= bits - 1) {
         s.key = uint32_t(std::countr_zero(bits));
         signature_records_.push_back(s);
+        s.first_category = false;
     }
-    if (o.signatures.truncated) events_[EventKey{int32_t(HourOf(o.ts)), o.sensor, EVENT_SIGNATURE_HITS_TRUNCATED}] += 1;
+    if (o.signatures.truncated) events_[EventKey{s.hour, o.sensor, EVENT_SIGNATURE_HITS_TRUNCATED}] += 1;
+}
+
+SourceInfo AggregateShard::CachedInfoOf(uint8_t family, uint32_t src) {
+    if (family != 4 && family != 6) return SourceInfo{};
+    CachedInfo &c = family == 4 ? v4_info_[src] : v6_info_[v6_sources_[src]];
+    if (!c.known) {
+        c.info = enrichment_->Lookup(family == 4 ? IpAddress::V4(src) : IpAddress::V6FromBytes(v6_sources_[src].data()));
+        c.known = true;
+        ++info_cached_;
+    }
+    return c.info;
 }
 
 // Segments per (hour, sensor, dimension) with exact sources, as FlushHour makes for the other
-// dimensions; hits are few, so a comparison sort and one builder do.
+// dimensions; hits are few, so a comparison sort and one builder per dimension do.
 void AggregateShard::FlushSignatures() {
     if (signature_records_.empty()) return;
+    const bool enriched = enrichment_ != nullptr;
+    if (enriched) {
+        // The source's country into each record, and research sources' records once more under the mirror
+        // dimensions (summary --exclude-research subtracts them). A packet's records are adjacent here
+        // (arrival order), so one cache access serves all of them.
+        const size_t hits = signature_records_.size();
+        uint8_t last_family = 0xFF;
+        uint32_t last_src = 0;
+        SourceInfo info;
+        for (size_t i = 0; i < hits; ++i) {
+            SignatureRecord &s = signature_records_[i];
+            if (s.family != last_family || s.src != last_src) {
+                info = CachedInfoOf(s.family, s.src);
+                last_family = s.family;
+                last_src = s.src;
+            }
+            s.country = info.country;
+            if (info.research != 0) {
+                SignatureRecord mirror = s;
+                mirror.dim = ResearchDimension(s.dim);
+                signature_records_.push_back(mirror);  // may move the records: s is not used after this
+            }
+        }
+    }
     std::sort(signature_records_.begin(), signature_records_.end(), [](const SignatureRecord &a, const SignatureRecord &b) {
-        return std::tuple(HourOf(a.ts), a.sensor, a.dim) < std::tuple(HourOf(b.ts), b.sensor, b.dim);
+        return std::tuple(a.hour, a.sensor, a.dim) < std::tuple(b.hour, b.sensor, b.dim);
     });
-    SegmentBuilder builder;
+    SegmentBuilder builder, by_country, by_category_country;
+    auto add = [&](SegmentBuilder &b, uint32_t key, const SignatureRecord &s) {
+        if (s.family == 4) b.AddV4(key, 1, s.wire_len, s.src);
+        else if (s.family == 6) b.AddV6(key, 1, s.wire_len, v6_sources_[s.src]);
+        else b.AddCounts(key, 1, s.wire_len);
+    };
+    auto merge = [&](SegmentBuilder &b, int32_t hour, SensorIndex sensor, Dimension dim) {
+        Segment segment = b.Build();
+        if (segment.Empty()) return;
+        Segment &into = hourly_[CounterKey{hour, sensor, dim}];
+        into.Merge(std::move(segment));
+    };
     for (size_t i = 0; i < signature_records_.size();) {
         const SignatureRecord &first = signature_records_[i];
-        const int64_t hour = HourOf(first.ts);
+        const int32_t hour = first.hour;
+        const SensorIndex sensor = first.sensor;
+        const Dimension dim = first.dim;
+        const bool research = uint8_t(dim) >= RESEARCH_DIMENSION_BASE;
+        // Category records (or their mirrors) also count by category x country, and once per packet by country.
+        const bool categories = enriched && (dim == Dimension::SIGNATURE_CATEGORY ||
+                                             dim == ResearchDimension(Dimension::SIGNATURE_CATEGORY));
         size_t j = i;
         for (; j < signature_records_.size(); ++j) {
             const SignatureRecord &s = signature_records_[j];
-            if (HourOf(s.ts) != hour || s.sensor != first.sensor || s.dim != first.dim) break;
-            if (s.family == 4) builder.AddV4(s.key, 1, s.wire_len, s.src);
-            else if (s.family == 6) builder.AddV6(s.key, 1, s.wire_len, v6_sources_[s.src]);
-            else builder.AddCounts(s.key, 1, s.wire_len);
+            if (s.hour != hour || s.sensor != sensor || s.dim != dim) break;
+            add(builder, s.key, s);
+            if (categories) {
+                add(by_category_country, CountryCategoryKey(s.country, uint8_t(s.key)), s);
+                if (s.first_category) add(by_country, s.country, s);
+            }
         }
-        Segment segment = builder.Build();
-        Segment &into = hourly_[CounterKey{int32_t(hour), first.sensor, first.dim}];
-        into.Merge(std::move(segment));
+        merge(builder, hour, sensor, dim);
+        if (categories) {
+            auto mirrored = [&](Dimension d) { return research ? ResearchDimension(d) : d; };
+            merge(by_category_country, hour, sensor, mirrored(Dimension::SIGNATURE_CATEGORY_COUNTRY));
+            merge(by_country, hour, sensor, mirrored(Dimension::SIGNATURE_COUNTRY));
+        }
         i = j;
     }
     signature_records_.clear();

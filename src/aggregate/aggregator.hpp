@@ -239,20 +239,27 @@ private:
     // hour merges into them exactly (sources unite).
     CounterRows hourly_;
     void FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour);
-    // Signature hits of the buffered records: one per (packet, sid) and per (packet, category), turned
-    // into SIGNATURE and SIGNATURE_CATEGORY segments by FlushSignatures when the records flush.
+    // Signature hits of the buffered records: one per (packet, sid) and per (packet, category), turned into
+    // SIGNATURE and SIGNATURE_CATEGORY segments by FlushSignatures when the records flush; with enrichment the
+    // category records also make the SIGNATURE_CATEGORY_COUNTRY and (the first of each packet) SIGNATURE_COUNTRY
+    // segments, once the flush has looked the sources up, and research sources' records the mirrors.
     struct SignatureRecord {
         uint32_t src = 0;  // as PacketRecord::src
         uint32_t key = 0;  // sid or category number
-        TimestampNs ts = 0;
+        int32_t hour = 0;  // the hour number, so that sorting them divides no timestamp
         uint32_t wire_len = 0;
         SensorIndex sensor = 0;
         uint8_t family = 0;
         Dimension dim = Dimension::SIGNATURE;
+        uint16_t country = 0;         // of the source, filled by FlushSignatures
+        bool first_category = false;  // the packet's first category record: it counts by country
     };
     std::vector<SignatureRecord> signature_records_;
     void AddSignatureHits(const Observation &o, const PacketRecord &r);
     void FlushSignatures();
+    // The enrichment of a hit's source: from the cache FlushHour filled (looked up and cached if the cache
+    // was cleared since).
+    SourceInfo CachedInfoOf(uint8_t family, uint32_t src);
     FlushScratch &Scratch();
 
     FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash> sources_{1 << 14};

@@ -12,12 +12,15 @@ enum class Dimension : uint8_t {
     SERVICE = 1,      // key: ServiceKey::packed
     CLASS = 2,        // key: TrafficClass
     SOURCE_PORT = 3,  // key: ServiceKey::packed of the source port, for KeepsSourcePort classes
-    // Reserved for later stages (enrichment, signatures); the store already accepts them.
+    // Enrichment (4-6, 9, 10: only when ingest looks sources up) and signatures (7-10).
     COUNTRY = 4,
     COUNTRY_SERVICE = 5,
     ASN = 6,
-    SIGNATURE = 7,
-    SIGNATURE_CATEGORY = 8,
+    SIGNATURE = 7,                    // key: sid
+    SIGNATURE_CATEGORY = 8,           // key: sig::Category (a packet counts once per category)
+    SIGNATURE_COUNTRY = 9,            // key: country index of the source (enrich/country.hpp); a packet that hit
+                                      // any rule counts once
+    SIGNATURE_CATEGORY_COUNTRY = 10,  // key: CountryCategoryKey (enrich/country.hpp), once per packet and category
 };
 
 constexpr std::string_view DimensionName(Dimension d) {
@@ -31,13 +34,16 @@ constexpr std::string_view DimensionName(Dimension d) {
         case Dimension::ASN: return "asn";
         case Dimension::SIGNATURE: return "signature";
         case Dimension::SIGNATURE_CATEGORY: return "category";
+        case Dimension::SIGNATURE_COUNTRY: return "signature-country";
+        case Dimension::SIGNATURE_CATEGORY_COUNTRY: return "category-country";
     }
     return "?";
 }
 
 /// The research-scanner mirror of a dimension: the same keys, counting only the packets and sources
 /// of research scanners (matched by AS or network at ingest), so that --exclude-research subtracts
-/// them exactly. Dimension numbers 32 + 0 .. 32 + 6.
+/// them exactly. Dimension numbers 32 + 0 .. 32 + 10 (the mirrors of 0-6 come from FlushHour, those of the
+/// signature dimensions 7-10 from FlushSignatures).
 constexpr uint8_t RESEARCH_DIMENSION_BASE = 32;
 constexpr Dimension ResearchDimension(Dimension d) { return Dimension(RESEARCH_DIMENSION_BASE + uint8_t(d)); }
 

@@ -44,7 +44,7 @@ int RunSummary(const SummaryArgs &args) {
     if (!by) {
         fmt::print(stderr,
                    "darkscope summary: --by {}: expected service, class, srcport, source, sensor, country, "
-                   "country-service, asn, tag, signature or category\n",
+                   "country-service, asn, tag, signature, category, signature-country or category-country\n",
                    args.by);
         return EXIT_USAGE;
     }
@@ -87,7 +87,11 @@ void RegisterSummary(CLI::App &app, int &exit_code) {
         "--by sensor    per sensor, with its own per-day-per-IP figure\n"
         "--by signature rules that matched (msg [sid]); unique sources are exact\n"
         "--by category  signature hits by NPA category: Worm, Scan, Scan(P2P), UDP spam, DoS, DNS,\n"
-        "               Others (a packet counts once per category however many rules it hit)\n\n"
+        "               Others (a packet counts once per category however many rules it hit)\n"
+        "--by signature-country   signature hits by source country (the NPA's table 3-2): a packet\n"
+        "               that hit any rule counts once\n"
+        "--by category-country    signature hits by category and source country: \"CN Worm\"\n"
+        "               (the country breakdowns need ingest's enrichment: none with --no-enrich)\n\n"
         "--by country   source country (RIR allocation data), names in English and Japanese\n"
         "--by country-service   country x destination service: \"CN 23/TCP\"\n"
         "--by asn       origin AS of the sources, with the organisation\n"
@@ -98,12 +102,14 @@ void RegisterSummary(CLI::App &app, int &exit_code) {
         "The summary ends with the data (and version) that decided countries and AS numbers.\n\n"
         "Examples:\n"
         "  darkscope summary --by service --top 10\n"
+        "  darkscope summary --by signature-country --exclude-research\n"
         "  darkscope summary --from 2024-10-01 --to 2024-12-31 --by srcport --json");
     cmd->add_option("--store", args->store, "Store file")->capture_default_str();
     cmd->add_option("--from", args->from, "First day (YYYY-MM-DD, UTC); default: first day stored");
     cmd->add_option("--to", args->to, "Last day, inclusive (YYYY-MM-DD, UTC); default: last day stored");
     cmd->add_option("--by", args->by,
-                    "Breakdown: service, class, srcport, source, sensor, country, country-service, asn, tag, signature or category")
+                    "Breakdown: service, class, srcport, source, sensor, country, country-service, asn, tag, signature, "
+                    "category, signature-country or category-country")
         ->capture_default_str();
     cmd->add_option("--top", args->top, "Rows to show; 0 for all")->capture_default_str();
     cmd->add_flag("--json", args->json, "Machine-readable JSON on stdout");

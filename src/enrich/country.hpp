@@ -1,7 +1,8 @@
 #pragma once
 /// Country codes as small integers, for keys: ISO 3166-1 alpha-2 "JP" is index
 /// (('J' - 'A') * 26 + ('P' - 'A') + 1), 1 .. 676; 0 means unknown. The COUNTRY dimension's key is
-/// this index; the COUNTRY_SERVICE key is index << 20 | ServiceKey::packed (kind < 16, so 4 + 16 bits).
+/// this index (and SIGNATURE_COUNTRY's); the COUNTRY_SERVICE key is index << 20 | ServiceKey::packed (kind < 16,
+/// so 4 + 16 bits); the SIGNATURE_CATEGORY_COUNTRY key index << 8 | category.
 
 #include <cstdint>
 #include <string>
@@ -33,5 +34,10 @@ constexpr uint32_t CountryServiceKey(uint16_t country, ServiceKey service) {
 }
 constexpr uint16_t CountryOfKey(uint32_t country_service) { return uint16_t(country_service >> 20); }
 constexpr ServiceKey ServiceOfKey(uint32_t country_service) { return ServiceKey{country_service & 0xFFFFFu}; }
+
+/// The SIGNATURE_CATEGORY_COUNTRY key: country index << 8 | signature category (sig::Category, 1..7).
+constexpr uint32_t CountryCategoryKey(uint16_t country, uint8_t category) { return uint32_t(country) << 8 | category; }
+constexpr uint16_t CountryOfCategoryKey(uint32_t key) { return uint16_t(key >> 8); }
+constexpr uint8_t CategoryOfCountryKey(uint32_t key) { return uint8_t(key & 0xFFu); }
 
 }  // namespace darkscope

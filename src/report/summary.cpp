@@ -32,6 +32,8 @@ std::optional<SummaryBy> ParseSummaryBy(std::string_view text) {
     if (text == "tag") return SummaryBy::TAG;
     if (text == "signature") return SummaryBy::SIGNATURE;
     if (text == "category") return SummaryBy::CATEGORY;
+    if (text == "signature-country") return SummaryBy::SIGNATURE_COUNTRY;
+    if (text == "category-country") return SummaryBy::CATEGORY_COUNTRY;
     return std::nullopt;
 }
 
@@ -50,6 +52,8 @@ const char *ByName(SummaryBy by) {
         case SummaryBy::TAG: return "tag";
         case SummaryBy::SIGNATURE: return "signature";
         case SummaryBy::CATEGORY: return "category";
+        case SummaryBy::SIGNATURE_COUNTRY: return "signature-country";
+        case SummaryBy::CATEGORY_COUNTRY: return "category-country";
     }
     return "?";
 }
@@ -82,9 +86,24 @@ void AddSources(SourceSet &set, const CounterRecord &r) {
     if (!r.sources_v6.empty()) set.AddV6Many(r.sources_v6);
 }
 
+std::string CategoryName(uint32_t category) {
+    return category > 0 && category < sig::CATEGORY_COUNT ? std::string(sig::CategoryName(sig::Category(category)))
+                                                          : fmt::format("category {}", category);
+}
+
+// The country of a key of the country dimensions.
+uint16_t CountryOf(Dimension dim, uint32_t key) {
+    if (dim == Dimension::COUNTRY_SERVICE) return CountryOfKey(key);
+    if (dim == Dimension::SIGNATURE_CATEGORY_COUNTRY) return CountryOfCategoryKey(key);
+    return uint16_t(key);
+}
+
 std::string KeyName(Dimension dim, uint32_t key) {
     if (dim == Dimension::SERVICE || dim == Dimension::SOURCE_PORT) return ServiceKey{key}.ToString();
-    if (dim == Dimension::COUNTRY) return CountryCode(uint16_t(key));
+    if (dim == Dimension::COUNTRY || dim == Dimension::SIGNATURE_COUNTRY) return CountryCode(uint16_t(key));
+    if (dim == Dimension::SIGNATURE_CATEGORY) return CategoryName(key);
+    if (dim == Dimension::SIGNATURE_CATEGORY_COUNTRY)
+        return CountryCode(CountryOfCategoryKey(key)) + " " + CategoryName(CategoryOfCountryKey(key));
     if (dim == Dimension::COUNTRY_SERVICE)
         return CountryCode(CountryOfKey(key)) + " " + ServiceOfKey(key).ToString();
     if (dim == Dimension::ASN) return fmt::format("AS{}", key);
@@ -308,7 +327,11 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
                         : options.by == SummaryBy::ASN             ? Dimension::ASN
                         : options.by == SummaryBy::SIGNATURE       ? Dimension::SIGNATURE
                         : options.by == SummaryBy::CATEGORY        ? Dimension::SIGNATURE_CATEGORY
-                                                                   : Dimension::SOURCE_PORT;
+                        : options.by == SummaryBy::SIGNATURE_COUNTRY ? Dimension::SIGNATURE_COUNTRY
+                        : options.by == SummaryBy::CATEGORY_COUNTRY  ? Dimension::SIGNATURE_CATEGORY_COUNTRY
+                                                                     : Dimension::SOURCE_PORT;
+        const bool by_country = dim == Dimension::COUNTRY || dim == Dimension::COUNTRY_SERVICE ||
+                                dim == Dimension::SIGNATURE_COUNTRY || dim == Dimension::SIGNATURE_CATEGORY_COUNTRY;
         // Signature rows are named from the rules stored at ingest.
         std::unordered_map<uint32_t, SignatureInfo> signatures;
         if (dim == Dimension::SIGNATURE)
@@ -327,7 +350,7 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
         if (options.exclude_research) scan(ResearchDimension(dim), research_keys);
         std::map<std::string, std::string> names_en, names_ja;
         std::optional<RangeTable> asn_table;
-        if (dim == Dimension::COUNTRY || dim == Dimension::COUNTRY_SERVICE) {
+        if (by_country) {
             names_en = CountryNames("en");
             names_ja = CountryNames("ja");
         }
@@ -349,9 +372,6 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
                 row.key = it == signatures.end() ? fmt::format("sid {}", key) : fmt::format("{} [{}]", it->second.msg, key);
                 if (it != signatures.end() && it->second.category > 0 && it->second.category < sig::CATEGORY_COUNT)
                     row.category = std::string(sig::CategoryName(sig::Category(it->second.category)));
-            } else if (dim == Dimension::SIGNATURE_CATEGORY) {
-                row.key = key > 0 && key < sig::CATEGORY_COUNT ? std::string(sig::CategoryName(sig::Category(key)))
-                                                               : fmt::format("category {}", key);
             }
             row.packets = t.packets;
             row.bytes = t.bytes;
@@ -362,8 +382,8 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
                 row.unique_sources -= it->second.sources.Cardinality();
                 if (row.packets == 0) continue;
             }
-            if (dim == Dimension::COUNTRY || dim == Dimension::COUNTRY_SERVICE) {
-                const std::string code = CountryCode(dim == Dimension::COUNTRY ? uint16_t(key) : CountryOfKey(key));
+            if (by_country) {
+                const std::string code = CountryCode(CountryOf(dim, key));
                 if (auto it = names_en.find(code); it != names_en.end()) row.name = it->second;
                 if (auto it = names_ja.find(code); it != names_ja.end()) row.name_ja = it->second;
                 if (code == "??") row.name = "unknown (no data for the address)";
@@ -509,7 +529,8 @@ std::string SummaryToText(const Summary &s) {
                            Thousands(s.research_packets_excluded));
     const bool by_source = s.by == SummaryBy::SOURCE;
     const bool named = s.by == SummaryBy::COUNTRY || s.by == SummaryBy::COUNTRY_SERVICE || s.by == SummaryBy::ASN ||
-                       s.by == SummaryBy::TAG;
+                       s.by == SummaryBy::TAG || s.by == SummaryBy::SIGNATURE_COUNTRY ||
+                       s.by == SummaryBy::CATEGORY_COUNTRY;
     const char *key_title = s.by == SummaryBy::SERVICE           ? "service"
                             : s.by == SummaryBy::CLASS           ? "class"
                             : s.by == SummaryBy::SOURCE_PORT     ? "source port"
@@ -520,7 +541,9 @@ std::string SummaryToText(const Summary &s) {
                             : s.by == SummaryBy::TAG             ? "tag"
                             : s.by == SummaryBy::SIGNATURE       ? "signature [sid]"
                             : s.by == SummaryBy::CATEGORY        ? "category"
-                                                                 : "source";
+                            : s.by == SummaryBy::SIGNATURE_COUNTRY ? "country (signature hits)"
+                            : s.by == SummaryBy::CATEGORY_COUNTRY  ? "country category"
+                                                                   : "source";
     size_t key_width = std::max<size_t>(12, std::string_view(key_title).size());
     for (auto &r : s.rows) key_width = std::max(key_width, r.key.size());
     key_width = std::min<size_t>(key_width, s.by == SummaryBy::SIGNATURE ? 72 : 40);

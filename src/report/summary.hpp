@@ -12,7 +12,21 @@
 
 namespace darkscope {
 
-enum class SummaryBy { SERVICE, CLASS, SOURCE_PORT, SOURCE, SENSOR, COUNTRY, COUNTRY_SERVICE, ASN, TAG, SIGNATURE, CATEGORY };
+enum class SummaryBy {
+    SERVICE,
+    CLASS,
+    SOURCE_PORT,
+    SOURCE,
+    SENSOR,
+    COUNTRY,
+    COUNTRY_SERVICE,
+    ASN,
+    TAG,
+    SIGNATURE,
+    CATEGORY,
+    SIGNATURE_COUNTRY,  // signature hits by source country (the NPA's Table 3-2)
+    CATEGORY_COUNTRY,   // signature hits by category and source country (Figure 3-3)
+};
 std::optional<SummaryBy> ParseSummaryBy(std::string_view text);
 
 struct SummaryOptions {
@@ -44,7 +58,8 @@ struct SummaryRow {
     uint64_t sensors = 0;
     // --by sensor only
     uint64_t addresses = 0;
-    // --by country, asn, country-service: country names in English and Japanese, AS organisation
+    // --by country, asn, country-service, signature-country, category-country: country names in English and
+    // Japanese, AS organisation
     std::string name;
     std::string name_ja;
     // --by source: tags with their evidence ("masscan (masscan-ip-id 1001/1001)"), research label

@@ -1,11 +1,14 @@
 // Signature hits ride in the Observation and become SIGNATURE (key: sid) and SIGNATURE_CATEGORY
-// (key: category) segments per hour and sensor, with exact unique sources.
+// (key: category) segments per hour and sensor, with exact unique sources; with enrichment also
+// SIGNATURE_COUNTRY (key: country) and SIGNATURE_CATEGORY_COUNTRY, and research mirrors of all four.
 
 #include <gtest/gtest.h>
 
 #include <optional>
 
+#include "../enrich/test_enrichment.hpp"
 #include "aggregate/aggregator.hpp"
+#include "enrich/country.hpp"
 #include "test_packets.hpp"
 
 namespace darkscope {
@@ -29,6 +32,14 @@ std::optional<SegmentRowView> Row(CounterRows &rows, int32_t hour, Dimension dim
         if (r.key == key) return r;
     return std::nullopt;
 }
+
+// (packets, unique sources) of a key; (0, 0) when the key has no row.
+std::pair<uint64_t, uint64_t> Count(CounterRows &rows, int32_t hour, Dimension dim, uint32_t key) {
+    const auto r = Row(rows, hour, dim, key);
+    return r ? std::pair<uint64_t, uint64_t>(r->packets, r->UniqueSources()) : std::pair<uint64_t, uint64_t>(0, 0);
+}
+
+constexpr uint8_t WORM = 1u << 1, SCAN = 1u << 2;  // sig::Category bits
 
 }  // namespace
 
@@ -74,6 +85,88 @@ TEST(SignatureSegments, MergedShardsUniteSources) {
     ASSERT_TRUE(row);
     EXPECT_EQ(row->packets, 3u);
     EXPECT_EQ(row->UniqueSources(), 2u);
+}
+
+// SmallEnrichment: 93.184.0.0/24 JP, the rest of 93.184/16 US, 93.184.2.0/24 the research scanner "Lab".
+TEST(SignatureSegments, CountryDimensionsCountEachPacketOncePerCountryWithExactSources) {
+    auto enrichment = testing::SmallEnrichment();
+    AggregateShard shard;
+    shard.SetEnrichment(enrichment.get());
+    const int32_t hour = int32_t(HourOf(DAY0));
+    const TimestampNs s = NS_PER_SEC;
+    shard.Observe(Hit("93.184.0.5", DAY0, {9200001, 9200003}, WORM));  // JP: two sids, one packet
+    shard.Observe(Hit("93.184.0.5", DAY0 + s, {9200001}, WORM));
+    shard.Observe(Hit("93.184.1.5", DAY0 + 2 * s, {9200001}, WORM | SCAN));  // US
+    shard.Observe(Hit("93.184.1.6", DAY0 + 3 * s, {9200010}, SCAN));         // US
+    shard.Observe(Hit("93.184.2.9", DAY0 + 4 * s, {9200010}, SCAN));         // US, research
+    shard.Observe(Hit("93.184.2.9", DAY0 + 5 * s, {9200010}, SCAN));
+    shard.Observe(Hit("93.184.1.7", DAY0 + 6 * s, {}, 0));                   // US, no hit
+    shard.Observe(Hit("2001:db8::1", DAY0 + 7 * s, {9200010}, SCAN));        // documentation space: no country
+    CounterRows &rows = shard.HourlySegments();
+    using P = std::pair<uint64_t, uint64_t>;
+    const uint16_t jp = CountryIndex("JP"), us = CountryIndex("US");
+
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE_COUNTRY, jp), P(2, 1));  // not 3: once per packet
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE_COUNTRY, us), P(4, 3));
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE_COUNTRY, UNKNOWN_COUNTRY), P(1, 1));
+    ASSERT_TRUE(Row(rows, hour, Dimension::SIGNATURE_COUNTRY, jp));
+    EXPECT_EQ(Row(rows, hour, Dimension::SIGNATURE_COUNTRY, jp)->bytes, 120u);
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE_CATEGORY_COUNTRY, CountryCategoryKey(jp, 1)), P(2, 1));
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE_CATEGORY_COUNTRY, CountryCategoryKey(us, 1)), P(1, 1));
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE_CATEGORY_COUNTRY, CountryCategoryKey(us, 2)), P(4, 3));
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE_CATEGORY_COUNTRY, CountryCategoryKey(jp, 2)), P(0, 0));
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE_CATEGORY_COUNTRY, CountryCategoryKey(UNKNOWN_COUNTRY, 2)), P(1, 1));
+
+    // The research scanner's hits, once more under every signature dimension's mirror, and nobody else's.
+    EXPECT_EQ(Count(rows, hour, ResearchDimension(Dimension::SIGNATURE), 9200010), P(2, 1));
+    EXPECT_EQ(Count(rows, hour, ResearchDimension(Dimension::SIGNATURE), 9200001), P(0, 0));
+    EXPECT_EQ(Count(rows, hour, ResearchDimension(Dimension::SIGNATURE_CATEGORY), 2), P(2, 1));
+    EXPECT_EQ(Count(rows, hour, ResearchDimension(Dimension::SIGNATURE_CATEGORY), 1), P(0, 0));
+    EXPECT_EQ(Count(rows, hour, ResearchDimension(Dimension::SIGNATURE_COUNTRY), us), P(2, 1));
+    EXPECT_EQ(Count(rows, hour, ResearchDimension(Dimension::SIGNATURE_COUNTRY), jp), P(0, 0));
+    EXPECT_EQ(Count(rows, hour, ResearchDimension(Dimension::SIGNATURE_CATEGORY_COUNTRY), CountryCategoryKey(us, 2)),
+              P(2, 1));
+    // The plain signature dimensions are as without enrichment.
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE, 9200001), P(3, 2));
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE_CATEGORY, 2), P(5, 4));
+}
+
+// Hits of several hours flushed at once, and a second flush of the same hour: each finds its source's
+// country, and the second merges into the first's rows with sources united.
+TEST(SignatureSegments, CountryOfHitsAcrossHoursAndFlushes) {
+    auto enrichment = testing::SmallEnrichment();
+    AggregateShard shard;
+    shard.SetEnrichment(enrichment.get());
+    const int32_t hour = int32_t(HourOf(DAY0));
+    const TimestampNs h = 3600 * NS_PER_SEC;
+    shard.Observe(Hit("93.184.0.5", DAY0, {1}, WORM));
+    shard.Observe(Hit("93.184.1.5", DAY0 + h, {1}, WORM));
+    shard.Observe(Hit("93.184.0.6", DAY0 + 2 * h, {1}, WORM));
+    shard.Flush();
+    shard.Observe(Hit("93.184.0.5", DAY0 + 1, {1}, WORM));
+    shard.Observe(Hit("93.184.0.7", DAY0 + 2, {1}, WORM));
+    CounterRows &rows = shard.HourlySegments();
+    using P = std::pair<uint64_t, uint64_t>;
+    const uint16_t jp = CountryIndex("JP"), us = CountryIndex("US");
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE_COUNTRY, jp), P(3, 2));
+    EXPECT_EQ(Count(rows, hour + 1, Dimension::SIGNATURE_COUNTRY, us), P(1, 1));
+    EXPECT_EQ(Count(rows, hour + 1, Dimension::SIGNATURE_COUNTRY, jp), P(0, 0));
+    EXPECT_EQ(Count(rows, hour + 2, Dimension::SIGNATURE_COUNTRY, jp), P(1, 1));
+    EXPECT_EQ(Count(rows, hour + 2, Dimension::SIGNATURE_CATEGORY_COUNTRY, CountryCategoryKey(jp, 1)), P(1, 1));
+}
+
+// ingest --no-enrich: no country, so no country dimensions and no research mirrors, as for COUNTRY.
+TEST(SignatureSegments, WithoutEnrichmentNoCountryDimensionsNorMirrors) {
+    AggregateShard shard;
+    shard.Observe(Hit("93.184.2.9", DAY0, {9200010}, SCAN));  // the research scanner's address, unlooked-up
+    CounterRows &rows = shard.HourlySegments();
+    const int32_t hour = int32_t(HourOf(DAY0));
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE, 9200010), (std::pair<uint64_t, uint64_t>(1, 1)));
+    for (Dimension dim : {Dimension::SIGNATURE_COUNTRY, Dimension::SIGNATURE_CATEGORY_COUNTRY,
+                          ResearchDimension(Dimension::SIGNATURE), ResearchDimension(Dimension::SIGNATURE_CATEGORY),
+                          ResearchDimension(Dimension::SIGNATURE_COUNTRY),
+                          ResearchDimension(Dimension::SIGNATURE_CATEGORY_COUNTRY), Dimension::COUNTRY})
+        EXPECT_EQ(rows.count(CounterKey{hour, 0, dim}), 0u) << int(dim);
 }
 
 TEST(SignatureSegments, TruncatedHitsAreCountedAsAnEvent) {

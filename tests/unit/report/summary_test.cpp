@@ -192,3 +192,79 @@ TEST(Summary, CountriesAsnTagsAndExcludeResearch) {
 }
 
 }  // namespace darkscope
+
+namespace darkscope {
+
+// Signature hits by source country (the NPA's table 3-2) and by category and country, and
+// --exclude-research subtracting the research scanner's hits from every signature breakdown.
+TEST(Summary, SignatureCountriesAndExcludeResearch) {
+    auto path = std::filesystem::temp_directory_path() / "darkscope_summary_signature_test.db";
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+    auto enrichment = testing::SmallEnrichment();
+    {
+        auto store = Store::OpenSqlite(path.string());
+        Sensor s;
+        s.name = "s1";
+        s.networks = {*IpNetwork::Parse("198.51.100.0/24")};
+        s.addresses = 256;
+        auto ids = store->SaveSensors({s});
+        auto unattributed = store->UnattributedSensorId();
+        LabelResearchForStore(*store, *enrichment);
+        AggregateShard shard;
+        shard.SetEnrichment(enrichment.get());
+        auto add = [&](const char *src, int n, std::initializer_list<uint32_t> sids, uint8_t categories) {
+            for (int i = 0; i < n; ++i) {
+                Observation o = MakeObservation(testing::SynPacket(src, "198.51.100.1", 445, DAY0 + i * NS_PER_SEC),
+                                                testing::SynProbe(445), 0);
+                for (uint32_t sid : sids) o.signatures.sids[o.signatures.count++] = sid;
+                o.signatures.categories = categories;
+                shard.Observe(o);
+            }
+        };
+        const uint8_t worm = 1u << 1, scan = 1u << 2;
+        add("93.184.0.5", 3, {9200003, 9200011}, worm | scan);  // JP
+        add("93.184.1.5", 2, {9200003}, worm);                  // US
+        add("93.184.2.9", 4, {9200011}, scan);                  // US, research ("Lab")
+        add("93.184.1.6", 5, {}, 0);                            // US, no hit
+        CounterRows hourly, daily;
+        Rollup(shard, hourly, daily);
+        store->Begin();
+        store->MergeCounters(Granularity::HOUR, hourly, ids, unattributed);
+        store->MergeCounters(Granularity::DAY, daily, ids, unattributed);
+        store->Commit();
+
+        auto rows = [&](SummaryBy by, bool exclude) {
+            SummaryOptions o;
+            o.by = by;
+            o.exclude_research = exclude;
+            o.top = 0;
+            std::map<std::string, std::pair<uint64_t, uint64_t>> out;
+            for (auto &r : Summarize(*store, o).rows) out[r.key] = {r.packets, r.unique_sources};
+            return out;
+        };
+        using P = std::pair<uint64_t, uint64_t>;
+        using Rows = std::map<std::string, P>;
+        EXPECT_EQ(rows(SummaryBy::SIGNATURE_COUNTRY, false), (Rows{{"JP", P(3, 1)}, {"US", P(6, 2)}}));
+        EXPECT_EQ(rows(SummaryBy::SIGNATURE_COUNTRY, true), (Rows{{"JP", P(3, 1)}, {"US", P(2, 1)}}));
+        EXPECT_EQ(rows(SummaryBy::CATEGORY_COUNTRY, false),
+                  (Rows{{"JP Worm", P(3, 1)}, {"JP Scan", P(3, 1)}, {"US Worm", P(2, 1)}, {"US Scan", P(4, 1)}}));
+        EXPECT_EQ(rows(SummaryBy::CATEGORY_COUNTRY, true),
+                  (Rows{{"JP Worm", P(3, 1)}, {"JP Scan", P(3, 1)}, {"US Worm", P(2, 1)}}));  // US Scan was all Lab's
+        EXPECT_EQ(rows(SummaryBy::CATEGORY, true), (Rows{{"Worm", P(5, 2)}, {"Scan", P(3, 1)}}));
+        auto sids = rows(SummaryBy::SIGNATURE, true);
+        ASSERT_EQ(sids.size(), 2u);
+        EXPECT_EQ(sids["sid 9200011"], P(3, 1));  // 7 packets from 2 sources, less Lab's 4 from 1
+        EXPECT_EQ(sids["sid 9200003"], P(5, 2));
+
+        SummaryOptions o;
+        o.by = SummaryBy::SIGNATURE_COUNTRY;
+        const Summary sum = Summarize(*store, o);
+        EXPECT_EQ(SummaryToJson(sum)["by"], "signature-country");
+        EXPECT_NE(SummaryToText(sum).find("country (signature hits)"), std::string::npos);
+        EXPECT_EQ(ParseSummaryBy("signature-country"), SummaryBy::SIGNATURE_COUNTRY);
+        EXPECT_EQ(ParseSummaryBy("category-country"), SummaryBy::CATEGORY_COUNTRY);
+    }
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+}
+
+}  // namespace darkscope
