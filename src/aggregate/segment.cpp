@@ -87,10 +87,11 @@ void Segment::ClearArrays() const {
 
 void Segment::Pack() {
     if (Packed() || heads_.empty()) return;
-    packed_ = Encode();
+    // Counted while unpacked: once packed_ is set, Packets() and Bytes() answer from these.
     packed_rows_ = heads_.size();
     packed_packets_ = Packets();
     packed_bytes_ = Bytes();
+    packed_ = Encode();
     ClearArrays();
 }
 

@@ -127,6 +127,9 @@ TEST(Segment, PackedMergesEqualPlainMerges) {
         plain.Merge(c);
         Segment packed = a;
         packed.Pack();
+        EXPECT_EQ(packed.Packets(), a.Packets());  // a packed segment still knows its totals
+        EXPECT_EQ(packed.Bytes(), a.Bytes());
+        EXPECT_EQ(packed.Size(), a.Size());
         packed.Merge(b);  // packed with plain
         Segment packed_c = c;
         packed_c.Pack();
