@@ -65,31 +65,46 @@ SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sens
     auto src_of = [](const SourceDayKey &k) {
         return k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
     };
-    // Each chunk's vector sized exactly first: grown by doubling, they held up to twice the day's records.
+    // Bucket by bucket, so that only one bucket's records exist decoded beside the table.
+    struct Entry {
+        std::pair<int32_t, uint16_t> chunk;
+        const SourceDayKey *key;
+        const SourceDayStats *stats;
+    };
+    std::vector<Entry> entries;
+    entries.reserve(table.Size());
+    table.ForEach([&](const SourceDayKey &k, const SourceDayStats &v) {
+        entries.push_back(Entry{{k.day, SourceBucket(src_of(k))}, &k, &v});
+    });
+    std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) { return a.chunk < b.chunk; });
     SourceChunks chunks;
-    std::map<std::pair<int32_t, uint16_t>, size_t> counts;
-    table.ForEach([&](const SourceDayKey &k, const SourceDayStats &) { ++counts[{k.day, SourceBucket(src_of(k))}]; });
-    for (auto &[key, n] : counts) chunks[key].reserve(n);
-    table.Drain([&](const SourceDayKey &k, SourceDayStats &v) {
-        SourceDay d;
-        d.src = src_of(k);
-        d.packets = v.packets;
-        d.bytes = v.bytes;
-        d.first_ts = v.first_ts;
-        d.last_ts = v.last_ts;
-        d.destinations = v.destinations.SortedValues();
-        d.services = v.services.SortedValues();
-        for (uint32_t index : v.sensors.SortedValues()) d.sensors.push_back(uint32_t(sensor_ids.at(index)));
-        d.syn_packets = v.syn_packets;
-        for (size_t i = 0; i < FINGERPRINT_RULES; ++i) d.rule_packets[i] = v.rule_packets[i];
-        d.country = v.info.country;
-        d.asn = v.info.asn;
-        d.research = v.info.research;
-        std::sort(d.sensors.begin(), d.sensors.end());
-        v = SourceDayStats{};
-        const uint16_t bucket = SourceBucket(d.src);
-        chunks[{k.day, bucket}].push_back(std::move(d));
-    }, 16);
+    std::vector<SourceDay> records;
+    for (size_t i = 0; i < entries.size();) {
+        size_t j = i;
+        records.clear();
+        for (; j < entries.size() && entries[j].chunk == entries[i].chunk; ++j) {
+            const SourceDayStats &v = *entries[j].stats;
+            SourceDay &d = records.emplace_back();
+            d.src = src_of(*entries[j].key);
+            d.packets = v.packets;
+            d.bytes = v.bytes;
+            d.first_ts = v.first_ts;
+            d.last_ts = v.last_ts;
+            d.destinations = v.destinations.SortedValues();
+            d.services = v.services.SortedValues();
+            for (uint32_t index : v.sensors.SortedValues()) d.sensors.push_back(uint32_t(sensor_ids.at(index)));
+            std::sort(d.sensors.begin(), d.sensors.end());
+            d.syn_packets = v.syn_packets;
+            for (size_t r = 0; r < FINGERPRINT_RULES; ++r) d.rule_packets[r] = v.rule_packets[r];
+            d.country = v.info.country;
+            d.asn = v.info.asn;
+            d.research = v.info.research;
+        }
+        chunks[entries[i].chunk].push_back(EncodeSourceChunk(records));
+        i = j;
+    }
+    std::vector<Entry>().swap(entries);
+    table.Clear(16);
     return chunks;
 }
 

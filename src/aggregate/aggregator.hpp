@@ -154,9 +154,10 @@ inline Observation MakeObservation(const DecodedPacket &pkt, const ClassifiedPac
 using SourceTable = FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash>;
 using EventTable = FlatMap<EventKey, uint64_t, EventKeyHash>;
 
-/// Turns per-source records into the store's chunk records, emptying the table as it goes (freeing
-/// a day's sets is a cost of its own, paid here by the thread that owns them). Sensor indexes become
-/// stored sensor ids (`sensor_ids[index]`), which stay stable when the sensors file changes.
+/// Turns per-source records into the store's encoded chunks, one part per (day, bucket), and empties
+/// the table (freeing a day's sets is a cost of its own, paid here by the thread that owns them).
+/// Sensor indexes become stored sensor ids (`sensor_ids[index]`), which stay stable when the sensors
+/// file changes.
 SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sensor_ids);
 
 /// Per-thread aggregation state.

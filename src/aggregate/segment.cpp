@@ -373,7 +373,10 @@ void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, in
 Segment SegmentBuilder::Build() {
     // Pairs arrive in ascending source order (FlushHour walks records sorted by source), so a stable
     // sort on the key half leaves each key's sources sorted: half the passes of a full sort.
-    RadixSort(v4_pairs_, sort_scratch_, v4_sources_ascending_ ? 32 : 0);
+    // One scratch per thread, kept between builds: a shard runs a dozen builders every hour, one at a
+    // time, and a scratch each held as much memory as all their pairs.
+    thread_local std::vector<uint64_t> sort_scratch;
+    RadixSort(v4_pairs_, sort_scratch, v4_sources_ascending_ ? 32 : 0);
     v4_sources_ascending_ = true;
     v4_pairs_.erase(std::unique(v4_pairs_.begin(), v4_pairs_.end()), v4_pairs_.end());
     std::sort(v6_pairs_.begin(), v6_pairs_.end());

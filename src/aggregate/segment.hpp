@@ -86,6 +86,12 @@ public:
     }
 
     std::string Encode() const;
+    /// Encode for a segment that is done with: a packed one hands its encoding over uncopied.
+    std::string TakeEncoding() {
+        std::string out = Packed() ? std::move(packed_) : Encode();
+        *this = Segment();
+        return out;
+    }
     /// Returns std::nullopt for bytes that are not a valid segment (never reads past the end).
     static std::optional<Segment> Decode(std::string_view bytes);
 
@@ -183,7 +189,6 @@ private:
     FlatMap<uint32_t, std::pair<uint64_t, uint64_t>, KeyHash> counts_{64};
     std::vector<uint64_t> v4_pairs_;
     std::vector<std::pair<uint32_t, Ipv6Bytes>> v6_pairs_;
-    std::vector<uint64_t> sort_scratch_;  // kept between builds: a builder is reused every hour
     bool v4_sources_ascending_ = true;    // every AddV4 so far came with a source >= the one before
 };
 

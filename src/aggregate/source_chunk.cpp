@@ -136,6 +136,14 @@ std::optional<std::vector<SourceDay>> DecodeSourceChunk(std::string_view bytes) 
     return records;
 }
 
+std::optional<uint64_t> SourceChunkCount(std::string_view bytes) {
+    if (bytes.empty() || (uint8_t(bytes[0]) != 1 && uint8_t(bytes[0]) != 2)) return std::nullopt;
+    VarintReader in(bytes.substr(1));
+    uint64_t count;
+    if (!in.Read(count)) return std::nullopt;
+    return count;
+}
+
 std::vector<SourceDay> MergeSourceChunks(std::vector<SourceDay> a, std::vector<SourceDay> b) {
     std::vector<SourceDay> out;
     out.reserve(a.size() + b.size());

@@ -123,11 +123,10 @@ void ShardedAggregation::Unite(ClosedInterval &into, ClosedInterval &&part) {
             slot.Merge(std::move(segment));
         }
     }
-    // Workers own disjoint sources: their chunk records concatenate.
-    for (auto &[key, records] : part.sources) {
-        std::vector<SourceDay> &to = into.sources[key];
-        if (to.empty()) to = std::move(records);
-        else to.insert(to.end(), std::make_move_iterator(records.begin()), std::make_move_iterator(records.end()));
+    // Workers own disjoint sources: their chunks stay parts of the bucket, joined when stored.
+    for (auto &[key, parts] : part.sources) {
+        std::vector<std::string> &to = into.sources[key];
+        for (std::string &p : parts) to.push_back(std::move(p));
     }
     part.events.ForEach([&](const EventKey &k, uint64_t n) { into.events[k] += n; });
     for (auto &[key, set] : part.destinations) into.destinations[key].Merge(set);

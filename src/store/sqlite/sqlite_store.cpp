@@ -125,6 +125,16 @@ public:
         sqlite3_bind_blob(stmt_, i, v.empty() ? "" : v.data(), int(v.size()), SQLITE_TRANSIENT);
         return *this;
     }
+    /// BindBlob without SQLite's copy (a day's segment is tens of megabytes): v must outlive the next
+    /// Step or Run, after which the caller unbinds it with Unbind.
+    Statement &BindBlobUncopied(int i, std::string_view v) {
+        sqlite3_bind_blob(stmt_, i, v.empty() ? "" : v.data(), int(v.size()), SQLITE_STATIC);
+        return *this;
+    }
+    Statement &Unbind(int i) {
+        sqlite3_bind_null(stmt_, i);
+        return *this;
+    }
     /// Steps once; true if a row is available.
     bool Step() {
         int rc = sqlite3_step(stmt_);
@@ -345,33 +355,53 @@ public:
                 segment.Merge(std::move(*stored));
             }
             sel.Reset();
-            std::string blob = segment.Encode();
-            const uint64_t bytes = segment.Bytes();
             put.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id).Bind(4, int64_t(segment.Size()));
-            put.Bind(5, int64_t(segment.Packets())).Bind(6, int64_t(bytes)).BindBlob(7, blob);
+            put.Bind(5, int64_t(segment.Packets())).Bind(6, int64_t(segment.Bytes()));
+            // The rows are stored once merged: the segment is emptied (its memory given back as it goes).
+            const std::string blob = segment.TakeEncoding();
+            put.BindBlobUncopied(7, blob);
             put.Run();
+            put.Unbind(7);
         }
     }
 
     void MergeSources(SourceChunks &chunks) override {
         Statement &sel = Cached("SELECT chunk FROM source_daily WHERE day=? AND bucket=?");
         Statement &put = Cached("INSERT OR REPLACE INTO source_daily(day, bucket, sources, chunk) VALUES(?,?,?,?)");
-        for (auto &[key, records] : chunks) {
+        auto corrupt = [&](const std::pair<int32_t, uint16_t> &key, std::string_view what) {
+            return StoreError(fmt::format("{}: {} source_daily chunk (day {}, bucket {}) is corrupt", path_, what,
+                                          key.first, key.second));
+        };
+        for (auto &[key, parts] : chunks) {
             sel.Bind(1, key.first).Bind(2, key.second);
-            if (sel.Step()) {
-                auto stored = DecodeSourceChunk(sel.Blob(0));
-                if (!stored)
-                    throw StoreError(fmt::format("{}: source_daily chunk (day {}, bucket {}) is corrupt", path_,
-                                                 key.first, key.second));
-                std::sort(records.begin(), records.end(),
-                          [](const SourceDay &a, const SourceDay &b) { return a.src < b.src; });
-                records = MergeSourceChunks(std::move(records), std::move(*stored));
+            const bool stored = sel.Step();
+            std::string blob;
+            uint64_t count = 0;
+            if (!stored && parts.size() == 1) {
+                // The common case: a bucket new to the store, from one worker: stored as it came.
+                blob = std::move(parts[0]);
+                auto n = SourceChunkCount(blob);
+                if (!n) throw corrupt(key, "a new");
+                count = *n;
+            } else {
+                std::vector<SourceDay> records;
+                if (stored) {
+                    auto back = DecodeSourceChunk(sel.Blob(0));
+                    if (!back) throw corrupt(key, "the stored");
+                    records = std::move(*back);
+                }
+                for (const std::string &p : parts) {
+                    auto more = DecodeSourceChunk(p);
+                    if (!more) throw corrupt(key, "a new");
+                    records = MergeSourceChunks(std::move(records), std::move(*more));
+                }
+                blob = EncodeSourceChunk(records);
+                count = records.size();
             }
             sel.Reset();
-            std::string blob = EncodeSourceChunk(records);
-            put.Bind(1, key.first).Bind(2, key.second).Bind(3, int64_t(records.size())).BindBlob(4, blob);
+            put.Bind(1, key.first).Bind(2, key.second).Bind(3, int64_t(count)).BindBlob(4, blob);
             put.Run();
-            std::vector<SourceDay>().swap(records);
+            std::vector<std::string>().swap(parts);
         }
         chunks.clear();
     }

@@ -69,7 +69,12 @@ Collected Aggregate(unsigned workers, const std::vector<Observation> &packets, c
                 EXPECT_TRUE(slot.empty()) << "a period handed back twice";
                 slot = segment.Encode();
             }
-        for (auto &[k, records] : closed.sources) c.chunks[k] = EncodeSourceChunk(records);
+        // However many workers split a bucket, its records joined are the same.
+        for (auto &[k, parts] : closed.sources) {
+            std::vector<SourceDay> records;
+            for (const std::string &p : parts) records = MergeSourceChunks(std::move(records), *DecodeSourceChunk(p));
+            c.chunks[k] = EncodeSourceChunk(records);
+        }
         closed.events.ForEach([&](const EventKey &k, uint64_t n) { c.events[{k.hour, k.sensor, k.event}] += n; });
         for (auto &[k, set] : closed.destinations) c.destinations[k] += set.Cardinality();
     };
