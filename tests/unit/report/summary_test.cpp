@@ -198,7 +198,7 @@ namespace darkscope {
 // Signature hits by source country (the NPA's table 3-2) and by category and country, and
 // --exclude-research subtracting the research scanner's hits from every signature breakdown.
 TEST(Summary, SignatureCountriesAndExcludeResearch) {
-    auto path = std::filesystem::temp_directory_path() / "darkscope_summary_signature_test.db";
+    auto path = std::filesystem::temp_directory_path() / "darkscope_summary_signature_country_test.db";
     for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
     auto enrichment = testing::SmallEnrichment();
     {
