@@ -66,17 +66,34 @@ Segment Segment::FromRows(std::vector<SegmentRow> rows) {
 
 void Segment::Merge(const Segment &other) {
     if (other.Empty()) return;
-    if (Empty()) *this = other;
-    else if (Packed()) MergePacked(other);
-    else MergeFrom(other);
+    if (Empty()) {
+        *this = other;
+    } else if (!Packed()) {
+        MergeFrom(other);
+    } else if (other.Packed()) {
+        Settle();
+        other.Settle();
+        MergePacked(other);
+    } else {
+        if (pending_.empty()) pending_.emplace_back();
+        pending_[0].Merge(other);
+        heads_.clear();  // a read copy of the encoding is stale now
+        v4_.clear();
+        v6_.clear();
+        if (pending_[0].ArrayBytes() * 2 > packed_.size()) SettlePending();
+    }
 }
 
 void Segment::Merge(Segment &&other) {
     if (Empty()) *this = std::move(other);
-    else if (other.Empty()) {}
-    else if (Packed()) MergePacked(other);
-    else MergeFrom(other);
+    else Merge(std::as_const(other));
     other = Segment();
+}
+
+void Segment::SettlePending() const {
+    Segment pending = std::move(pending_[0]);
+    pending_.clear();
+    MergePacked(pending);
 }
 
 void Segment::ClearArrays() const {
@@ -86,6 +103,7 @@ void Segment::ClearArrays() const {
 }
 
 void Segment::Pack() {
+    Settle();
     if (Packed() || heads_.empty()) return;
     // Counted while unpacked: once packed_ is set, Packets() and Bytes() answer from these.
     packed_rows_ = heads_.size();
@@ -96,6 +114,7 @@ void Segment::Pack() {
 }
 
 void Segment::Unpack() const {
+    Settle();
     if (!Packed() || !heads_.empty()) return;
     std::optional<Segment> s = Decode(packed_);
     if (!s) return;  // cannot happen: packed_ is what Encode wrote
@@ -282,7 +301,7 @@ void MergeRowsInto(PackedWriter &w, A &a, B &b) {
 }  // namespace
 
 // The result's sources are written in order as they come: no sizing pass, no arrays.
-void Segment::MergePacked(const Segment &other) {
+void Segment::MergePacked(const Segment &other) const {
     PackedWriter w;
     w.heads.reserve(packed_.size() / 4);
     w.sources.reserve(packed_.size() + (other.Packed() ? other.packed_.size() : other.v4_.size() * 2));
@@ -405,6 +424,7 @@ Segment SegmentBuilder::Build() {
 }
 
 uint64_t Segment::Packets() const {
+    Settle();
     if (Packed()) return packed_packets_;
     uint64_t n = 0;
     for (const Head &h : heads_) n += h.packets;
@@ -412,6 +432,7 @@ uint64_t Segment::Packets() const {
 }
 
 uint64_t Segment::Bytes() const {
+    Settle();
     if (Packed()) return packed_bytes_;
     uint64_t n = 0;
     for (const Head &h : heads_) n += h.bytes;
@@ -419,6 +440,7 @@ uint64_t Segment::Bytes() const {
 }
 
 std::string Segment::Encode() const {
+    Settle();
     if (Packed()) return packed_;
     std::string out;
     out.reserve(heads_.size() * 8 + v4_.size() * 2 + v6_.size() * 16 + 16);

@@ -62,8 +62,11 @@ public:
     void Merge(const Segment &other);
     /// The same; takes other's arrays when this one is empty. other is left empty.
     void Merge(Segment &&other);
-    bool Empty() const { return Size() == 0; }
-    size_t Size() const { return packed_.empty() ? heads_.size() : size_t(packed_rows_); }
+    bool Empty() const { return !Packed() && heads_.empty(); }
+    size_t Size() const {
+        Settle();
+        return packed_.empty() ? heads_.size() : size_t(packed_rows_);
+    }
     uint64_t Packets() const;
     uint64_t Bytes() const;
 
@@ -88,6 +91,7 @@ public:
     std::string Encode() const;
     /// Encode for a segment that is done with: a packed one hands its encoding over uncopied.
     std::string TakeEncoding() {
+        Settle();
         std::string out = Packed() ? std::move(packed_) : Encode();
         *this = Segment();
         return out;
@@ -110,17 +114,29 @@ private:
     };
     template <typename SegmentRef>
     void MergeFrom(SegmentRef &&other);
-    void MergePacked(const Segment &other);
+    void MergePacked(const Segment &other) const;
     /// Fills the arrays from packed_ when they are not filled yet.
     void Unpack() const;
+    /// Merges the pending hours into the encoding.
+    void Settle() const {
+        if (!pending_.empty()) SettlePending();
+    }
+    void SettlePending() const;
     void ClearArrays() const;
 
     // Unpacked: the segment. Packed: a read copy of packed_, or empty.
     mutable std::vector<Head> heads_;
     mutable std::vector<uint32_t> v4_;
     mutable std::vector<Ipv6Bytes> v6_;
-    std::string packed_;  // non-empty when packed
-    uint64_t packed_rows_ = 0, packed_packets_ = 0, packed_bytes_ = 0;
+    // The encoding, when packed. Mutable because merging the pending rows into it changes how the
+    // segment is held, not what it holds.
+    mutable std::string packed_;  // non-empty when packed
+    mutable uint64_t packed_rows_ = 0, packed_packets_ = 0, packed_bytes_ = 0;
+    // Packed only: what was merged since the encoding was last rewritten, as arrays (at most one
+    // segment). A streaming merge rewrites the whole encoding, and a day took one each hour; the
+    // hours wait here until they weigh half the encoding, so a day is rewritten a few times instead.
+    mutable std::vector<Segment> pending_;
+    size_t ArrayBytes() const { return heads_.size() * sizeof(Head) + v4_.size() * 4 + v6_.size() * 16; }
 };
 
 class Segment::RowRange {

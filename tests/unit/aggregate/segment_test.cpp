@@ -148,6 +148,19 @@ TEST(Segment, PackedMergesEqualPlainMerges) {
             EXPECT_EQ(packed.Rows()[i].key, plain.Rows()[i].key);
             EXPECT_EQ(V4(packed.Rows()[i]), V4(plain.Rows()[i]));
         }
+        // Many small hours into one packed day: they wait as pending arrays, read through at any time.
+        Segment day = a, plain_day = a;
+        day.Pack();
+        for (int hour = 0; hour < 12; ++hour) {
+            const Segment h = random_segment();
+            day.Merge(h);
+            plain_day.Merge(h);
+            if (hour % 5 == 0) {
+                ASSERT_EQ(day.Packets(), plain_day.Packets());
+                ASSERT_EQ(day.Size(), plain_day.Size());
+            }
+        }
+        ASSERT_EQ(day.Encode(), plain_day.Encode()) << "round " << round;
         Segment unpacked_into = b;  // a plain segment taking a packed one
         Segment packed_a = a;
         packed_a.Pack();
