@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "enrich/country.hpp"
+#include "signature/matcher/matcher.hpp"
 
 namespace darkscope {
 namespace {
@@ -138,7 +139,14 @@ void AggregateShard::Observe(const Observation &pkt) {
     r.Set(cp.cls, family);
     r.fingerprints = cp.fingerprints;
     records_.push_back(r);
-    if (!pkt.signatures.Empty()) [[unlikely]] AddSignatureHits(pkt, r);
+    if (!pkt.signatures.Empty()) [[unlikely]] {
+        const SignatureHits hits = pkt.signatures.deferred_count ? ResolveDeferred(pkt) : pkt.signatures;
+        if (!hits.Empty()) {
+            ++signature_packets_;
+            signature_matches_ += hits.matches;
+            AddSignatureHits(pkt, hits, r);
+        }
+    }
 
     if (pkt.events != 0 || cp.dns == DnsVerdict::BY_PORT) [[unlikely]] {
         const int32_t hour = int32_t(HourOf(pkt.ts));
@@ -510,7 +518,21 @@ void AggregateShard::InfosOf(const PacketRecord *begin, const PacketRecord *end)
     }
 }
 
-void AggregateShard::AddSignatureHits(const Observation &o, const PacketRecord &r) {
+// The deferred matches that pass their rule's threshold join the packet's other hits. A packet comes
+// to the shard that owns its source, in time order, which is what a by-source threshold counts over.
+SignatureHits AggregateShard::ResolveDeferred(const Observation &o) {
+    SignatureHits hits = o.signatures;
+    hits.deferred_count = 0;
+    if (!matcher_ || !thresholds_) return hits;
+    for (int i = 0; i < o.signatures.deferred_count; ++i) {
+        const uint32_t index = o.signatures.deferred[i];
+        const sig::Rule &rule = matcher_->Rules()[index];
+        if (thresholds_->Pass(rule, index, o.ts, o.src, o.signatures.dport)) hits.Add(rule.sid, uint8_t(rule.category));
+    }
+    return hits;
+}
+
+void AggregateShard::AddSignatureHits(const Observation &o, const SignatureHits &hits, const PacketRecord &r) {
     SignatureRecord s;
     s.src = r.src;
     s.family = r.Family();
@@ -518,18 +540,18 @@ void AggregateShard::AddSignatureHits(const Observation &o, const PacketRecord &
     s.wire_len = r.wire_len;
     s.sensor = r.sensor;
     s.dim = Dimension::SIGNATURE;
-    for (int i = 0; i < o.signatures.count; ++i) {
-        s.key = o.signatures.sids[i];
+    for (int i = 0; i < hits.count; ++i) {
+        s.key = hits.sids[i];
         signature_records_.push_back(s);
     }
     s.dim = Dimension::SIGNATURE_CATEGORY;
     s.first_category = true;
-    for (uint32_t bits = o.signatures.categories; bits; bits &= bits - 1) {
+    for (uint32_t bits = hits.categories; bits; bits &= bits - 1) {
         s.key = uint32_t(std::countr_zero(bits));
         signature_records_.push_back(s);
         s.first_category = false;
     }
-    if (o.signatures.truncated) events_[EventKey{s.hour, o.sensor, EVENT_SIGNATURE_HITS_TRUNCATED}] += 1;
+    if (hits.truncated) events_[EventKey{s.hour, o.sensor, EVENT_SIGNATURE_HITS_TRUNCATED}] += 1;
 }
 
 SourceInfo AggregateShard::CachedInfoOf(uint8_t family, uint32_t src) {

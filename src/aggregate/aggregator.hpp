@@ -31,6 +31,11 @@
 
 namespace darkscope {
 
+namespace sig {
+class Matcher;
+class ThresholdTracker;
+}  // namespace sig
+
 struct SourceDayKey {
     int32_t day = 0;
     uint8_t family = 0;
@@ -119,11 +124,27 @@ static_assert(size_t(TrafficClass::COUNT) <= 16, "PacketRecord packs the class i
 /// rather than in the 32-byte PacketRecord; the shard keeps them in a buffer of their own.
 struct SignatureHits {
     static constexpr int MAX = 4;
+    static constexpr int MAX_DEFERRED = 2;
     uint8_t count = 0;        // sids kept, at most MAX
     uint8_t categories = 0;   // bit c: a hit in category c (sig::Category, 1..7), over every hit
     bool truncated = false;   // more than MAX rules hit: the others count in categories only
+    uint8_t matches = 0;      // rules matched (saturating), for the ingest's message
+    // Rules matched whose threshold tracks the source (sig::Matcher::ThresholdBySource): counted and
+    // decided by the shard that owns the source (AggregateShard::SetThresholds), then added above.
+    uint8_t deferred_count = 0;
+    uint16_t dport = 0;       // the packet's destination port, for thresholds unique on it
     uint32_t sids[MAX] = {};
-    bool Empty() const { return categories == 0; }
+    uint32_t deferred[MAX_DEFERRED] = {};  // rule indexes
+    bool Empty() const { return categories == 0 && deferred_count == 0; }
+    /// Adds one rule's hit: its category, and its sid unless already kept (or MAX are: truncated).
+    void Add(uint32_t sid, uint8_t category) {
+        categories |= uint8_t(1u << category);
+        if (matches < UINT8_MAX) ++matches;
+        for (int i = 0; i < count; ++i)
+            if (sids[i] == sid) return;
+        if (count == MAX) truncated = true;
+        else sids[count++] = sid;
+    }
 };
 
 /// What aggregation needs of a packet, and nothing that points into the capture buffer: the thread
@@ -194,6 +215,17 @@ public:
     /// Country, AS and research label per source (and their dimensions), looked up once per source
     /// through this shard's cache; null: none. The enrichment is shared, read-only, by every shard.
     void SetEnrichment(const Enrichment *enrichment) { enrichment_ = enrichment; }
+    /// Decides the matches whose rule thresholds by source (SignatureHits::deferred) with `tracker`,
+    /// which must see every packet of its sources in time order (it outlives the shard: one per
+    /// worker for a whole ingest, so that windows span files). Without it deferred matches drop.
+    void SetThresholds(const sig::Matcher *matcher, sig::ThresholdTracker *tracker) {
+        matcher_ = matcher;
+        thresholds_ = tracker;
+    }
+    /// Packets with at least one signature hit, and rule matches, observed since the last call.
+    std::pair<uint64_t, uint64_t> TakeSignatureCounts() {
+        return {std::exchange(signature_packets_, 0), std::exchange(signature_matches_, 0)};
+    }
     /// Sorts the buffered records and folds them into the hourly segments and per-source records.
     void Flush();
     /// The hourly segments derived so far (see Flush); Rollup hands them over.
@@ -256,7 +288,11 @@ private:
         bool first_category = false;  // the packet's first category record: it counts by country
     };
     std::vector<SignatureRecord> signature_records_;
-    void AddSignatureHits(const Observation &o, const PacketRecord &r);
+    void AddSignatureHits(const Observation &o, const SignatureHits &hits, const PacketRecord &r);
+    SignatureHits ResolveDeferred(const Observation &o);
+    const sig::Matcher *matcher_ = nullptr;
+    sig::ThresholdTracker *thresholds_ = nullptr;
+    uint64_t signature_packets_ = 0, signature_matches_ = 0;
     void FlushSignatures();
     // The enrichment of a hit's source: from the cache FlushHour filled (looked up and cached if the cache
     // was cleared since).

@@ -92,17 +92,18 @@ private:
 };
 
 // The rules a packet hit, as the aggregation carries them: distinct sids (the first MAX in rule
-// order) and the categories of every hit.
-void FillSignatureHits(SignatureHits &out, const sig::RuleHits &hits, const std::vector<sig::Rule> &rules) {
-    for (uint32_t index : hits) {
-        const sig::Rule &rule = rules[index];
-        out.categories |= uint8_t(1u << uint8_t(rule.category));
-        bool seen = false;
-        for (int i = 0; i < out.count && !seen; ++i) seen = out.sids[i] == rule.sid;
-        if (seen) continue;
-        if (out.count == SignatureHits::MAX) out.truncated = true;
-        else out.sids[out.count++] = rule.sid;
+// order) and the categories of every hit; the matches left to the source's shard, by rule index.
+void FillSignatureHits(SignatureHits &out, const sig::RuleHits &hits, const sig::RuleHits &by_source,
+                       const std::vector<sig::Rule> &rules, uint16_t dport) {
+    for (uint32_t index : hits) out.Add(rules[index].sid, uint8_t(rules[index].category));
+    for (uint32_t index : by_source) {
+        if (out.deferred_count == SignatureHits::MAX_DEFERRED) {
+            out.truncated = true;  // more by-source threshold rules than a packet carries: counted as cut
+            break;
+        }
+        out.deferred[out.deferred_count++] = index;
     }
+    out.dport = dport;
 }
 
 void SaveSignatures(Store &store, const sig::Matcher &matcher) {
@@ -164,7 +165,10 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
     }
     uint64_t disk_bytes_before = 0;
     std::unique_ptr<sig::Matcher::State> sig_state;
-    sig::RuleHits hits;
+    sig::RuleHits hits, by_source;
+    // One threshold tracker per aggregation shard, for the whole run: sources go to the same shard in
+    // every file, so a rule's window spans files as it did when the reader's thread kept it.
+    std::vector<sig::ThresholdTracker> thresholds(std::max(1u, options.threads));
     if (options.signatures) {
         SaveSignatures(store, *options.signatures);
         sig_state = options.signatures->MakeState();
@@ -223,14 +227,19 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         record.enrichment = options.enrichment ? options.enrichment->Describe() : "none (ingested with --no-enrich)";
 
         ShardedAggregation aggregation(options.threads, sensors.IsImplicit(), sensor_ids, options.enrichment);
+        if (options.signatures) aggregation.SetThresholds(options.signatures, thresholds);
         StoreSink sink(store, sensor_ids, unattributed_id);
-        const auto write = [&sink](ClosedInterval &&closed) { sink.Write(std::move(closed)); };
+        uint64_t signature_packets = 0, signature_hits = 0;  // added to the summary once the file commits
+        const auto write = [&](ClosedInterval &&closed) {
+            signature_packets += closed.signature_packets;
+            signature_hits += closed.signature_matches;
+            sink.Write(std::move(closed));
+        };
         RawPacket raw;
         DecodedPacket pkt;
         ClassifiedPacket cp;
         int64_t open_hour = INT64_MIN;
         uint64_t unattributed = 0;
-        uint64_t signature_packets = 0, signature_hits = 0;  // added to the summary once the file commits
 
         store.Begin();
         try {
@@ -250,12 +259,10 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                 }
                 Observation observation = MakeObservation(pkt, cp, sensor);
                 if (sig_state) {
-                    options.signatures->Match(pkt, *sig_state, hits);
-                    if (!hits.empty()) [[unlikely]] {
-                        FillSignatureHits(observation.signatures, hits, options.signatures->Rules());
-                        ++signature_packets;
-                        signature_hits += hits.size();
-                    }
+                    options.signatures->Match(pkt, *sig_state, hits, &by_source);
+                    if (!hits.empty() || !by_source.empty()) [[unlikely]]
+                        FillSignatureHits(observation.signatures, hits, by_source, options.signatures->Rules(),
+                                          pkt.dport);
                 }
                 aggregation.Observe(observation);
                 if (record.packets == 0 || pkt.ts < record.first_ts) record.first_ts = pkt.ts;

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <iterator>
+#include <stdexcept>
+#include <tuple>
+
+#include "signature/matcher/matcher.hpp"
 
 namespace darkscope {
 
@@ -26,6 +30,14 @@ ShardedAggregation::ShardedAggregation(unsigned workers, bool track_destinations
         workers_.push_back(std::move(w));
     }
     for (auto &w : workers_) w->thread = std::thread([this, worker = w.get()] { Run(*worker); });
+}
+
+void ShardedAggregation::SetThresholds(const sig::Matcher *matcher, std::vector<sig::ThresholdTracker> &trackers) {
+    if (trackers.size() != std::max<size_t>(1, workers_.size()))
+        throw std::logic_error("ShardedAggregation::SetThresholds: one tracker per shard");
+    if (workers_.empty()) inline_state_->shard.SetThresholds(matcher, &trackers[0]);
+    // Before the first batch: the workers read their shard only once a message arrives.
+    for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->state.shard.SetThresholds(matcher, &trackers[i]);
 }
 
 ShardedAggregation::~ShardedAggregation() {
@@ -104,6 +116,7 @@ ClosedInterval ShardedAggregation::CloseShard(ShardState &state, bool day) const
     ClosedInterval out;
     out.day_closed = day;
     Rollup(shard, out.hourly, state.daily);
+    std::tie(out.signature_packets, out.signature_matches) = shard.TakeSignatureCounts();
     if (day) {
         out.daily = std::move(state.daily);
         state.daily.clear();
@@ -129,6 +142,8 @@ void ShardedAggregation::Unite(ClosedInterval &into, ClosedInterval &&part) {
         for (std::string &p : parts) to.push_back(std::move(p));
     }
     part.events.ForEach([&](const EventKey &k, uint64_t n) { into.events[k] += n; });
+    into.signature_packets += part.signature_packets;
+    into.signature_matches += part.signature_matches;
     for (auto &[key, set] : part.destinations) into.destinations[key].Merge(set);
 }
 

@@ -36,6 +36,8 @@ struct ClosedInterval {
     SourceChunks sources;       // per-source day records, ready for the store
     EventTable events{16};
     std::map<std::pair<int32_t, SensorIndex>, SourceSet> destinations;
+    uint64_t signature_packets = 0;  // packets with a signature hit, and rule matches, since the last close
+    uint64_t signature_matches = 0;
 };
 
 class ShardedAggregation {
@@ -46,6 +48,9 @@ public:
     ShardedAggregation(unsigned workers, bool track_destinations, std::vector<int64_t> sensor_ids,
                        const Enrichment *enrichment = nullptr);
     ~ShardedAggregation();
+    /// Shard i decides by-source thresholds with trackers[i] (one per worker, or one when inline);
+    /// both must outlive this object. Call before the first Observe.
+    void SetThresholds(const sig::Matcher *matcher, std::vector<sig::ThresholdTracker> &trackers);
     ShardedAggregation(const ShardedAggregation &) = delete;
     ShardedAggregation &operator=(const ShardedAggregation &) = delete;
 

@@ -132,22 +132,22 @@ std::unique_ptr<Matcher::State> Matcher::MakeState() const {
     return state;
 }
 
-bool Matcher::State::Pass(const Rule &rule, uint32_t index, const DecodedPacket &pkt) {
+bool ThresholdTracker::Pass(const Rule &rule, uint32_t index, int64_t ts, const IpAddress &address, uint16_t dport) {
     const Threshold &th = rule.threshold;
     if (th.type == Threshold::Type::NONE) return true;
-    if (tracks.Size() >= purge_at) [[unlikely]] Purge(pkt.ts);
-    Track &t = tracks[TrackKey{index, th.by_dst ? pkt.dst : pkt.src}];
+    if (tracks_.Size() >= purge_at_) [[unlikely]] Purge(ts);
+    Track &t = tracks_[TrackKey{index, address}];
     const int64_t window = int64_t(th.seconds) * 1'000'000'000;
     t.window = window;
-    if (t.count == 0 || pkt.ts - t.window_start >= window) {
-        t.window_start = pkt.ts;
+    if (t.count == 0 || ts - t.window_start >= window) {
+        t.window_start = ts;
         t.count = 0;
         t.ports.clear();
     }
     if (th.unique_dst_port) {
         // Only a new destination port counts; past count + 1 ports the answer no longer changes.
-        if (t.count <= th.count && std::find(t.ports.begin(), t.ports.end(), pkt.dport) == t.ports.end()) {
-            t.ports.push_back(pkt.dport);
+        if (t.count <= th.count && std::find(t.ports.begin(), t.ports.end(), dport) == t.ports.end()) {
+            t.ports.push_back(dport);
             ++t.count;
         }
         return t.count > th.count;
@@ -168,17 +168,18 @@ bool Matcher::State::Pass(const Rule &rule, uint32_t index, const DecodedPacket 
     return true;
 }
 
-void Matcher::State::Purge(int64_t now) {
-    FlatMap<TrackKey, Track, TrackKeyHash> live(tracks.Size());
-    tracks.ForEach([&](const TrackKey &k, const Track &t) {
+void ThresholdTracker::Purge(int64_t now) {
+    FlatMap<TrackKey, Track, TrackKeyHash> live(tracks_.Size());
+    tracks_.ForEach([&](const TrackKey &k, const Track &t) {
         if (now - t.window_start < t.window) live[k] = t;
     });
-    tracks = std::move(live);
-    purge_at = std::max(size_t(1) << 16, tracks.Size() * 2);
+    tracks_ = std::move(live);
+    purge_at_ = std::max(size_t(1) << 16, tracks_.Size() * 2);
 }
 
-void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits) const {
+void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits, RuleHits *by_source) const {
     hits.clear();
+    if (by_source) by_source->clear();
     if (pkt.ip_version == 0 || rules_.empty()) return;
     const Group &group = groups_[GroupOf(pkt)];
     if (++state.generation == 0) {  // wrapped: forget every mark
@@ -212,7 +213,10 @@ void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits) cons
     std::sort(candidates.begin(), candidates.end());
     for (uint32_t r : candidates) {
         const Rule &rule = rules_[r];
-        if (Verify(rule, pkt, state.verify) && state.Pass(rule, r, pkt)) hits.push_back(r);
+        if (!Verify(rule, pkt, state.verify)) continue;
+        if (by_source && ThresholdBySource(rule)) by_source->push_back(r);
+        else if (state.thresholds.Pass(rule, r, pkt.ts, rule.threshold.by_dst ? pkt.dst : pkt.src, pkt.dport))
+            hits.push_back(r);
     }
 }
 

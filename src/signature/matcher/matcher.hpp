@@ -24,6 +24,39 @@ namespace darkscope::sig {
 /// The rules a packet matched, as indexes into the matcher's rules, in rule order.
 using RuleHits = std::vector<uint32_t>;
 
+/// The threshold and detection_filter state of rules: counts per (rule, tracked address) and window.
+/// Matches must come in time order per tracker.
+class ThresholdTracker {
+public:
+    /// Whether the rule's match by a packet (its time, tracked address and destination port) passes
+    /// the rule's threshold; counts the match.
+    bool Pass(const Rule &rule, uint32_t index, int64_t ts, const IpAddress &address, uint16_t dport);
+
+private:
+    struct Track {
+        int64_t window_start = 0;  // ns
+        int64_t window = 0;        // ns, the rule's
+        uint32_t count = 0;
+        std::vector<uint16_t> ports;  // unique_on dst_port: the distinct ports of the window, up to count + 1
+    };
+    // Tracks whose window has passed are dropped when the table doubles, so that memory follows the
+    // sources of the current windows, not every source ever seen.
+    size_t purge_at_ = size_t(1) << 16;
+    void Purge(int64_t now);
+    struct TrackKey {
+        uint32_t rule = 0;
+        IpAddress address;
+        friend bool operator==(const TrackKey &, const TrackKey &) = default;
+    };
+    struct TrackKeyHash {
+        size_t operator()(const TrackKey &k) const noexcept {
+            return size_t(Mix64(IpAddressHash{}(k.address) ^ (uint64_t(k.rule) << 40)));
+        }
+    };
+    // An open-addressing table: a port-scan rule looks up the source of every SYN.
+    FlatMap<TrackKey, Track, TrackKeyHash> tracks_{1024};
+};
+
 class Matcher {
 public:
     /// Compiles the rules. Throws std::runtime_error if Hyperscan rejects the patterns.
@@ -39,8 +72,15 @@ public:
     std::unique_ptr<State> MakeState() const;
 
     /// Fills `hits` with the rules the packet matches, thresholds and detection filters applied
-    /// (packets must come in time order per state for those).
-    void Match(const DecodedPacket &pkt, State &state, RuleHits &hits) const;
+    /// (packets must come in time order per state for those). With `by_source`, the rules whose
+    /// threshold tracks the source (ThresholdBySource) go there instead, verified but not yet
+    /// counted: their state belongs with the source, in the aggregation shard that owns it
+    /// (AggregateShard::SetThresholds), so that a port-scan rule does not look every SYN's source
+    /// up on the reader's thread.
+    void Match(const DecodedPacket &pkt, State &state, RuleHits &hits, RuleHits *by_source = nullptr) const;
+    static bool ThresholdBySource(const Rule &rule) {
+        return rule.threshold.type != Threshold::Type::NONE && !rule.threshold.by_dst;
+    }
 
     /// How many rules went to each prefilter group, and how many are header-indexed (for messages).
     struct Stats {
@@ -77,29 +117,7 @@ private:
     std::vector<uint32_t> candidates;
     std::vector<uint32_t> patterns;  // pattern ids hit by the current scan
     VerifyScratch verify;
-    struct Track {
-        int64_t window_start = 0;  // ns
-        int64_t window = 0;        // ns, the rule's
-        uint32_t count = 0;
-        std::vector<uint16_t> ports;  // unique_on dst_port: the distinct ports of the window, up to count + 1
-    };
-    // Tracks whose window has passed are dropped when the table doubles, so that memory follows the
-    // sources of the current windows, not every source ever seen.
-    size_t purge_at = size_t(1) << 16;
-    void Purge(int64_t now);
-    struct TrackKey {
-        uint32_t rule = 0;
-        IpAddress address;
-        friend bool operator==(const TrackKey &, const TrackKey &) = default;
-    };
-    struct TrackKeyHash {
-        size_t operator()(const TrackKey &k) const noexcept {
-            return size_t(Mix64(IpAddressHash{}(k.address) ^ (uint64_t(k.rule) << 40)));
-        }
-    };
-    // An open-addressing table: a port-scan rule looks up the source of every SYN.
-    FlatMap<TrackKey, Track, TrackKeyHash> tracks{1024};
-    bool Pass(const Rule &rule, uint32_t index, const DecodedPacket &pkt);
+    ThresholdTracker thresholds;
 };
 
 }  // namespace darkscope::sig
