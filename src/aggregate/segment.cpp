@@ -103,8 +103,7 @@ void Segment::ClearArrays() const {
 }
 
 void Segment::Pack() {
-    Settle();
-    if (Packed() || heads_.empty()) return;
+    if (Packed() || heads_.empty()) return;  // a packed one keeps its pending hours pending
     // Counted while unpacked: once packed_ is set, Packets() and Bytes() answer from these.
     packed_rows_ = heads_.size();
     packed_packets_ = Packets();
