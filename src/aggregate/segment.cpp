@@ -467,6 +467,54 @@ std::string Segment::Encode() const {
     return out;
 }
 
+std::optional<Segment> Segment::DecodePacked(std::string bytes) {
+    if (bytes.empty()) return Segment();
+    if (uint8_t(bytes[0]) != 1) return std::nullopt;
+    VarintReader in(std::string_view(bytes).substr(1));
+    uint64_t rows = 0;
+    if (!in.Read(rows) || rows > in.Remaining() / 5) return std::nullopt;
+    // The heads, as Decode checks them, keeping only what the sources need: their counts.
+    std::vector<std::pair<uint64_t, uint64_t>> counts;
+    counts.reserve(rows);
+    uint64_t key = 0, n4_total = 0, n6_total = 0, packets = 0, bytes_total = 0;
+    for (uint64_t i = 0; i < rows; ++i) {
+        uint64_t delta, p, b, n4, n6;
+        if (!in.Read(delta) || !in.Read(p) || !in.Read(b) || !in.Read(n4) || !in.Read(n6)) return std::nullopt;
+        key += delta;
+        if (key > UINT32_MAX || (i > 0 && delta == 0)) return std::nullopt;
+        n4_total += n4;
+        n6_total += n6;
+        if (n4_total + 16 * n6_total > in.Remaining() || n4_total > UINT32_MAX || n6_total > UINT32_MAX)
+            return std::nullopt;
+        packets += p;
+        bytes_total += b;
+        counts.emplace_back(n4, n6);
+    }
+    for (const auto &[n4, n6] : counts) {
+        uint64_t prev = 0;
+        for (uint64_t k = 0; k < n4; ++k) {
+            uint64_t delta;
+            if (!in.Read(delta) || (k > 0 && delta == 0)) return std::nullopt;
+            prev += delta;
+            if (prev > UINT32_MAX) return std::nullopt;
+        }
+        const uint8_t *last = nullptr;
+        for (uint64_t k = 0; k < n6; ++k) {
+            const uint8_t *p = in.Take(16);
+            if (!p || (last && !std::lexicographical_compare(last, last + 16, p, p + 16))) return std::nullopt;
+            last = p;
+        }
+    }
+    if (!in.AtEnd()) return std::nullopt;
+    Segment s;
+    if (rows == 0) return s;
+    s.packed_ = std::move(bytes);
+    s.packed_rows_ = rows;
+    s.packed_packets_ = packets;
+    s.packed_bytes_ = bytes_total;
+    return s;
+}
+
 std::optional<Segment> Segment::Decode(std::string_view bytes) {
     Segment s;
     if (bytes.empty()) return s;

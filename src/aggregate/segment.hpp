@@ -98,6 +98,9 @@ public:
     }
     /// Returns std::nullopt for bytes that are not a valid segment (never reads past the end).
     static std::optional<Segment> Decode(std::string_view bytes);
+    /// The same checks as Decode, but the segment stays packed in `bytes` (no arrays are filled): what
+    /// the store reads back to merge a new part of a day into, where the merge streams anyway.
+    static std::optional<Segment> DecodePacked(std::string bytes);
 
 private:
     friend class SegmentBuilder;

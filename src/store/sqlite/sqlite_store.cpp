@@ -348,7 +348,9 @@ public:
             int64_t sensor_id = k.sensor == UNATTRIBUTED ? unattributed_id : sensor_ids.at(k.sensor);
             sel.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id);
             if (sel.Step()) {
-                auto stored = Segment::Decode(sel.Blob(0));
+                // Kept packed: a day stored by earlier files (hourly rotated captures) is merged by
+                // streaming, without filling arrays with the whole day each time.
+                auto stored = Segment::DecodePacked(std::string(sel.Blob(0)));
                 if (!stored)
                     throw StoreError(fmt::format("{}: {} segment (dim {}, period {}, sensor {}) is corrupt", path_,
                                                  table, int(k.dim), k.period, sensor_id));

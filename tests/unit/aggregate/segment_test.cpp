@@ -93,7 +93,20 @@ TEST(Segment, RowsMadeFromUnsortedPartsAreNormalised) {
 TEST(Segment, RejectsCorruptBlobsWithoutReadingPastThem) {
     Segment s = Make({{445, 3, {1, 2, 3}}, {23, 1, {4}}});
     std::string blob = s.Encode();
-    for (size_t cut = 1; cut < blob.size(); ++cut) EXPECT_FALSE(Segment::Decode(blob.substr(0, cut))) << cut;
+    for (size_t cut = 1; cut < blob.size(); ++cut) {
+        EXPECT_FALSE(Segment::Decode(blob.substr(0, cut))) << cut;
+        EXPECT_FALSE(Segment::DecodePacked(blob.substr(0, cut))) << cut;
+    }
+    // DecodePacked keeps the bytes: the same segment, packed.
+    auto packed = Segment::DecodePacked(blob);
+    ASSERT_TRUE(packed);
+    EXPECT_TRUE(packed->Packed());
+    EXPECT_EQ(packed->Encode(), blob);
+    EXPECT_EQ(packed->Packets(), s.Packets());
+    EXPECT_EQ(packed->Size(), s.Size());
+    EXPECT_FALSE(Segment::DecodePacked(std::string("\x01\x01\x01\x01\x3c\x02\x00\x07\x00", 9)));  // repeated source
+    EXPECT_TRUE(Segment::DecodePacked(std::string("\x01\x01\x01\x01\x3c\x02\x00\x07\x01", 9)));
+    EXPECT_FALSE(Segment::DecodePacked(blob + "x"));
     EXPECT_FALSE(Segment::Decode(std::string("\x02", 1)));                        // unknown version
     EXPECT_FALSE(Segment::Decode(std::string("\x01\xff\xff\xff\xff\x0f", 6)));    // absurd row count
     std::string extra = blob + "x";
