@@ -390,6 +390,9 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         progress.packets = summary.packets;
         finish(std::move(outcome));
     }
+    // The days that several files added to were written in parts, each file's in its own transaction;
+    // merged into their days once here (reads are right either way, so a crash before this loses nothing).
+    store.FoldDayParts();
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return summary;
 }

@@ -129,6 +129,11 @@ public:
     virtual void MergeDestinations(std::map<std::pair<int32_t, SensorIndex>, SourceSet> &destinations,
                                    const std::vector<int64_t> &sensor_ids) = 0;
     virtual void InsertFile(const FileRecord &file) = 0;
+    /// A file that adds to a day already stored writes its share as a part of the day (daily counters
+    /// and per-source chunks); reads unite a day with its parts. This merges every part into its day,
+    /// in a transaction of its own: ingest calls it once its files are committed, so that hourly
+    /// rotated captures merge each day once per run instead of once per file.
+    virtual void FoldDayParts() = 0;
 
     // --- Reading ---------------------------------------------------------------------------------
     /// First and last day with data, if any.

@@ -217,6 +217,34 @@ def main():
                     check(dumps[threads][table] == rows, 'table %s is the same with --threads %s as with 0 (%s)'
                           % (table, threads, 'named sensors' if sensors_args else 'implicit sensor'))
 
+        # The same packets cut into files that share days (as hourly rotated captures do): later files
+        # write their share of a day as parts, folded at the end of the run. Two runs, so that a day
+        # stored by an earlier run takes parts too. The stored rows must be those of the one file.
+        rng = random.Random(11)
+        spread_packets = [(0x0A000000 + rng.randrange(5000), 0xC6336400 + rng.randrange(512),
+                           rng.choice((23, 445, 22, 80, 8080))) for _ in range(30000)]
+        start = 1734562800 - 3600
+        cut_dir = os.path.join(work, 'cut')
+        os.makedirs(cut_dir)
+        cuts = [0, 6999, 12999, 21000, 30000]  # 3 packets a second (multiples of 3 keep each time): 39-50 minutes each
+        for i in range(len(cuts) - 1):
+            write_pcap(os.path.join(cut_dir if i < 3 else work, 'cut-%d.pcap' % i),
+                       spread_packets[cuts[i]:cuts[i + 1]], start=start + cuts[i] // 3, per_second=3)
+        cut_db = os.path.join(work, 'cut.db')
+        rc, _, err = run(binary, 'ingest', '--threads', '2', '--sensors', sensors_file, '--store', cut_db, cut_dir)
+        check(rc == 0, 'ingest of the cut files (%d: %s)' % (rc, err.strip()))
+        rc, _, err = run(binary, 'ingest', '--threads', '2', '--store', cut_db, os.path.join(work, 'cut-3.pcap'))
+        check(rc == 0, 'ingest of the last cut file in a second run (%d: %s)' % (rc, err.strip()))
+        whole_db = os.path.join(work, 'threads-0-2.db')  # the one file, --threads 0, named sensors
+        with sqlite3.connect(cut_db) as con, sqlite3.connect(whole_db) as whole:
+            for table in ('counters_hourly', 'counters_daily', 'source_daily'):
+                q = 'SELECT * FROM %s ORDER BY 1, 2, 3, 4' % table
+                check(con.execute(q).fetchall() == whole.execute(q).fetchall(),
+                      'table %s from four files (two runs) is the one file\'s' % table)
+            left = con.execute('SELECT (SELECT count(*) FROM counters_daily_parts) + '
+                               '(SELECT count(*) FROM source_daily_parts)').fetchone()[0]
+            check(left == 0, 'no day parts left after the runs (%d)' % left)
+
         # kill -9 in the middle of a file: nothing of it may remain. xz makes the file slow to read
         # so that the kill lands inside it.
         big = os.path.join(work, 'big.pcap')

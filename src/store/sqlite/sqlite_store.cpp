@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <sstream>
 #include <tuple>
 
@@ -99,6 +100,21 @@ constexpr const char *MIGRATIONS[] = {
         category INTEGER NOT NULL,
         source TEXT NOT NULL             -- rule file and line it was last loaded from
     );
+    )sql",
+    // 3 -> 4: parts of days. A file that adds to a day already stored writes its share of the day
+    // here, in its own transaction, instead of reading the day back and writing it again; reads
+    // unite a day with its parts, and FoldDayParts merges them into the day at the end of an ingest
+    // run. Hourly rotated captures made every file rewrite the whole day.
+    R"sql(
+    CREATE TABLE counters_daily_parts (
+        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL, part INTEGER NOT NULL,
+        segment BLOB NOT NULL,
+        PRIMARY KEY (dim, period, sensor_id, part)
+    ) WITHOUT ROWID;
+    CREATE TABLE source_daily_parts (
+        day INTEGER NOT NULL, bucket INTEGER NOT NULL, part INTEGER NOT NULL, chunk BLOB NOT NULL,
+        PRIMARY KEY (day, bucket, part)
+    ) WITHOUT ROWID;
     )sql",
 };
 constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
@@ -346,6 +362,10 @@ public:
                                             table));
         for (auto &[k, segment] : rows) {
             int64_t sensor_id = k.sensor == UNATTRIBUTED ? unattributed_id : sensor_ids.at(k.sensor);
+            if (g == Granularity::DAY && DayRowExists(int64_t(k.dim), k.period, sensor_id)) {
+                AddDayPart(int64_t(k.dim), k.period, sensor_id, segment.TakeEncoding());
+                continue;
+            }
             sel.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id);
             if (sel.Step()) {
                 // Kept packed: a day stored by earlier files (hourly rotated captures) is merged by
@@ -375,6 +395,27 @@ public:
                                           key.first, key.second));
         };
         for (auto &[key, parts] : chunks) {
+            if (ChunkExists(key.first, key.second)) {
+                // Written as a part of the day, like the counters (see migration 3 -> 4).
+                Statement &add = Cached("INSERT INTO source_daily_parts(day, bucket, part, chunk) VALUES(?,?,"
+                                        "(SELECT coalesce(max(part), 0) + 1 FROM source_daily_parts WHERE day=? AND bucket=?),?)");
+                std::string blob;
+                if (parts.size() == 1) {
+                    blob = std::move(parts[0]);
+                } else {
+                    std::vector<SourceDay> records;
+                    for (const std::string &p : parts) {
+                        auto more = DecodeSourceChunk(p);
+                        if (!more) throw corrupt(key, "a new");
+                        records = MergeSourceChunks(std::move(records), std::move(*more));
+                    }
+                    blob = EncodeSourceChunk(records);
+                }
+                add.Bind(1, key.first).Bind(2, key.second).Bind(3, key.first).Bind(4, key.second).BindBlob(5, blob);
+                add.Run();
+                std::vector<std::string>().swap(parts);
+                continue;
+            }
             sel.Bind(1, key.first).Bind(2, key.second);
             const bool stored = sel.Step();
             std::string blob;
@@ -446,20 +487,138 @@ public:
     }
 
 
+    bool DayRowExists(int64_t dim, int64_t period, int64_t sensor_id) {
+        // Only the key is read: the segment's overflow pages are not.
+        Statement &q = Cached("SELECT 1 FROM counters_daily WHERE dim=? AND period=? AND sensor_id=?");
+        q.Bind(1, dim).Bind(2, period).Bind(3, sensor_id);
+        const bool found = q.Step();
+        q.Reset();
+        return found;
+    }
+    bool ChunkExists(int64_t day, int64_t bucket) {
+        Statement &q = Cached("SELECT 1 FROM source_daily WHERE day=? AND bucket=?");
+        q.Bind(1, day).Bind(2, bucket);
+        const bool found = q.Step();
+        q.Reset();
+        return found;
+    }
+    void AddDayPart(int64_t dim, int64_t period, int64_t sensor_id, const std::string &blob) {
+        Statement &add = Cached(
+            "INSERT INTO counters_daily_parts(dim, period, sensor_id, part, segment) VALUES(?,?,?,"
+            "(SELECT coalesce(max(part), 0) + 1 FROM counters_daily_parts WHERE dim=? AND period=? AND sensor_id=?),?)");
+        add.Bind(1, dim).Bind(2, period).Bind(3, sensor_id).Bind(4, dim).Bind(5, period).Bind(6, sensor_id);
+        add.BindBlobUncopied(7, blob);
+        add.Run();
+        add.Unbind(7);
+    }
+
+    // Unites segments in rounds of pairs: each round reads every byte once, so k parts cost log2(k)
+    // passes over the day rather than k.
+    static Segment UniteAll(std::vector<Segment> segments) {
+        while (segments.size() > 1) {
+            std::vector<Segment> next;
+            for (size_t i = 0; i + 1 < segments.size(); i += 2) {
+                segments[i].Merge(std::move(segments[i + 1]));
+                next.push_back(std::move(segments[i]));
+            }
+            if (segments.size() % 2) next.push_back(std::move(segments.back()));
+            segments.swap(next);
+        }
+        return segments.empty() ? Segment() : std::move(segments[0]);
+    }
+
+    void FoldDayParts() override {
+        Statement keys(db_, "SELECT DISTINCT dim, period, sensor_id FROM counters_daily_parts");
+        std::vector<std::array<int64_t, 3>> counter_keys;
+        while (keys.Step()) counter_keys.push_back({keys.Int(0), keys.Int(1), keys.Int(2)});
+        Statement chunk_keys_q(db_, "SELECT DISTINCT day, bucket FROM source_daily_parts");
+        std::vector<std::pair<int64_t, int64_t>> chunk_keys;
+        while (chunk_keys_q.Step()) chunk_keys.emplace_back(chunk_keys_q.Int(0), chunk_keys_q.Int(1));
+        if (counter_keys.empty() && chunk_keys.empty()) return;
+        Begin();
+        try {
+            for (const auto &[dim, period, sensor_id] : counter_keys) {
+                std::vector<Segment> all;
+                auto read = [&](const char *sql) {
+                    Statement q(db_, sql);
+                    q.Bind(1, dim).Bind(2, period).Bind(3, sensor_id);
+                    while (q.Step()) {
+                        auto seg = Segment::DecodePacked(std::string(q.Blob(0)));
+                        if (!seg)
+                            throw StoreError(fmt::format("{}: daily segment (dim {}, period {}, sensor {}) is corrupt",
+                                                         path_, dim, period, sensor_id));
+                        all.push_back(std::move(*seg));
+                    }
+                };
+                read("SELECT segment FROM counters_daily WHERE dim=? AND period=? AND sensor_id=?");
+                read("SELECT segment FROM counters_daily_parts WHERE dim=? AND period=? AND sensor_id=? ORDER BY part");
+                Segment day = UniteAll(std::move(all));
+                Statement put(db_, "INSERT OR REPLACE INTO counters_daily(dim, period, sensor_id, keys, packets, bytes, "
+                                   "segment) VALUES(?,?,?,?,?,?,?)");
+                put.Bind(1, dim).Bind(2, period).Bind(3, sensor_id).Bind(4, int64_t(day.Size()));
+                put.Bind(5, int64_t(day.Packets())).Bind(6, int64_t(day.Bytes()));
+                const std::string blob = day.TakeEncoding();
+                put.BindBlobUncopied(7, blob);
+                put.Run();
+                put.Unbind(7);
+                Statement del(db_, "DELETE FROM counters_daily_parts WHERE dim=? AND period=? AND sensor_id=?");
+                del.Bind(1, dim).Bind(2, period).Bind(3, sensor_id);
+                del.Run();
+            }
+            for (const auto &[day, bucket] : chunk_keys) {
+                std::vector<SourceDay> records;
+                auto read = [&](const char *sql) {
+                    Statement q(db_, sql);
+                    q.Bind(1, day).Bind(2, bucket);
+                    while (q.Step()) {
+                        auto more = DecodeSourceChunk(q.Blob(0));
+                        if (!more)
+                            throw StoreError(fmt::format("{}: source_daily chunk (day {}, bucket {}) is corrupt", path_,
+                                                         day, bucket));
+                        records = MergeSourceChunks(std::move(records), std::move(*more));
+                    }
+                };
+                read("SELECT chunk FROM source_daily WHERE day=? AND bucket=?");
+                read("SELECT chunk FROM source_daily_parts WHERE day=? AND bucket=? ORDER BY part");
+                const std::string blob = EncodeSourceChunk(records);
+                Statement put(db_, "INSERT OR REPLACE INTO source_daily(day, bucket, sources, chunk) VALUES(?,?,?,?)");
+                put.Bind(1, day).Bind(2, bucket).Bind(3, int64_t(records.size())).BindBlob(4, blob);
+                put.Run();
+                Statement del(db_, "DELETE FROM source_daily_parts WHERE day=? AND bucket=?");
+                del.Bind(1, day).Bind(2, bucket);
+                del.Run();
+            }
+            Commit();
+        } catch (...) {
+            Rollback();
+            throw;
+        }
+    }
+
     void ScanCounters(Granularity g, Dimension dim, int64_t from, int64_t to,
                       const std::function<void(const CounterRecord &)> &f) override {
         Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
                                      g == Granularity::HOUR ? "counters_hourly" : "counters_daily")
                              .c_str());
         s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
-        while (s.Step()) {
-            auto segment = Segment::Decode(s.Blob(2));
-            if (!segment)
-                throw StoreError(fmt::format("{}: segment (dim {}, period {}) is corrupt", path_, int(dim), s.Int(0)));
+        // Parts of days not folded yet (an interrupted ingest run): united with their day before it is read.
+        std::map<std::pair<int64_t, int64_t>, Segment> parts;
+        if (g == Granularity::DAY) {
+            Statement q(db_, "SELECT period, sensor_id, segment FROM counters_daily_parts WHERE dim = ? AND period "
+                             "BETWEEN ? AND ?");
+            q.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
+            while (q.Step()) {
+                auto part = Segment::Decode(q.Blob(2));
+                if (!part)
+                    throw StoreError(fmt::format("{}: daily part (dim {}, period {}) is corrupt", path_, int(dim), q.Int(0)));
+                parts[{q.Int(0), q.Int(1)}].Merge(std::move(*part));
+            }
+        }
+        auto emit = [&](int64_t period, int64_t sensor_id, const Segment &segment) {
             CounterRecord r;
-            r.period = s.Int(0);
-            r.sensor_id = s.Int(1);
-            for (const SegmentRowView row : segment->Rows()) {
+            r.period = period;
+            r.sensor_id = sensor_id;
+            for (const SegmentRowView row : segment.Rows()) {
                 r.key = row.key;
                 r.packets = row.packets;
                 r.bytes = row.bytes;
@@ -468,7 +627,18 @@ public:
                 r.sources_v6 = row.v6;
                 f(r);
             }
+        };
+        while (s.Step()) {
+            auto segment = Segment::Decode(s.Blob(2));
+            if (!segment)
+                throw StoreError(fmt::format("{}: segment (dim {}, period {}) is corrupt", path_, int(dim), s.Int(0)));
+            if (auto it = parts.find({s.Int(0), s.Int(1)}); it != parts.end()) {
+                segment->Merge(std::move(it->second));
+                parts.erase(it);
+            }
+            emit(s.Int(0), s.Int(1), *segment);
         }
+        for (auto &[key, segment] : parts) emit(key.first, key.second, segment);
     }
 
     std::optional<std::pair<int64_t, int64_t>> DayRange() override {
@@ -478,6 +648,28 @@ public:
     }
 
     void ScanSources(int64_t from_day, int64_t to_day, const std::function<void(const SourceRecord &)> &f) override {
+        // Parts of days not folded yet (see ScanCounters).
+        std::map<std::pair<int64_t, int64_t>, std::vector<SourceDay>> parts;
+        {
+            Statement q(db_, "SELECT day, bucket, chunk FROM source_daily_parts WHERE day BETWEEN ? AND ? ORDER BY part");
+            q.Bind(1, from_day).Bind(2, to_day);
+            while (q.Step()) {
+                auto more = DecodeSourceChunk(q.Blob(2));
+                if (!more)
+                    throw StoreError(fmt::format("{}: source_daily part (day {}, bucket {}) is corrupt", path_, q.Int(0),
+                                                 q.Int(1)));
+                auto &to = parts[{q.Int(0), q.Int(1)}];
+                to = MergeSourceChunks(std::move(to), std::move(*more));
+            }
+        }
+        auto emit = [&](int64_t day, const std::vector<SourceDay> &records) {
+            SourceRecord r;
+            r.day = day;
+            for (const SourceDay &d : records) {
+                r.record = &d;
+                f(r);
+            }
+        };
         Statement s(db_, "SELECT day, bucket, chunk FROM source_daily WHERE day BETWEEN ? AND ?");
         s.Bind(1, from_day).Bind(2, to_day);
         while (s.Step()) {
@@ -485,13 +677,13 @@ public:
             if (!records)
                 throw StoreError(fmt::format("{}: source_daily chunk (day {}, bucket {}) is corrupt", path_, s.Int(0),
                                              s.Int(1)));
-            SourceRecord r;
-            r.day = s.Int(0);
-            for (const SourceDay &d : *records) {
-                r.record = &d;
-                f(r);
+            if (auto it = parts.find({s.Int(0), s.Int(1)}); it != parts.end()) {
+                records = MergeSourceChunks(std::move(*records), std::move(it->second));
+                parts.erase(it);
             }
+            emit(s.Int(0), *records);
         }
+        for (auto &[key, records] : parts) emit(key.first, records);
     }
 
     void ScanEvents(int64_t from_day, int64_t to_day,

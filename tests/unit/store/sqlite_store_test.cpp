@@ -72,10 +72,10 @@ protected:
 }  // namespace
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
-    EXPECT_EQ(store_->SchemaVersion(), 3);
+    EXPECT_EQ(store_->SchemaVersion(), 4);
     store_.reset();
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 3);
+    EXPECT_EQ(store_->SchemaVersion(), 4);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
 }
 
@@ -90,25 +90,34 @@ TEST_F(StoreTest, TwoFilesCoveringTheSameHourMergeExactly) {
     second.Observe(Syn("192.0.2.3", "198.51.100.4", 445, DAY0 + 40), svc, 0);
     Commit(second);
 
-    auto key = ServiceKey::Make(ServiceKind::TCP, 445).packed;
-    auto hourly = ServiceRows(Granularity::HOUR, 20075 * 24, 20075 * 24 + 23);
-    EXPECT_EQ(hourly[key].first, 4u);
-    EXPECT_EQ(hourly[key].second, 3u);  // exact union, not 2 + 2
-    auto daily = ServiceRows(Granularity::DAY, 20075, 20075);
-    EXPECT_EQ(daily[key].first, 4u);
-    EXPECT_EQ(daily[key].second, 3u);
+    // The second file's share of the day is a part of it until FoldDayParts: reads are the same before and after.
+    auto check = [&](const char *when) {
+        SCOPED_TRACE(when);
+        auto key = ServiceKey::Make(ServiceKind::TCP, 445).packed;
+        auto hourly = ServiceRows(Granularity::HOUR, 20075 * 24, 20075 * 24 + 23);
+        EXPECT_EQ(hourly[key].first, 4u);
+        EXPECT_EQ(hourly[key].second, 3u);  // exact union, not 2 + 2
+        auto daily = ServiceRows(Granularity::DAY, 20075, 20075);
+        EXPECT_EQ(daily[key].first, 4u);
+        EXPECT_EQ(daily[key].second, 3u);
 
-    std::map<std::string, std::pair<uint64_t, uint64_t>> sources;  // packets, destinations
-    store_->ScanSources(20075, 20075, [&](const SourceRecord &r) {
-        const SourceDay &d = *r.record;
-        sources[d.src.ToString()] = {d.packets, d.destinations.size()};
-        if (d.src.ToString() == "192.0.2.2") {
-            EXPECT_EQ(d.first_ts, DAY0 + 20);  // earliest over both files
-            EXPECT_EQ(d.last_ts, DAY0 + 30);
-        }
-    });
-    EXPECT_EQ(sources["192.0.2.2"], std::make_pair(uint64_t(2), uint64_t(2)));
-    EXPECT_EQ(sources.size(), 3u);
+        std::map<std::string, std::pair<uint64_t, uint64_t>> sources;  // packets, destinations
+        store_->ScanSources(20075, 20075, [&](const SourceRecord &r) {
+            const SourceDay &d = *r.record;
+            sources[d.src.ToString()] = {d.packets, d.destinations.size()};
+            if (d.src.ToString() == "192.0.2.2") {
+                EXPECT_EQ(d.first_ts, DAY0 + 20);  // earliest over both files
+                EXPECT_EQ(d.last_ts, DAY0 + 30);
+            }
+        });
+        EXPECT_EQ(sources["192.0.2.2"], std::make_pair(uint64_t(2), uint64_t(2)));
+        EXPECT_EQ(sources.size(), 3u);
+    };
+    check("with the second file as a part");
+    store_->FoldDayParts();
+    check("parts folded");
+    store_->FoldDayParts();  // nothing left to fold
+    check("folded twice");
 }
 
 TEST_F(StoreTest, DaysAndUnattributedPacketsAreKeptApart) {
@@ -181,13 +190,13 @@ TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
         ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
         ASSERT_EQ(sqlite3_exec(db,
                                "ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; DROP TABLE signatures; "
-                               "PRAGMA user_version = 1;",
+                               "DROP TABLE counters_daily_parts; DROP TABLE source_daily_parts; PRAGMA user_version = 1;",
                                nullptr, nullptr, nullptr),
                   SQLITE_OK);
         sqlite3_close(db);
     }
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 3);
+    EXPECT_EQ(store_->SchemaVersion(), 4);
     auto back = store_->FindFile("00ff");
     ASSERT_TRUE(back);
     EXPECT_EQ(back->enrichment, "");
