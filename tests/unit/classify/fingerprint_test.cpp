@@ -131,7 +131,7 @@ struct UnicornscanProbe {
 };
 // One run's probes: destinations of a /24, ports from the quick list, sources >= 4096, random IP IDs.
 constexpr UnicornscanProbe UNICORNSCAN_RUN[] = {
-    {0xC6336409, 22, 0x9C41, 0x1D3A}, {0xC6336417, 23, 0x1207, 0xE0F1}, {0xC633641F, 80, 0xFB10, 0x0B77},
+    {0xC6336409, 22, 0x9C41, 0x1D3A},  {0xC6336417, 23, 0x1207, 0xE0F1},  {0xC633641F, 80, 0xFB10, 0x0B77},
     {0xC6336480, 443, 0x4E2D, 0x7A02}, {0xC63364FE, 445, 0x30C9, 0xC35B}, {0xC6336401, 3389, 0xA118, 0x5E90},
 };
 constexpr uint32_t UNICORNSCAN_KEY = 0x5A17C0DE;
@@ -146,7 +146,8 @@ TEST(Fingerprint, UnicornscanOpenBsdFingerprintMatchesNoRule) {
         EXPECT_EQ(bits, 0) << std::hex << p.seq;
         ++e.packets;
         ++e.syn_packets;
-        for (size_t r = 0; r < FINGERPRINT_RULES; ++r) e.matched[r] += (bits >> r) & 1;
+        for (size_t r = 0; r < FINGERPRINT_RULES; ++r)
+            e.matched[r] += (bits >> r) & 1;
     }
     EXPECT_TRUE(TagsOf(e).empty());
 }
@@ -161,7 +162,8 @@ TEST(Fingerprint, UnicornscanTtl255FingerprintsAreIrregularSynOnly) {
             EXPECT_EQ(bits, options_len == 0 ? (NO_OPTS | TTL) : TTL);
             ++e.packets;
             ++e.syn_packets;
-            for (size_t r = 0; r < FINGERPRINT_RULES; ++r) e.matched[r] += (bits >> r) & 1;
+            for (size_t r = 0; r < FINGERPRINT_RULES; ++r)
+                e.matched[r] += (bits >> r) & 1;
         }
         const auto tags = TagsOf(e);
         ASSERT_EQ(tags.size(), 1u) << int(options_len);
