@@ -13,8 +13,11 @@ reverse-DNS research labels are tested end to end, with no query leaving 127.0.0
   research           truth `research` set
   country            truth `country` (accuracy; synth's per-country blocks against the pinned data)
 
-A tag needs 3 consistent packets (docs/enrichment.md#fingerprints): recall is printed over every labelled source
-and over those with at least 3 packets ("eligible"). Exits 0 when every precision and eligible recall is >= 0.99.
+A tag needs 3 consistent packets (docs/enrichment.md#fingerprints; `summary --by source`, read here, decides on
+the period's counts), and the SYN rules (masscan, mirai, irregular-syn) count TCP SYN probes only: recall is printed
+over every labelled source and over the "eligible" ones, which sent at least 3 packets the rule applies to (truth
+`syn_probes` for the SYN rules, `packets` for zmap-old, whose IP ID is on every packet). Exits 0 when every
+precision and eligible recall is >= 0.99.
 
   bench/enrich_eval.py --binary build/release/darkscope [--synth-binary PATH] [--scenario demo] [--rdns]
 """
@@ -107,28 +110,39 @@ TAG_TRUTH = {
 labels = {tag: (lambda s, tools=tools: s.get("tool") in tools,
                 lambda r, tag=tag: tag in tags_of(r)) for tag, tools in TAG_TRUTH.items()}
 labels["research"] = (lambda s: bool(s.get("research")), lambda r: bool(r.get("research")))
+SYN_RULE_TAGS = {"masscan", "mirai", "irregular-syn"}
+
+
+def eligible(label, s):
+    """Whether the label's rule could decide for the source: 3 packets it applies to (research: always)."""
+    if label == "research":
+        return True
+    if label in SYN_RULE_TAGS and "syn_probes" in s:
+        return s["syn_probes"] >= 3
+    return s.get("packets", 0) >= 3
+
 
 ok = True
-print(f"\n{'label':<15} {'truth':>6} {'found':>6} {'tp':>6} {'precision':>9} {'recall':>7} {'recall(>=3 pkts)':>17}")
+print(f"\n{'label':<15} {'truth':>6} {'found':>6} {'tp':>6} {'precision':>9} {'recall':>7} {'eligible':>8} {'recall(eligible)':>17}")
 for label, (is_true, is_found) in labels.items():
     tp = fp = fn = fn_eligible = pos = pos_eligible = 0
     for a in seen:
         s, r = truth_sources[a], rows[a]
         t, f = is_true(s), is_found(r)
         pos += t
-        eligible = s.get("packets", 0) >= 3 or label == "research"
-        pos_eligible += t and eligible
+        can = eligible(label, s)
+        pos_eligible += t and can
         tp += t and f
         fp += f and not t
         fn += t and not f
-        fn_eligible += t and not f and eligible
+        fn_eligible += t and not f and can
     found = tp + fp
     precision = tp / found if found else 1.0
     recall = tp / pos if pos else 1.0
     recall_eligible = (pos_eligible - fn_eligible) / pos_eligible if pos_eligible else 1.0
     good = precision >= args.threshold and recall_eligible >= args.threshold
     ok &= good
-    print(f"{label:<15} {pos:>6} {found:>6} {tp:>6} {precision:>9.4f} {recall:>7.4f} {recall_eligible:>17.4f}"
+    print(f"{label:<15} {pos:>6} {found:>6} {tp:>6} {precision:>9.4f} {recall:>7.4f} {pos_eligible:>8} {recall_eligible:>17.4f}"
           f"{'' if good else '   < ' + str(args.threshold)}")
 
 agree = known = 0

@@ -71,6 +71,20 @@ struct Pending {
 };
 
 // What one emitted frame counts towards.
+// A TCP SYN without ACK or RST: a probe by darkscope's classes, which the SYN fingerprint rules count.
+bool IsTcpSyn(const uint8_t *frame, size_t len) {
+    const size_t ip = ETH_LEN;
+    if (len <= ip + IPV6_LEN) return false;
+    size_t tcp = 0;
+    if (frame[ip] >> 4 == 4 && frame[ip + 9] == PROTO_TCP)
+        tcp = ip + size_t(frame[ip] & 0x0F) * 4;
+    else if (frame[ip] >> 4 == 6 && frame[ip + 6] == PROTO_TCP)
+        tcp = ip + IPV6_LEN;
+    else
+        return false;
+    return len > tcp + 13 && (frame[tcp + 13] & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+}
+
 struct Emitted {
     uint32_t service;  // ServiceKey.packed as darkscope classifies the frame
     uint32_t sensor;
@@ -503,6 +517,7 @@ struct Generator::Impl {
         ++ct.labels[e.label];
         if (s.packets++ == 0) s.first = ts;
         s.last = ts;
+        s.syn_probes += IsTcpSyn(frame, len);
     }
 
     // The IP header of a source: its TTL, and the IP ID its tool or stack writes.

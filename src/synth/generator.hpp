@@ -45,7 +45,8 @@ struct SourceTruth {
     double weight = 0;     // share of the component's rate
     uint64_t packets = 0;
     TimestampNs first = 0, last = 0;
-    std::vector<uint16_t> services;                // services_per_source: the component's services this source probes
+    uint64_t syn_probes = 0;         // TCP SYNs without ACK or RST: what the SYN fingerprint rules apply to
+    std::vector<uint16_t> services;  // services_per_source: the component's services this source probes
     TimestampNs active_start = 0, active_end = 0;  // when it may send (its component's window unless lifetime_hours)
 };
 

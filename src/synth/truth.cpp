@@ -157,6 +157,7 @@ nlohmann::ordered_json TruthToJson(const Scenario &sc, const Truth &t, const std
                   {"rate_per_hour", c.lifetime_hours > 0 ? json(nullptr) : json(c.rate * t.scale * s.weight)},
                   {"weight", s.weight},
                   {"packets", s.packets},
+                  {"syn_probes", s.syn_probes},
                   {"ttl", s.ttl}};
         if (s.research) {
             e["asn"] = s.research->asn;

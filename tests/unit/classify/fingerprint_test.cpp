@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+
 #include "classify/classifier.hpp"
 #include "common/shared_data.hpp"
 #include "decode/decoder.hpp"
@@ -103,6 +105,71 @@ TEST(Fingerprint, TagsNeedConsistentPackets) {
     b.matched[size_t(FingerprintRule::BOGON_SOURCE)] = 1;
     ASSERT_EQ(TagsOf(b).size(), 1u);
     EXPECT_EQ(TagsOf(b)[0].tag, Tag::BOGON);
+}
+
+// Unicornscan (docs/enrichment.md#unicornscan): the sender (src/scan_progs/send_packet.c, _send_packet,
+// in dneufeld/unicornscan and robertelee78/unicornscan) writes a random IP ID and a sequence number
+// syn_key ^ dst ^ (dport << 16 | sport), where syn_key is drawn once per run and the address is XORed as
+// the in-memory network-order word (byte-swapped on a little-endian sender). TTL, window and options come
+// from its -W fingerprint (src/scan_progs/init_packet.c): 1 (the shipped unicorn.conf) looks like
+// OpenBSD (TTL 64, 24 bytes of options), 0 like Cisco IOS (TTL 255, MSS only), 3 like p0f's sendsyn
+// (TTL 255, no options). None of darkscope's per-packet rules names the tool; only the TTL-255
+// fingerprints are irregular SYNs.
+namespace {
+DecodedPacket UnicornscanSyn(uint32_t syn_key, uint32_t dst, uint16_t dport, uint16_t sport, uint16_t ip_id,
+                             uint8_t ttl, uint8_t options_len) {
+    DecodedPacket p = Syn(dport, 0, ip_id, ttl, options_len);
+    p.dst = IpAddress::V4(dst);
+    p.sport = sport;
+    p.seq = syn_key ^ __builtin_bswap32(dst) ^ (uint32_t(dport) << 16 | sport);
+    return p;
+}
+
+struct UnicornscanProbe {
+    uint32_t dst;
+    uint16_t dport, sport, ip_id;
+};
+// One run's probes: destinations of a /24, ports from the quick list, sources >= 4096, random IP IDs.
+constexpr UnicornscanProbe UNICORNSCAN_RUN[] = {
+    {0xC6336409, 22, 0x9C41, 0x1D3A},  {0xC6336417, 23, 0x1207, 0xE0F1},  {0xC633641F, 80, 0xFB10, 0x0B77},
+    {0xC6336480, 443, 0x4E2D, 0x7A02}, {0xC63364FE, 445, 0x30C9, 0xC35B}, {0xC6336401, 3389, 0xA118, 0x5E90},
+};
+constexpr uint32_t UNICORNSCAN_KEY = 0x5A17C0DE;
+}  // namespace
+
+TEST(Fingerprint, UnicornscanOpenBsdFingerprintMatchesNoRule) {
+    FingerprintEvidence e;
+    for (const UnicornscanProbe &u : UNICORNSCAN_RUN) {
+        // -W 1: TTL 64 (52 after 12 hops), DF, window 16384, MSS NOP NOP SACK NOP WS NOP NOP TS: 24 bytes.
+        DecodedPacket p = UnicornscanSyn(UNICORNSCAN_KEY, u.dst, u.dport, u.sport, u.ip_id, 52, 24);
+        const uint8_t bits = Bits(p);
+        EXPECT_EQ(bits, 0) << std::hex << p.seq;
+        ++e.packets;
+        ++e.syn_packets;
+        for (size_t r = 0; r < FINGERPRINT_RULES; ++r)
+            e.matched[r] += (bits >> r) & 1;
+    }
+    EXPECT_TRUE(TagsOf(e).empty());
+}
+
+TEST(Fingerprint, UnicornscanTtl255FingerprintsAreIrregularSynOnly) {
+    // -W 0 (Cisco IOS: TTL 255, MSS only) and -W 3 (p0f sendsyn: TTL 255, no options), 12 hops away.
+    for (const uint8_t options_len : {uint8_t(4), uint8_t(0)}) {
+        FingerprintEvidence e;
+        for (const UnicornscanProbe &u : UNICORNSCAN_RUN) {
+            const uint8_t bits =
+                Bits(UnicornscanSyn(UNICORNSCAN_KEY, u.dst, u.dport, u.sport, u.ip_id, 243, options_len));
+            EXPECT_EQ(bits, options_len == 0 ? (NO_OPTS | TTL) : TTL);
+            ++e.packets;
+            ++e.syn_packets;
+            for (size_t r = 0; r < FINGERPRINT_RULES; ++r)
+                e.matched[r] += (bits >> r) & 1;
+        }
+        const auto tags = TagsOf(e);
+        ASSERT_EQ(tags.size(), 1u) << int(options_len);
+        EXPECT_EQ(tags[0].tag, Tag::IRREGULAR_SYN);
+        EXPECT_EQ(tags[0].matched, std::size(UNICORNSCAN_RUN));
+    }
 }
 
 // Real captures (../shared/data, data/PROVENANCE.md): the ESnet masscan scan of ports 0-1000 matches

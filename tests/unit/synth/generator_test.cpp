@@ -439,11 +439,15 @@ TEST(Generator, EventsStayInTheirWindowsSensorsAndPorts) {
 TEST(Generator, TruthCountsPerDaySensorAndSource) {
     auto r = Generate(TOOLS + EVENTS, 3, 0.3, "2024-09-30T18:00:00Z", "2024-10-02T06:00:00Z");
     std::map<std::pair<size_t, int64_t>, uint64_t> per_day;
-    std::map<IpAddress, uint64_t> per_source;
+    std::map<IpAddress, uint64_t> per_source, syn_per_source;
     for (auto &f : r.frames) {
         auto d = DecodeFrame(f);
         ++per_day[{SourceOf(r, d.src)->component, DayOf(f.ts) - DayOf(r.sc.start)}];
         ++per_source[d.src];
+        // What the classifier calls a SYN probe, read back by the decoder: the SYN fingerprint rules' denominator.
+        const bool syn = d.l4 == L4State::PRESENT && d.proto == IPPROTO_NUM_TCP &&
+                         (d.tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+        syn_per_source[d.src] += syn;
     }
     for (size_t ci = 0; ci < r.truth.components.size(); ++ci) {
         auto &ct = r.truth.components[ci];
@@ -455,8 +459,14 @@ TEST(Generator, TruthCountsPerDaySensorAndSource) {
         for (size_t day = 0; day < ct.by_day.size(); ++day)
             EXPECT_EQ(ct.by_day[day], (per_day[{ci, int64_t(day)}])) << r.sc.components[ci].name << " day " << day;
     }
-    for (auto &s : r.truth.sources)
+    bool some_syn = false, some_other = false;
+    for (auto &s : r.truth.sources) {
         EXPECT_EQ(s.packets, per_source[s.address]);
+        EXPECT_EQ(s.syn_probes, syn_per_source[s.address]) << s.address.ToString();
+        some_syn |= s.syn_probes > 0;
+        some_other |= s.packets > s.syn_probes;
+    }
+    EXPECT_TRUE(some_syn && some_other) << "the scenario has SYN probes and other packets (backscatter, UDP, ICMP)";
 }
 
 // Walks a DNS message (header, questions, resource records with compression pointers) and says whether every
