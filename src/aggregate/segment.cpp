@@ -467,106 +467,78 @@ std::string Segment::Encode() const {
     return out;
 }
 
-std::optional<Segment> Segment::DecodePacked(std::string bytes) {
-    if (bytes.empty()) return Segment();
-    if (uint8_t(bytes[0]) != 1) return std::nullopt;
-    VarintReader in(std::string_view(bytes).substr(1));
-    uint64_t rows = 0;
-    if (!in.Read(rows) || rows > in.Remaining() / 5) return std::nullopt;
-    // The heads, as Decode checks them, keeping only what the sources need: their counts.
-    std::vector<std::pair<uint64_t, uint64_t>> counts;
-    counts.reserve(rows);
-    uint64_t key = 0, n4_total = 0, n6_total = 0, packets = 0, bytes_total = 0;
-    for (uint64_t i = 0; i < rows; ++i) {
-        uint64_t delta, p, b, n4, n6;
-        if (!in.Read(delta) || !in.Read(p) || !in.Read(b) || !in.Read(n4) || !in.Read(n6)) return std::nullopt;
-        key += delta;
-        if (key > UINT32_MAX || (i > 0 && delta == 0)) return std::nullopt;
-        n4_total += n4;
-        n6_total += n6;
-        if (n4_total + 16 * n6_total > in.Remaining() || n4_total > UINT32_MAX || n6_total > UINT32_MAX)
-            return std::nullopt;
-        packets += p;
-        bytes_total += b;
-        counts.emplace_back(n4, n6);
-    }
-    for (const auto &[n4, n6] : counts) {
-        uint64_t prev = 0;
-        for (uint64_t k = 0; k < n4; ++k) {
-            uint64_t delta;
-            if (!in.Read(delta) || (k > 0 && delta == 0)) return std::nullopt;
-            prev += delta;
-            if (prev > UINT32_MAX) return std::nullopt;
-        }
-        const uint8_t *last = nullptr;
-        for (uint64_t k = 0; k < n6; ++k) {
-            const uint8_t *p = in.Take(16);
-            if (!p || (last && !std::lexicographical_compare(last, last + 16, p, p + 16))) return std::nullopt;
-            last = p;
-        }
-    }
-    if (!in.AtEnd()) return std::nullopt;
-    Segment s;
-    if (rows == 0) return s;
-    s.packed_ = std::move(bytes);
-    s.packed_rows_ = rows;
-    s.packed_packets_ = packets;
-    s.packed_bytes_ = bytes_total;
-    return s;
-}
-
-std::optional<Segment> Segment::Decode(std::string_view bytes) {
-    Segment s;
-    if (bytes.empty()) return s;
-    if (uint8_t(bytes[0]) != 1) return std::nullopt;
+// Checks an encoding as Decode promises (never reading past its end) and fills the row heads, and the
+// sources too when FILL. False for bytes that are not a valid segment.
+template <bool FILL>
+bool Segment::Parse(std::string_view bytes) {
+    if (bytes.empty()) return true;
+    if (uint8_t(bytes[0]) != 1) return false;
     VarintReader in(bytes.substr(1));
     uint64_t rows = 0;
     // Every row takes at least five bytes: a count beyond that is corrupt, not a reason to allocate.
-    if (!in.Read(rows) || rows > in.Remaining() / 5) return std::nullopt;
-    s.heads_.resize(rows);
+    if (!in.Read(rows) || rows > in.Remaining() / 5) return false;
+    heads_.resize(rows);
     uint64_t key = 0;
     uint64_t n4_total = 0, n6_total = 0;
     for (size_t i = 0; i < rows; ++i) {
-        Head &h = s.heads_[i];
+        Head &h = heads_[i];
         uint64_t delta, n4, n6;
-        if (!in.Read(delta) || !in.Read(h.packets) || !in.Read(h.bytes) || !in.Read(n4) || !in.Read(n6))
-            return std::nullopt;
+        if (!in.Read(delta) || !in.Read(h.packets) || !in.Read(h.bytes) || !in.Read(n4) || !in.Read(n6)) return false;
         key += delta;
         // Keys strictly ascending: a zero delta after the first row is a repeated key.
-        if (key > UINT32_MAX || (i > 0 && delta == 0)) return std::nullopt;
+        if (key > UINT32_MAX || (i > 0 && delta == 0)) return false;
         n4_total += n4;
         n6_total += n6;
         // At least one byte per IPv4 source and 16 per IPv6 source remain to be read.
-        if (n4_total + 16 * n6_total > in.Remaining() || n4_total > UINT32_MAX || n6_total > UINT32_MAX)
-            return std::nullopt;
+        if (n4_total + 16 * n6_total > in.Remaining() || n4_total > UINT32_MAX || n6_total > UINT32_MAX) return false;
         h.key = uint32_t(key);
         h.v4_end = uint32_t(n4_total);
         h.v6_end = uint32_t(n6_total);
     }
-    s.v4_.resize(n4_total);
-    s.v6_.resize(n6_total);
+    if constexpr (FILL) {
+        v4_.resize(n4_total);
+        v6_.resize(n6_total);
+    }
     uint32_t b4 = 0, b6 = 0;
-    for (const Head &h : s.heads_) {
+    for (const Head &h : heads_) {
         uint64_t prev = 0;
         // Written sorted and unique; checked rather than trusted, since a merge relies on the order:
         // every delta after a row's first must be positive.
         for (uint32_t k = b4; k < h.v4_end; ++k) {
             uint64_t delta;
-            if (!in.Read(delta) || (k > b4 && delta == 0)) return std::nullopt;
+            if (!in.Read(delta) || (k > b4 && delta == 0)) return false;
             prev += delta;
-            if (prev > UINT32_MAX) return std::nullopt;
-            s.v4_[k] = uint32_t(prev);
+            if (prev > UINT32_MAX) return false;
+            if constexpr (FILL) v4_[k] = uint32_t(prev);
         }
+        const uint8_t *last = nullptr;
         for (uint32_t k = b6; k < h.v6_end; ++k) {
-            const uint8_t *p = in.Take(16);
-            if (!p) return std::nullopt;
-            std::copy(p, p + 16, s.v6_[k].begin());
-            if (k > b6 && !(s.v6_[k - 1] < s.v6_[k])) return std::nullopt;
+            const uint8_t *a = in.Take(16);
+            if (!a || (last && !std::lexicographical_compare(last, last + 16, a, a + 16))) return false;
+            if constexpr (FILL) std::copy(a, a + 16, v6_[k].begin());
+            last = a;
         }
         b4 = h.v4_end;
         b6 = h.v6_end;
     }
-    if (!in.AtEnd()) return std::nullopt;
+    return in.AtEnd();
+}
+
+std::optional<Segment> Segment::Decode(std::string_view bytes) {
+    Segment s;
+    if (!s.Parse<true>(bytes)) return std::nullopt;
+    return s;
+}
+
+std::optional<Segment> Segment::DecodePacked(std::string bytes) {
+    Segment s;
+    if (!s.Parse<false>(bytes)) return std::nullopt;
+    if (s.heads_.empty()) return Segment();
+    s.packed_rows_ = s.heads_.size();
+    s.packed_packets_ = s.Packets();
+    s.packed_bytes_ = s.Bytes();
+    s.packed_ = std::move(bytes);
+    s.ClearArrays();
     return s;
 }
 

@@ -118,6 +118,8 @@ private:
     template <typename SegmentRef>
     void MergeFrom(SegmentRef &&other);
     void MergePacked(const Segment &other) const;
+    template <bool FILL>
+    bool Parse(std::string_view bytes);
     /// Fills the arrays from packed_ when they are not filled yet.
     void Unpack() const;
     /// Merges the pending hours into the encoding.

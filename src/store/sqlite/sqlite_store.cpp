@@ -648,18 +648,21 @@ public:
     }
 
     void ScanSources(int64_t from_day, int64_t to_day, const std::function<void(const SourceRecord &)> &f) override {
+        // (day, bucket, chunk) rows of `table`, decoded.
+        auto decode = [&](Statement &q, const char *table) {
+            auto records = DecodeSourceChunk(q.Blob(2));
+            if (!records)
+                throw StoreError(fmt::format("{}: {} chunk (day {}, bucket {}) is corrupt", path_, table, q.Int(0), q.Int(1)));
+            return std::move(*records);
+        };
         // Parts of days not folded yet (see ScanCounters).
         std::map<std::pair<int64_t, int64_t>, std::vector<SourceDay>> parts;
         {
             Statement q(db_, "SELECT day, bucket, chunk FROM source_daily_parts WHERE day BETWEEN ? AND ? ORDER BY part");
             q.Bind(1, from_day).Bind(2, to_day);
             while (q.Step()) {
-                auto more = DecodeSourceChunk(q.Blob(2));
-                if (!more)
-                    throw StoreError(fmt::format("{}: source_daily part (day {}, bucket {}) is corrupt", path_, q.Int(0),
-                                                 q.Int(1)));
                 auto &to = parts[{q.Int(0), q.Int(1)}];
-                to = MergeSourceChunks(std::move(to), std::move(*more));
+                to = MergeSourceChunks(std::move(to), decode(q, "source_daily_parts"));
             }
         }
         auto emit = [&](int64_t day, const std::vector<SourceDay> &records) {
@@ -673,15 +676,12 @@ public:
         Statement s(db_, "SELECT day, bucket, chunk FROM source_daily WHERE day BETWEEN ? AND ?");
         s.Bind(1, from_day).Bind(2, to_day);
         while (s.Step()) {
-            auto records = DecodeSourceChunk(s.Blob(2));
-            if (!records)
-                throw StoreError(fmt::format("{}: source_daily chunk (day {}, bucket {}) is corrupt", path_, s.Int(0),
-                                             s.Int(1)));
+            std::vector<SourceDay> records = decode(s, "source_daily");
             if (auto it = parts.find({s.Int(0), s.Int(1)}); it != parts.end()) {
-                records = MergeSourceChunks(std::move(*records), std::move(it->second));
+                records = MergeSourceChunks(std::move(records), std::move(it->second));
                 parts.erase(it);
             }
-            emit(s.Int(0), *records);
+            emit(s.Int(0), records);
         }
         for (auto &[key, records] : parts) emit(key.first, records);
     }
