@@ -537,7 +537,9 @@ public:
         if (counter_keys.empty() && chunk_keys.empty()) return;
         Begin();
         try {
-            for (const auto &[dim, period, sensor_id] : counter_keys) {
+            for (const auto &k : counter_keys) {
+                // Plain names, not structured bindings: the lambdas below capture them (clang 14 cannot).
+                const int64_t dim = k[0], period = k[1], sensor_id = k[2];
                 std::vector<Segment> all;
                 auto read = [&](const char *sql) {
                     Statement q(db_, sql);
@@ -565,7 +567,8 @@ public:
                 del.Bind(1, dim).Bind(2, period).Bind(3, sensor_id);
                 del.Run();
             }
-            for (const auto &[day, bucket] : chunk_keys) {
+            for (const auto &k : chunk_keys) {
+                const int64_t day = k.first, bucket = k.second;
                 std::vector<SourceDay> records;
                 auto read = [&](const char *sql) {
                     Statement q(db_, sql);
