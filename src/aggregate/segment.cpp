@@ -77,9 +77,7 @@ void Segment::Merge(const Segment &other) {
     } else {
         if (pending_.empty()) pending_.emplace_back();
         pending_[0].Merge(other);
-        heads_.clear();  // a read copy of the encoding is stale now
-        v4_.clear();
-        v6_.clear();
+        ClearArrays();  // a read copy of the encoding is stale now
         if (pending_[0].ArrayBytes() * 2 > packed_.size()) SettlePending();
     }
 }

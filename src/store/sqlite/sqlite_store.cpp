@@ -388,62 +388,39 @@ public:
     }
 
     void MergeSources(SourceChunks &chunks) override {
-        Statement &sel = Cached("SELECT chunk FROM source_daily WHERE day=? AND bucket=?");
         Statement &put = Cached("INSERT OR REPLACE INTO source_daily(day, bucket, sources, chunk) VALUES(?,?,?,?)");
-        auto corrupt = [&](const std::pair<int32_t, uint16_t> &key, std::string_view what) {
-            return StoreError(fmt::format("{}: {} source_daily chunk (day {}, bucket {}) is corrupt", path_, what,
-                                          key.first, key.second));
-        };
+        Statement &add = Cached("INSERT INTO source_daily_parts(day, bucket, part, chunk) VALUES(?,?,"
+                                "(SELECT coalesce(max(part), 0) + 1 FROM source_daily_parts WHERE day=? AND bucket=?),?)");
         for (auto &[key, parts] : chunks) {
-            if (ChunkExists(key.first, key.second)) {
-                // Written as a part of the day, like the counters (see migration 3 -> 4).
-                Statement &add = Cached("INSERT INTO source_daily_parts(day, bucket, part, chunk) VALUES(?,?,"
-                                        "(SELECT coalesce(max(part), 0) + 1 FROM source_daily_parts WHERE day=? AND bucket=?),?)");
-                std::string blob;
-                if (parts.size() == 1) {
-                    blob = std::move(parts[0]);
-                } else {
-                    std::vector<SourceDay> records;
-                    for (const std::string &p : parts) {
-                        auto more = DecodeSourceChunk(p);
-                        if (!more) throw corrupt(key, "a new");
-                        records = MergeSourceChunks(std::move(records), std::move(*more));
-                    }
-                    blob = EncodeSourceChunk(records);
-                }
-                add.Bind(1, key.first).Bind(2, key.second).Bind(3, key.first).Bind(4, key.second).BindBlob(5, blob);
-                add.Run();
-                std::vector<std::string>().swap(parts);
-                continue;
-            }
-            sel.Bind(1, key.first).Bind(2, key.second);
-            const bool stored = sel.Step();
+            // The workers' parts of the bucket as one chunk: a lone part as it came (the common case).
             std::string blob;
             uint64_t count = 0;
-            if (!stored && parts.size() == 1) {
-                // The common case: a bucket new to the store, from one worker: stored as it came.
+            if (parts.size() == 1) {
                 blob = std::move(parts[0]);
                 auto n = SourceChunkCount(blob);
-                if (!n) throw corrupt(key, "a new");
+                if (!n) throw StoreError(fmt::format("{}: a new source_daily chunk (day {}, bucket {}) is corrupt",
+                                                     path_, key.first, key.second));
                 count = *n;
             } else {
                 std::vector<SourceDay> records;
-                if (stored) {
-                    auto back = DecodeSourceChunk(sel.Blob(0));
-                    if (!back) throw corrupt(key, "the stored");
-                    records = std::move(*back);
-                }
                 for (const std::string &p : parts) {
                     auto more = DecodeSourceChunk(p);
-                    if (!more) throw corrupt(key, "a new");
+                    if (!more)
+                        throw StoreError(fmt::format("{}: a new source_daily chunk (day {}, bucket {}) is corrupt",
+                                                     path_, key.first, key.second));
                     records = MergeSourceChunks(std::move(records), std::move(*more));
                 }
                 blob = EncodeSourceChunk(records);
                 count = records.size();
             }
-            sel.Reset();
-            put.Bind(1, key.first).Bind(2, key.second).Bind(3, int64_t(count)).BindBlob(4, blob);
-            put.Run();
+            if (ChunkExists(key.first, key.second)) {
+                // A bucket of a day already stored: written as a part of it, like the counters (migration 3 -> 4).
+                add.Bind(1, key.first).Bind(2, key.second).Bind(3, key.first).Bind(4, key.second).BindBlob(5, blob);
+                add.Run();
+            } else {
+                put.Bind(1, key.first).Bind(2, key.second).Bind(3, int64_t(count)).BindBlob(4, blob);
+                put.Run();
+            }
             std::vector<std::string>().swap(parts);
         }
         chunks.clear();
