@@ -673,14 +673,10 @@ void AggregateShard::Merge(AggregateShard &&other) {
     other.last_dest_day_ = INT32_MIN;
 }
 
-void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily) {
+void Rollup(AggregateShard &shard, CounterRows &hourly) {
     CounterRows &rows = shard.HourlySegments();
     for (auto &[key, segment] : rows) {
         if (segment.Empty()) continue;
-        // Days stay packed: they are only merged into and, once closed, stored as they are.
-        Segment &day = daily[CounterKey{int32_t(FloorDiv(key.period, 24)), key.sensor, key.dim}];
-        day.Merge(segment);
-        day.Pack();
         Segment &slot = hourly[key];
         slot.Merge(std::move(segment));
     }

@@ -318,8 +318,8 @@ private:
     DestinationSet *last_dest_set_ = nullptr;
 };
 
-/// Hands over the shard's hourly segments (everything observed since the last Rollup). `hourly` is
-/// filled afresh; the same rows are also merged into `daily`, which accumulates until a day closes.
-void Rollup(AggregateShard &shard, CounterRows &hourly, CounterRows &daily);
+/// Hands over the shard's hourly segments (everything observed since the last Rollup), merged into
+/// `hourly`. Days are not rolled up here: the store builds them from their hours (Store::BuildDays).
+void Rollup(AggregateShard &shard, CounterRows &hourly);
 
 }  // namespace darkscope

@@ -317,6 +317,74 @@ void Segment::MergePacked(const Segment &other) const {
     ClearArrays();
 }
 
+Segment Segment::UniteMany(std::vector<Segment> parts) {
+    std::erase_if(parts, [](const Segment &s) { return s.Empty(); });
+    if (parts.empty()) return Segment();
+    if (parts.size() == 1) return std::move(parts[0]);
+    size_t encoded = 0;
+    for (Segment &p : parts) {
+        p.Settle();
+        p.Pack();
+        encoded += p.packed_.size();
+    }
+    std::vector<PackedCursor> cursors;
+    cursors.reserve(parts.size());
+    for (const Segment &p : parts) cursors.emplace_back(p.packed_);
+    PackedWriter w;
+    // A union's deltas are no longer than its parts' (each source's predecessor can only come closer),
+    // so the sources fit in the parts' bytes.
+    w.sources.reserve(encoded);
+    w.heads.reserve(encoded / 4);
+    thread_local std::vector<uint64_t> v4, scratch;
+    std::vector<Ipv6Bytes> v6;
+    std::vector<size_t> at;
+    for (;;) {
+        bool any = false;
+        uint32_t key = 0;
+        for (const PackedCursor &c : cursors)
+            if (c.Valid() && (!any || c.Key() < key)) key = c.Key(), any = true;
+        if (!any) break;
+        at.clear();
+        for (size_t i = 0; i < cursors.size(); ++i)
+            if (cursors[i].Valid() && cursors[i].Key() == key) at.push_back(i);
+        if (at.size() == 1) {
+            PackedCursor &c = cursors[at[0]];
+            w.Head(key, c.Packets(), c.Bytes(), c.N4(), c.N6());
+            c.CopySources(w.sources);
+            c.Next();
+            continue;
+        }
+        uint64_t packets = 0, bytes = 0;
+        v4.clear();
+        v6.clear();
+        for (size_t i : at) {
+            PackedCursor &c = cursors[i];
+            packets += c.Packets();
+            bytes += c.Bytes();
+            for (uint64_t k = c.N4(); k > 0; --k) v4.push_back(c.NextV4());
+            for (uint64_t k = c.N6(); k > 0; --k) v6.push_back(c.NextV6());
+            c.Next();
+        }
+        RadixSort(v4, scratch);
+        v4.erase(std::unique(v4.begin(), v4.end()), v4.end());
+        std::sort(v6.begin(), v6.end());
+        v6.erase(std::unique(v6.begin(), v6.end()), v6.end());
+        w.Head(key, packets, bytes, v4.size(), v6.size());
+        uint64_t prev = 0;
+        for (uint64_t v : v4) {
+            PutVarint(w.sources, v - prev);
+            prev = v;
+        }
+        for (const Ipv6Bytes &x : v6) w.sources.append(reinterpret_cast<const char *>(x.data()), 16);
+    }
+    Segment out;
+    out.packed_ = w.Finish();
+    out.packed_rows_ = w.rows;
+    out.packed_packets_ = w.packets;
+    out.packed_bytes_ = w.bytes;
+    return out;
+}
+
 // One pass to size the result exactly, one to write it; both walk the two key-sorted head arrays.
 template <typename SegmentRef>
 void Segment::MergeFrom(SegmentRef &&other_ref) {

@@ -62,6 +62,10 @@ public:
     void Merge(const Segment &other);
     /// The same; takes other's arrays when this one is empty. other is left empty.
     void Merge(Segment &&other);
+    /// Unites many segments of one (dimension, sensor) in a single pass over their encodings, packed:
+    /// how a day is built from its hours. Merging them two at a time rewrites the growing result
+    /// once per part; this reads every part once and writes the result once.
+    static Segment UniteMany(std::vector<Segment> parts);
     bool Empty() const { return !Packed() && heads_.empty(); }
     size_t Size() const {
         Settle();

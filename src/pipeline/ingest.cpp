@@ -82,9 +82,16 @@ public:
         : store_(store), sensor_ids_(std::move(sensor_ids)), unattributed_id_(unattributed_id) {}
 
     void Write(ClosedInterval &&closed) {
-        store_.MergeCounters(Granularity::HOUR, closed.hourly, sensor_ids_, unattributed_id_);
+        // A day closed inside a file (a later day began) is complete but for late packets, which mark it
+        // again: its daily rows are built now, on this thread, while the workers go on. One that closes at
+        // the end of a file may go on in the next file (hourly rotated captures), so it waits for the end
+        // of the run (Store::FoldDayParts) rather than being rebuilt once per file.
+        int64_t last_day = INT64_MIN;
+        if (closed.day_closed && !closed.end_of_file)
+            for (const auto &[key, segment] : closed.hourly) last_day = std::max<int64_t>(last_day, FloorDiv(key.period, 24));
+        store_.MergeHourlyCounters(closed.hourly, sensor_ids_, unattributed_id_);
+        if (last_day != INT64_MIN) store_.BuildDays(last_day);
         if (!closed.day_closed) return;
-        store_.MergeCounters(Granularity::DAY, closed.daily, sensor_ids_, unattributed_id_);
         store_.MergeSources(closed.sources);
         store_.MergeEvents(closed.events, sensor_ids_, unattributed_id_);
         store_.MergeDestinations(closed.destinations, sensor_ids_);

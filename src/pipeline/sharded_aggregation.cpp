@@ -115,11 +115,9 @@ ClosedInterval ShardedAggregation::CloseShard(ShardState &state, bool day) const
     AggregateShard &shard = state.shard;
     ClosedInterval out;
     out.day_closed = day;
-    Rollup(shard, out.hourly, state.daily);
+    Rollup(shard, out.hourly);
     std::tie(out.signature_packets, out.signature_matches) = shard.TakeSignatureCounts();
     if (day) {
-        out.daily = std::move(state.daily);
-        state.daily.clear();
         SourceTable sources = shard.TakeSources();
         out.sources = ToSourceChunks(sources, sensor_ids_);
         out.events = shard.TakeEvents();
@@ -129,12 +127,9 @@ ClosedInterval ShardedAggregation::CloseShard(ShardState &state, bool day) const
 }
 
 void ShardedAggregation::Unite(ClosedInterval &into, ClosedInterval &&part) {
-    for (CounterRows *rows : {&part.hourly, &part.daily}) {
-        CounterRows &to = rows == &part.hourly ? into.hourly : into.daily;
-        for (auto &[key, segment] : *rows) {
-            Segment &slot = to[key];
-            slot.Merge(std::move(segment));
-        }
+    for (auto &[key, segment] : part.hourly) {
+        Segment &slot = into.hourly[key];
+        slot.Merge(std::move(segment));
     }
     // Workers own disjoint sources: their chunks stay parts of the bucket, joined when stored.
     for (auto &[key, parts] : part.sources) {
@@ -182,8 +177,16 @@ void ShardedAggregation::Close(bool day, const Sink &sink) {
 }
 
 void ShardedAggregation::Finish(const Sink &sink) {
+    if (workers_.empty()) {
+        ClosedInterval last = CloseShard(*inline_state_, true);
+        last.end_of_file = true;
+        sink(std::move(last));
+        return;
+    }
     Close(true, sink);
-    if (!workers_.empty()) sink(Collect());
+    ClosedInterval last = Collect();
+    last.end_of_file = true;
+    sink(std::move(last));
 }
 
 }  // namespace darkscope

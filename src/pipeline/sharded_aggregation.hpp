@@ -30,9 +30,10 @@ namespace darkscope {
 
 /// What the workers hand back at a close, united over every worker.
 struct ClosedInterval {
-    bool day_closed = false;    // daily rows, sources, events and destinations are set only when a day closed
-    CounterRows hourly;         // every hour's segments observed since the previous close
-    CounterRows daily;          // the day's segments (every hour since the previous day close)
+    bool day_closed = false;    // sources, events and destinations are set only when a day closed
+    bool end_of_file = false;   // the last close of the input (Finish): its day may go on in the next file
+    CounterRows hourly;         // every hour's segments observed since the previous close; the store
+                                // builds daily rows from the hours (Store::BuildDays)
     SourceChunks sources;       // per-source day records, ready for the store
     EventTable events{16};
     std::map<std::pair<int32_t, SensorIndex>, SourceSet> destinations;
@@ -88,11 +89,8 @@ private:
         ClosedInterval interval;
         std::exception_ptr error;
     };
-    // A shard and the day segments its hours roll up into: rolling up in the worker keeps the
-    // reader's thread to one union per key and hour.
     struct ShardState {
         AggregateShard shard;
-        CounterRows daily;
     };
     struct Worker {
         ShardState state;

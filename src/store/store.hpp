@@ -118,10 +118,15 @@ public:
     virtual void Begin() = 0;
     virtual void Commit() = 0;
     virtual void Rollback() = 0;
-    /// Adds the segments to what is stored: packets and bytes are summed, source sets united.
+    /// Adds hourly segments to what is stored: packets and bytes are summed, source sets united.
     /// `sensor_ids` maps a SensorIndex to a stored sensor id (UNATTRIBUTED -> unattributed id).
-    virtual void MergeCounters(Granularity g, CounterRows &rows, const std::vector<int64_t> &sensor_ids,
-                               int64_t unattributed_id) = 0;
+    /// Daily rows are not written here: the days of these hours are marked, and their daily rows
+    /// rebuilt from all their hours by BuildDays (reads unite the hours of a marked day meanwhile).
+    virtual void MergeHourlyCounters(CounterRows &hourly, const std::vector<int64_t> &sensor_ids,
+                                     int64_t unattributed_id) = 0;
+    /// Rebuilds the daily rows of the marked days up to `up_to_day` from their hourly rows, in one
+    /// pass per (dimension, sensor), inside the current transaction.
+    virtual void BuildDays(int64_t up_to_day) = 0;
     /// Adds per-source day records (see ToSourceChunks) to what is stored; the chunks are emptied.
     virtual void MergeSources(SourceChunks &chunks) = 0;
     virtual void MergeEvents(const FlatMap<EventKey, uint64_t, EventKeyHash> &events,
@@ -129,10 +134,10 @@ public:
     virtual void MergeDestinations(std::map<std::pair<int32_t, SensorIndex>, SourceSet> &destinations,
                                    const std::vector<int64_t> &sensor_ids) = 0;
     virtual void InsertFile(const FileRecord &file) = 0;
-    /// A file that adds to a day already stored writes its share as a part of the day (daily counters
-    /// and per-source chunks); reads unite a day with its parts. This merges every part into its day,
-    /// in a transaction of its own: ingest calls it once its files are committed, so that hourly
-    /// rotated captures merge each day once per run instead of once per file.
+    /// Builds every marked day (BuildDays) and merges the per-source parts of days (a file that adds
+    /// to a day already stored writes its per-source chunks as parts; reads unite a day with its
+    /// parts), in a transaction of its own: ingest calls it once its files are committed, so that
+    /// hourly rotated captures build each day once per run instead of once per file.
     virtual void FoldDayParts() = 0;
 
     // --- Reading ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -115,6 +116,15 @@ constexpr const char *MIGRATIONS[] = {
         day INTEGER NOT NULL, bucket INTEGER NOT NULL, part INTEGER NOT NULL, chunk BLOB NOT NULL,
         PRIMARY KEY (day, bucket, part)
     ) WITHOUT ROWID;
+    )sql",
+    // 4 -> 5: days built from their hours. Ingest writes hourly counters only and marks their days
+    // here; a day's counters_daily rows are then rebuilt from all its hourly rows in one pass
+    // (SqliteStore::BuildDays), once the day is complete or once the ingest run ends. Until then reads
+    // unite the hours. Aggregation threads no longer keep a day of segments to merge each hour into.
+    // Days with daily parts (schema 4, an interrupted run) are rebuilt the same way.
+    R"sql(
+    CREATE TABLE days_pending (day INTEGER PRIMARY KEY);
+    INSERT OR IGNORE INTO days_pending SELECT DISTINCT period FROM counters_daily_parts;
     )sql",
 };
 constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
@@ -353,27 +363,26 @@ public:
         if (!sqlite3_get_autocommit(db_)) Exec("ROLLBACK");
     }
 
-    void MergeCounters(Granularity g, CounterRows &rows, const std::vector<int64_t> &sensor_ids,
-                       int64_t unattributed_id) override {
-        const char *table = g == Granularity::HOUR ? "counters_hourly" : "counters_daily";
-        Statement &sel = Cached(fmt::format("SELECT segment FROM {} WHERE dim=? AND period=? AND sensor_id=?", table));
-        Statement &put = Cached(fmt::format("INSERT OR REPLACE INTO {}(dim, period, sensor_id, keys, packets, bytes, "
-                                            "segment) VALUES(?,?,?,?,?,?,?)",
-                                            table));
+    void MergeHourlyCounters(CounterRows &rows, const std::vector<int64_t> &sensor_ids,
+                             int64_t unattributed_id) override {
+        Statement &sel = Cached("SELECT segment FROM counters_hourly WHERE dim=? AND period=? AND sensor_id=?");
+        Statement &put = Cached("INSERT OR REPLACE INTO counters_hourly(dim, period, sensor_id, keys, packets, bytes, "
+                                "segment) VALUES(?,?,?,?,?,?,?)");
+        Statement &mark = Cached("INSERT OR IGNORE INTO days_pending(day) VALUES(?)");
+        int64_t last_marked = INT64_MIN;
         for (auto &[k, segment] : rows) {
             int64_t sensor_id = k.sensor == UNATTRIBUTED ? unattributed_id : sensor_ids.at(k.sensor);
-            if (g == Granularity::DAY && DayRowExists(int64_t(k.dim), k.period, sensor_id)) {
-                AddDayPart(int64_t(k.dim), k.period, sensor_id, segment.TakeEncoding());
-                continue;
+            if (const int64_t day = FloorDiv(k.period, 24); day != last_marked) {
+                mark.Bind(1, day).Run();
+                last_marked = day;
             }
             sel.Bind(1, int64_t(k.dim)).Bind(2, k.period).Bind(3, sensor_id);
             if (sel.Step()) {
-                // Kept packed: a day stored by earlier files (hourly rotated captures) is merged by
-                // streaming, without filling arrays with the whole day each time.
+                // A late packet for an hour already stored (out-of-order captures, a later file).
                 auto stored = Segment::DecodePacked(std::string(sel.Blob(0)));
                 if (!stored)
-                    throw StoreError(fmt::format("{}: {} segment (dim {}, period {}, sensor {}) is corrupt", path_,
-                                                 table, int(k.dim), k.period, sensor_id));
+                    throw StoreError(fmt::format("{}: counters_hourly segment (dim {}, period {}, sensor {}) is corrupt",
+                                                 path_, int(k.dim), k.period, sensor_id));
                 segment.Merge(std::move(*stored));
             }
             sel.Reset();
@@ -464,14 +473,6 @@ public:
     }
 
 
-    bool DayRowExists(int64_t dim, int64_t period, int64_t sensor_id) {
-        // Only the key is read: the segment's overflow pages are not.
-        Statement &q = Cached("SELECT 1 FROM counters_daily WHERE dim=? AND period=? AND sensor_id=?");
-        q.Bind(1, dim).Bind(2, period).Bind(3, sensor_id);
-        const bool found = q.Step();
-        q.Reset();
-        return found;
-    }
     bool ChunkExists(int64_t day, int64_t bucket) {
         Statement &q = Cached("SELECT 1 FROM source_daily WHERE day=? AND bucket=?");
         q.Bind(1, day).Bind(2, bucket);
@@ -479,71 +480,76 @@ public:
         q.Reset();
         return found;
     }
-    void AddDayPart(int64_t dim, int64_t period, int64_t sensor_id, const std::string &blob) {
-        Statement &add = Cached(
-            "INSERT INTO counters_daily_parts(dim, period, sensor_id, part, segment) VALUES(?,?,?,"
-            "(SELECT coalesce(max(part), 0) + 1 FROM counters_daily_parts WHERE dim=? AND period=? AND sensor_id=?),?)");
-        add.Bind(1, dim).Bind(2, period).Bind(3, sensor_id).Bind(4, dim).Bind(5, period).Bind(6, sensor_id);
-        add.BindBlobUncopied(7, blob);
-        add.Run();
-        add.Unbind(7);
-    }
-
-    // Unites segments in rounds of pairs: each round reads every byte once, so k parts cost log2(k)
-    // passes over the day rather than k.
-    static Segment UniteAll(std::vector<Segment> segments) {
-        while (segments.size() > 1) {
-            std::vector<Segment> next;
-            for (size_t i = 0; i + 1 < segments.size(); i += 2) {
-                segments[i].Merge(std::move(segments[i + 1]));
-                next.push_back(std::move(segments[i]));
+    // A day's rows of one dimension, from its hourly rows: one segment per sensor id, each the union of
+    // the day's hours in one pass (Segment::UniteMany).
+    std::map<int64_t, Segment> DayFromHours(int64_t dim, int64_t day) {
+        Statement &q = Cached("SELECT period, sensor_id, segment FROM counters_hourly WHERE dim=? AND period BETWEEN ? AND ?");
+        q.Bind(1, dim).Bind(2, day * 24).Bind(3, day * 24 + 23);
+        std::map<int64_t, std::vector<Segment>> hours;
+        try {
+            while (q.Step()) {
+                auto hour = Segment::DecodePacked(std::string(q.Blob(2)));
+                if (!hour)
+                    throw StoreError(fmt::format("{}: counters_hourly segment (dim {}, period {}, sensor {}) is corrupt",
+                                                 path_, dim, q.Int(0), q.Int(1)));
+                hours[q.Int(1)].push_back(std::move(*hour));
             }
-            if (segments.size() % 2) next.push_back(std::move(segments.back()));
-            segments.swap(next);
+        } catch (...) {
+            q.Reset();
+            throw;
         }
-        return segments.empty() ? Segment() : std::move(segments[0]);
+        q.Reset();
+        std::map<int64_t, Segment> out;
+        for (auto &[sensor_id, segments] : hours) out[sensor_id] = Segment::UniteMany(std::move(segments));
+        return out;
+    }
+    // Dimensions are stored as 8-bit numbers; a seek per possible one costs less than scanning the hours
+    // for the ones present.
+    static constexpr int64_t DIMENSION_NUMBERS = 256;
+
+    void BuildDays(int64_t up_to_day) override {
+        std::vector<int64_t> days;
+        {
+            Statement q(db_, "SELECT day FROM days_pending WHERE day <= ? ORDER BY day");
+            q.Bind(1, up_to_day);
+            while (q.Step()) days.push_back(q.Int(0));
+        }
+        Statement &put = Cached("INSERT OR REPLACE INTO counters_daily(dim, period, sensor_id, keys, packets, bytes, "
+                                "segment) VALUES(?,?,?,?,?,?,?)");
+        for (const int64_t day : days) {
+            // Rows of a day that its hours no longer hold (none are ever removed) would outlive a rebuild:
+            // the day is written afresh.
+            Statement clear(db_, "DELETE FROM counters_daily WHERE period = ?");
+            clear.Bind(1, day).Run();
+            for (int64_t dim = 0; dim < DIMENSION_NUMBERS; ++dim) {
+                for (auto &[sensor_id, segment] : DayFromHours(dim, day)) {
+                    put.Bind(1, dim).Bind(2, day).Bind(3, sensor_id).Bind(4, int64_t(segment.Size()));
+                    put.Bind(5, int64_t(segment.Packets())).Bind(6, int64_t(segment.Bytes()));
+                    const std::string blob = segment.TakeEncoding();
+                    put.BindBlobUncopied(7, blob);
+                    put.Run();
+                    put.Unbind(7);
+                }
+            }
+            // Parts of a schema-4 store's day are in its hours too.
+            Statement parts(db_, "DELETE FROM counters_daily_parts WHERE period = ?");
+            parts.Bind(1, day).Run();
+            Statement done(db_, "DELETE FROM days_pending WHERE day = ?");
+            done.Bind(1, day).Run();
+        }
     }
 
     void FoldDayParts() override {
-        Statement keys(db_, "SELECT DISTINCT dim, period, sensor_id FROM counters_daily_parts");
-        std::vector<std::array<int64_t, 3>> counter_keys;
-        while (keys.Step()) counter_keys.push_back({keys.Int(0), keys.Int(1), keys.Int(2)});
+        Statement pending(db_, "SELECT 1 FROM days_pending LIMIT 1");
+        const bool days = pending.Step();
+        pending.Reset();
         Statement chunk_keys_q(db_, "SELECT DISTINCT day, bucket FROM source_daily_parts");
         std::vector<std::pair<int64_t, int64_t>> chunk_keys;
         while (chunk_keys_q.Step()) chunk_keys.emplace_back(chunk_keys_q.Int(0), chunk_keys_q.Int(1));
-        if (counter_keys.empty() && chunk_keys.empty()) return;
+        if (!days && chunk_keys.empty()) return;
         Begin();
         try {
-            for (const auto &k : counter_keys) {
-                // Plain names, not structured bindings: the lambdas below capture them (clang 14 cannot).
-                const int64_t dim = k[0], period = k[1], sensor_id = k[2];
-                std::vector<Segment> all;
-                auto read = [&](const char *sql) {
-                    Statement q(db_, sql);
-                    q.Bind(1, dim).Bind(2, period).Bind(3, sensor_id);
-                    while (q.Step()) {
-                        auto seg = Segment::DecodePacked(std::string(q.Blob(0)));
-                        if (!seg)
-                            throw StoreError(fmt::format("{}: daily segment (dim {}, period {}, sensor {}) is corrupt",
-                                                         path_, dim, period, sensor_id));
-                        all.push_back(std::move(*seg));
-                    }
-                };
-                read("SELECT segment FROM counters_daily WHERE dim=? AND period=? AND sensor_id=?");
-                read("SELECT segment FROM counters_daily_parts WHERE dim=? AND period=? AND sensor_id=? ORDER BY part");
-                Segment day = UniteAll(std::move(all));
-                Statement put(db_, "INSERT OR REPLACE INTO counters_daily(dim, period, sensor_id, keys, packets, bytes, "
-                                   "segment) VALUES(?,?,?,?,?,?,?)");
-                put.Bind(1, dim).Bind(2, period).Bind(3, sensor_id).Bind(4, int64_t(day.Size()));
-                put.Bind(5, int64_t(day.Packets())).Bind(6, int64_t(day.Bytes()));
-                const std::string blob = day.TakeEncoding();
-                put.BindBlobUncopied(7, blob);
-                put.Run();
-                put.Unbind(7);
-                Statement del(db_, "DELETE FROM counters_daily_parts WHERE dim=? AND period=? AND sensor_id=?");
-                del.Bind(1, dim).Bind(2, period).Bind(3, sensor_id);
-                del.Run();
-            }
+            BuildDays(INT64_MAX);
             for (const auto &k : chunk_keys) {
                 const int64_t day = k.first, bucket = k.second;
                 std::vector<SourceDay> records;
@@ -577,23 +583,6 @@ public:
 
     void ScanCounters(Granularity g, Dimension dim, int64_t from, int64_t to,
                       const std::function<void(const CounterRecord &)> &f) override {
-        Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
-                                     g == Granularity::HOUR ? "counters_hourly" : "counters_daily")
-                             .c_str());
-        s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
-        // Parts of days not folded yet (an interrupted ingest run): united with their day before it is read.
-        std::map<std::pair<int64_t, int64_t>, Segment> parts;
-        if (g == Granularity::DAY) {
-            Statement q(db_, "SELECT period, sensor_id, segment FROM counters_daily_parts WHERE dim = ? AND period "
-                             "BETWEEN ? AND ?");
-            q.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
-            while (q.Step()) {
-                auto part = Segment::Decode(q.Blob(2));
-                if (!part)
-                    throw StoreError(fmt::format("{}: daily part (dim {}, period {}) is corrupt", path_, int(dim), q.Int(0)));
-                parts[{q.Int(0), q.Int(1)}].Merge(std::move(*part));
-            }
-        }
         auto emit = [&](int64_t period, int64_t sensor_id, const Segment &segment) {
             CounterRecord r;
             r.period = period;
@@ -608,21 +597,31 @@ public:
                 f(r);
             }
         };
+        // Days whose daily rows are not built yet (an ingest still running, or interrupted): from their hours.
+        std::set<int64_t> pending;
+        if (g == Granularity::DAY) {
+            Statement q(db_, "SELECT day FROM days_pending WHERE day BETWEEN ? AND ?");
+            q.Bind(1, from).Bind(2, to);
+            while (q.Step()) pending.insert(q.Int(0));
+        }
+        Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
+                                     g == Granularity::HOUR ? "counters_hourly" : "counters_daily")
+                             .c_str());
+        s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
         while (s.Step()) {
+            if (pending.count(s.Int(0))) continue;
             auto segment = Segment::Decode(s.Blob(2));
             if (!segment)
                 throw StoreError(fmt::format("{}: segment (dim {}, period {}) is corrupt", path_, int(dim), s.Int(0)));
-            if (auto it = parts.find({s.Int(0), s.Int(1)}); it != parts.end()) {
-                segment->Merge(std::move(it->second));
-                parts.erase(it);
-            }
             emit(s.Int(0), s.Int(1), *segment);
         }
-        for (auto &[key, segment] : parts) emit(key.first, key.second, segment);
+        for (const int64_t day : pending)
+            for (auto &[sensor_id, segment] : DayFromHours(int64_t(dim), day)) emit(day, sensor_id, segment);
     }
 
     std::optional<std::pair<int64_t, int64_t>> DayRange() override {
-        Statement s(db_, "SELECT min(period), max(period) FROM counters_daily WHERE dim = 0");
+        Statement s(db_, "SELECT min(d), max(d) FROM (SELECT min(period) AS d FROM counters_daily WHERE dim = 0 UNION "
+                         "ALL SELECT max(period) FROM counters_daily WHERE dim = 0 UNION ALL SELECT day FROM days_pending)");
         if (!s.Step() || s.IsNull(0)) return std::nullopt;
         return std::make_pair(s.Int(0), s.Int(1));
     }

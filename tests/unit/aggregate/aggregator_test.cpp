@@ -72,12 +72,13 @@ TEST(AggregateShard, ShardsBySourceMergeToTheSameCounts) {
     EXPECT_EQ(whole_events, merged_events);
     EXPECT_GT(whole_events, 0u);
 
-    CounterRows whole_hourly, whole_daily, merged_hourly, merged_daily;
-    Rollup(whole, whole_hourly, whole_daily);
-    Rollup(left, merged_hourly, merged_daily);
+    CounterRows whole_hourly, merged_hourly;
+    Rollup(whole, whole_hourly);
+    Rollup(left, merged_hourly);
     EXPECT_EQ(Flatten(whole_hourly), Flatten(merged_hourly));
-    EXPECT_EQ(Flatten(whole_daily), Flatten(merged_daily));
-    EXPECT_EQ(whole_daily.size(), 3u * 2 * 4);  // 2 days x 3 sensors (2 + unattributed) x 4 dimensions
+    std::set<std::tuple<int64_t, SensorIndex, Dimension>> days;
+    for (const auto &[k, segment] : whole_hourly) days.insert({FloorDiv(k.period, 24), k.sensor, k.dim});
+    EXPECT_EQ(days.size(), 3u * 2 * 4);  // 2 days x 3 sensors (2 + unattributed) x 4 dimensions
 }
 
 // The buffered records are flushed whenever the per-source records are asked for or the buffer is full,
@@ -103,33 +104,47 @@ TEST(AggregateShard, FlushingPartWayGivesTheSameRows) {
     flatten_sources(once, once_sources);
     flatten_sources(parts, parts_sources);
     EXPECT_EQ(once_sources, parts_sources);
-    CounterRows once_hourly, once_daily, parts_hourly, parts_daily;
-    Rollup(once, once_hourly, once_daily);
-    Rollup(parts, parts_hourly, parts_daily);
+    CounterRows once_hourly, parts_hourly;
+    Rollup(once, once_hourly);
+    Rollup(parts, parts_hourly);
     EXPECT_EQ(Flatten(once_hourly), Flatten(parts_hourly));
-    EXPECT_EQ(Flatten(once_daily), Flatten(parts_daily));
     EXPECT_TRUE(once.Sources().Size() > 0 && !once_hourly.empty());
 }
 
-TEST(AggregateShard, DailyRowsAreTheUnionOfHourlyRows) {
+// How the store builds a day (Store::BuildDays): one UniteMany over the day's hourly segments must hold
+// every key's packets summed and sources united.
+TEST(AggregateShard, UniteManyOfADaysHoursIsTheirUnion) {
     auto packets = RandomPackets(5000);
     AggregateShard shard;
     for (auto &p : packets) shard.Observe(p.pkt, p.cp, p.sensor);
-    CounterRows hourly, daily;
-    Rollup(shard, hourly, daily);
+    CounterRows hourly;
+    Rollup(shard, hourly);
     std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::pair<uint64_t, std::set<uint32_t>>> from_hours;
-    for (auto &[k, segment] : hourly)
+    std::map<std::tuple<int32_t, SensorIndex, int>, std::vector<Segment>> by_day;
+    for (auto &[k, segment] : hourly) {
+        const int32_t day = int32_t(FloorDiv(k.period, 24));
         for (const auto r : segment.Rows()) {
-            auto &[packets_sum, sources] = from_hours[{int32_t(FloorDiv(k.period, 24)), k.sensor, int(k.dim), r.key}];
+            auto &[packets_sum, sources] = from_hours[{day, k.sensor, int(k.dim), r.key}];
             packets_sum += r.packets;
             sources.insert(r.v4.begin(), r.v4.end());
         }
-    for (auto &[k, segment] : daily)
-        for (const auto r : segment.Rows()) {
-            auto &[packets_sum, sources] = from_hours[{k.period, k.sensor, int(k.dim), r.key}];
+        by_day[{day, k.sensor, int(k.dim)}].push_back(segment);
+    }
+    size_t rows = 0;
+    for (auto &[k, segments] : by_day) {
+        EXPECT_GT(segments.size(), 1u);
+        const Segment day = Segment::UniteMany(std::move(segments));
+        EXPECT_TRUE(day.Packed());
+        for (const auto r : day.Rows()) {
+            const auto &[packets_sum, sources] = from_hours.at({std::get<0>(k), std::get<1>(k), std::get<2>(k), r.key});
             EXPECT_EQ(r.packets, packets_sum);
             EXPECT_EQ(std::vector<uint32_t>(sources.begin(), sources.end()), std::vector<uint32_t>(r.v4.begin(), r.v4.end()));
+            ++rows;
         }
+    }
+    size_t expected = 0;
+    for (const auto &[k, v] : from_hours) expected += 1;
+    EXPECT_EQ(rows, expected);
 }
 
 }  // namespace darkscope

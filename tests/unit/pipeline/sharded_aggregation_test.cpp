@@ -63,12 +63,11 @@ Collected Aggregate(unsigned workers, const std::vector<Observation> &packets, c
     auto sink = [&](ClosedInterval &&closed) {
         ++c.closes;
         c.day_closes += closed.day_closed;
-        for (int daily = 0; daily < 2; ++daily)
-            for (auto &[k, segment] : daily ? closed.daily : closed.hourly) {
-                std::string &slot = c.segments[{daily, k.period, k.sensor, int(k.dim)}];
-                EXPECT_TRUE(slot.empty()) << "a period handed back twice";
-                slot = segment.Encode();
-            }
+        for (auto &[k, segment] : closed.hourly) {
+            std::string &slot = c.segments[{0, k.period, k.sensor, int(k.dim)}];
+            EXPECT_TRUE(slot.empty()) << "a period handed back twice";
+            slot = segment.Encode();
+        }
         // However many workers split a bucket, its records joined are the same.
         for (auto &[k, parts] : closed.sources) {
             std::vector<SourceDay> records;
@@ -156,9 +155,9 @@ TEST(ShardedAggregation, EmptyIntervalsAreEmpty) {
         EXPECT_TRUE(got[1].hourly.empty());
         EXPECT_TRUE(got[1].day_closed);
         EXPECT_EQ(got[1].sources.size(), 1u);  // the day's one source, handed over at the day close
-        EXPECT_FALSE(got[1].daily.empty());
+        EXPECT_FALSE(got[1].end_of_file);
         EXPECT_TRUE(got[2].sources.empty());
-        EXPECT_TRUE(got[2].daily.empty());
+        EXPECT_TRUE(got[2].end_of_file);
     }
 }
 

@@ -38,11 +38,10 @@ TEST(SummarySignatures, BySignatureAndByCategory) {
         hit("192.0.2.2", DAY0, 9200001, 1);
         hit("192.0.2.3", DAY0, 9200020, 3);
         hit("192.0.2.4", DAY0, 4242, 7);  // a sid the store does not name
-        CounterRows hourly, daily;
-        Rollup(shard, hourly, daily);
+        CounterRows hourly;
+        Rollup(shard, hourly);
         store->Begin();
-        store->MergeCounters(Granularity::HOUR, hourly, ids, unattributed);
-        store->MergeCounters(Granularity::DAY, daily, ids, unattributed);
+        store->MergeHourlyCounters(hourly, ids, unattributed);
         store->Commit();
 
         SummaryOptions by_sig;

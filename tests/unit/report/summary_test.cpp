@@ -36,11 +36,10 @@ TEST(Summary, PerDayPerIpUsesDaysAndMonitoredAddresses) {
         Add(shard, "192.0.2.1", "198.51.100.3", 445, DAY0 + 86400 * NS_PER_SEC, 0);
         Add(shard, "192.0.2.3", "198.51.100.4", 23, DAY0 + 86400 * NS_PER_SEC, 0);
         Add(shard, "192.0.2.9", "203.0.113.1", 23, DAY0, UNATTRIBUTED);
-        CounterRows hourly, daily;
-        Rollup(shard, hourly, daily);
+        CounterRows hourly;
+        Rollup(shard, hourly);
         store->Begin();
-        store->MergeCounters(Granularity::HOUR, hourly, ids, unattributed);
-        store->MergeCounters(Granularity::DAY, daily, ids, unattributed);
+        store->MergeHourlyCounters(hourly, ids, unattributed);
         auto chunks = ToSourceChunks(shard.Sources(), ids);
         store->MergeSources(chunks);
         store->Commit();
@@ -117,11 +116,10 @@ TEST(Summary, CountriesAsnTagsAndExcludeResearch) {
         add("93.184.2.9", 23, 4, 0);        // US, AS64500, research ("Lab")
         add("93.184.200.1", 23, 1, 0);      // US, AS64501
         add("93.184.1.6", 23, 2, RuleBit(FingerprintRule::MASSCAN_IP_ID));  // two chance matches: no tag
-        CounterRows hourly, daily;
-        Rollup(shard, hourly, daily);
+        CounterRows hourly;
+        Rollup(shard, hourly);
         store->Begin();
-        store->MergeCounters(Granularity::HOUR, hourly, ids, unattributed);
-        store->MergeCounters(Granularity::DAY, daily, ids, unattributed);
+        store->MergeHourlyCounters(hourly, ids, unattributed);
         auto chunks = ToSourceChunks(shard.Sources(), ids);
         store->MergeSources(chunks);
         FileRecord f;
@@ -226,11 +224,10 @@ TEST(Summary, SignatureCountriesAndExcludeResearch) {
         add("93.184.1.5", 2, {9200003}, worm);                  // US
         add("93.184.2.9", 4, {9200011}, scan);                  // US, research ("Lab")
         add("93.184.1.6", 5, {}, 0);                            // US, no hit
-        CounterRows hourly, daily;
-        Rollup(shard, hourly, daily);
+        CounterRows hourly;
+        Rollup(shard, hourly);
         store->Begin();
-        store->MergeCounters(Granularity::HOUR, hourly, ids, unattributed);
-        store->MergeCounters(Granularity::DAY, daily, ids, unattributed);
+        store->MergeHourlyCounters(hourly, ids, unattributed);
         store->Commit();
 
         auto rows = [&](SummaryBy by, bool exclude) {

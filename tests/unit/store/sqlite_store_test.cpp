@@ -42,11 +42,10 @@ protected:
     }
     // Writes the shard as ingest does for one file.
     void Commit(AggregateShard &shard) {
-        CounterRows hourly, daily;
-        Rollup(shard, hourly, daily);
+        CounterRows hourly;
+        Rollup(shard, hourly);
         store_->Begin();
-        store_->MergeCounters(Granularity::HOUR, hourly, ids_, unattributed_);
-        store_->MergeCounters(Granularity::DAY, daily, ids_, unattributed_);
+        store_->MergeHourlyCounters(hourly, ids_, unattributed_);
         auto chunks = ToSourceChunks(shard.Sources(), ids_);
         store_->MergeSources(chunks);
         store_->MergeEvents(shard.Events(), ids_, unattributed_);
@@ -72,10 +71,10 @@ protected:
 }  // namespace
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
-    EXPECT_EQ(store_->SchemaVersion(), 4);
+    EXPECT_EQ(store_->SchemaVersion(), 5);
     store_.reset();
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 4);
+    EXPECT_EQ(store_->SchemaVersion(), 5);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
 }
 
@@ -120,6 +119,52 @@ TEST_F(StoreTest, TwoFilesCoveringTheSameHourMergeExactly) {
     check("folded twice");
 }
 
+// A schema-4 store interrupted before its fold holds a day as a daily row plus parts. Migrating marks
+// that day, so that reads unite its hours instead, and the next fold rebuilds it and drops the parts.
+TEST_F(StoreTest, Schema4DayPartsAreRebuiltFromTheHours) {
+    const auto svc = SynClass(445);
+    AggregateShard first;
+    first.Observe(Syn("192.0.2.1", "198.51.100.1", 445, DAY0 + 10), svc, 0);
+    first.Observe(Syn("192.0.2.2", "198.51.100.2", 445, DAY0 + 3600 * NS_PER_SEC), svc, 0);
+    Commit(first);
+    store_->FoldDayParts();
+    const auto key = ServiceKey::Make(ServiceKind::TCP, 445).packed;
+    ASSERT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
+    store_.reset();
+    {
+        // As schema 4 left it: the day's service row stale (one hour only) with the rest in a part.
+        sqlite3 *db = nullptr;
+        ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db,
+                               "INSERT INTO counters_daily_parts(dim, period, sensor_id, part, segment) "
+                               "SELECT dim, 20075, sensor_id, 1, segment FROM counters_hourly WHERE dim = 1 AND "
+                               "period = 20075 * 24 + 1; "
+                               "UPDATE counters_daily SET segment = (SELECT segment FROM counters_hourly h WHERE "
+                               "h.dim = 1 AND h.period = 20075 * 24 AND h.sensor_id = counters_daily.sensor_id) "
+                               "WHERE dim = 1; "
+                               "DROP TABLE days_pending; PRAGMA user_version = 4;",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(db);
+    }
+    store_ = Store::OpenSqlite(path_.string());
+    EXPECT_EQ(store_->SchemaVersion(), 5);
+    EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
+    store_->FoldDayParts();
+    EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
+    store_.reset();
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt *q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM counters_daily_parts) + (SELECT count(*) FROM "
+                                     "days_pending)", -1, &q, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(q, 0), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
 TEST_F(StoreTest, DaysAndUnattributedPacketsAreKeptApart) {
     AggregateShard shard;
     shard.Observe(Syn("192.0.2.1", "198.51.100.1", 23, DAY0), SynClass(23), 0);
@@ -144,10 +189,11 @@ TEST_F(StoreTest, DaysAndUnattributedPacketsAreKeptApart) {
 TEST_F(StoreTest, RolledBackFileLeavesNothing) {
     AggregateShard shard;
     shard.Observe(Syn("192.0.2.1", "198.51.100.1", 23, DAY0), SynClass(23), 0);
-    CounterRows hourly, daily;
-    Rollup(shard, hourly, daily);
+    CounterRows hourly;
+    Rollup(shard, hourly);
     store_->Begin();
-    store_->MergeCounters(Granularity::DAY, daily, ids_, unattributed_);
+    store_->MergeHourlyCounters(hourly, ids_, unattributed_);
+    EXPECT_TRUE(store_->DayRange());
     store_->Rollback();
     EXPECT_FALSE(store_->DayRange());
 }
@@ -190,13 +236,14 @@ TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
         ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
         ASSERT_EQ(sqlite3_exec(db,
                                "ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; DROP TABLE signatures; "
-                               "DROP TABLE counters_daily_parts; DROP TABLE source_daily_parts; PRAGMA user_version = 1;",
+                               "DROP TABLE counters_daily_parts; DROP TABLE source_daily_parts; DROP TABLE days_pending; "
+                               "PRAGMA user_version = 1;",
                                nullptr, nullptr, nullptr),
                   SQLITE_OK);
         sqlite3_close(db);
     }
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 4);
+    EXPECT_EQ(store_->SchemaVersion(), 5);
     auto back = store_->FindFile("00ff");
     ASSERT_TRUE(back);
     EXPECT_EQ(back->enrichment, "");
