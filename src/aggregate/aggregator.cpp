@@ -173,6 +173,22 @@ void AggregateShard::Observe(const Observation &pkt) {
     if (records_.size() >= flush_limit_) [[unlikely]] Flush();
 }
 
+void AggregateShard::ObserveBatch(std::span<const Observation> batch) {
+    if (!thresholds_) {
+        for (const Observation &o : batch) Observe(o);
+        return;
+    }
+    constexpr size_t AHEAD = 8;
+    const size_t n = batch.size();
+    for (size_t i = 0; i < n; ++i) {
+        if (i + 2 * AHEAD < n && batch[i + 2 * AHEAD].signatures.deferred_count)
+            thresholds_->PrefetchSlot(batch[i + 2 * AHEAD].signatures.deferred[0], batch[i + 2 * AHEAD].src);
+        if (i + AHEAD < n && batch[i + AHEAD].signatures.deferred_count)
+            thresholds_->PrefetchTrack(batch[i + AHEAD].signatures.deferred[0], batch[i + AHEAD].src);
+        Observe(batch[i]);
+    }
+}
+
 namespace {
 
 // Sorts records by key(record), which has key_bits significant bits: LSD radix with 11-bit digits

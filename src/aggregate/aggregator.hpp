@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "aggregate/dimension.hpp"
@@ -190,6 +191,9 @@ public:
     AggregateShard(AggregateShard &&) noexcept;
     AggregateShard &operator=(AggregateShard &&) noexcept;
     void Observe(const Observation &o);
+    /// Observe for each, with the by-source signature thresholds of packets some places ahead
+    /// prefetched (the shard's threshold table is looked up once per SYN of a port-scan rule).
+    void ObserveBatch(std::span<const Observation> batch);
     void Observe(const DecodedPacket &pkt, const ClassifiedPacket &cp, SensorIndex sensor) {
         Observe(MakeObservation(pkt, cp, sensor));
     }

@@ -26,6 +26,17 @@ inline uint64_t Mix64(uint64_t x) {
     return x;
 }
 
+/// Starts loading the cache line at p. GCC 12 dropped __builtin_prefetch from most of the call sites
+/// below (it treats the builtin as free of effects, and the lookups that feed it as dead), so on x86 the
+/// instruction is written out where the compiler cannot remove it.
+inline void PrefetchLine(const void *p) {
+#if defined(__x86_64__) || defined(__i386__)
+    asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char *>(p)));
+#else
+    __builtin_prefetch(p);
+#endif
+}
+
 template <typename Key, typename Value, typename Hash>
 class FlatMap {
 public:
@@ -39,13 +50,13 @@ public:
     // per-source records, when an hour's packets are folded in). The table is far larger than the
     // caches, so each plain lookup waits for memory twice; prefetching ahead overlaps those waits.
     static uint64_t HashOf(const Key &key) { return Hash{}(key); }
-    void PrefetchSlot(uint64_t h) const { __builtin_prefetch(&slots_[size_t(h) & mask_]); }
+    void PrefetchSlot(uint64_t h) const { PrefetchLine(&slots_[size_t(h) & mask_]); }
     void PrefetchEntry(const Key &key, uint64_t h) const {
         const uint32_t tag = uint32_t(h >> 32);
         for (size_t i = size_t(h) & mask_; slots_[i].index != 0; i = (i + 1) & mask_) {
             if (slots_[i].tag == tag) {
                 const char *entry = reinterpret_cast<const char *>(&At(slots_[i].index - 1));
-                for (size_t line = 0; line < sizeof(Entry); line += 64) __builtin_prefetch(entry + line);
+                for (size_t line = 0; line < sizeof(Entry); line += 64) PrefetchLine(entry + line);
                 return;
             }
         }

@@ -87,7 +87,7 @@ void ShardedAggregation::Run(Worker &worker) {
             // at the next close and the rest is dropped.
             if (error) continue;
             try {
-                for (const Observation &o : m.batch) worker.state.shard.Observe(o);
+                worker.state.shard.ObserveBatch(m.batch);
             } catch (...) {
                 error = std::current_exception();
             }

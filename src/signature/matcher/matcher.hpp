@@ -31,6 +31,16 @@ public:
     /// Whether the rule's match by a packet (its time, tracked address and destination port) passes
     /// the rule's threshold; counts the match.
     bool Pass(const Rule &rule, uint32_t index, int64_t ts, const IpAddress &address, uint16_t dport);
+    /// Starts loading what Pass(index, address) will read: its probe slot (ahead) or its track (nearer).
+    /// A port-scan rule passes every SYN here, and the table outgrows the caches with the sources of
+    /// a window, so a batch of packets prefetches some ahead (AggregateShard::ObserveBatch).
+    void PrefetchSlot(uint32_t index, const IpAddress &address) const {
+        tracks_.PrefetchSlot(tracks_.HashOf(TrackKey{index, address}));
+    }
+    void PrefetchTrack(uint32_t index, const IpAddress &address) const {
+        const TrackKey key{index, address};
+        tracks_.PrefetchEntry(key, tracks_.HashOf(key));
+    }
 
 private:
     struct Track {
