@@ -483,6 +483,7 @@ Segment SegmentBuilder::Build() {
         h.v6_end = uint32_t(i6);
     }
     counts_.Reset();
+    last_counts_ = nullptr;
     v4_pairs_.clear();
     v6_pairs_.clear();
     return s;

@@ -189,6 +189,9 @@ inline Segment::RowRange Segment::Rows() const { return RowRange(this); }
 /// vector each costs more in allocation than the sort.
 class SegmentBuilder {
 public:
+    SegmentBuilder() = default;
+    SegmentBuilder(const SegmentBuilder &) = delete;  // last_counts_ points into its own table
+    SegmentBuilder &operator=(const SegmentBuilder &) = delete;
     /// Build() leaves the builder empty but keeps its buffers for the next segment.
     /// One (key, source) pair with its packets and bytes: IPv4 in host order, IPv6 as bytes, or no source.
     void AddV4(uint32_t key, uint64_t packets, uint64_t bytes, uint32_t src) {
@@ -201,9 +204,14 @@ public:
         v6_pairs_.emplace_back(key, src);
     }
     void AddCounts(uint32_t key, uint64_t packets, uint64_t bytes) {
-        auto &c = counts_[key];
-        c.first += packets;
-        c.second += bytes;
+        // Sources come in address order, and neighbouring addresses mostly share a country, an AS, a
+        // class and often a service: the last key's counts are reused before the table is probed.
+        if (key != last_key_ || !last_counts_) {
+            last_counts_ = &counts_[key];
+            last_key_ = key;
+        }
+        last_counts_->first += packets;
+        last_counts_->second += bytes;
     }
     Segment Build();
 
@@ -212,6 +220,9 @@ private:
         size_t operator()(uint32_t k) const noexcept { return size_t(Mix64(k)); }
     };
     FlatMap<uint32_t, std::pair<uint64_t, uint64_t>, KeyHash> counts_{64};
+    // The counts of last_key_ in counts_ (its entries never move), or null after Build.
+    std::pair<uint64_t, uint64_t> *last_counts_ = nullptr;
+    uint32_t last_key_ = 0;
     std::vector<uint64_t> v4_pairs_;
     std::vector<std::pair<uint32_t, Ipv6Bytes>> v6_pairs_;
     bool v4_sources_ascending_ = true;    // every AddV4 so far came with a source >= the one before

@@ -399,7 +399,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
     }
     // The days that several files added to were written in parts, each file's in its own transaction;
     // merged into their days once here (reads are right either way, so a crash before this loses nothing).
-    store.FoldDayParts();
+    store.FoldDayParts(std::max(1u, options.threads));
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return summary;
 }

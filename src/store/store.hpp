@@ -125,8 +125,9 @@ public:
     virtual void MergeHourlyCounters(CounterRows &hourly, const std::vector<int64_t> &sensor_ids,
                                      int64_t unattributed_id) = 0;
     /// Rebuilds the daily rows of the marked days up to `up_to_day` from their hourly rows, in one
-    /// pass per (dimension, sensor), inside the current transaction.
-    virtual void BuildDays(int64_t up_to_day) = 0;
+    /// pass per (dimension, sensor), inside the current transaction; the passes run on `threads`
+    /// threads (the calling one and threads - 1 more).
+    virtual void BuildDays(int64_t up_to_day, unsigned threads = 1) = 0;
     /// Adds per-source day records (see ToSourceChunks) to what is stored; the chunks are emptied.
     virtual void MergeSources(SourceChunks &chunks) = 0;
     virtual void MergeEvents(const FlatMap<EventKey, uint64_t, EventKeyHash> &events,
@@ -138,7 +139,7 @@ public:
     /// to a day already stored writes its per-source chunks as parts; reads unite a day with its
     /// parts), in a transaction of its own: ingest calls it once its files are committed, so that
     /// hourly rotated captures build each day once per run instead of once per file.
-    virtual void FoldDayParts() = 0;
+    virtual void FoldDayParts(unsigned threads = 1) = 0;
 
     // --- Reading ---------------------------------------------------------------------------------
     /// First and last day with data, if any.

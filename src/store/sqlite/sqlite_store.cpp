@@ -3,7 +3,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <atomic>
+#include <exception>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -507,7 +511,7 @@ public:
     // for the ones present.
     static constexpr int64_t DIMENSION_NUMBERS = 256;
 
-    void BuildDays(int64_t up_to_day) override {
+    void BuildDays(int64_t up_to_day, unsigned threads) override {
         std::vector<int64_t> days;
         {
             Statement q(db_, "SELECT day FROM days_pending WHERE day <= ? ORDER BY day");
@@ -516,20 +520,74 @@ public:
         }
         Statement &put = Cached("INSERT OR REPLACE INTO counters_daily(dim, period, sensor_id, keys, packets, bytes, "
                                 "segment) VALUES(?,?,?,?,?,?,?)");
+        Statement &hours_q = Cached("SELECT sensor_id, segment FROM counters_hourly WHERE dim=? AND period BETWEEN ? AND ?");
+        struct Task {
+            int64_t dim = 0, sensor_id = 0;
+            size_t bytes = 0;
+            std::vector<Segment> hours;
+            Segment day;
+        };
         for (const int64_t day : days) {
+            // Every (dimension, sensor) of the day read first, on this thread (SQLite's), then united on
+            // `threads` threads, largest first: at the end of an ingest run nothing else is left to
+            // overlap with, and one dimension's union is a third of a day's.
+            std::vector<Task> tasks;
+            for (int64_t dim = 0; dim < DIMENSION_NUMBERS; ++dim) {
+                std::map<int64_t, size_t> task_of;
+                hours_q.Bind(1, dim).Bind(2, day * 24).Bind(3, day * 24 + 23);
+                try {
+                    while (hours_q.Step()) {
+                        const std::string_view blob = hours_q.Blob(1);
+                        auto hour = Segment::DecodePacked(std::string(blob));
+                        if (!hour)
+                            throw StoreError(fmt::format("{}: counters_hourly segment (dim {}, day {}, sensor {}) is corrupt",
+                                                         path_, dim, day, hours_q.Int(0)));
+                        auto [it, added] = task_of.try_emplace(hours_q.Int(0), tasks.size());
+                        if (added) tasks.push_back(Task{dim, hours_q.Int(0)});
+                        tasks[it->second].bytes += blob.size();
+                        tasks[it->second].hours.push_back(std::move(*hour));
+                    }
+                } catch (...) {
+                    hours_q.Reset();
+                    throw;
+                }
+                hours_q.Reset();
+            }
+            std::vector<size_t> order(tasks.size());
+            for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+            std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tasks[a].bytes > tasks[b].bytes; });
+            std::atomic<size_t> next{0};
+            std::exception_ptr error;
+            std::mutex error_mutex;
+            auto unite = [&] {
+                try {
+                    for (size_t i; (i = next.fetch_add(1)) < order.size();) {
+                        Task &t = tasks[order[i]];
+                        t.day = Segment::UniteMany(std::move(t.hours));
+                    }
+                } catch (...) {
+                    std::lock_guard lock(error_mutex);
+                    if (!error) error = std::current_exception();
+                    next = order.size();
+                }
+            };
+            std::vector<std::thread> helpers;
+            for (unsigned t = 1; t < std::min<size_t>(threads, tasks.size()); ++t) helpers.emplace_back(unite);
+            unite();
+            for (std::thread &h : helpers) h.join();
+            if (error) std::rethrow_exception(error);
+
             // Rows of a day that its hours no longer hold (none are ever removed) would outlive a rebuild:
             // the day is written afresh.
             Statement clear(db_, "DELETE FROM counters_daily WHERE period = ?");
             clear.Bind(1, day).Run();
-            for (int64_t dim = 0; dim < DIMENSION_NUMBERS; ++dim) {
-                for (auto &[sensor_id, segment] : DayFromHours(dim, day)) {
-                    put.Bind(1, dim).Bind(2, day).Bind(3, sensor_id).Bind(4, int64_t(segment.Size()));
-                    put.Bind(5, int64_t(segment.Packets())).Bind(6, int64_t(segment.Bytes()));
-                    const std::string blob = segment.TakeEncoding();
-                    put.BindBlobUncopied(7, blob);
-                    put.Run();
-                    put.Unbind(7);
-                }
+            for (Task &t : tasks) {
+                put.Bind(1, t.dim).Bind(2, day).Bind(3, t.sensor_id).Bind(4, int64_t(t.day.Size()));
+                put.Bind(5, int64_t(t.day.Packets())).Bind(6, int64_t(t.day.Bytes()));
+                const std::string blob = t.day.TakeEncoding();
+                put.BindBlobUncopied(7, blob);
+                put.Run();
+                put.Unbind(7);
             }
             // Parts of a schema-4 store's day are in its hours too.
             Statement parts(db_, "DELETE FROM counters_daily_parts WHERE period = ?");
@@ -539,7 +597,7 @@ public:
         }
     }
 
-    void FoldDayParts() override {
+    void FoldDayParts(unsigned threads) override {
         Statement pending(db_, "SELECT 1 FROM days_pending LIMIT 1");
         const bool days = pending.Step();
         pending.Reset();
@@ -549,7 +607,7 @@ public:
         if (!days && chunk_keys.empty()) return;
         Begin();
         try {
-            BuildDays(INT64_MAX);
+            BuildDays(INT64_MAX, threads);
             for (const auto &k : chunk_keys) {
                 const int64_t day = k.first, bucket = k.second;
                 std::vector<SourceDay> records;
