@@ -581,8 +581,11 @@ std::string SummaryToText(const Summary &s) {
                            Thousands(s.research_packets_excluded));
         const Summary::ResearchResidual &r = s.research_residual;
         if (r.Packets()) {
-            out += fmt::format("research scanners NOT excluded: {} packets (and their sources) are still counted below:\n",
-                               Thousands(r.Packets()));
+            // --by source and --by tag read per-source records and leave these sources out of their rows.
+            const bool rows_too = s.by != SummaryBy::SOURCE && s.by != SummaryBy::TAG;
+            out += fmt::format("research scanners NOT excluded: {} packets (and their sources) are still counted in the "
+                               "totals{}:\n",
+                               Thousands(r.Packets()), rows_too ? " and the rows below" : " (not in the rows below)");
             if (r.rdns_sources)
                 out += fmt::format("  {} source{} that reverse DNS names research scanners, in days ingested before the "
                                    "names were cached: {} packets\n",
