@@ -13,6 +13,7 @@
 #include "classify/fingerprint.hpp"
 #include "common/time.hpp"
 #include "enrich/rdns.hpp"
+#include "enrich/rdns_cache.hpp"
 #include "enrich/research.hpp"
 #include "store/store.hpp"
 
@@ -99,23 +100,26 @@ int RunRdns(const RdnsArgs &args) {
                 ++statuses[status_key];
                 Store::RdnsRecord r{a.address.ToString(), a.name, a.status, ""};
                 store->PutRdns(r);
-                cached[r.address] = r;
             });
             store->Commit();
         } catch (...) {
             store->Rollback();
             throw;
         }
-        // The patterns are re-applied to every cached name, new or old.
+        // The patterns are re-applied to every cached name, new or old, as ingest and summary apply them.
         std::map<std::string, size_t> research;
-        for (const auto &[address, r] : cached)
-            if (list && !r.name.empty())
-                if (uint16_t i = list->MatchName(r.name)) ++research[std::string(list->Name(i))];
+        if (list)
+            for (const RdnsResearchSource &r : ResearchByRdns(*store, *list)) ++research[std::string(list->Name(r.entry))];
         if (!args.quiet) {
             std::string s;
             for (auto &[k, n] : statuses) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", n, k);
             fmt::print(stderr, "answers: {}\n", s.empty() ? "none" : s);
             for (auto &[name, n] : research) fmt::print("research by reverse DNS: {:<40} {:>8} sources\n", name, n);
+            if (!research.empty())
+                fmt::print(stderr, "ingests into {} label these sources from now on; days already ingested still count "
+                                   "them (`summary --exclude-research` says how much; `ingest --rdns-from {}` into a "
+                                   "fresh store counts them again without)\n",
+                           args.store, args.store);
         }
     } catch (const std::exception &e) {
         fmt::print(stderr, "darkscope enrich rdns: {}\n", e.what());
@@ -136,8 +140,12 @@ void RegisterEnrich(CLI::App &app, int &exit_code) {
         "second and --concurrency at once, and stores each answer with its time (table rdns). Names\n"
         "younger than --max-age days are not asked again. Special-purpose sources are skipped. The\n"
         "research list's reverse-DNS patterns (data/research_scanners.toml: *.shodan.*, *.edu.*, ...)\n"
-        "are then applied to every stored name; `summary --by source` shows the labels and\n"
-        "`--exclude-research` leaves those sources out of its rows.\n\n"
+        "are then applied to every stored name; `summary --by source` shows the labels.\n\n"
+        "Ingest labels these sources research scanners in the days it reads from then on, and\n"
+        "`summary --exclude-research` removes them from every count of those days. Days ingested\n"
+        "before keep counting them (summary says how many packets); to count a period again without\n"
+        "them, re-ingest its captures into a fresh store that takes this store's names:\n"
+        "  darkscope ingest --store fresh.db --rdns-from darkscope.db --sensors sensors.toml CAPTURES...\n\n"
         "Examples:\n"
         "  darkscope enrich rdns --from 2024-10-01 --to 2024-10-31 --resolver 127.0.0.53 --rate 20");
     rdns->add_option("--store", args->store, "Store file")->capture_default_str();

@@ -9,6 +9,7 @@
 
 #include "app/commands.hpp"
 #include "capture/capture_reader.hpp"
+#include "enrich/rdns_cache.hpp"
 #include "pipeline/ingest.hpp"
 #include "signature/matcher/matcher.hpp"
 #include "signature/rule_parser.hpp"
@@ -32,7 +33,29 @@ struct IngestArgs {
     std::string classtype_map;
     bool strict_rules = false;
     bool list_skipped = false;
+    std::string rdns_from;
 };
+
+// Copies another store's reverse-DNS cache into this one before anything is read, so that the research
+// labels of `enrich rdns` on an old store apply to the captures ingested here. Throws StoreError.
+void CopyRdnsFrom(const IngestArgs &args, Store &store) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(args.rdns_from, args.store, ec))
+        throw StoreError(fmt::format("--rdns-from {}: that is the store being ingested into; name the other store",
+                                     args.rdns_from));
+    auto from = Store::OpenSqliteReadOnly(args.rdns_from);
+    // The cache came with schema 2 (enrichment); an older store never ran `enrich rdns`.
+    if (from->SchemaVersion() < 2)
+        throw StoreError(fmt::format("--rdns-from {}: no reverse-DNS cache in this store (schema version {})",
+                                     args.rdns_from, from->SchemaVersion()));
+    RdnsCopyCounts counts = CopyRdnsCache(*from, store);
+    if (!args.quiet)
+        fmt::print(stderr, "reverse DNS: {} cached answer{} copied from {}{}\n", counts.copied,
+                   counts.copied == 1 ? "" : "s", args.rdns_from,
+                   counts.kept_newer ? fmt::format(" ({} left as they were: {} had answers as recent)", counts.kept_newer,
+                                                   args.store)
+                                     : "");
+}
 
 // Loads the rules (the built-in set unless --no-default-rules, then --rules files) and compiles
 // them; null when there are none. Bad rules are reported by file:line and left out, unless
@@ -134,6 +157,7 @@ int RunIngest(const IngestArgs &args) {
                                                               : std::optional<std::filesystem::path>(args.sensors),
                                  note);
         if (!args.quiet) fmt::print(stderr, "{}\n", note);
+        if (!args.rdns_from.empty()) CopyRdnsFrom(args, *store);
     } catch (const std::exception &e) {
         fmt::print(stderr, "darkscope ingest: {}\n", e.what());
         return EXIT_USAGE;
@@ -173,7 +197,10 @@ int RunIngest(const IngestArgs &args) {
     options.threads = args.threads >= 0 ? unsigned(args.threads) : std::max(1u, std::thread::hardware_concurrency());
     if (enrichment) {
         try {
-            LabelResearchForStore(*store, *enrichment);
+            const size_t by_rdns = LabelResearchForStore(*store, *enrichment);
+            if (!args.quiet && (by_rdns || !args.rdns_from.empty()))
+                fmt::print(stderr, "research scanners: {} source{} labelled by the reverse-DNS names cached in {}\n",
+                           by_rdns, by_rdns == 1 ? "" : "s", args.store);
         } catch (const std::exception &e) {
             fmt::print(stderr, "darkscope ingest: {}\n", e.what());
             return EXIT_SOME_FAILED;
@@ -240,6 +267,14 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
         "  darkscope ingest --sensors sensors.toml /data/telescope/2024-12/\n"
         "  darkscope ingest --store q4.db 'captures/*.pcap.gz'\n"
         "  darkscope ingest --rules emerging-scan.rules --classtype-map examples/classtypes.toml caps/\n\n"
+        "Research scanners (data/research_scanners.toml, or --research-list) are labelled per source by\n"
+        "AS and network, and by the reverse-DNS names that `darkscope enrich rdns` cached in the store\n"
+        "before this ingest: `summary --exclude-research` then removes them from every count exactly.\n"
+        "Days ingested before a name was cached keep counting its source (summary says how much).\n"
+        "To count them without it, resolve the old store and re-ingest its captures into a fresh one:\n"
+        "  darkscope enrich rdns --store q4.db\n"
+        "  darkscope ingest --store fresh.db --rdns-from q4.db --sensors sensors.toml /data/telescope/q4/\n"
+        "--rdns-from only reads the other store; the newer answer wins where both have one.\n\n"
         "Signatures: every packet is matched against the built-in rule set (rules/darkscope.rules: one\n"
         "NPA category per rule) and any --rules files; hits are stored per hour and day by sid and\n"
         "category with exact unique sources (`darkscope summary --by signature|category`). Rules that\n"
@@ -263,6 +298,10 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
         ->check(CLI::ExistingFile);
     cmd->add_option("--research-list", args->research_list,
                     "Research scanners (TOML; default: data/research_scanners.toml)")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--rdns-from", args->rdns_from,
+                    "Copy the reverse-DNS cache of another store (read only) into this one before ingesting, so "
+                    "that the sources `enrich rdns` named research scanners there are labelled here")
         ->check(CLI::ExistingFile);
     cmd->add_flag("--no-enrich", args->no_enrich, "No country, AS or research labels (fingerprints are still counted)");
     // One file per --rules, so that the capture inputs after it are not taken for rule files.

@@ -97,8 +97,13 @@ void RegisterSummary(CLI::App &app, int &exit_code) {
         "--by asn       origin AS of the sources, with the organisation\n"
         "--by tag       scanner fingerprints (zmap-old, masscan, mirai, irregular-syn, bogon): sources\n"
         "               tagged on some day, their packets (docs/enrichment.md#fingerprints)\n\n"
-        "--exclude-research leaves out research scanners (data/research_scanners.toml) matched by AS\n"
-        "or network at ingest: their packets and sources are subtracted exactly from every count.\n"
+        "--exclude-research leaves out research scanners (data/research_scanners.toml) that ingest\n"
+        "labelled by AS, network, or a reverse-DNS name `darkscope enrich rdns` had cached in the store:\n"
+        "their packets and sources are subtracted exactly from every count. A source whose name was\n"
+        "cached only after some of its days were ingested is still counted in those days (--by source\n"
+        "and --by tag leave it out): the summary then says how many packets remain and how to count\n"
+        "again without them (re-ingest into a fresh store with `ingest --rdns-from`; JSON:\n"
+        "research_not_excluded).\n"
         "The summary ends with the data (and version) that decided countries and AS numbers.\n\n"
         "Examples:\n"
         "  darkscope summary --by service --top 10\n"
@@ -114,7 +119,8 @@ void RegisterSummary(CLI::App &app, int &exit_code) {
     cmd->add_option("--top", args->top, "Rows to show; 0 for all")->capture_default_str();
     cmd->add_flag("--json", args->json, "Machine-readable JSON on stdout");
     cmd->add_flag("--exclude-research", args->exclude_research, "Leave research scanners out of every count");
-    cmd->add_option("--research-list", args->research_list, "Research scanners (TOML) for their names")
+    cmd->add_option("--research-list", args->research_list,
+                    "Research scanners (TOML) for their names and reverse-DNS patterns")
         ->check(CLI::ExistingFile);
     cmd->callback([args, &exit_code] { exit_code = RunSummary(*args); });
 }

@@ -5,6 +5,7 @@
 #include <maxminddb.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -170,7 +171,20 @@ SourceInfo Enrichment::Lookup(const IpAddress &src) const {
     if (asn_) info.asn = asn_->Lookup(src);
     if (research_) info.research = research_->MatchAddress(src, info.asn);
     if (info.research && info.research <= research_ids_.size()) info.research = research_ids_[info.research - 1];
+    if (info.research == 0 && !research_by_rdns_.empty()) {
+        auto it = std::lower_bound(research_by_rdns_.begin(), research_by_rdns_.end(), src,
+                                   [](const auto &entry, const IpAddress &a) { return entry.first < a; });
+        if (it != research_by_rdns_.end() && it->first == src) info.research = it->second;
+    }
     return info;
+}
+
+void Enrichment::SetResearchByRdns(std::vector<std::pair<IpAddress, uint16_t>> sources) {
+    std::sort(sources.begin(), sources.end());
+    sources.erase(std::unique(sources.begin(), sources.end(),
+                              [](const auto &a, const auto &b) { return a.first == b.first; }),
+                  sources.end());
+    research_by_rdns_ = std::move(sources);
 }
 
 std::string Enrichment::Describe() const {

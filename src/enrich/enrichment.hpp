@@ -2,7 +2,8 @@
 /// The source-side enrichment of ingest: country (from a MaxMind-format database, by default the
 /// pinned npm package @ip-location-db/geo-whois-asn-country-mmdb, or from RIR statistics files via
 /// `geo import-rir`), origin AS (the pinned @ip-location-db/asn, converted once at set-up) and the
-/// research-scanner label (data/research_scanners.toml).
+/// research-scanner label (data/research_scanners.toml: by AS and network, and by the reverse-DNS names
+/// that `darkscope enrich rdns` cached in the store before the ingest).
 ///
 /// Created once per ingest and shared read-only by the aggregation threads: MMDB_lookup_* is
 /// thread-safe on a shared MMDB_s, and the range tables are immutable once loaded. Lookups are
@@ -13,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/ip_address.hpp"
@@ -24,7 +26,9 @@ namespace darkscope {
 /// What enrichment says of one source address.
 struct SourceInfo {
     uint16_t country = 0;   // CountryIndex (enrich/country.hpp); 0 unknown
-    uint16_t research = 0;  // 1-based ResearchList entry matched by AS or network; 0 none
+    // The research entry matched by AS, network or cached reverse-DNS name: its store id once
+    // SetResearchIds is called (ingest always does), else its 1-based list position; 0 none.
+    uint16_t research = 0;
     uint32_t asn = 0;       // 0 unknown
 };
 
@@ -51,6 +55,12 @@ public:
     /// Lookup then labels research sources with these ids rather than list positions. Call before
     /// the enrichment is shared with the aggregation threads.
     void SetResearchIds(std::vector<uint16_t> ids) { research_ids_ = std::move(ids); }
+    /// Sources that the store's reverse-DNS cache names research scanners (LabelResearchForStore), each
+    /// with the store id of the entry whose pattern matched: Lookup labels them when AS and network do
+    /// not. Their names are known only after `enrich rdns`, which is why they are not in the list itself.
+    /// Call before the enrichment is shared with the aggregation threads: Lookup reads it unguarded.
+    void SetResearchByRdns(std::vector<std::pair<IpAddress, uint16_t>> sources);
+    size_t ResearchByRdnsCount() const { return research_by_rdns_.size(); }
     bool HasResearchIds() const { return !research_ids_.empty() || !research_ || research_->Entries().empty(); }
     bool HasCountry() const { return country_ != nullptr; }
     bool HasAsn() const { return asn_.has_value(); }
@@ -71,6 +81,7 @@ private:
     std::optional<ResearchList> research_;
     std::vector<std::string> notes_;
     std::vector<uint16_t> research_ids_;
+    std::vector<std::pair<IpAddress, uint16_t>> research_by_rdns_;  // sorted by address, one each
 };
 
 /// $DARKSCOPE_GEO_DIR, else data/geo of the source tree: where scripts/setup.sh installs the data.

@@ -18,6 +18,7 @@
 #include "capture/capture_reader.hpp"
 #include "classify/classifier.hpp"
 #include "decode/decoder.hpp"
+#include "enrich/rdns_cache.hpp"
 #include "pipeline/sharded_aggregation.hpp"
 #include "signature/matcher/matcher.hpp"
 
@@ -211,9 +212,9 @@ void SaveSignatures(Store &store, const sig::Matcher &matcher) {
 
 }  // namespace
 
-void LabelResearchForStore(Store &store, Enrichment &enrichment) {
+size_t LabelResearchForStore(Store &store, Enrichment &enrichment) {
     const ResearchList *list = enrichment.Research();
-    if (!list) return;
+    if (!list) return 0;
     std::vector<std::string> names;
     for (const auto &e : list->Entries()) names.push_back(e.name);
     std::vector<uint16_t> ids;
@@ -221,7 +222,15 @@ void LabelResearchForStore(Store &store, Enrichment &enrichment) {
         if (id <= 0 || id > UINT16_MAX) throw StoreError(store.Location() + ": too many research scanner names");
         ids.push_back(uint16_t(id));
     }
+    // Looked up once per source like the AS and network labels, so that a source reverse DNS names is a
+    // research scanner in every dimension of the days ingested now, and --exclude-research removes it
+    // exactly; the days ingested before its name was cached cannot be relabelled (summary says so).
+    std::vector<std::pair<IpAddress, uint16_t>> by_rdns;
+    for (const RdnsResearchSource &s : ResearchByRdns(store, *list)) by_rdns.emplace_back(s.address, ids[s.entry - 1]);
+    const size_t labelled = by_rdns.size();
     enrichment.SetResearchIds(std::move(ids));
+    enrichment.SetResearchByRdns(std::move(by_rdns));
+    return labelled;
 }
 
 IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<std::filesystem::path> &files,

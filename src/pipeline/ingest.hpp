@@ -67,7 +67,10 @@ SensorMap ResolveSensors(Store &store, const std::optional<std::filesystem::path
 
 /// Stores the names of the enrichment's research list and has its lookups label sources with the
 /// store's ids (stable when the list is edited). Needed before Ingest when there is a research list.
-void LabelResearchForStore(Store &store, Enrichment &enrichment);
+/// Also labels the sources whose reverse-DNS name, cached in the store by `enrich rdns`, matches a
+/// pattern of the list (ResearchByRdns): the days ingested from now on count them as research
+/// scanners in every dimension. Returns how many sources reverse DNS labels so.
+size_t LabelResearchForStore(Store &store, Enrichment &enrichment);
 
 /// Ingests the files in the order given (callers sort them by time). Each file is committed in one
 /// transaction, or not at all; a file whose content was already ingested is skipped.

@@ -7,11 +7,13 @@
 #include <fstream>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "classify/fingerprint.hpp"
 #include "enrich/country.hpp"
 #include "enrich/enrichment.hpp"
 #include "enrich/range_table.hpp"
+#include "enrich/rdns_cache.hpp"
 #include "enrich/research.hpp"
 
 #include "classify/service_key.hpp"
@@ -178,11 +180,13 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     // is exact, for packets and for unique sources (theirs are a subset of each key's sources).
     SourceSet research_sources;
     std::vector<SourceSet> research_per_sensor(s.sensors.size());
+    std::map<int64_t, uint64_t> research_counted_by_day;  // packets in the research counters, per day
     if (options.exclude_research) {
         store.ScanCounters(Granularity::DAY, ResearchDimension(Dimension::TOTAL), s.from_day, s.to_day,
                            [&](const CounterRecord &r) {
                                auto it = sensor_index.find(r.sensor_id);
                                if (it == sensor_index.end()) return;
+                               research_counted_by_day[r.period] += r.packets;
                                s.packets -= r.packets;
                                s.bytes -= r.bytes;
                                s.research_packets_excluded += r.packets;
@@ -207,20 +211,43 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
                                     : s.monitored_addresses + ss.addresses;
 
     const std::map<int64_t, std::string> research_names = store.LoadResearchNames();
-    // Reverse-DNS names (darkscope enrich rdns) and the research list's patterns: labels that exist only
-    // after ingest, so they can leave a source out of --by source but not out of the counters.
+    // Reverse-DNS names (darkscope enrich rdns) and the research list's patterns, as they stand now. Ingest
+    // labels these sources too, but only in the days it reads after the names were cached: the days
+    // before still count them, which --by source and --by tag can correct (they read per-source
+    // records) and every other count can only report (the residual below).
     std::unordered_map<IpAddress, std::string, IpAddressHash> research_by_rdns;
-    if (options.by == SummaryBy::SOURCE || options.by == SummaryBy::TAG) {
+    if (options.by == SummaryBy::SOURCE || options.by == SummaryBy::TAG || options.exclude_research) {
         std::optional<ResearchList> list;
         if (auto p = options.research_list ? std::optional<std::filesystem::path>(*options.research_list)
                                            : ResearchList::DefaultPath())
             list = ResearchList::LoadToml(*p);
         if (list)
-            store.ScanRdns([&](const Store::RdnsRecord &r) {
-                if (r.name.empty()) return;
-                if (uint16_t i = list->MatchName(r.name))
-                    if (auto a = IpAddress::Parse(r.address)) research_by_rdns[*a] = std::string(list->Name(i));
-            });
+            for (const RdnsResearchSource &r : ResearchByRdns(store, *list))
+                research_by_rdns[r.address] = std::string(list->Name(r.entry));
+    }
+    if (options.exclude_research) {
+        // Per-source records carry the label each source had when its day was ingested (any of the day's
+        // files, once they are merged), and hold exactly the packets to the sensors; the research counters
+        // hold the packets that were labelled. What is labelled now but was not then stays in the counts.
+        std::map<int64_t, uint64_t> labelled_by_day;
+        std::unordered_set<IpAddress, IpAddressHash> residual_sources;
+        Summary::ResearchResidual &residual = s.research_residual;
+        store.ScanSources(s.from_day, s.to_day, [&](const SourceRecord &r) {
+            const SourceDay &d = *r.record;
+            if (d.research) {
+                labelled_by_day[r.day] += d.packets;
+            } else if (research_by_rdns.count(d.src)) {
+                residual.rdns_packets += d.packets;
+                residual_sources.insert(d.src);
+            }
+        });
+        residual.rdns_sources = residual_sources.size();
+        for (const auto &[day, packets] : labelled_by_day) {
+            const uint64_t counted = research_counted_by_day[day];
+            if (packets <= counted) continue;
+            residual.partly_labelled_packets += packets - counted;
+            ++residual.partly_labelled_days;
+        }
     }
 
     auto finish_row = [&](SummaryRow &row, double addresses) {
@@ -409,6 +436,21 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     return s;
 }
 
+namespace {
+
+// Counters keep no packets, so a label learnt later can only be applied by counting the packets again.
+// Only the names travel with --rdns-from: configured sensors must be given again.
+std::string ResearchResidualFix(const Summary &s) {
+    const bool configured =
+        std::any_of(s.sensors.begin(), s.sensors.end(), [](const SummarySensor &ss) { return !ss.implicit; });
+    return fmt::format("re-ingest the period's captures into a fresh store that has this store's reverse-DNS "
+                       "names: darkscope ingest --store fresh.db --rdns-from {}{} CAPTURES... "
+                       "(docs/enrichment.md#research-scanners)",
+                       s.store, configured ? " --sensors SENSORS.toml" : "");
+}
+
+}  // namespace
+
 nlohmann::json SummaryToJson(const Summary &s) {
     nlohmann::json j;
     j["store"] = s.store;
@@ -469,7 +511,16 @@ nlohmann::json SummaryToJson(const Summary &s) {
         j["rows"].push_back(std::move(row));
     }
     j["exclude_research"] = s.exclude_research;
-    if (s.exclude_research) j["research_packets_excluded"] = s.research_packets_excluded;
+    if (s.exclude_research) {
+        j["research_packets_excluded"] = s.research_packets_excluded;
+        const Summary::ResearchResidual &r = s.research_residual;
+        j["research_not_excluded"] = {{"packets", r.Packets()},
+                                      {"rdns_sources", r.rdns_sources},
+                                      {"rdns_packets", r.rdns_packets},
+                                      {"partly_labelled_days", r.partly_labelled_days},
+                                      {"partly_labelled_packets", r.partly_labelled_packets},
+                                      {"fix", r.Packets() ? ResearchResidualFix(s) : ""}};
+    }
     j["enrichment"] = s.enrichment;
     j["decode_events"] = nlohmann::json::object();
     for (auto &[name, count] : s.decode_events) j["decode_events"][name] = count;
@@ -524,9 +575,30 @@ std::string SummaryToText(const Summary &s) {
     out += fmt::format("files    {} ingested{}\n\n", s.files,
                        s.partial_files ? fmt::format(", {} only partly readable", s.partial_files) : "");
 
-    if (s.exclude_research)
-        out += fmt::format("research scanners excluded: {} packets of sources the research list matched at ingest\n",
+    if (s.exclude_research) {
+        out += fmt::format("research scanners excluded: {} packets of sources labelled at ingest (by AS, network, or "
+                           "a reverse-DNS name cached before)\n",
                            Thousands(s.research_packets_excluded));
+        const Summary::ResearchResidual &r = s.research_residual;
+        if (r.Packets()) {
+            // --by source and --by tag read per-source records and leave these sources out of their rows.
+            const bool rows_too = s.by != SummaryBy::SOURCE && s.by != SummaryBy::TAG;
+            out += fmt::format("research scanners NOT excluded: {} packets (and their sources) are still counted in the "
+                               "totals{}:\n",
+                               Thousands(r.Packets()), rows_too ? " and the rows below" : " (not in the rows below)");
+            if (r.rdns_sources)
+                out += fmt::format("  {} source{} that reverse DNS names research scanners, in days ingested before the "
+                                   "names were cached: {} packets\n",
+                                   Thousands(r.rdns_sources), r.rdns_sources == 1 ? "" : "s",
+                                   Thousands(r.rdns_packets));
+            if (r.partly_labelled_days)
+                out += fmt::format("  {} day{} ingested partly before a source's label was known: {} packets\n",
+                                   Thousands(r.partly_labelled_days), r.partly_labelled_days == 1 ? "" : "s",
+                                   Thousands(r.partly_labelled_packets));
+            out += "  fix: " + ResearchResidualFix(s) + "\n";
+        }
+        out += "\n";
+    }
     const bool by_source = s.by == SummaryBy::SOURCE;
     const bool named = s.by == SummaryBy::COUNTRY || s.by == SummaryBy::COUNTRY_SERVICE || s.by == SummaryBy::ASN ||
                        s.by == SummaryBy::TAG || s.by == SummaryBy::SIGNATURE_COUNTRY ||

@@ -34,9 +34,10 @@ struct SummaryOptions {
     std::optional<int64_t> to_day;
     SummaryBy by = SummaryBy::SERVICE;
     size_t top = 20;  // 0: every row
-    /// Leave research scanners out of every count: those matched by AS or network at ingest exactly
-    /// (their packets and sources are subtracted per key), and with --by source also those whose
-    /// stored reverse-DNS name matches a pattern of the research list.
+    /// Leave research scanners out of every count: those labelled at ingest (by AS, network, or a
+    /// reverse-DNS name cached before the ingest) exactly, their packets and sources subtracted per key;
+    /// with --by source and --by tag also those whose cached name matches a pattern of the list now.
+    /// What stays counted of the latter is measured and reported (Summary::research_residual).
     bool exclude_research = false;
     /// The research list for names and reverse-DNS patterns (default data/research_scanners.toml).
     std::optional<std::string> research_list;
@@ -104,6 +105,23 @@ struct Summary {
     std::vector<std::string> enrichment;
     bool exclude_research = false;
     uint64_t research_packets_excluded = 0;
+    /// With exclude_research: the packets of research scanners that stay in the counts, because their
+    /// label was not known when the packets were ingested. Counters keep no packets, so they cannot be
+    /// relabelled; re-ingesting the captures after `enrich rdns` (ingest --rdns-from) removes them.
+    struct ResearchResidual {
+        /// Sources that reverse DNS names research scanners now, with days in the period whose records
+        /// were ingested without the label, and their packets on those days.
+        uint64_t rdns_sources = 0;
+        uint64_t rdns_packets = 0;
+        /// Days whose files were ingested partly before and partly after a source got its label (for
+        /// example `enrich rdns` between two hourly files of a day): the day's record carries the label,
+        /// the counters hold the earlier files' packets without it. Packets of such sources not in the
+        /// research counters, and the days.
+        uint64_t partly_labelled_packets = 0;
+        uint64_t partly_labelled_days = 0;
+        uint64_t Packets() const { return rdns_packets + partly_labelled_packets; }
+    };
+    ResearchResidual research_residual;
 };
 
 Summary Summarize(Store &store, const SummaryOptions &options);

@@ -80,6 +80,10 @@ public:
 
     /// Opens (creating and migrating as needed) the SQLite store at path.
     static std::unique_ptr<Store> OpenSqlite(const std::string &path);
+    /// Opens an existing SQLite store for reading only (`ingest --rdns-from`): nothing is created,
+    /// migrated or written, and any write throws StoreError. A store of an older schema is read as it
+    /// is, so a reader must check SchemaVersion before relying on a table a migration added.
+    static std::unique_ptr<Store> OpenSqliteReadOnly(const std::string &path);
 
     virtual int SchemaVersion() = 0;
     virtual std::string Location() const = 0;

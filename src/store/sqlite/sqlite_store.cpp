@@ -212,13 +212,29 @@ std::string NowIso() {
 
 class SqliteStore final : public Store {
 public:
-    explicit SqliteStore(const std::string &path) : path_(path) {
-        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+    SqliteStore(const std::string &path, bool read_only) : path_(path) {
+        const int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
             std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
             sqlite3_close(db_);
             throw StoreError(fmt::format("{}: cannot open store: {}", path, msg));
         }
         sqlite3_busy_timeout(db_, 10000);
+        if (read_only) {
+            // Neither the journal mode nor the schema is touched: another darkscope may be writing to it.
+            try {
+                const int version = SchemaVersion();
+                if (version > SCHEMA_VERSION)
+                    throw StoreError(fmt::format("{}: store schema version {} is newer than this darkscope "
+                                                 "understands ({}); use a newer darkscope",
+                                                 path_, version, SCHEMA_VERSION));
+            } catch (const StoreError &e) {
+                sqlite3_close(db_);
+                db_ = nullptr;
+                throw StoreError(std::string(e.what()) + " (is it a darkscope store?)");
+            }
+            return;
+        }
         try {
             // WAL: readers (summary, a dashboard) do not block ingest, and a killed writer leaves the
             // last committed file intact. synchronous=NORMAL is durable against process crashes.
@@ -812,6 +828,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Store> Store::OpenSqlite(const std::string &path) { return std::make_unique<SqliteStore>(path); }
+std::unique_ptr<Store> Store::OpenSqlite(const std::string &path) { return std::make_unique<SqliteStore>(path, false); }
+std::unique_ptr<Store> Store::OpenSqliteReadOnly(const std::string &path) {
+    return std::make_unique<SqliteStore>(path, true);
+}
 
 }  // namespace darkscope

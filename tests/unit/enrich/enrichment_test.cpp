@@ -7,6 +7,7 @@
 #include "enrich/country.hpp"
 #include "enrich/range_table.hpp"
 #include "enrich/research.hpp"
+#include "test_enrichment.hpp"
 
 namespace darkscope {
 namespace {
@@ -235,6 +236,28 @@ TEST(Enrichment, NotADatabaseIsAClearError) {
     } catch (const std::runtime_error &e) {
         EXPECT_NE(std::string(e.what()).find("not a MaxMind-format database"), std::string::npos) << e.what();
     }
+}
+
+}  // namespace darkscope
+
+namespace darkscope {
+
+// A source that reverse DNS names a research scanner (LabelResearchForStore gives the set) is labelled
+// with the store id it was given; the AS/network label, when there is one, comes first.
+TEST(Enrichment, LabelsSourcesNamedResearchByReverseDns) {
+    auto e = testing::SmallEnrichment();
+    const IpAddress named = Ip("93.184.5.5"), lab = Ip("93.184.2.9"), other = Ip("93.184.5.6");
+    e->SetResearchIds({7});
+    EXPECT_EQ(e->Lookup(named).research, 0);
+    e->SetResearchByRdns({{Ip("93.184.9.9"), 9}, {named, 9}, {Ip("2001:db8::1"), 9}});
+    EXPECT_EQ(e->ResearchByRdnsCount(), 3u);
+    const SourceInfo info = e->Lookup(named);
+    EXPECT_EQ(info.research, 9);
+    EXPECT_EQ(CountryCode(info.country), "US");  // the rest of the lookup is as before
+    EXPECT_EQ(info.asn, 64500u);
+    EXPECT_EQ(e->Lookup(lab).research, 7);
+    EXPECT_EQ(e->Lookup(other).research, 0);
+    EXPECT_EQ(e->Lookup(Ip("2001:db8::1")).research, 0);  // special-purpose space: never labelled
 }
 
 }  // namespace darkscope

@@ -1,7 +1,7 @@
 #pragma once
 /// A small enrichment for tests, from lookup files the test writes: 93.184.0.0/24 is JP, the rest of
 /// 93.184.0.0/16 US; 93.184.0.0/17 is AS64500 and 93.184.128.0/17 AS64501; research list entry 1
-/// ("Lab") is 93.184.2.0/24.
+/// ("Lab") is 93.184.2.0/24, and the reverse-DNS names *.scan.lab.example.
 
 #include <unistd.h>
 
@@ -15,6 +15,10 @@
 #include "enrich/range_table.hpp"
 
 namespace darkscope::testing {
+
+/// The research list of SmallEnrichment, for a summary to read its names and patterns from a file.
+inline constexpr const char *SMALL_RESEARCH_LIST =
+    "[[scanner]]\nname = \"Lab\"\nnetworks = [\"93.184.2.0/24\"]\nrdns = [\"*.scan.lab.example.\"]\nsource = \"test\"\n";
 
 inline std::unique_ptr<Enrichment> SmallEnrichment() {
     auto dir = std::filesystem::temp_directory_path() / ("darkscope_small_enrichment_" + std::to_string(::getpid()));
@@ -33,7 +37,7 @@ inline std::unique_ptr<Enrichment> SmallEnrichment() {
     asn.Add(*IpAddress::Parse("93.184.128.0"), *IpAddress::Parse("93.184.255.255"), 64501);
     asn.Finish();
     asn.Save(dir / "asn.dsrange");
-    std::ofstream(dir / "research.toml") << "[[scanner]]\nname = \"Lab\"\nnetworks = [\"93.184.2.0/24\"]\nsource = \"test\"\n";
+    std::ofstream(dir / "research.toml") << SMALL_RESEARCH_LIST;
     EnrichmentOptions o;
     o.geo = dir / "country.dsrange";
     o.asn = dir / "asn.dsrange";
