@@ -37,7 +37,7 @@ struct SourceDay {
     std::array<uint64_t, FINGERPRINT_RULES> rule_packets{};  // packets matching each FingerprintRule
     uint16_t country = 0;                                     // CountryIndex; 0 unknown (or not enriched)
     uint32_t asn = 0;
-    uint16_t research = 0;  // 1-based entry of the research list that matched at ingest; 0 none
+    uint16_t research = 0;  // research_names id of the entry that matched at ingest (Enrichment::Lookup); 0 none
 
     FingerprintEvidence Evidence() const {
         FingerprintEvidence e;
