@@ -559,7 +559,11 @@ public:
                             throw StoreError(fmt::format("{}: counters_hourly segment (dim {}, day {}, sensor {}) is corrupt",
                                                          path_, dim, day, hours_q.Int(0)));
                         auto [it, added] = task_of.try_emplace(hours_q.Int(0), tasks.size());
-                        if (added) tasks.push_back(Task{dim, hours_q.Int(0)});
+                        if (added) {
+                            tasks.emplace_back();
+                            tasks.back().dim = dim;
+                            tasks.back().sensor_id = hours_q.Int(0);
+                        }
                         tasks[it->second].bytes += blob.size();
                         tasks[it->second].hours.push_back(std::move(*hour));
                     }

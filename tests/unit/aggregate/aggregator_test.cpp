@@ -142,9 +142,7 @@ TEST(AggregateShard, UniteManyOfADaysHoursIsTheirUnion) {
             ++rows;
         }
     }
-    size_t expected = 0;
-    for (const auto &[k, v] : from_hours) expected += 1;
-    EXPECT_EQ(rows, expected);
+    EXPECT_EQ(rows, from_hours.size());
 }
 
 }  // namespace darkscope
