@@ -17,6 +17,7 @@ struct SummaryArgs {
     size_t top = 20;
     bool json = false;
     bool exclude_research = false;
+    bool compare = false;
     std::string research_list;
 };
 
@@ -49,6 +50,13 @@ int RunSummary(const SummaryArgs &args) {
         return EXIT_USAGE;
     }
     options.by = *by;
+    if (args.compare && !SummaryComparable(*by)) {
+        fmt::print(stderr, "darkscope summary: --compare sets keys beside the previous period; --by {} has none that "
+                           "mean the same in two periods (try --by service, country, category, ...)\n",
+                   args.by);
+        return EXIT_USAGE;
+    }
+    options.compare = args.compare;
     options.top = args.top;
     options.exclude_research = args.exclude_research;
     if (!args.research_list.empty()) options.research_list = args.research_list;
@@ -105,8 +113,14 @@ void RegisterSummary(CLI::App &app, int &exit_code) {
         "again without them (re-ingest into a fresh store with `ingest --rdns-from`; JSON:\n"
         "research_not_excluded).\n"
         "The summary ends with the data (and version) that decided countries and AS numbers.\n\n"
+        "--compare sets the period beside the one before it, of the same length, as the NPA's tables\n"
+        "do: rank and previous rank, per day per IP and its change (absolute and %), increase and\n"
+        "decrease rank, and the rows outside the top N that are among the 5 largest increases or\n"
+        "decreases (keys gone since, too). With --by category it is the NPA's Table 3-1, with --by\n"
+        "signature-country Table 3-2, with --by service and --by country Tables 2-1 and 2-2.\n\n"
         "Examples:\n"
         "  darkscope summary --by service --top 10\n"
+        "  darkscope summary --from 2024-10-01 --to 2024-12-31 --by category --compare\n"
         "  darkscope summary --by signature-country --exclude-research\n"
         "  darkscope summary --from 2024-10-01 --to 2024-12-31 --by srcport --json");
     cmd->add_option("--store", args->store, "Store file")->capture_default_str();
@@ -119,6 +133,8 @@ void RegisterSummary(CLI::App &app, int &exit_code) {
     cmd->add_option("--top", args->top, "Rows to show; 0 for all")->capture_default_str();
     cmd->add_flag("--json", args->json, "Machine-readable JSON on stdout");
     cmd->add_flag("--exclude-research", args->exclude_research, "Leave research scanners out of every count");
+    cmd->add_flag("--compare", args->compare,
+                  "Beside the previous period of the same length: ranks, change, increase and decrease ranks");
     cmd->add_option("--research-list", args->research_list,
                     "Research scanners (TOML) for their names and reverse-DNS patterns")
         ->check(CLI::ExistingFile);

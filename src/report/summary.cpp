@@ -117,6 +117,78 @@ std::string KeyName(Dimension dim, uint32_t key) {
 
 }  // namespace
 
+bool SummaryComparable(SummaryBy by) { return by != SummaryBy::SOURCE && by != SummaryBy::TAG; }
+
+namespace {
+
+double PerDayPerIp(uint64_t packets, int64_t days, uint64_t addresses) {
+    return double(packets) / double(std::max<int64_t>(1, days)) / double(std::max<uint64_t>(1, addresses));
+}
+
+// The NPA's table form (Table 2-1): rank and previous rank by packets, change per day per IP, and the
+// increase and decrease ranks by that change over every key of either period; then the top N rows and
+// those outside it that rank among the COMPARE_MOVERS largest increases or decreases (keys gone since the
+// previous period included, with no packets now).
+std::vector<SummaryRow> CompareRows(std::vector<SummaryRow> rows, const std::vector<SummaryRow> &previous, size_t top) {
+    std::unordered_map<std::string, size_t> previous_index;
+    for (size_t i = 0; i < previous.size(); ++i) previous_index.emplace(previous[i].key, i);
+    std::unordered_set<std::string> current_keys;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        SummaryRow &r = rows[i];
+        r.rank = i + 1;
+        current_keys.insert(r.key);
+        if (auto it = previous_index.find(r.key); it != previous_index.end()) {
+            const SummaryRow &p = previous[it->second];
+            r.previous_rank = it->second + 1;
+            r.previous_packets = p.packets;
+            r.previous_per_day_per_ip = p.per_day_per_ip;
+            if (p.per_day_per_ip > 0) r.change_percent = (r.per_day_per_ip - p.per_day_per_ip) / p.per_day_per_ip * 100;
+        }
+        r.change_per_day_per_ip = r.per_day_per_ip - r.previous_per_day_per_ip;
+    }
+    for (size_t i = 0; i < previous.size(); ++i) {
+        if (current_keys.count(previous[i].key)) continue;
+        SummaryRow gone = previous[i];
+        gone.packets = gone.bytes = gone.unique_sources = 0;
+        gone.per_day_per_ip = gone.share = 0;
+        gone.rank = 0;
+        gone.previous_rank = i + 1;
+        gone.previous_packets = previous[i].packets;
+        gone.previous_per_day_per_ip = previous[i].per_day_per_ip;
+        gone.change_per_day_per_ip = -previous[i].per_day_per_ip;
+        gone.change_percent = -100.0;
+        rows.push_back(std::move(gone));
+    }
+    std::vector<size_t> up, down;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (rows[i].change_per_day_per_ip > 0) up.push_back(i);
+        if (rows[i].change_per_day_per_ip < 0) down.push_back(i);
+    }
+    auto by_change = [&](bool increase) {
+        return [&rows, increase](size_t a, size_t b) {
+            const double ca = rows[a].change_per_day_per_ip, cb = rows[b].change_per_day_per_ip;
+            if (ca != cb) return increase ? ca > cb : ca < cb;
+            return rows[a].key < rows[b].key;
+        };
+    };
+    std::sort(up.begin(), up.end(), by_change(true));
+    std::sort(down.begin(), down.end(), by_change(false));
+    for (size_t i = 0; i < up.size(); ++i) rows[up[i]].increase_rank = i + 1;
+    for (size_t i = 0; i < down.size(); ++i) rows[down[i]].decrease_rank = i + 1;
+    std::vector<SummaryRow> shown;
+    for (SummaryRow &r : rows) {
+        const bool in_top = r.rank != 0 && (top == 0 || r.rank <= top);
+        const bool mover = (r.increase_rank != 0 && r.increase_rank <= COMPARE_MOVERS) ||
+                           (r.decrease_rank != 0 && r.decrease_rank <= COMPARE_MOVERS);
+        if (!in_top && !mover) continue;
+        r.outside_top = !in_top;
+        shown.push_back(std::move(r));
+    }
+    return shown;
+}
+
+}  // namespace
+
 Summary Summarize(Store &store, const SummaryOptions &options) {
     Summary s;
     s.store = store.Location();
@@ -425,7 +497,19 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
         return a.packets != b.packets ? a.packets > b.packets : a.key < b.key;
     });
     s.total_rows = s.rows.size();
-    if (options.top > 0 && s.rows.size() > options.top) s.rows.resize(options.top);
+    if (options.compare && SummaryComparable(options.by)) {
+        SummaryOptions earlier = options;
+        earlier.compare = false;
+        earlier.top = 0;
+        earlier.from_day = s.from_day - s.days;
+        earlier.to_day = s.from_day - 1;
+        const Summary p = Summarize(store, earlier);
+        s.previous = Summary::Previous{p.from_day, p.to_day, p.days, p.packets, p.unique_sources, p.monitored_addresses,
+                                       PerDayPerIp(p.packets, p.days, p.monitored_addresses)};
+        s.rows = CompareRows(std::move(s.rows), p.rows, options.top);
+    } else if (options.top > 0 && s.rows.size() > options.top) {
+        s.rows.resize(options.top);
+    }
 
     std::map<std::string, uint64_t> events;
     store.ScanEvents(s.from_day, s.to_day, [&](int64_t, std::string_view name, uint64_t count) {
@@ -508,8 +592,28 @@ nlohmann::json SummaryToJson(const Summary &s) {
             row["name"] = r.name;
             if (!r.name_ja.empty()) row["name_ja"] = r.name_ja;
         }
+        if (s.previous) {
+            auto rank_or_null = [](size_t rank) { return rank ? nlohmann::json(rank) : nlohmann::json(nullptr); };
+            row["rank"] = rank_or_null(r.rank);
+            row["previous_rank"] = rank_or_null(r.previous_rank);
+            row["previous_packets"] = r.previous_packets;
+            row["previous_per_day_per_ip"] = r.previous_per_day_per_ip;
+            row["change_per_day_per_ip"] = r.change_per_day_per_ip;
+            row["change_percent"] = r.change_percent ? nlohmann::json(*r.change_percent) : nlohmann::json(nullptr);
+            row["increase_rank"] = rank_or_null(r.increase_rank);
+            row["decrease_rank"] = rank_or_null(r.decrease_rank);
+            row["outside_top"] = r.outside_top;
+        }
         j["rows"].push_back(std::move(row));
     }
+    if (s.previous)
+        j["previous"] = {{"from", FormatDay(s.previous->from_day)},
+                         {"to", FormatDay(s.previous->to_day)},
+                         {"days", s.previous->days},
+                         {"packets", s.previous->packets},
+                         {"unique_sources", s.previous->unique_sources},
+                         {"monitored_addresses", s.previous->monitored_addresses},
+                         {"per_day_per_ip", s.previous->per_day_per_ip}};
     j["exclude_research"] = s.exclude_research;
     if (s.exclude_research) {
         j["research_packets_excluded"] = s.research_packets_excluded;
@@ -568,6 +672,17 @@ std::string SummaryToText(const Summary &s) {
     double total_rate = double(s.packets) / double(s.days) / double(std::max<uint64_t>(1, s.monitored_addresses));
     out += fmt::format("packets  {}  ({} per day per sensor IP)   unique sources {}\n", Thousands(s.packets),
                        Rate(total_rate), Thousands(s.unique_sources));
+    if (s.previous) {
+        // The NPA's wording: "X per day per IP, up Y (Z%)" against the period before.
+        const double change = total_rate - s.previous->per_day_per_ip;
+        out += fmt::format("         against {} .. {} ({} per day per sensor IP, {} unique sources): {} {}{}\n",
+                           FormatDay(s.previous->from_day), FormatDay(s.previous->to_day),
+                           Rate(s.previous->per_day_per_ip), Thousands(s.previous->unique_sources),
+                           change >= 0 ? "up" : "down", Rate(std::abs(change)),
+                           s.previous->per_day_per_ip > 0
+                               ? fmt::format(" ({:+.1f}%)", change / s.previous->per_day_per_ip * 100)
+                               : std::string(" (none before)"));
+    }
     if (s.unattributed_packets)
         out += fmt::format("         {} packets to no sensor (unattributed{})\n", Thousands(s.unattributed_packets),
                            s.non_ip_frames ? fmt::format(", of which {} frames carry no IP", Thousands(s.non_ip_frames))
@@ -619,7 +734,31 @@ std::string SummaryToText(const Summary &s) {
     size_t key_width = std::max<size_t>(12, std::string_view(key_title).size());
     for (auto &r : s.rows) key_width = std::max(key_width, r.key.size());
     key_width = std::min<size_t>(key_width, s.by == SummaryBy::SIGNATURE ? 72 : 40);
-    if (by_source) {
+    if (s.previous) {
+        // NPA Table 2-1's columns: rank, previous rank, per day per IP and its change, increase and
+        // decrease rank; rows outside the top N follow, shown for their increase or decrease.
+        out += fmt::format("{:>4}  {:>4}  {:<{}}  {:>12}  {:>14}  {:>14}  {:>8}  {:>4}  {:>4}  {:>14}{}\n", "rank",
+                           "prev", key_title, key_width, "packets", "per day per IP", "change", "change%", "inc", "dec",
+                           "unique sources", named ? "  name" : "");
+        auto rank_text = [](size_t rank) { return rank ? std::to_string(rank) : std::string("-"); };
+        bool outside_said = false;
+        for (auto &r : s.rows) {
+            if (r.outside_top && !outside_said) {
+                out += fmt::format("      not in the top rows, but among the {} largest increases or decreases:\n",
+                                   COMPARE_MOVERS);
+                outside_said = true;
+            }
+            const std::string change = (r.change_per_day_per_ip >= 0 ? "+" : "-") + Rate(std::abs(r.change_per_day_per_ip));
+            out += fmt::format("{:>4}  {:>4}  {:<{}}  {:>12}  {:>14}  {:>14}  {:>8}  {:>4}  {:>4}  {:>14}{}\n",
+                               rank_text(r.rank), rank_text(r.previous_rank), r.key, key_width, Thousands(r.packets),
+                               Rate(r.per_day_per_ip), change,
+                               r.change_percent ? fmt::format("{:+.1f}%", *r.change_percent) : std::string("new"),
+                               rank_text(r.increase_rank), rank_text(r.decrease_rank), Thousands(r.unique_sources),
+                               r.name.empty() && r.name_ja.empty()
+                                   ? ""
+                                   : "  " + r.name + (r.name_ja.empty() ? "" : " / " + r.name_ja));
+        }
+    } else if (by_source) {
         out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>7}  {:>12}  {:>6}  {:>8}  {:>7}  {:<20}  {:<20}\n", "rank",
                            key_title, key_width, "packets", "share", "mean gap s", "dsts", "services", "sensors",
                            "first seen", "last seen");
@@ -629,6 +768,7 @@ std::string SummaryToText(const Summary &s) {
     }
     size_t rank = 0;
     for (auto &r : s.rows) {
+        if (s.previous) break;  // the comparison's table is above
         ++rank;
         if (by_source)
             out += fmt::format("{:>4}  {:<{}}  {:>12}  {:>6.2f}%  {:>12.3f}  {:>6}  {:>8}  {:>7}  {:<20}  {:<20}{}{}{}\n",
@@ -645,8 +785,11 @@ std::string SummaryToText(const Summary &s) {
                                    ? ""
                                    : "  " + r.name + (r.name_ja.empty() ? "" : " / " + r.name_ja));
     }
-    if (s.rows.size() < s.total_rows)
-        out += fmt::format("      ... {} more (--top 0 shows all)\n", s.total_rows - s.rows.size());
+    // Rows of this period shown (a comparison also shows keys gone since the previous one).
+    const size_t shown = s.previous ? size_t(std::count_if(s.rows.begin(), s.rows.end(),
+                                                           [](const SummaryRow &r) { return r.rank != 0; }))
+                                    : s.rows.size();
+    if (shown < s.total_rows) out += fmt::format("      ... {} more (--top 0 shows all)\n", s.total_rows - shown);
 
     if (!s.enrichment.empty()) out += "\nregions and AS numbers decided by:\n";
     for (const auto &e : s.enrichment) {

@@ -41,7 +41,15 @@ struct SummaryOptions {
     bool exclude_research = false;
     /// The research list for names and reverse-DNS patterns (default data/research_scanners.toml).
     std::optional<std::string> research_list;
+    /// Set each row beside the previous period of the same length, as the NPA's tables do (rank,
+    /// previous rank, change per day per IP, increase and decrease rank), and keep the rows outside the
+    /// top N that rank in the top COMPARE_MOVERS increases or decreases. Not with --by source or tag.
+    bool compare = false;
 };
+/// How many of the largest increases and decreases are shown even outside the top N (NPA Table 2-1).
+constexpr size_t COMPARE_MOVERS = 5;
+/// Whether a breakdown has keys that mean the same in two periods (every one but source and tag).
+bool SummaryComparable(SummaryBy by);
 
 struct SummaryRow {
     std::string key;
@@ -69,6 +77,15 @@ struct SummaryRow {
     // --by signature only
     uint32_t sid = 0;
     std::string category;
+    // --compare only. Ranks are 1-based by packets; 0 means the key had no packets in that period.
+    size_t rank = 0;
+    size_t previous_rank = 0;
+    uint64_t previous_packets = 0;
+    double previous_per_day_per_ip = 0;
+    double change_per_day_per_ip = 0;        // this period's minus the previous one's
+    std::optional<double> change_percent;    // none when the previous period had none of the key
+    size_t increase_rank = 0, decrease_rank = 0;  // by change per day per IP; 0: no such change
+    bool outside_top = false;  // shown only because it ranks among the largest increases or decreases
 };
 
 struct SummarySensor {
@@ -122,6 +139,15 @@ struct Summary {
         uint64_t Packets() const { return rdns_packets + partly_labelled_packets; }
     };
     ResearchResidual research_residual;
+    /// With SummaryOptions::compare: the previous period of the same length.
+    struct Previous {
+        int64_t from_day = 0, to_day = 0, days = 0;
+        uint64_t packets = 0;
+        uint64_t unique_sources = 0;
+        uint64_t monitored_addresses = 0;
+        double per_day_per_ip = 0;
+    };
+    std::optional<Previous> previous;
 };
 
 Summary Summarize(Store &store, const SummaryOptions &options);

@@ -264,4 +264,89 @@ TEST(Summary, SignatureCountriesAndExcludeResearch) {
     for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
 }
 
+// --compare: NPA Table 2-1's columns against the day before, and the rows outside the top N that are among
+// the largest increases or decreases, a key gone since included.
+TEST(Summary, CompareRanksChangesAndMovers) {
+    auto path = std::filesystem::temp_directory_path() / "darkscope_summary_compare_test.db";
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+    {
+        auto store = Store::OpenSqlite(path.string());
+        Sensor s;
+        s.name = "s1";
+        s.networks = {*IpNetwork::Parse("198.51.100.0/24")};
+        s.addresses = 256;
+        auto ids = store->SaveSensors({s});
+        auto unattributed = store->UnattributedSensorId();
+        AggregateShard shard;
+        const TimestampNs day2 = DAY0 + 86400 * NS_PER_SEC;
+        auto add = [&](uint16_t port, int packets, TimestampNs ts) {
+            for (int i = 0; i < packets; ++i) Add(shard, "192.0.2.1", "198.51.100.1", port, ts + i, 0);
+        };
+        add(445, 3, DAY0);  // day 1: 445 x3, 80 x2, 23 x1
+        add(80, 2, DAY0);
+        add(23, 1, DAY0);
+        add(23, 4, day2);  // day 2: 23 x4, 445 x1, 8080 x1; 80 gone
+        add(445, 1, day2);
+        add(8080, 1, day2);
+        CounterRows hourly;
+        Rollup(shard, hourly);
+        store->Begin();
+        store->MergeHourlyCounters(hourly, ids, unattributed);
+        store->Commit();
+
+        SummaryOptions options;
+        options.from_day = options.to_day = 20076;
+        options.top = 1;
+        options.compare = true;
+        Summary sum = Summarize(*store, options);
+        ASSERT_TRUE(sum.previous);
+        EXPECT_EQ(sum.previous->from_day, 20075);
+        EXPECT_EQ(sum.previous->packets, 6u);
+        std::map<std::string, SummaryRow> rows;
+        for (const SummaryRow &r : sum.rows) rows[r.key] = r;
+        ASSERT_EQ(sum.rows.size(), 4u);
+        EXPECT_EQ(sum.rows[0].key, "23/TCP");
+        EXPECT_FALSE(sum.rows[0].outside_top);
+        const SummaryRow &telnet = rows.at("23/TCP");
+        EXPECT_EQ(telnet.rank, 1u);
+        EXPECT_EQ(telnet.previous_rank, 3u);
+        EXPECT_DOUBLE_EQ(telnet.change_per_day_per_ip, 3.0 / 256);
+        EXPECT_DOUBLE_EQ(*telnet.change_percent, 300.0);
+        EXPECT_EQ(telnet.increase_rank, 1u);
+        EXPECT_EQ(telnet.decrease_rank, 0u);
+        const SummaryRow &alt = rows.at("8080/TCP");  // new: no percentage
+        EXPECT_TRUE(alt.outside_top);
+        EXPECT_EQ(alt.previous_rank, 0u);
+        EXPECT_FALSE(alt.change_percent);
+        EXPECT_EQ(alt.increase_rank, 2u);
+        const SummaryRow &smb = rows.at("445/TCP");
+        EXPECT_EQ(smb.rank, 2u);
+        EXPECT_EQ(smb.previous_rank, 1u);
+        EXPECT_NEAR(*smb.change_percent, -200.0 / 3, 1e-9);
+        EXPECT_EQ(smb.decrease_rank, 1u);  // -2 per day per IP like 80/TCP; ties go by key
+        const SummaryRow &http = rows.at("80/TCP");  // gone since the day before
+        EXPECT_EQ(http.rank, 0u);
+        EXPECT_EQ(http.packets, 0u);
+        EXPECT_EQ(http.previous_rank, 2u);
+        EXPECT_DOUBLE_EQ(*http.change_percent, -100.0);
+        EXPECT_EQ(http.decrease_rank, 2u);
+
+        const nlohmann::json j = SummaryToJson(sum);
+        EXPECT_EQ(j["previous"]["to"], "2024-12-18");
+        EXPECT_EQ(j["rows"][3]["key"], "80/TCP");
+        EXPECT_TRUE(j["rows"][3]["rank"].is_null());
+        EXPECT_EQ(j["rows"][3]["previous_rank"], 2);
+        EXPECT_TRUE(j["rows"][2]["change_percent"].is_null());  // 8080/TCP, new
+        EXPECT_EQ(j["rows"][0]["increase_rank"], 1);
+        const std::string text = SummaryToText(sum);
+        EXPECT_NE(text.find("up"), std::string::npos);
+        EXPECT_NE(text.find("+300.0%"), std::string::npos);
+        EXPECT_NE(text.find("new"), std::string::npos);
+
+        options.top = 0;  // every key in the top: none outside it
+        for (const SummaryRow &r : Summarize(*store, options).rows) EXPECT_EQ(r.outside_top, r.rank == 0) << r.key;
+    }
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+}
+
 }  // namespace darkscope
