@@ -5,22 +5,18 @@
 #include <filesystem>
 
 #include "../aggregate/test_packets.hpp"
+#include "test_store.hpp"
 #include "report/summary.hpp"
 
 namespace darkscope {
 
 TEST(SummarySignatures, BySignatureAndByCategory) {
     using testing::DAY0;
-    auto path = std::filesystem::temp_directory_path() / "darkscope_summary_signature_test.db";
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
     {
-        auto store = Store::OpenSqlite(path.string());
-        Sensor s;
-        s.name = "s1";
-        s.networks = {*IpNetwork::Parse("198.51.100.0/24")};
-        s.addresses = 256;
-        auto ids = store->SaveSensors({s});
-        auto unattributed = store->UnattributedSensorId();
+        testing::SummaryTestStore test_store("darkscope_summary_signature_test.db");
+        auto &store = test_store.store;
+        const auto &ids = test_store.ids;
+        const int64_t unattributed = test_store.unattributed;
         store->Begin();
         store->SaveSignatures({{9200001, 1, 1, "WORM SQL Slammer", "shellcode-detect", 1, "darkscope.rules:9"},
                                {9200020, 1, 1, "P2P BitTorrent DHT", "", 3, "darkscope.rules:20"}});
@@ -75,7 +71,6 @@ TEST(SummarySignatures, BySignatureAndByCategory) {
         EXPECT_EQ(stored[0].msg, "WORM SQL Slammer v2");
         EXPECT_EQ(stored[0].rev, 2u);
     }
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
 }
 
 }  // namespace darkscope

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "../aggregate/test_packets.hpp"
+#include "test_store.hpp"
 
 namespace darkscope {
 namespace {
@@ -19,16 +20,11 @@ void Add(AggregateShard &shard, const char *src, const char *dst, uint16_t dport
 }  // namespace
 
 TEST(Summary, PerDayPerIpUsesDaysAndMonitoredAddresses) {
-    auto path = std::filesystem::temp_directory_path() / "darkscope_summary_test.db";
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
     {
-        auto store = Store::OpenSqlite(path.string());
-        Sensor s;
-        s.name = "s1";
-        s.networks = {*IpNetwork::Parse("198.51.100.0/24")};
-        s.addresses = 256;
-        auto ids = store->SaveSensors({s});
-        auto unattributed = store->UnattributedSensorId();
+        testing::SummaryTestStore test_store("darkscope_summary_test.db");
+        auto &store = test_store.store;
+        const auto &ids = test_store.ids;
+        const int64_t unattributed = test_store.unattributed;
         AggregateShard shard;
         // Two days: 445/TCP 3 packets from 2 sources, 23/TCP 1 packet; 1 packet to no sensor.
         Add(shard, "192.0.2.1", "198.51.100.1", 445, DAY0, 0);
@@ -75,7 +71,6 @@ TEST(Summary, PerDayPerIpUsesDaysAndMonitoredAddresses) {
         EXPECT_EQ(json["rows"][0]["first_seen"], "2024-12-18T00:00:00Z");
         EXPECT_NE(SummaryToText(sum).find("445/TCP"), std::string::npos);
     }
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
 }
 
 }  // namespace darkscope
@@ -88,17 +83,12 @@ namespace darkscope {
 // Country, country x service and AS dimensions with exact unique sources, fingerprint tags with
 // their evidence, and --exclude-research subtracting the research list's sources exactly.
 TEST(Summary, CountriesAsnTagsAndExcludeResearch) {
-    auto path = std::filesystem::temp_directory_path() / "darkscope_summary_enrich_test.db";
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
     auto enrichment = testing::SmallEnrichment();
     {
-        auto store = Store::OpenSqlite(path.string());
-        Sensor s;
-        s.name = "s1";
-        s.networks = {*IpNetwork::Parse("198.51.100.0/24")};
-        s.addresses = 256;
-        auto ids = store->SaveSensors({s});
-        auto unattributed = store->UnattributedSensorId();
+        testing::SummaryTestStore test_store("darkscope_summary_enrich_test.db");
+        auto &store = test_store.store;
+        const auto &ids = test_store.ids;
+        const int64_t unattributed = test_store.unattributed;
         store->SaveResearchNames({"Other"});  // so that the list's entry 1 gets store id 2
         LabelResearchForStore(*store, *enrichment);
         AggregateShard shard;
@@ -186,7 +176,6 @@ TEST(Summary, CountriesAsnTagsAndExcludeResearch) {
         EXPECT_EQ(nr.count("93.184.2.9"), 0u);
         EXPECT_EQ(nr.size(), 4u);
     }
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
 }
 
 }  // namespace darkscope
@@ -196,17 +185,12 @@ namespace darkscope {
 // Signature hits by source country (the NPA's table 3-2) and by category and country, and
 // --exclude-research subtracting the research scanner's hits from every signature breakdown.
 TEST(Summary, SignatureCountriesAndExcludeResearch) {
-    auto path = std::filesystem::temp_directory_path() / "darkscope_summary_signature_country_test.db";
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
     auto enrichment = testing::SmallEnrichment();
     {
-        auto store = Store::OpenSqlite(path.string());
-        Sensor s;
-        s.name = "s1";
-        s.networks = {*IpNetwork::Parse("198.51.100.0/24")};
-        s.addresses = 256;
-        auto ids = store->SaveSensors({s});
-        auto unattributed = store->UnattributedSensorId();
+        testing::SummaryTestStore test_store("darkscope_summary_signature_country_test.db");
+        auto &store = test_store.store;
+        const auto &ids = test_store.ids;
+        const int64_t unattributed = test_store.unattributed;
         LabelResearchForStore(*store, *enrichment);
         AggregateShard shard;
         shard.SetEnrichment(enrichment.get());
@@ -261,22 +245,16 @@ TEST(Summary, SignatureCountriesAndExcludeResearch) {
         EXPECT_EQ(ParseSummaryBy("signature-country"), SummaryBy::SIGNATURE_COUNTRY);
         EXPECT_EQ(ParseSummaryBy("category-country"), SummaryBy::CATEGORY_COUNTRY);
     }
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
 }
 
 // --compare: NPA Table 2-1's columns against the day before, and the rows outside the top N that are among
 // the largest increases or decreases, a key gone since included.
 TEST(Summary, CompareRanksChangesAndMovers) {
-    auto path = std::filesystem::temp_directory_path() / "darkscope_summary_compare_test.db";
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
     {
-        auto store = Store::OpenSqlite(path.string());
-        Sensor s;
-        s.name = "s1";
-        s.networks = {*IpNetwork::Parse("198.51.100.0/24")};
-        s.addresses = 256;
-        auto ids = store->SaveSensors({s});
-        auto unattributed = store->UnattributedSensorId();
+        testing::SummaryTestStore test_store("darkscope_summary_compare_test.db");
+        auto &store = test_store.store;
+        const auto &ids = test_store.ids;
+        const int64_t unattributed = test_store.unattributed;
         AggregateShard shard;
         const TimestampNs day2 = DAY0 + 86400 * NS_PER_SEC;
         auto add = [&](uint16_t port, int packets, TimestampNs ts) {
@@ -346,7 +324,6 @@ TEST(Summary, CompareRanksChangesAndMovers) {
         options.top = 0;  // every key in the top: none outside it
         for (const SummaryRow &r : Summarize(*store, options).rows) EXPECT_EQ(r.outside_top, r.rank == 0) << r.key;
     }
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
 }
 
 }  // namespace darkscope
