@@ -406,8 +406,9 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         progress.packets = summary.packets;
         finish(std::move(outcome));
     }
-    // The days that several files added to were written in parts, each file's in its own transaction;
-    // merged into their days once here (reads are right either way, so a crash before this loses nothing).
+    // The days left marked (those that ended with a file) are built from their hours, and the per-source
+    // parts that later files wrote are merged into their days: once per run, not once per file (reads are
+    // right either way, so a crash before this loses nothing).
     store.FoldDayParts(std::max(1u, options.threads));
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return summary;

@@ -555,8 +555,7 @@ nlohmann::json SummaryToJson(const Summary &s) {
     j["totals"] = {{"packets", s.packets},
                    {"bytes", s.bytes},
                    {"unique_sources", s.unique_sources},
-                   {"per_day_per_ip", double(s.packets) / double(s.days) /
-                                          double(std::max<uint64_t>(1, s.monitored_addresses))},
+                   {"per_day_per_ip", PerDayPerIp(s.packets, s.days, s.monitored_addresses)},
                    {"unattributed_packets", s.unattributed_packets},
                    {"non_ip_frames", s.non_ip_frames},
                    {"dns_classified_by_port", s.dns_by_port}};
@@ -669,7 +668,7 @@ std::string SummaryToText(const Summary &s) {
                                ss.location.empty() ? "" : "  " + ss.location,
                                ss.provider.empty() ? "" : "  (" + ss.provider + ")");
     }
-    double total_rate = double(s.packets) / double(s.days) / double(std::max<uint64_t>(1, s.monitored_addresses));
+    const double total_rate = PerDayPerIp(s.packets, s.days, s.monitored_addresses);
     out += fmt::format("packets  {}  ({} per day per sensor IP)   unique sources {}\n", Thousands(s.packets),
                        Rate(total_rate), Thousands(s.unique_sources));
     if (s.previous) {

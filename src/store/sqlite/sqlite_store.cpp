@@ -500,27 +500,38 @@ public:
         q.Reset();
         return found;
     }
-    // A day's rows of one dimension, from its hourly rows: one segment per sensor id, each the union of
-    // the day's hours in one pass (Segment::UniteMany).
-    std::map<int64_t, Segment> DayFromHours(int64_t dim, int64_t day) {
+    // A day's hourly segments of one dimension, by sensor id, with their encoded size.
+    struct DayHours {
+        std::vector<Segment> hours;
+        size_t bytes = 0;
+    };
+    std::map<int64_t, DayHours> HoursOfDay(int64_t dim, int64_t day) {
         Statement &q = Cached("SELECT period, sensor_id, segment FROM counters_hourly WHERE dim=? AND period BETWEEN ? AND ?");
         q.Bind(1, dim).Bind(2, day * 24).Bind(3, day * 24 + 23);
-        std::map<int64_t, std::vector<Segment>> hours;
+        std::map<int64_t, DayHours> out;
         try {
             while (q.Step()) {
-                auto hour = Segment::DecodePacked(std::string(q.Blob(2)));
+                const std::string_view blob = q.Blob(2);
+                auto hour = Segment::DecodePacked(std::string(blob));
                 if (!hour)
                     throw StoreError(fmt::format("{}: counters_hourly segment (dim {}, period {}, sensor {}) is corrupt",
                                                  path_, dim, q.Int(0), q.Int(1)));
-                hours[q.Int(1)].push_back(std::move(*hour));
+                DayHours &d = out[q.Int(1)];
+                d.bytes += blob.size();
+                d.hours.push_back(std::move(*hour));
             }
         } catch (...) {
             q.Reset();
             throw;
         }
         q.Reset();
+        return out;
+    }
+    // A day's rows of one dimension, from its hourly rows: one segment per sensor id, each the union of
+    // the day's hours in one pass (Segment::UniteMany).
+    std::map<int64_t, Segment> DayFromHours(int64_t dim, int64_t day) {
         std::map<int64_t, Segment> out;
-        for (auto &[sensor_id, segments] : hours) out[sensor_id] = Segment::UniteMany(std::move(segments));
+        for (auto &[sensor_id, d] : HoursOfDay(dim, day)) out[sensor_id] = Segment::UniteMany(std::move(d.hours));
         return out;
     }
     // Dimensions are stored as 8-bit numbers; a seek per possible one costs less than scanning the hours
@@ -536,7 +547,6 @@ public:
         }
         Statement &put = Cached("INSERT OR REPLACE INTO counters_daily(dim, period, sensor_id, keys, packets, bytes, "
                                 "segment) VALUES(?,?,?,?,?,?,?)");
-        Statement &hours_q = Cached("SELECT sensor_id, segment FROM counters_hourly WHERE dim=? AND period BETWEEN ? AND ?");
         struct Task {
             int64_t dim = 0, sensor_id = 0;
             size_t bytes = 0;
@@ -548,31 +558,14 @@ public:
             // `threads` threads, largest first: at the end of an ingest run nothing else is left to
             // overlap with, and one dimension's union is a third of a day's.
             std::vector<Task> tasks;
-            for (int64_t dim = 0; dim < DIMENSION_NUMBERS; ++dim) {
-                std::map<int64_t, size_t> task_of;
-                hours_q.Bind(1, dim).Bind(2, day * 24).Bind(3, day * 24 + 23);
-                try {
-                    while (hours_q.Step()) {
-                        const std::string_view blob = hours_q.Blob(1);
-                        auto hour = Segment::DecodePacked(std::string(blob));
-                        if (!hour)
-                            throw StoreError(fmt::format("{}: counters_hourly segment (dim {}, day {}, sensor {}) is corrupt",
-                                                         path_, dim, day, hours_q.Int(0)));
-                        auto [it, added] = task_of.try_emplace(hours_q.Int(0), tasks.size());
-                        if (added) {
-                            tasks.emplace_back();
-                            tasks.back().dim = dim;
-                            tasks.back().sensor_id = hours_q.Int(0);
-                        }
-                        tasks[it->second].bytes += blob.size();
-                        tasks[it->second].hours.push_back(std::move(*hour));
-                    }
-                } catch (...) {
-                    hours_q.Reset();
-                    throw;
+            for (int64_t dim = 0; dim < DIMENSION_NUMBERS; ++dim)
+                for (auto &[sensor_id, d] : HoursOfDay(dim, day)) {
+                    Task &t = tasks.emplace_back();
+                    t.dim = dim;
+                    t.sensor_id = sensor_id;
+                    t.bytes = d.bytes;
+                    t.hours = std::move(d.hours);
                 }
-                hours_q.Reset();
-            }
             std::vector<size_t> order(tasks.size());
             for (size_t i = 0; i < order.size(); ++i) order[i] = i;
             std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tasks[a].bytes > tasks[b].bytes; });
