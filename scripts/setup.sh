@@ -2,7 +2,7 @@
 # Installs what darkscope needs on Debian 12 (bookworm) and builds it with a CMake preset.
 #
 #   scripts/setup.sh                 build packages, then configure + build the `release` preset
-#   scripts/setup.sh --test          also the test-only packages (tshark, clang, python3, time)
+#   scripts/setup.sh --test          also the test-only packages (tshark, clang, python3, time, chromium)
 #   scripts/setup.sh --preset NAME   build NAME instead (debug, release, asan-ubsan, fuzz); repeatable
 #   scripts/setup.sh --no-build      packages only
 #   scripts/setup.sh --no-geo        skip the country/AS data (npm ci into data/geo, then the AS lookup file)
@@ -29,7 +29,8 @@ BUILD_PACKAGES=(
 command -v npm >/dev/null || BUILD_PACKAGES+=(nodejs npm)
 # Only for scripts/test.sh: the independent decoder of the e2e tests, the fuzz compiler, /usr/bin/time.
 # dnsmasq-base: the local resolver the reverse-DNS test starts on 127.0.0.x.
-TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time dnsmasq-base)
+# chromium: the headless browser tests/e2e/report_render.py opens the HTML report in.
+TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time dnsmasq-base chromium)
 
 with_tests=0
 no_build=0
@@ -110,5 +111,15 @@ if ((!no_geo)); then
         "$bin" geo import-asn "$asn_dir/asn-ipv4.csv" "$asn_dir/asn-ipv6.csv" \
             -o $geo/asn.dsrange \
             --description "npm @ip-location-db/asn $version (CC BY 4.0: RouteViews, DB-IP, and the NRO https://www.nro.net/, via ip-location-db)"
+    fi
+fi
+
+# The chart library the HTML report inlines (data/web/package.json pins echarts), into data/web/node_modules
+# (git-ignored). Without it `report --format html` still writes its tables and says the charts are missing.
+web=data/web
+if ! cmp -s $web/package-lock.json $web/node_modules/.darkscope-installed-lock.json; then
+    echo "setup.sh: npm ci (chart library pinned in $web/package-lock.json)"
+    if ! (cd $web && npm ci --ignore-scripts --no-audit --no-fund && cp package-lock.json node_modules/.darkscope-installed-lock.json); then
+        echo "setup.sh: npm ci failed: no ECharts in $web (HTML reports come without charts)" >&2
     fi
 fi
