@@ -299,10 +299,16 @@ struct AggregateShard::SourceUpdate {
 };
 
 struct AggregateShard::FlushScratch {
-    // The four builders of each sensor seen in an hour, by sensor slot (UNATTRIBUTED first).
-    // Dimensions 0-6 (TOTAL .. ASN), then the same seven again for research sources only
-    // (RESEARCH_DIMENSION_BASE + dim), which summary --exclude-research subtracts.
-    static constexpr int DIMS = 7;
+    // The builders of each sensor seen in an hour, by sensor slot (UNATTRIBUTED first).
+    // Dimensions 0-6 (TOTAL .. ASN), 11 and 12 (CLASS_COUNTRY, CLASS_SOURCE_PORT), then the same nine again
+    // for research sources only (RESEARCH_DIMENSION_BASE + dim), which summary --exclude-research subtracts.
+    static constexpr int DIMS = 9;
+    static constexpr int SlotOf(Dimension d) {
+        return d == Dimension::CLASS_COUNTRY ? 7 : d == Dimension::CLASS_SOURCE_PORT ? 8 : int(d);
+    }
+    static constexpr Dimension DimensionOf(int slot) {
+        return slot == 7 ? Dimension::CLASS_COUNTRY : slot == 8 ? Dimension::CLASS_SOURCE_PORT : Dimension(slot);
+    }
     struct Builders {
         SegmentBuilder dims[2 * DIMS];
         bool used = false;
@@ -363,8 +369,9 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
             else b.AddCounts(key, packets, bytes);
         };
         auto add = [&](Builders &builders, Dimension dim, uint32_t key, uint64_t packets, uint64_t bytes) {
-            add_one(builders.dims[int(dim)], key, packets, bytes);
-            if (research) add_one(builders.dims[FlushScratch::DIMS + int(dim)], key, packets, bytes);
+            const int slot = FlushScratch::SlotOf(dim);
+            add_one(builders.dims[slot], key, packets, bytes);
+            if (research) add_one(builders.dims[FlushScratch::DIMS + slot], key, packets, bytes);
         };
         // One source's packets to one sensor: what the tuple table held as its (service, class,
         // source port) entries, summed per key of each dimension.
@@ -384,11 +391,13 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
             const bool with_country = enriched;
             const uint16_t country = info.country;
             auto emit = [&](Dimension dim, uint32_t key, uint64_t packets, uint64_t key_bytes) {
-                if (dim == Dimension::SOURCE_PORT && key == 0) return;
+                if ((dim == Dimension::SOURCE_PORT || dim == Dimension::CLASS_SOURCE_PORT) && key == 0) return;
                 add(builders, dim, key, packets, key_bytes);
                 if (dim == Dimension::SERVICE && with_country)
                     add(builders, Dimension::COUNTRY_SERVICE, CountryServiceKey(country, ServiceKey{key}), packets,
                         key_bytes);
+                if (dim == Dimension::CLASS && with_country)
+                    add(builders, Dimension::CLASS_COUNTRY, ClassCountryKey(country, uint8_t(key)), packets, key_bytes);
             };
             auto by_key = [&](Dimension dim, auto field) {
                 const uint32_t first = field(*a);
@@ -412,6 +421,9 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
             by_key(Dimension::SERVICE, [](const PacketRecord &r) { return r.service; });
             by_key(Dimension::CLASS, [](const PacketRecord &r) { return uint32_t(r.Cls()); });
             by_key(Dimension::SOURCE_PORT, [](const PacketRecord &r) { return r.source_port; });
+            by_key(Dimension::CLASS_SOURCE_PORT, [](const PacketRecord &r) {
+                return r.source_port ? ClassSourcePortKey(uint8_t(r.Cls()), r.source_port) : 0u;
+            });
             a = b;
         }
 
@@ -480,7 +492,8 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
         for (int d = 0; d < 2 * FlushScratch::DIMS; ++d) {
             Segment segment = by_slot[slot]->dims[d].Build();
             if (segment.Empty()) continue;
-            const Dimension dim = d < FlushScratch::DIMS ? Dimension(d) : ResearchDimension(Dimension(d - FlushScratch::DIMS));
+            const Dimension dim = d < FlushScratch::DIMS ? FlushScratch::DimensionOf(d)
+                                                         : ResearchDimension(FlushScratch::DimensionOf(d - FlushScratch::DIMS));
             Segment &into = hourly_[CounterKey{hour, SensorIndex(slot - 1), dim}];
             into.Merge(std::move(segment));
         }

@@ -18,5 +18,6 @@ void RegisterSummary(CLI::App &app, int &exit_code);
 void RegisterSynth(CLI::App &app, int &exit_code);
 void RegisterGeo(CLI::App &app, int &exit_code);
 void RegisterEnrich(CLI::App &app, int &exit_code);
+void RegisterReport(CLI::App &app, int &exit_code);
 
 }  // namespace darkscope::app

@@ -20,7 +20,8 @@ int main(int argc, char **argv) {
         "of such space, classifies every packet and stores exact hourly and daily aggregates.\n\n"
         "Start with:\n"
         "  darkscope ingest --sensors sensors.toml /captures/\n"
-        "  darkscope summary --by service --top 20\n\n"
+        "  darkscope summary --by service --top 20\n"
+        "  darkscope report --period 2024Q4 --format html -o q4.html\n\n"
         "Exit status: 0 success; 1 some input failed or was only partly read; 2 bad usage or\n"
         "configuration; 3 nothing failed but some inputs were already ingested and skipped.",
         "darkscope"};
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
     darkscope::app::RegisterSynth(app, exit_code);
     darkscope::app::RegisterGeo(app, exit_code);
     darkscope::app::RegisterEnrich(app, exit_code);
+    darkscope::app::RegisterReport(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -40,4 +40,9 @@ constexpr uint32_t CountryCategoryKey(uint16_t country, uint8_t category) { retu
 constexpr uint16_t CountryOfCategoryKey(uint32_t key) { return uint16_t(key >> 8); }
 constexpr uint8_t CategoryOfCountryKey(uint32_t key) { return uint8_t(key & 0xFFu); }
 
+/// The CLASS_COUNTRY key: country index << 8 | TrafficClass.
+constexpr uint32_t ClassCountryKey(uint16_t country, uint8_t traffic_class) { return uint32_t(country) << 8 | traffic_class; }
+constexpr uint16_t CountryOfClassKey(uint32_t key) { return uint16_t(key >> 8); }
+constexpr uint8_t ClassOfCountryKey(uint32_t key) { return uint8_t(key & 0xFFu); }
+
 }  // namespace darkscope

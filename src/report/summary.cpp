@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 #include "enrich/range_table.hpp"
 #include "enrich/rdns_cache.hpp"
 #include "enrich/research.hpp"
+#include "report/iana.hpp"
 
 #include "classify/service_key.hpp"
 #include "classify/traffic_class.hpp"
@@ -60,7 +62,8 @@ const char *ByName(SummaryBy by) {
     return "?";
 }
 
-// Country names from the pinned npm i18n-iso-countries (data/geo), by ISO code; empty if absent.
+}  // namespace
+
 std::map<std::string, std::string> CountryNames(std::string_view lang) {
     std::map<std::string, std::string> out;
     std::ifstream f(GeoDataDir() / "node_modules" / "i18n-iso-countries" / "langs" / (std::string(lang) + ".json"));
@@ -76,6 +79,8 @@ std::map<std::string, std::string> CountryNames(std::string_view lang) {
     }
     return out;
 }
+
+namespace {
 
 struct KeyTotals {
     uint64_t packets = 0;
@@ -119,16 +124,24 @@ std::string KeyName(Dimension dim, uint32_t key) {
 
 bool SummaryComparable(SummaryBy by) { return by != SummaryBy::SOURCE && by != SummaryBy::TAG; }
 
-namespace {
+bool InSensorGroup(const Sensor &sensor, const std::vector<std::string> &group) {
+    if (group.empty()) return true;
+    auto same = [](std::string_view a, std::string_view b) {
+        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                   return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               });
+    };
+    for (const std::string &g : group)
+        if (same(g, sensor.name) || (!sensor.location.empty() && same(g, sensor.location)) ||
+            (!sensor.provider.empty() && same(g, sensor.provider)))
+            return true;
+    return false;
+}
 
 double PerDayPerIp(uint64_t packets, int64_t days, uint64_t addresses) {
     return double(packets) / double(std::max<int64_t>(1, days)) / double(std::max<uint64_t>(1, addresses));
 }
 
-// The NPA's table form (Table 2-1): rank and previous rank by packets, change per day per IP, and the
-// increase and decrease ranks by that change over every key of either period; then the top N rows and
-// those outside it that rank among the COMPARE_MOVERS largest increases or decreases (keys gone since the
-// previous period included, with no packets now).
 std::vector<SummaryRow> CompareRows(std::vector<SummaryRow> rows, const std::vector<SummaryRow> &previous, size_t top) {
     std::unordered_map<std::string, size_t> previous_index;
     for (size_t i = 0; i < previous.size(); ++i) previous_index.emplace(previous[i].key, i);
@@ -187,7 +200,18 @@ std::vector<SummaryRow> CompareRows(std::vector<SummaryRow> rows, const std::vec
     return shown;
 }
 
-}  // namespace
+void AddComparisonJson(nlohmann::json &row, const SummaryRow &r) {
+    auto rank_or_null = [](size_t rank) { return rank ? nlohmann::json(rank) : nlohmann::json(nullptr); };
+    row["rank"] = rank_or_null(r.rank);
+    row["previous_rank"] = rank_or_null(r.previous_rank);
+    row["previous_packets"] = r.previous_packets;
+    row["previous_per_day_per_ip"] = r.previous_per_day_per_ip;
+    row["change_per_day_per_ip"] = r.change_per_day_per_ip;
+    row["change_percent"] = r.change_percent ? nlohmann::json(*r.change_percent) : nlohmann::json(nullptr);
+    row["increase_rank"] = rank_or_null(r.increase_rank);
+    row["decrease_rank"] = rank_or_null(r.decrease_rank);
+    row["outside_top"] = r.outside_top;
+}
 
 Summary Summarize(Store &store, const SummaryOptions &options) {
     Summary s;
@@ -217,6 +241,7 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
             unattributed_id = st.id;
             continue;
         }
+        if (!InSensorGroup(st.sensor, options.sensor_group)) continue;
         SummarySensor ss;
         ss.name = st.sensor.name;
         for (auto &n : st.sensor.networks) ss.networks += (ss.networks.empty() ? "" : ",") + n.ToString();
@@ -487,6 +512,8 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
                 if (auto it = names_ja.find(code); it != names_ja.end()) row.name_ja = it->second;
                 if (code == "??") row.name = "unknown (no data for the address)";
             }
+            if (dim == Dimension::SERVICE || dim == Dimension::SOURCE_PORT)
+                row.name = std::string(IanaNames::Builtin().ServiceName(ServiceKey{key}));
             if (dim == Dimension::ASN && asn_table) row.name = std::string(asn_table->Name(key));
             if (dim == Dimension::ASN && key == 0) row.name = "unknown (no data for the address, or special-purpose)";
             finish_row(row, double(std::max<uint64_t>(1, s.monitored_addresses)));
@@ -501,8 +528,8 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
         SummaryOptions earlier = options;
         earlier.compare = false;
         earlier.top = 0;
-        earlier.from_day = s.from_day - s.days;
-        earlier.to_day = s.from_day - 1;
+        earlier.from_day = options.previous ? options.previous->first : s.from_day - s.days;
+        earlier.to_day = options.previous ? options.previous->second : s.from_day - 1;
         const Summary p = Summarize(store, earlier);
         s.previous = Summary::Previous{p.from_day, p.to_day, p.days, p.packets, p.unique_sources, p.monitored_addresses,
                                        PerDayPerIp(p.packets, p.days, p.monitored_addresses)};
@@ -591,18 +618,7 @@ nlohmann::json SummaryToJson(const Summary &s) {
             row["name"] = r.name;
             if (!r.name_ja.empty()) row["name_ja"] = r.name_ja;
         }
-        if (s.previous) {
-            auto rank_or_null = [](size_t rank) { return rank ? nlohmann::json(rank) : nlohmann::json(nullptr); };
-            row["rank"] = rank_or_null(r.rank);
-            row["previous_rank"] = rank_or_null(r.previous_rank);
-            row["previous_packets"] = r.previous_packets;
-            row["previous_per_day_per_ip"] = r.previous_per_day_per_ip;
-            row["change_per_day_per_ip"] = r.change_per_day_per_ip;
-            row["change_percent"] = r.change_percent ? nlohmann::json(*r.change_percent) : nlohmann::json(nullptr);
-            row["increase_rank"] = rank_or_null(r.increase_rank);
-            row["decrease_rank"] = rank_or_null(r.decrease_rank);
-            row["outside_top"] = r.outside_top;
-        }
+        if (s.previous) AddComparisonJson(row, r);
         j["rows"].push_back(std::move(row));
     }
     if (s.previous)

@@ -2,6 +2,7 @@
 /// `darkscope summary`: totals and one breakdown over a period, read from the store.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,7 +46,14 @@ struct SummaryOptions {
     /// previous rank, change per day per IP, increase and decrease rank), and keep the rows outside the
     /// top N that rank in the top COMPARE_MOVERS increases or decreases. Not with --by source or tag.
     bool compare = false;
+    /// With compare: the days [first, second] to compare with, instead of as many days just before.
+    std::optional<std::pair<int64_t, int64_t>> previous;
+    /// Count only the sensors whose name, location or provider equals one of these (ASCII case ignored);
+    /// empty: every sensor. Packets to no sensor are reported whole either way.
+    std::vector<std::string> sensor_group;
 };
+/// Whether a sensor belongs to a group given as names, locations or providers (SummaryOptions::sensor_group).
+bool InSensorGroup(const Sensor &sensor, const std::vector<std::string> &group);
 /// How many of the largest increases and decreases are shown even outside the top N (NPA Table 2-1).
 constexpr size_t COMPARE_MOVERS = 5;
 /// Whether a breakdown has keys that mean the same in two periods (every one but source and tag).
@@ -151,6 +159,15 @@ struct Summary {
 };
 
 Summary Summarize(Store &store, const SummaryOptions &options);
+/// The NPA's table form (Table 2-1) over rows sorted by packets: rank and previous rank, change per day per
+/// IP, increase and decrease rank over every key of either period; keeps the top N (0: all) and the rows
+/// outside it among the COMPARE_MOVERS largest increases or decreases, keys gone since included.
+std::vector<SummaryRow> CompareRows(std::vector<SummaryRow> rows, const std::vector<SummaryRow> &previous, size_t top);
+double PerDayPerIp(uint64_t packets, int64_t days, uint64_t addresses);
+/// The comparison fields of a row (rank, previous rank, change, increase and decrease rank) into its JSON.
+void AddComparisonJson(nlohmann::json &row, const SummaryRow &r);
+/// Country names from the pinned npm i18n-iso-countries (data/geo) by ISO code, in "en" or "ja"; empty if absent.
+std::map<std::string, std::string> CountryNames(std::string_view lang);
 nlohmann::json SummaryToJson(const Summary &s);
 /// A terminal table; `width` is the terminal width (columns are not truncated below 80).
 std::string SummaryToText(const Summary &s);

@@ -78,7 +78,8 @@ TEST(AggregateShard, ShardsBySourceMergeToTheSameCounts) {
     EXPECT_EQ(Flatten(whole_hourly), Flatten(merged_hourly));
     std::set<std::tuple<int64_t, SensorIndex, Dimension>> days;
     for (const auto &[k, segment] : whole_hourly) days.insert({FloorDiv(k.period, 24), k.sensor, k.dim});
-    EXPECT_EQ(days.size(), 3u * 2 * 4);  // 2 days x 3 sensors (2 + unattributed) x 4 dimensions
+    // 2 days x 3 sensors (2 + unattributed) x 5 dimensions (total, service, class, srcport, class-srcport)
+    EXPECT_EQ(days.size(), 3u * 2 * 5);
 }
 
 // The buffered records are flushed whenever the per-source records are asked for or the buffer is full,

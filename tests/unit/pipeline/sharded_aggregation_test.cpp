@@ -124,8 +124,9 @@ TEST(ShardedAggregation, EnrichedCountsDoNotDependOnTheNumberOfWorkers) {
     const Collected inline_run = Aggregate(0, packets, enrichment.get());
     std::set<int> dims;
     for (auto &[k, v] : inline_run.segments) dims.insert(std::get<3>(k));
-    // 7-10: signature hits (9, 10 by country); 32 + d: the research mirrors of all eleven
-    EXPECT_EQ(dims, (std::set<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42}));
+    // 7-10: signature hits (9, 10 by country); 11, 12: class by country and by source port; 32 + d: the research
+    // mirrors of all thirteen
+    EXPECT_EQ(dims, (std::set<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44}));
     for (unsigned workers : {2u, 5u}) {
         SCOPED_TRACE(workers);
         const Collected threaded = Aggregate(workers, packets, enrichment.get());

@@ -1,0 +1,627 @@
+#include "report/report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <unordered_set>
+
+#include "aggregate/dimension.hpp"
+#include "classify/service_key.hpp"
+#include "classify/traffic_class.hpp"
+#include "common/time.hpp"
+#include "enrich/country.hpp"
+#include "report/iana.hpp"
+#include "report/summary.hpp"
+
+namespace darkscope {
+
+namespace {
+
+int64_t FloorMod(int64_t a, int64_t b) { return ((a % b) + b) % b; }
+
+int64_t DayOfDate(int year, int month, int day) {
+    // Months outside 1-12 roll into the neighbouring years (month 0 is the December before).
+    year += int(std::floor((month - 1) / 12.0));
+    month = int(FloorMod(month - 1, 12)) + 1;
+    return *ParseDay(fmt::format("{:04}-{:02}-{:02}", year, month, day));
+}
+
+struct Date {
+    int year = 0, month = 0, day = 0;
+};
+
+Date DateOf(int64_t day) {
+    const std::string s = FormatDay(day);  // YYYY-MM-DD
+    Date d;
+    std::from_chars(s.data(), s.data() + 4, d.year);
+    std::from_chars(s.data() + 5, s.data() + 7, d.month);
+    std::from_chars(s.data() + 8, s.data() + 10, d.day);
+    return d;
+}
+
+// Monday of ISO week 1: the week that holds 4 January. 1970-01-01 (day 0) was a Thursday.
+int64_t IsoWeekOneMonday(int year) {
+    const int64_t jan4 = DayOfDate(year, 1, 4);
+    return jan4 - FloorMod(jan4 + 3, 7);
+}
+
+ReportPeriod MakeQuarter(int year, int quarter) {
+    year += int(std::floor((quarter - 1) / 4.0));
+    quarter = int(FloorMod(quarter - 1, 4)) + 1;
+    const int64_t from = DayOfDate(year, 3 * (quarter - 1) + 1, 1);
+    return {ReportPeriod::Kind::QUARTER, fmt::format("{}Q{}", year, quarter), from, DayOfDate(year, 3 * quarter + 1, 1) - 1};
+}
+
+ReportPeriod MakeMonth(int year, int month) {
+    const int64_t from = DayOfDate(year, month, 1);
+    const Date d = DateOf(from);
+    return {ReportPeriod::Kind::MONTH, fmt::format("{:04}-{:02}", d.year, d.month), from, DayOfDate(d.year, d.month + 1, 1) - 1};
+}
+
+// The ISO week holding `day` (any day of it).
+ReportPeriod MakeWeekOf(int64_t day) {
+    const int64_t monday = day - FloorMod(day + 3, 7);
+    const int iso_year = DateOf(monday + 3).year;  // the year of the week's Thursday
+    const int64_t week = (monday - IsoWeekOneMonday(iso_year)) / 7 + 1;
+    return {ReportPeriod::Kind::WEEK, fmt::format("{:04}-W{:02}", iso_year, week), monday, monday + 6};
+}
+
+ReportPeriod MakeDay(int64_t day) { return {ReportPeriod::Kind::DAY, FormatDay(day), day, day}; }
+
+ReportPeriod MakeYear(int year) {
+    return {ReportPeriod::Kind::YEAR, fmt::format("{:04}", year), DayOfDate(year, 1, 1), DayOfDate(year + 1, 1, 1) - 1};
+}
+
+// Digits only, exactly `n` of them.
+std::optional<int> Number(std::string_view text, size_t n) {
+    if (text.size() != n || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    int v = 0;
+    std::from_chars(text.data(), text.data() + n, v);
+    return v;
+}
+
+}  // namespace
+
+std::optional<ReportPeriod> ParseReportPeriod(std::string_view text, std::string *error) {
+    auto fail = [&](std::string why) -> std::optional<ReportPeriod> {
+        if (error) *error = fmt::format("'{}': {}", text, why);
+        return std::nullopt;
+    };
+    const auto year = text.size() >= 4 ? Number(text.substr(0, 4), 4) : std::nullopt;
+    if (!year) return fail("expected a period such as 2024Q4, 2014-02, 2024-W51, 2024-12-03 or 2024");
+    if (*year < 1970 || *year > 9998) return fail("the year is out of range (1970-9998)");
+    const std::string_view rest = text.substr(4);
+    if (rest.empty()) return MakeYear(*year);
+    if ((rest[0] == 'Q' || rest[0] == 'q') && rest.size() == 2) {
+        const auto q = Number(rest.substr(1), 1);
+        if (!q || *q < 1 || *q > 4) return fail("a quarter is Q1 to Q4");
+        return MakeQuarter(*year, *q);
+    }
+    if (rest.size() == 4 && rest.substr(0, 2) == "-W") {
+        const auto w = Number(rest.substr(2), 2);
+        const int64_t monday = IsoWeekOneMonday(*year) + 7 * (int64_t(w.value_or(0)) - 1);
+        if (!w || *w < 1 || monday >= IsoWeekOneMonday(*year + 1))
+            return fail(fmt::format("{} has ISO weeks W01 to W{:02}", *year,
+                                    (IsoWeekOneMonday(*year + 1) - IsoWeekOneMonday(*year)) / 7));
+        return MakeWeekOf(monday);
+    }
+    if (rest.size() == 3 && rest[0] == '-') {
+        const auto m = Number(rest.substr(1), 2);
+        if (!m || *m < 1 || *m > 12) return fail("a month is 01 to 12");
+        return MakeMonth(*year, *m);
+    }
+    if (rest.size() == 6 && rest[0] == '-') {
+        if (auto day = ParseDay(text)) return MakeDay(*day);
+        return fail("not a valid date (YYYY-MM-DD)");
+    }
+    return fail("expected a period such as 2024Q4, 2014-02, 2024-W51, 2024-12-03 or 2024");
+}
+
+ReportPeriod DaysPeriod(int64_t from_day, int64_t to_day) {
+    if (from_day == to_day) return MakeDay(from_day);
+    return {ReportPeriod::Kind::DAYS, FormatDay(from_day) + ".." + FormatDay(to_day), from_day, to_day};
+}
+
+ReportPeriod PreviousReportPeriod(const ReportPeriod &p) {
+    const Date d = DateOf(p.from_day);
+    switch (p.kind) {
+        case ReportPeriod::Kind::QUARTER: return MakeQuarter(d.year, (d.month - 1) / 3);
+        case ReportPeriod::Kind::MONTH: return MakeMonth(d.year, d.month - 1);
+        case ReportPeriod::Kind::WEEK: return MakeWeekOf(p.from_day - 7);
+        case ReportPeriod::Kind::DAY: return MakeDay(p.from_day - 1);
+        case ReportPeriod::Kind::YEAR: return MakeYear(d.year - 1);
+        case ReportPeriod::Kind::DAYS: break;
+    }
+    return DaysPeriod(p.from_day - p.Days(), p.from_day - 1);
+}
+
+namespace {
+
+using nlohmann::json;
+
+// What one scan gathers per cell: everything, and separately what research scanners sent (a subset,
+// so subtracting it is exact for packets and for distinct sources).
+struct Cell {
+    uint64_t packets = 0, bytes = 0;
+    uint64_t research_packets = 0, research_bytes = 0;
+    SourceSet sources, research_sources;
+    uint64_t Packets() const { return packets - research_packets; }
+    uint64_t Bytes() const { return bytes - research_bytes; }
+    uint64_t Sources() const { return sources.Cardinality() - research_sources.Cardinality(); }
+};
+
+// Cells by (split, key): the split is the day, the sensor id, or 0 for the whole period.
+enum class Split { NONE, DAY, SENSOR };
+using Cells = std::map<std::pair<int64_t, uint32_t>, Cell>;
+// Maps a stored key to the key it counts under, or nothing to leave it out.
+using KeyMap = std::function<std::optional<uint32_t>(uint32_t)>;
+
+struct Scope {
+    Store &store;
+    bool exclude_research = false;
+};
+
+Cells Collect(const Scope &scope, Dimension dim, int64_t from, int64_t to, const std::unordered_set<int64_t> &sensors,
+              Split split, bool with_sources, const KeyMap &map = nullptr) {
+    Cells cells;
+    auto scan = [&](Dimension d, bool research) {
+        scope.store.ScanCounters(Granularity::DAY, d, from, to, [&](const CounterRecord &r) {
+            if (!sensors.count(r.sensor_id)) return;
+            std::optional<uint32_t> key = map ? map(r.key) : std::optional<uint32_t>(r.key);
+            if (!key) return;
+            const int64_t part = split == Split::DAY ? r.period : split == Split::SENSOR ? r.sensor_id : 0;
+            Cell &c = cells[{part, *key}];
+            (research ? c.research_packets : c.packets) += r.packets;
+            (research ? c.research_bytes : c.bytes) += r.bytes;
+            if (with_sources) {
+                SourceSet &set = research ? c.research_sources : c.sources;
+                set.AddV4Many(r.sources_v4);
+                if (!r.sources_v6.empty()) set.AddV6Many(r.sources_v6);
+            }
+        });
+    };
+    scan(dim, false);
+    if (scope.exclude_research) scan(ResearchDimension(dim), true);
+    return cells;
+}
+
+std::optional<double> ChangePercent(double now, double before) {
+    if (before <= 0) return std::nullopt;
+    return (now - before) / before * 100;
+}
+
+json OrNull(const std::optional<double> &v) { return v ? json(*v) : json(nullptr); }
+
+// "name", "previous_name", "change_name", "change_percent_name" of one figure.
+void AddFigure(json &j, const std::string &name, double now, double before) {
+    j[name] = now;
+    j["previous_" + name] = before;
+    j["change_" + name] = now - before;
+    j["change_percent_" + name] = OrNull(ChangePercent(now, before));
+}
+
+struct Naming {
+    std::map<std::string, std::string> countries_en, countries_ja;
+    void Name(SummaryRow &row, bool country) const {
+        if (!country) return;
+        if (auto it = countries_en.find(row.key); it != countries_en.end()) row.name = it->second;
+        if (auto it = countries_ja.find(row.key); it != countries_ja.end()) row.name_ja = it->second;
+        if (row.key == "??") row.name = "unknown (no data for the address)";
+    }
+};
+
+std::string ServiceKeyName(uint32_t packed) { return ServiceKey{packed}.ToString(); }
+std::string IanaName(uint32_t packed) { return std::string(IanaNames::Builtin().ServiceName(ServiceKey{packed})); }
+std::string CountryKeyName(uint32_t country) { return CountryCode(uint16_t(country)); }
+
+// Table rows (sorted by packets, then key) from whole-period cells.
+std::vector<SummaryRow> RowsOf(const Cells &cells, const std::function<std::string(uint32_t)> &key_name,
+                               const std::function<std::string(uint32_t)> &display, int64_t days, uint64_t addresses,
+                               bool with_sources) {
+    std::vector<SummaryRow> rows;
+    uint64_t total = 0;
+    for (const auto &[k, c] : cells) total += c.Packets();
+    for (const auto &[k, c] : cells) {
+        if (c.Packets() == 0) continue;
+        SummaryRow row;
+        row.key = key_name(k.second);
+        if (display) row.name = display(k.second);
+        row.packets = c.Packets();
+        row.bytes = c.Bytes();
+        row.unique_sources = with_sources ? c.Sources() : 0;
+        row.per_day_per_ip = PerDayPerIp(row.packets, days, addresses);
+        row.share = total ? double(row.packets) / double(total) : 0.0;
+        rows.push_back(std::move(row));
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const SummaryRow &a, const SummaryRow &b) {
+        return a.packets != b.packets ? a.packets > b.packets : a.key < b.key;
+    });
+    return rows;
+}
+
+json RowsJson(const std::vector<SummaryRow> &rows) {
+    json out = json::array();
+    for (const SummaryRow &r : rows) {
+        json row = {{"key", r.key},
+                    {"name", r.name},
+                    {"name_ja", r.name_ja.empty() ? r.name : r.name_ja},
+                    {"packets", r.packets},
+                    {"unique_sources", r.unique_sources},
+                    {"per_day_per_ip", r.per_day_per_ip},
+                    {"share", r.share}};
+        AddComparisonJson(row, r);
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+json PeriodJson(const ReportPeriod &p) {
+    return {{"label", p.label}, {"from", FormatDay(p.from_day)}, {"to", FormatDay(p.to_day)}, {"days", p.Days()}};
+}
+
+std::string UtcNow() {
+    const auto now = std::chrono::system_clock::now();
+    return FormatTimestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
+}
+
+}  // namespace
+
+json BuildReport(Store &store, const ReportOptions &options) {
+    const ReportPeriod &cur = options.period;
+    const ReportPeriod prev = options.compare ? *options.compare : PreviousReportPeriod(cur);
+    const Scope scope{store, options.exclude_research};
+
+    SummaryOptions base;
+    base.from_day = cur.from_day;
+    base.to_day = cur.to_day;
+    base.top = options.top;
+    base.compare = true;
+    base.previous = std::pair{prev.from_day, prev.to_day};
+    base.sensor_group = options.sensor_group;
+    base.exclude_research = options.exclude_research;
+    auto table = [&](SummaryBy by) {
+        SummaryOptions o = base;
+        o.by = by;
+        return Summarize(store, o);
+    };
+    const Summary services = table(SummaryBy::SERVICE);
+    const uint64_t addresses = services.monitored_addresses;
+    const uint64_t previous_addresses = services.previous ? services.previous->monitored_addresses : 0;
+
+    // The sensors counted (the group), and all configured ones (the ratio charts' first column).
+    std::unordered_set<int64_t> group, all_sensors;
+    std::map<int64_t, std::string> location_of, name_of;
+    for (const StoredSensor &st : store.LoadSensors()) {
+        if (st.unattributed) continue;
+        all_sensors.insert(st.id);
+        location_of[st.id] = st.sensor.location;
+        name_of[st.id] = st.sensor.name;
+        if (InSensorGroup(st.sensor, options.sensor_group)) group.insert(st.id);
+    }
+
+    json j;
+    j["schema"] = "darkscope-report/1";
+    j["generated_at"] = UtcNow();
+    j["lang"] = options.lang;
+    j["store"] = store.Location();
+    j["top"] = options.top;
+    j["period"] = PeriodJson(cur);
+    j["previous"] = PeriodJson(prev);
+    j["exclude_research"] = options.exclude_research;
+    if (options.sensor_group.empty()) {
+        j["sensor_group"] = nullptr;
+    } else {
+        json names = json::array();
+        for (const SummarySensor &s : services.sensors) names.push_back(s.name);
+        j["sensor_group"] = {{"selectors", options.sensor_group}, {"sensors", names}};
+    }
+    j["sensors"] = json::array();
+    for (const SummarySensor &s : services.sensors)
+        j["sensors"].push_back({{"name", s.name},
+                                {"networks", s.networks},
+                                {"location", s.location},
+                                {"provider", s.provider},
+                                {"addresses", s.addresses},
+                                {"implicit", s.implicit}});
+    j["monitored_addresses"] = addresses;
+    j["previous_monitored_addresses"] = previous_addresses;
+
+    // Overview: packets per day per IP, and distinct sources per day (the mean over the period's days).
+    auto sources_per_day = [&](const ReportPeriod &p) {
+        const Cells days = Collect(scope, Dimension::TOTAL, p.from_day, p.to_day, group, Split::DAY, true);
+        uint64_t sum = 0;
+        for (const auto &[k, c] : days) sum += c.Sources();
+        return double(sum) / double(p.Days());
+    };
+    {
+        json o;
+        o["packets"] = services.packets;
+        o["bytes"] = services.bytes;
+        o["unique_sources"] = services.unique_sources;
+        o["previous_packets"] = services.previous ? services.previous->packets : 0;
+        o["previous_unique_sources"] = services.previous ? services.previous->unique_sources : 0;
+        AddFigure(o, "per_day_per_ip", PerDayPerIp(services.packets, cur.Days(), addresses),
+                  services.previous ? services.previous->per_day_per_ip : 0.0);
+        AddFigure(o, "unique_sources_per_day", sources_per_day(cur), sources_per_day(prev));
+        j["overview"] = std::move(o);
+    }
+
+    const Summary regions = table(SummaryBy::COUNTRY);
+    j["services"] = {{"rows", RowsJson(services.rows)}, {"total_rows", services.total_rows}};
+    j["regions"] = {{"rows", RowsJson(regions.rows)}, {"total_rows", regions.total_rows}};
+
+    Naming naming{CountryNames("en"), CountryNames("ja")};
+    // The top keys of a table (by this period's rank), for the series, ratios and service mix.
+    auto top_keys = [](const Summary &s) {
+        std::vector<std::string> keys;
+        for (const SummaryRow &r : s.rows)
+            if (r.rank != 0 && r.rank <= REPORT_SERIES_KEYS) keys.push_back(r.key);
+        return keys;
+    };
+    const std::vector<std::string> top_services = top_keys(services), top_regions = top_keys(regions);
+
+    // Daily series of the top keys: packets per day per sensor IP.
+    json series;
+    series["days"] = json::array();
+    for (int64_t d = cur.from_day; d <= cur.to_day; ++d) series["days"].push_back(FormatDay(d));
+    auto daily = [&](Dimension dim, const std::vector<std::string> &keys, const std::function<std::string(uint32_t)> &name,
+                     const Summary &s) {
+        const std::unordered_set<std::string> wanted(keys.begin(), keys.end());
+        const Cells cells = Collect(scope, dim, cur.from_day, cur.to_day, group, Split::DAY, false,
+                                    [&](uint32_t k) -> std::optional<uint32_t> {
+                                        if (wanted.count(name(k))) return k;
+                                        return std::nullopt;
+                                    });
+        std::map<std::string, std::vector<double>> values;
+        for (const std::string &k : keys) values[k].assign(size_t(cur.Days()), 0.0);
+        for (const auto &[k, c] : cells)
+            values[name(k.second)][size_t(k.first - cur.from_day)] += PerDayPerIp(c.Packets(), 1, addresses);
+        json out = json::array();
+        for (const std::string &k : keys) {
+            const SummaryRow *row = nullptr;
+            for (const SummaryRow &r : s.rows)
+                if (r.key == k) row = &r;
+            out.push_back({{"key", k},
+                           {"name", row ? row->name : ""},
+                           {"name_ja", row && !row->name_ja.empty() ? row->name_ja : row ? row->name : ""},
+                           {"values", values[k]}});
+        }
+        return out;
+    };
+    series["services"] = daily(Dimension::SERVICE, top_services, ServiceKeyName, services);
+    series["regions"] = daily(Dimension::COUNTRY, top_regions, CountryKeyName, regions);
+    j["series"] = std::move(series);
+
+    // Ratio charts: the share of each top key among all packets of a group of sensors. The columns are all
+    // sensors, then the --sensors group, or else each location when the sensors have several.
+    struct Column {
+        std::string label;
+        std::unordered_set<int64_t> sensors;
+    };
+    std::vector<Column> columns{{"all sensors", all_sensors}};
+    if (!options.sensor_group.empty()) {
+        std::string label;
+        for (const std::string &g : options.sensor_group) label += (label.empty() ? "" : ", ") + g;
+        columns.push_back({label, group});
+    } else {
+        std::map<std::string, std::unordered_set<int64_t>> by_location;
+        for (const auto &[id, location] : location_of) by_location[location.empty() ? "(no location)" : location].insert(id);
+        if (by_location.size() > 1)
+            for (auto &[location, ids] : by_location) columns.push_back({location, ids});
+    }
+    auto ratios = [&](Dimension dim, const std::vector<std::string> &keys, const std::function<std::string(uint32_t)> &name) {
+        const Cells cells = Collect(scope, dim, cur.from_day, cur.to_day, all_sensors, Split::SENSOR, false);
+        json out;
+        out["keys"] = keys;
+        out["keys"].push_back("others");
+        out["columns"] = json::array();
+        for (const Column &col : columns) {
+            std::map<std::string, uint64_t> packets;
+            uint64_t total = 0;
+            for (const auto &[k, c] : cells) {
+                if (!col.sensors.count(k.first)) continue;
+                const std::string key = name(k.second);
+                const bool top = std::find(keys.begin(), keys.end(), key) != keys.end();
+                packets[top ? key : "others"] += c.Packets();
+                total += c.Packets();
+            }
+            json shares = json::array();
+            for (const auto &k : out["keys"]) shares.push_back(total ? double(packets[k.get<std::string>()]) / double(total) : 0.0);
+            std::vector<std::string> names;
+            for (const auto &[id, name] : name_of)
+                if (col.sensors.count(id)) names.push_back(name);
+            out["columns"].push_back({{"label", col.label}, {"sensors", names}, {"packets", total}, {"shares", shares}});
+        }
+        return out;
+    };
+    j["ratios"] = {{"services", ratios(Dimension::SERVICE, top_services, ServiceKeyName)},
+                   {"regions", ratios(Dimension::COUNTRY, top_regions, CountryKeyName)}};
+
+    // The service mix of each top region.
+    {
+        const Cells cells = Collect(scope, Dimension::COUNTRY_SERVICE, cur.from_day, cur.to_day, group, Split::NONE, false);
+        json mix = json::array();
+        for (const std::string &region : top_regions) {
+            std::vector<std::pair<uint64_t, uint32_t>> by_service;
+            uint64_t total = 0;
+            for (const auto &[k, c] : cells) {
+                if (CountryCode(CountryOfKey(k.second)) != region || c.Packets() == 0) continue;
+                by_service.push_back({c.Packets(), ServiceOfKey(k.second).packed});
+                total += c.Packets();
+            }
+            std::sort(by_service.begin(), by_service.end(),
+                      [](auto &a, auto &b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+            json list = json::array();
+            uint64_t shown = 0;
+            for (size_t i = 0; i < by_service.size() && i < REPORT_SERIES_KEYS; ++i) {
+                list.push_back({{"key", ServiceKeyName(by_service[i].second)},
+                                {"name", IanaName(by_service[i].second)},
+                                {"packets", by_service[i].first},
+                                {"share", total ? double(by_service[i].first) / double(total) : 0.0}});
+                shown += by_service[i].first;
+            }
+            if (total > shown)
+                list.push_back({{"key", "others"}, {"name", ""}, {"packets", total - shown},
+                                {"share", double(total - shown) / double(total)}});
+            SummaryRow named;
+            named.key = region;
+            naming.Name(named, true);
+            mix.push_back({{"key", region},
+                           {"name", named.name},
+                           {"name_ja", named.name_ja.empty() ? named.name : named.name_ja},
+                           {"packets", total},
+                           {"services", list}});
+        }
+        j["region_service_mix"] = std::move(mix);
+    }
+
+    // A table in the NPA's form over a class-keyed dimension: this period's rows against the previous ones.
+    auto class_table = [&](Dimension dim, const KeyMap &map, const std::function<std::string(uint32_t)> &name,
+                           bool country) {
+        auto rows = [&](const ReportPeriod &p, uint64_t addr) {
+            std::vector<SummaryRow> r = RowsOf(Collect(scope, dim, p.from_day, p.to_day, group, Split::NONE, true, map),
+                                               name, country ? nullptr : IanaName, p.Days(), addr, true);
+            for (SummaryRow &row : r) naming.Name(row, country);
+            return r;
+        };
+        return RowsJson(CompareRows(rows(cur, addresses), rows(prev, previous_addresses), options.top));
+    };
+    auto classes = [](std::initializer_list<TrafficClass> set) {
+        uint32_t bits = 0;  // the list itself does not outlive this call
+        for (TrafficClass c : set) bits |= 1u << unsigned(c);
+        return [bits](uint8_t c) { return c < 32 && (bits >> c & 1u) != 0; };
+    };
+    // Per-day packets and distinct sources of some classes, with the period's means.
+    auto class_days = [&](const ReportPeriod &p, const std::function<bool(uint8_t)> &wanted, bool with_sources,
+                          std::vector<double> *packets, std::vector<double> *sources) {
+        const Cells cells = Collect(scope, Dimension::CLASS, p.from_day, p.to_day, group, Split::DAY, with_sources,
+                                    [&](uint32_t k) -> std::optional<uint32_t> {
+                                        if (wanted(uint8_t(k))) return 0u;
+                                        return std::nullopt;
+                                    });
+        uint64_t total_packets = 0, total_sources = 0;
+        if (packets) packets->assign(size_t(p.Days()), 0.0);
+        if (sources) sources->assign(size_t(p.Days()), 0.0);
+        for (const auto &[k, c] : cells) {
+            total_packets += c.Packets();
+            if (with_sources) total_sources += c.Sources();
+            if (packets) (*packets)[size_t(k.first - p.from_day)] = double(c.Packets());
+            if (sources) (*sources)[size_t(k.first - p.from_day)] = double(c.Sources());
+        }
+        return std::pair{total_packets, double(total_sources) / double(p.Days())};
+    };
+
+    // Backscatter (NPA section 4): SYN/ACK and RST/ACK, the replies of victims of spoofed SYN floods.
+    {
+        const auto backscatter = classes({TrafficClass::SYNACK_BACKSCATTER, TrafficClass::RSTACK_BACKSCATTER});
+        std::vector<double> packets, sources;
+        const auto [now_packets, now_sources] = class_days(cur, backscatter, true, &packets, &sources);
+        const auto [then_packets, then_sources] = class_days(prev, backscatter, true, nullptr, nullptr);
+        json b;
+        b["classes"] = {"synack-backscatter", "rstack-backscatter"};
+        b["packets"] = now_packets;
+        b["previous_packets"] = then_packets;
+        AddFigure(b, "per_day_per_ip", PerDayPerIp(now_packets, cur.Days(), addresses),
+                  PerDayPerIp(then_packets, prev.Days(), previous_addresses));
+        AddFigure(b, "unique_sources_per_day", now_sources, then_sources);
+        b["series"] = {{"packets", packets}, {"unique_sources", sources}};
+        b["by_source_port"] = class_table(
+            Dimension::CLASS_SOURCE_PORT,
+            [&](uint32_t k) -> std::optional<uint32_t> {
+                if (backscatter(ClassOfSourcePortKey(k))) return SourcePortOfClassKey(k);
+                return std::nullopt;
+            },
+            ServiceKeyName, false);
+        b["by_region"] = class_table(
+            Dimension::CLASS_COUNTRY,
+            [&](uint32_t k) -> std::optional<uint32_t> {
+                if (backscatter(ClassOfCountryKey(k))) return CountryOfClassKey(k);
+                return std::nullopt;
+            },
+            CountryKeyName, true);
+        j["backscatter"] = std::move(b);
+    }
+
+    // DNS: queries and responses per day; responses (source port 53) by region.
+    {
+        std::vector<double> queries, responses;
+        const auto is_query = classes({TrafficClass::DNS_QUERY}), is_response = classes({TrafficClass::DNS_RESPONSE});
+        const uint64_t q_now = class_days(cur, is_query, false, &queries, nullptr).first;
+        const uint64_t r_now = class_days(cur, is_response, false, &responses, nullptr).first;
+        const uint64_t q_then = class_days(prev, is_query, false, nullptr, nullptr).first;
+        const uint64_t r_then = class_days(prev, is_response, false, nullptr, nullptr).first;
+        json d;
+        d["queries"] = q_now;
+        d["responses"] = r_now;
+        AddFigure(d, "queries_per_day_per_ip", PerDayPerIp(q_now, cur.Days(), addresses),
+                  PerDayPerIp(q_then, prev.Days(), previous_addresses));
+        AddFigure(d, "responses_per_day_per_ip", PerDayPerIp(r_now, cur.Days(), addresses),
+                  PerDayPerIp(r_then, prev.Days(), previous_addresses));
+        d["series"] = {{"queries", queries}, {"responses", responses}};
+        d["responses_by_region"] = class_table(
+            Dimension::CLASS_COUNTRY,
+            [&](uint32_t k) -> std::optional<uint32_t> {
+                if (is_response(ClassOfCountryKey(k))) return CountryOfClassKey(k);
+                return std::nullopt;
+            },
+            CountryKeyName, true);
+        d["classified_by_port"] = services.dns_by_port;
+        j["dns"] = std::move(d);
+    }
+
+    // Signatures (NPA section 3): only when rules ran in either period.
+    {
+        const Summary categories = table(SummaryBy::CATEGORY);
+        if (categories.rows.empty()) {
+            j["signatures"] = nullptr;
+        } else {
+            const Summary countries = table(SummaryBy::SIGNATURE_COUNTRY);
+            // A packet that hit any rule counts once in the by-country dimension: its total is the detections.
+            auto detections = [&](const ReportPeriod &p) {
+                uint64_t n = 0;
+                for (const auto &[k, c] : Collect(scope, Dimension::SIGNATURE_COUNTRY, p.from_day, p.to_day, group,
+                                                  Split::NONE, false))
+                    n += c.Packets();
+                return n;
+            };
+            const uint64_t now = detections(cur), then = detections(prev);
+            json s;
+            s["packets"] = now;
+            s["previous_packets"] = then;
+            AddFigure(s, "per_day_per_ip", PerDayPerIp(now, cur.Days(), addresses),
+                      PerDayPerIp(then, prev.Days(), previous_addresses));
+            s["categories"] = RowsJson(categories.rows);
+            s["regions"] = RowsJson(countries.rows);
+            j["signatures"] = std::move(s);
+        }
+    }
+
+    j["decode_events"] = json::array();
+    for (const auto &[name, count] : services.decode_events) j["decode_events"].push_back({{"name", name}, {"count", count}});
+    j["unattributed_packets"] = services.unattributed_packets;
+    j["non_ip_frames"] = services.non_ip_frames;
+    // The detectors (events) are not built yet: the section says so instead of showing anything invented.
+    j["phenomena"] = {{"detectors_run", false}, {"events", json::array()}};
+
+    json files = json::array();
+    for (const FileRecord &f : store.ListFiles()) {
+        if (f.packets == 0 || DayOf(f.last_ts) < cur.from_day || DayOf(f.first_ts) > cur.to_day) continue;
+        files.push_back({{"path", f.path},
+                         {"packets", f.packets},
+                         {"first", FormatTimestamp(f.first_ts)},
+                         {"last", FormatTimestamp(f.last_ts)},
+                         {"status", f.status},
+                         {"message", f.message}});
+    }
+    j["data_sources"] = {{"files", files}, {"enrichment", services.enrichment}};
+    return j;
+}
+
+}  // namespace darkscope

@@ -1,0 +1,53 @@
+#pragma once
+/// `darkscope report`: the periodic observation report of the seed documents (docs/report.md), built
+/// from the store as one JSON document. The Markdown, HTML and CSV writers render that document and
+/// compute nothing of their own, so every format shows the same numbers.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.hpp"
+
+namespace darkscope {
+
+struct ReportPeriod {
+    enum class Kind { DAYS, DAY, WEEK, MONTH, QUARTER, YEAR };
+    Kind kind = Kind::DAYS;
+    std::string label;  // "2024Q4", "2014-02", "2024-W51", "2024-12-03", "2024", "2024-12-01..2024-12-15"
+    int64_t from_day = 0;
+    int64_t to_day = 0;
+    int64_t Days() const { return to_day - from_day + 1; }
+};
+
+/// Parses 2024Q4, 2014-02, 2024-W51 (ISO 8601 week), 2024-12-03 or 2024. On failure returns nothing
+/// and says why in `error`.
+std::optional<ReportPeriod> ParseReportPeriod(std::string_view text, std::string *error = nullptr);
+/// The days [from_day, to_day] as a period of their own (--from/--to).
+ReportPeriod DaysPeriod(int64_t from_day, int64_t to_day);
+/// The quarter, month, ISO week, day or year before; as many days just before for a custom period.
+ReportPeriod PreviousReportPeriod(const ReportPeriod &period);
+
+struct ReportOptions {
+    ReportPeriod period;
+    std::optional<ReportPeriod> compare;   // default: PreviousReportPeriod(period)
+    std::vector<std::string> sensor_group;  // names, locations or providers (--sensors); empty: all
+    size_t top = 10;
+    bool exclude_research = false;
+    std::string lang = "en";  // recorded in the document; the writers take the language they render
+};
+
+/// How many keys the daily series, ratio charts and region service mix follow (the reports' top 5).
+constexpr size_t REPORT_SERIES_KEYS = 5;
+
+nlohmann::json BuildReport(Store &store, const ReportOptions &options);
+
+/// One CSV file per table of the report into `dir` (created if needed). Returns the files written.
+std::vector<std::filesystem::path> WriteReportCsv(const nlohmann::json &report, const std::filesystem::path &dir);
+
+}  // namespace darkscope
