@@ -29,8 +29,9 @@ BUILD_PACKAGES=(
 command -v npm >/dev/null || BUILD_PACKAGES+=(nodejs npm)
 # Only for scripts/test.sh: the independent decoder of the e2e tests, the fuzz compiler, /usr/bin/time.
 # dnsmasq-base: the local resolver the reverse-DNS test starts on 127.0.0.x.
-# chromium: the headless browser tests/e2e/report_render.py opens the HTML report in.
-TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time dnsmasq-base chromium)
+# chromium: the headless browser tests/e2e/report_render.py opens the HTML report in; fonts-ipafont-gothic (3.5 MB)
+# so that its screenshots of the Japanese report show the text, not empty boxes.
+TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time dnsmasq-base chromium fonts-ipafont-gothic)
 
 with_tests=0
 no_build=0

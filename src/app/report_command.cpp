@@ -75,7 +75,7 @@ int RunReport(const ReportArgs &args) {
         const nlohmann::json report = BuildReport(*store, options);
         if (!options.sensor_group.empty() && report.at("sensors").empty())
             return Usage(fmt::format("--sensors {}: no sensor has that name, location or provider",
-                                     fmt::join(options.sensor_group, ",")));
+                                     fmt::join(options.sensor_group, " ")));
         if (args.format == "csv") {
             const auto files = WriteReportCsv(report, args.output);
             fmt::print(stderr, "darkscope report: {} CSV files in {}\n", files.size(), args.output);
@@ -139,15 +139,16 @@ void RegisterReport(CLI::App &app, int &exit_code) {
         "  darkscope report --period 2014-02 --lang ja --format md -o 2014-02.md\n"
         "  darkscope report --period 2024-W51 --format json\n"
         "  darkscope report --from 2024-12-01 --to 2024-12-15 --compare 2024-11 --format csv -o out/\n"
-        "  darkscope report --period 2024Q4 --sensors tokyo,osaka");
+        "  darkscope report --period 2024Q4 --sensors JP           # the sensors located \"..., JP\"\n"
+        "  darkscope report --period 2024Q4 --sensors tokyo-1 osaka-1");
     cmd->add_option("--store", args->store, "Store file")->capture_default_str();
     cmd->add_option("--period", args->period, "2024Q4, 2014-02, 2024-W51, 2024-12-03 or 2024");
     cmd->add_option("--from", args->from, "First day of a custom period (YYYY-MM-DD, UTC)");
     cmd->add_option("--to", args->to, "Last day of a custom period, inclusive");
     cmd->add_option("--compare", args->compare, "The period to compare with (default: the one before)");
     cmd->add_option("--sensors", args->sensors,
-                    "Only these sensors: names, locations or providers, comma-separated (ASCII case ignored)")
-        ->delimiter(',');
+                    "Only these sensors: names, locations (\"Tokyo, JP\", or its last part \"JP\") or providers; "
+                    "several may follow, ASCII case ignored");
     cmd->add_option("--format", args->format, "html, md, json or csv (a folder of files)")->capture_default_str();
     cmd->add_option("--lang", args->lang, "en or ja")->capture_default_str();
     cmd->add_option("--top", args->top, "Rows of the top-N tables")->capture_default_str();

@@ -131,8 +131,17 @@ bool InSensorGroup(const Sensor &sensor, const std::vector<std::string> &group) 
                    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
                });
     };
+    // "JP" also selects the sensors located "Tokyo, JP": the last part of a location, after its last comma.
+    auto last_part = [](std::string_view location) {
+        const size_t comma = location.rfind(',');
+        if (comma == std::string_view::npos) return std::string_view();
+        location.remove_prefix(comma + 1);
+        while (!location.empty() && location.front() == ' ') location.remove_prefix(1);
+        return location;
+    };
     for (const std::string &g : group)
         if (same(g, sensor.name) || (!sensor.location.empty() && same(g, sensor.location)) ||
+            (!last_part(sensor.location).empty() && same(g, last_part(sensor.location))) ||
             (!sensor.provider.empty() && same(g, sensor.provider)))
             return true;
     return false;

@@ -48,8 +48,9 @@ struct SummaryOptions {
     bool compare = false;
     /// With compare: the days [first, second] to compare with, instead of as many days just before.
     std::optional<std::pair<int64_t, int64_t>> previous;
-    /// Count only the sensors whose name, location or provider equals one of these (ASCII case ignored);
-    /// empty: every sensor. Packets to no sensor are reported whole either way.
+    /// Count only the sensors whose name, location, last part of the location ("JP" of "Tokyo, JP") or
+    /// provider equals one of these (ASCII case ignored); empty: every sensor. Packets to no sensor are
+    /// reported whole either way.
     std::vector<std::string> sensor_group;
 };
 /// Whether a sensor belongs to a group given as names, locations or providers (SummaryOptions::sensor_group).

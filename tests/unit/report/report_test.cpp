@@ -1,4 +1,5 @@
 #include "report/report.hpp"
+#include "report/summary.hpp"
 
 #include <gtest/gtest.h>
 
@@ -222,6 +223,25 @@ TEST(ReportCsv, OneFilePerTableQuotedAndDefused) {
     EXPECT_NE(read("sensors.csv").find("\"'=HYPERLINK(\"\"x\"\")\""), std::string::npos) << read("sensors.csv");
     EXPECT_NE(read("dns_daily.csv").find("2024-12-19,1,2\r\n"), std::string::npos);
     std::filesystem::remove_all(dir);
+}
+
+}  // namespace darkscope
+
+namespace darkscope {
+
+TEST(Report, SensorGroupsByNameLocationCountryOrProvider) {
+    Sensor s;
+    s.name = "tokyo-1";
+    s.location = "Tokyo, JP";
+    s.provider = "cloud provider X";
+    EXPECT_TRUE(InSensorGroup(s, {}));
+    EXPECT_TRUE(InSensorGroup(s, {"TOKYO-1"}));
+    EXPECT_TRUE(InSensorGroup(s, {"tokyo, jp"}));
+    EXPECT_TRUE(InSensorGroup(s, {"JP"}));
+    EXPECT_TRUE(InSensorGroup(s, {"osaka-1", "cloud provider x"}));
+    EXPECT_FALSE(InSensorGroup(s, {"Tokyo"}));
+    EXPECT_FALSE(InSensorGroup(s, {"P"}));
+    EXPECT_FALSE(InSensorGroup(s, {"cloud"}));
 }
 
 }  // namespace darkscope
