@@ -2,7 +2,10 @@
 # The demo: installs and builds darkscope (release), writes a synthetic two-day darknet capture towards two sensors
 # with `darkscope synth --scenario demo` (about 1.3 million packets, with its ground truth and sensors file),
 # ingests it and prints the top services, traffic classes, backscatter source ports, sensors, source countries,
-# scanner fingerprint tags, signature categories and signature hits by source country.
+# scanner fingerprint tags, signature categories and signature hits by source country. Then the report: two
+# months of the NPA's February 2014 scenario (synth --scenario 2014-02, about 130,000 packets), ingested and
+# reported as the NPA does, February against January: demo/2014-02.html (open it in a browser: charts, tables),
+# demo/2014-02.ja.html in Japanese, demo/2014-02.md, whose first sections it prints.
 # Everything it writes is under demo/. After the build it takes a few seconds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,7 +14,8 @@ scripts/setup.sh --preset release
 
 bin=build/release/darkscope
 mkdir -p demo
-rm -f demo/darkscope.db demo/darkscope.db-*  # a fresh store, so that the demo shows the same numbers every time
+# fresh stores, so that the demo shows the same numbers every time
+rm -f demo/darkscope.db demo/darkscope.db-* demo/2014-02.db demo/2014-02.db-*
 
 set -x
 "$bin" synth --scenario demo --out demo/
@@ -24,3 +28,12 @@ set -x
 "$bin" summary --store demo/darkscope.db --by tag
 "$bin" summary --store demo/darkscope.db --by category
 "$bin" summary --store demo/darkscope.db --by signature-country --top 5
+
+"$bin" synth --scenario 2014-02 --scale 0.1 --out demo/
+"$bin" ingest --sensors demo/2014-02.sensors.toml --store demo/2014-02.db demo/2014-02.pcap
+"$bin" report --store demo/2014-02.db --period 2014-02 --format html -o demo/2014-02.html
+"$bin" report --store demo/2014-02.db --period 2014-02 --format html --lang ja -o demo/2014-02.ja.html
+"$bin" report --store demo/2014-02.db --period 2014-02 --format md -o demo/2014-02.md
+{ set +x; } 2>/dev/null
+sed -n '/^## Overview/,/^## Daily series/p' demo/2014-02.md | head -n -1
+echo "The whole report: demo/2014-02.html (English), demo/2014-02.ja.html (Japanese), demo/2014-02.md"

@@ -177,14 +177,26 @@ std::string_view Label(std::string_view id, ReportLang lang) {
     return id;
 }
 
+// A small telescope's figures per day per IP can be far below one: a value that is not zero but would print
+// as zero keeps two significant digits (0.0034), up to six decimals.
+int DecimalsFor(double value, int decimals) {
+    if (value == 0 || !RoundsToZero(value, decimals)) return decimals;
+    int d = decimals;
+    while (d < 6 && RoundsToZero(value, d)) ++d;
+    if (RoundsToZero(value, d)) return decimals;  // zero for every purpose
+    return std::min(6, d + 1);
+}
+
 std::string FormatNumber(std::optional<double> value, int decimals) {
     if (!value || !std::isfinite(*value)) return std::string(NO_VALUE);
+    decimals = DecimalsFor(*value, decimals);
     if (RoundsToZero(*value, decimals)) return Grouped(0, decimals);
     return (*value < 0 ? "-" : "") + Grouped(std::abs(*value), decimals);
 }
 
 std::string FormatSigned(std::optional<double> value, int decimals) {
     if (!value || !std::isfinite(*value)) return std::string(NO_VALUE);
+    decimals = DecimalsFor(*value, decimals);
     if (RoundsToZero(*value, decimals)) return Grouped(0, decimals);
     return (*value < 0 ? "-" : "+") + Grouped(std::abs(*value), decimals);
 }

@@ -35,7 +35,12 @@ TEST(ReportLabels, NumbersAsTheSeedsWriteThem) {
     EXPECT_EQ(FormatNumber(std::nullopt, 1), NO_VALUE);
     EXPECT_EQ(FormatSigned(-26.73, 2), "-26.73");
     EXPECT_EQ(FormatSigned(1257.6, 1), "+1,257.6");
-    EXPECT_EQ(FormatSigned(-0.001, 2), "0.00");  // no "-0.00"
+    EXPECT_EQ(FormatSigned(0.0, 2), "0.00");
+    EXPECT_EQ(FormatSigned(-1e-12, 2), "0.00");  // below six decimals: no "-0.00"
+    // A small telescope's figures keep two significant digits where two decimals would show zero.
+    EXPECT_EQ(FormatSigned(-0.001, 2), "-0.0010");
+    EXPECT_EQ(FormatNumber(0.000473, 2), "0.00047");
+    EXPECT_EQ(FormatNumber(0.034, 2), "0.03");
     EXPECT_EQ(FormatSignedPercent(-15.3), "-15.3%");
     EXPECT_EQ(FormatShare(0.2345), "23.4%");
     EXPECT_EQ(FormatRank(3, ReportLang::JA), "3位");
