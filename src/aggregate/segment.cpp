@@ -591,6 +591,29 @@ bool Segment::Parse(std::string_view bytes) {
     return in.AtEnd();
 }
 
+bool Segment::ScanCounts(std::string_view bytes, const std::function<void(const RowCounts &)> &f) {
+    if (bytes.empty()) return true;
+    if (uint8_t(bytes[0]) != 1) return false;
+    VarintReader in(bytes.substr(1));
+    uint64_t rows = 0;
+    if (!in.Read(rows) || rows > in.Remaining() / 5) return false;
+    uint64_t key = 0, n4_total = 0, n6_total = 0;
+    RowCounts r;
+    for (size_t i = 0; i < rows; ++i) {
+        uint64_t delta, n4, n6;
+        if (!in.Read(delta) || !in.Read(r.packets) || !in.Read(r.bytes) || !in.Read(n4) || !in.Read(n6)) return false;
+        key += delta;
+        if (key > UINT32_MAX || (i > 0 && delta == 0)) return false;
+        n4_total += n4;
+        n6_total += n6;
+        if (n4_total + 16 * n6_total > in.Remaining()) return false;
+        r.key = uint32_t(key);
+        r.unique_sources = n4 + n6;
+        f(r);
+    }
+    return true;
+}
+
 std::optional<Segment> Segment::Decode(std::string_view bytes) {
     Segment s;
     if (!s.Parse<true>(bytes)) return std::nullopt;

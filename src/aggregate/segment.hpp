@@ -13,6 +13,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <optional>
 #include <span>
@@ -102,6 +103,16 @@ public:
     }
     /// Returns std::nullopt for bytes that are not a valid segment (never reads past the end).
     static std::optional<Segment> Decode(std::string_view bytes);
+    /// One row's counts as the encoding's head holds them.
+    struct RowCounts {
+        uint32_t key = 0;
+        uint64_t packets = 0, bytes = 0;
+        uint64_t unique_sources = 0;  // IPv4 + IPv6 sources of the row
+    };
+    /// Reads the counts of every row without decoding a source (they come first in the encoding): what a
+    /// report ranking keys by packets needs. Checks the heads as Decode does; false for bytes that are not
+    /// a valid segment's heads, with f called for the rows before the fault.
+    static bool ScanCounts(std::string_view bytes, const std::function<void(const RowCounts &)> &f);
     /// The same checks as Decode, but the segment stays packed in `bytes` (no arrays are filled): what
     /// the store reads back to merge a new part of a day into, where the merge streams anyway.
     static std::optional<Segment> DecodePacked(std::string bytes);

@@ -132,8 +132,9 @@ void RegisterReport(CLI::App &app, int &exit_code) {
         "notable phenomena; the files and data it was made from. Every figure is per day, so periods\n"
         "of different lengths compare fairly. docs/report.md describes every field.\n\n"
         "Periods: 2024Q4 (quarter), 2014-02 (month), 2024-W51 (ISO week), 2024-12-03 (day), 2024\n"
-        "(year), or --from DAY --to DAY. The previous period is the quarter, month, week, day or\n"
-        "year before, or as many days just before; --compare PERIOD sets another.\n\n"
+        "(year), 2024-12-01..2024-12-15 (days), or --from DAY --to DAY. The previous period is the\n"
+        "quarter, month, week, day or year before, or as many days just before; --compare PERIOD\n"
+        "sets another.\n\n"
         "Examples:\n"
         "  darkscope report --period 2024Q4 --format html -o q4.html\n"
         "  darkscope report --period 2014-02 --lang ja --format md -o 2014-02.md\n"
@@ -142,7 +143,7 @@ void RegisterReport(CLI::App &app, int &exit_code) {
         "  darkscope report --period 2024Q4 --sensors JP           # the sensors located \"..., JP\"\n"
         "  darkscope report --period 2024Q4 --sensors tokyo-1 osaka-1");
     cmd->add_option("--store", args->store, "Store file")->capture_default_str();
-    cmd->add_option("--period", args->period, "2024Q4, 2014-02, 2024-W51, 2024-12-03 or 2024");
+    cmd->add_option("--period", args->period, "2024Q4, 2014-02, 2024-W51, 2024-12-03, 2024 or FIRST..LAST");
     cmd->add_option("--from", args->from, "First day of a custom period (YYYY-MM-DD, UTC)");
     cmd->add_option("--to", args->to, "Last day of a custom period, inclusive");
     cmd->add_option("--compare", args->compare, "The period to compare with (default: the one before)");

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "aggregate/dimension.hpp"
@@ -17,6 +19,7 @@
 #include "common/time.hpp"
 #include "enrich/country.hpp"
 #include "report/iana.hpp"
+#include "signature/category.hpp"
 #include "report/summary.hpp"
 
 namespace darkscope {
@@ -94,8 +97,14 @@ std::optional<ReportPeriod> ParseReportPeriod(std::string_view text, std::string
         if (error) *error = fmt::format("'{}': {}", text, why);
         return std::nullopt;
     };
+    if (const size_t dots = text.find(".."); dots != std::string_view::npos) {
+        const auto from = ParseDay(text.substr(0, dots)), to = ParseDay(text.substr(dots + 2));
+        if (!from || !to) return fail("expected FIRST..LAST as YYYY-MM-DD..YYYY-MM-DD");
+        if (*from > *to) return fail("the first day is after the last");
+        return DaysPeriod(*from, *to);
+    }
     const auto year = text.size() >= 4 ? Number(text.substr(0, 4), 4) : std::nullopt;
-    if (!year) return fail("expected a period such as 2024Q4, 2014-02, 2024-W51, 2024-12-03 or 2024");
+    if (!year) return fail("expected a period such as 2024Q4, 2014-02, 2024-W51, 2024-12-03, 2024 or 2024-12-01..2024-12-15");
     if (*year < 1970 || *year > 9998) return fail("the year is out of range (1970-9998)");
     const std::string_view rest = text.substr(4);
     if (rest.empty()) return MakeYear(*year);
@@ -121,7 +130,7 @@ std::optional<ReportPeriod> ParseReportPeriod(std::string_view text, std::string
         if (auto day = ParseDay(text)) return MakeDay(*day);
         return fail("not a valid date (YYYY-MM-DD)");
     }
-    return fail("expected a period such as 2024Q4, 2014-02, 2024-W51, 2024-12-03 or 2024");
+    return fail("expected a period such as 2024Q4, 2014-02, 2024-W51, 2024-12-03, 2024 or 2024-12-01..2024-12-15");
 }
 
 ReportPeriod DaysPeriod(int64_t from_day, int64_t to_day) {
@@ -148,18 +157,26 @@ using nlohmann::json;
 
 // What one scan gathers per cell: everything, and separately what research scanners sent (a subset,
 // so subtracting it is exact for packets and for distinct sources).
+// The source sets exist only where sources are counted: a day has a hundred thousand service keys.
 struct Cell {
     uint64_t packets = 0, bytes = 0;
     uint64_t research_packets = 0, research_bytes = 0;
-    SourceSet sources, research_sources;
+    std::unique_ptr<SourceSet> sources, research_sources;
     uint64_t Packets() const { return packets - research_packets; }
     uint64_t Bytes() const { return bytes - research_bytes; }
-    uint64_t Sources() const { return sources.Cardinality() - research_sources.Cardinality(); }
+    uint64_t Sources() const {
+        return (sources ? sources->Cardinality() : 0) - (research_sources ? research_sources->Cardinality() : 0);
+    }
 };
 
 // Cells by (split, key): the split is the day, the sensor id, or 0 for the whole period.
 enum class Split { NONE, DAY, SENSOR };
-using Cells = std::map<std::pair<int64_t, uint32_t>, Cell>;
+struct CellKeyHash {
+    size_t operator()(const std::pair<int64_t, uint32_t> &k) const {
+        return std::hash<uint64_t>()(uint64_t(k.first) * 0x9E3779B97F4A7C15ull ^ k.second);
+    }
+};
+using Cells = std::unordered_map<std::pair<int64_t, uint32_t>, Cell, CellKeyHash>;
 // Maps a stored key to the key it counts under, or nothing to leave it out.
 using KeyMap = std::function<std::optional<uint32_t>(uint32_t)>;
 
@@ -172,7 +189,9 @@ Cells Collect(const Scope &scope, Dimension dim, int64_t from, int64_t to, const
               Split split, bool with_sources, const KeyMap &map = nullptr) {
     Cells cells;
     auto scan = [&](Dimension d, bool research) {
-        scope.store.ScanCounters(Granularity::DAY, d, from, to, [&](const CounterRecord &r) {
+        // Without sources, only the segments' heads are read (Store::ScanCounts): several times faster.
+        const auto read = with_sources ? &Store::ScanCounters : &Store::ScanCounts;
+        (scope.store.*read)(Granularity::DAY, d, from, to, [&](const CounterRecord &r) {
             if (!sensors.count(r.sensor_id)) return;
             std::optional<uint32_t> key = map ? map(r.key) : std::optional<uint32_t>(r.key);
             if (!key) return;
@@ -181,7 +200,9 @@ Cells Collect(const Scope &scope, Dimension dim, int64_t from, int64_t to, const
             (research ? c.research_packets : c.packets) += r.packets;
             (research ? c.research_bytes : c.bytes) += r.bytes;
             if (with_sources) {
-                SourceSet &set = research ? c.research_sources : c.sources;
+                std::unique_ptr<SourceSet> &slot = research ? c.research_sources : c.sources;
+                if (!slot) slot = std::make_unique<SourceSet>();
+                SourceSet &set = *slot;
                 set.AddV4Many(r.sources_v4);
                 if (!r.sources_v6.empty()) set.AddV6Many(r.sources_v6);
             }
@@ -220,6 +241,10 @@ struct Naming {
 std::string ServiceKeyName(uint32_t packed) { return ServiceKey{packed}.ToString(); }
 std::string IanaName(uint32_t packed) { return std::string(IanaNames::Builtin().ServiceName(ServiceKey{packed})); }
 std::string CountryKeyName(uint32_t country) { return CountryCode(uint16_t(country)); }
+std::string CategoryKeyName(uint32_t category) {
+    return category > 0 && category < sig::CATEGORY_COUNT ? std::string(sig::CategoryName(sig::Category(category)))
+                                                          : fmt::format("category {}", category);
+}
 
 // Table rows (sorted by packets, then key) from whole-period cells.
 std::vector<SummaryRow> RowsOf(const Cells &cells, const std::function<std::string(uint32_t)> &key_name,
@@ -232,6 +257,7 @@ std::vector<SummaryRow> RowsOf(const Cells &cells, const std::function<std::stri
         if (c.Packets() == 0) continue;
         SummaryRow row;
         row.key = key_name(k.second);
+        row.sid = k.second;  // the stored key, kept for the daily series' scan
         if (display) row.name = display(k.second);
         row.packets = c.Packets();
         row.bytes = c.Bytes();
@@ -246,14 +272,15 @@ std::vector<SummaryRow> RowsOf(const Cells &cells, const std::function<std::stri
     return rows;
 }
 
-json RowsJson(const std::vector<SummaryRow> &rows) {
+// `with_sources`: whether the rows' distinct sources were counted (null in the JSON when not).
+json RowsJson(const std::vector<SummaryRow> &rows, bool with_sources) {
     json out = json::array();
     for (const SummaryRow &r : rows) {
         json row = {{"key", r.key},
                     {"name", r.name},
                     {"name_ja", r.name_ja.empty() ? r.name : r.name_ja},
                     {"packets", r.packets},
-                    {"unique_sources", r.unique_sources},
+                    {"unique_sources", with_sources && r.rank != 0 ? json(r.unique_sources) : json(nullptr)},
                     {"per_day_per_ip", r.per_day_per_ip},
                     {"share", r.share}};
         AddComparisonJson(row, r);
@@ -278,22 +305,23 @@ json BuildReport(Store &store, const ReportOptions &options) {
     const ReportPeriod prev = options.compare ? *options.compare : PreviousReportPeriod(cur);
     const Scope scope{store, options.exclude_research};
 
+    // Totals, sensors, decode events and the files' data: the summary by sensor of each period (it reads the
+    // TOTAL dimension with its sources). The tables below count packets, as the NPA's do, and read only the
+    // segments' heads.
     SummaryOptions base;
     base.from_day = cur.from_day;
     base.to_day = cur.to_day;
-    base.top = options.top;
-    base.compare = true;
-    base.previous = std::pair{prev.from_day, prev.to_day};
+    base.by = SummaryBy::SENSOR;
+    base.top = 0;
     base.sensor_group = options.sensor_group;
     base.exclude_research = options.exclude_research;
-    auto table = [&](SummaryBy by) {
-        SummaryOptions o = base;
-        o.by = by;
-        return Summarize(store, o);
-    };
-    const Summary services = table(SummaryBy::SERVICE);
+    const Summary services = Summarize(store, base);
+    SummaryOptions before = base;
+    before.from_day = prev.from_day;
+    before.to_day = prev.to_day;
+    const Summary then = Summarize(store, before);
     const uint64_t addresses = services.monitored_addresses;
-    const uint64_t previous_addresses = services.previous ? services.previous->monitored_addresses : 0;
+    const uint64_t previous_addresses = then.monitored_addresses;
 
     // The sensors counted (the group), and all configured ones (the ratio charts' first column).
     std::unordered_set<int64_t> group, all_sensors;
@@ -345,38 +373,66 @@ json BuildReport(Store &store, const ReportOptions &options) {
         o["packets"] = services.packets;
         o["bytes"] = services.bytes;
         o["unique_sources"] = services.unique_sources;
-        o["previous_packets"] = services.previous ? services.previous->packets : 0;
-        o["previous_unique_sources"] = services.previous ? services.previous->unique_sources : 0;
+        o["previous_packets"] = then.packets;
+        o["previous_unique_sources"] = then.unique_sources;
         AddFigure(o, "per_day_per_ip", PerDayPerIp(services.packets, cur.Days(), addresses),
-                  services.previous ? services.previous->per_day_per_ip : 0.0);
+                  PerDayPerIp(then.packets, prev.Days(), previous_addresses));
         AddFigure(o, "unique_sources_per_day", sources_per_day(cur), sources_per_day(prev));
         j["overview"] = std::move(o);
     }
 
-    const Summary regions = table(SummaryBy::COUNTRY);
-    j["services"] = {{"rows", RowsJson(services.rows)}, {"total_rows", services.total_rows}};
-    j["regions"] = {{"rows", RowsJson(regions.rows)}, {"total_rows", regions.total_rows}};
-
     Naming naming{CountryNames("en"), CountryNames("ja")};
+    // A table in the NPA's form: this period's rows (by packets) against the previous period's.
+    struct Table {
+        std::vector<SummaryRow> rows;  // compared, the top N and the movers
+        size_t total_rows = 0;         // keys with packets this period
+        std::unordered_map<std::string, uint32_t> key_of;  // the stored key of each row's key text
+        bool sources = false;                                // rows' unique_sources counted
+    };
+    // With `sources`, this period's rows count their distinct sources too (a full decode of the dimension);
+    // the destination-service table does without: a day's segment of it holds millions of sources.
+    auto compared = [&](Dimension dim, const KeyMap &map, const std::function<std::string(uint32_t)> &name,
+                        const std::function<std::string(uint32_t)> &display, bool country, bool sources) {
+        auto rows = [&](const ReportPeriod &p, uint64_t addr, bool with_sources) {
+            std::vector<SummaryRow> r =
+                RowsOf(Collect(scope, dim, p.from_day, p.to_day, group, Split::NONE, with_sources, map), name, display,
+                       p.Days(), addr, with_sources);
+            for (SummaryRow &row : r) naming.Name(row, country);
+            return r;
+        };
+        Table t;
+        t.sources = sources;
+        std::vector<SummaryRow> now = rows(cur, addresses, sources);
+        for (SummaryRow &row : now) t.key_of[row.key] = row.sid;
+        t.total_rows = now.size();
+        t.rows = CompareRows(std::move(now), rows(prev, previous_addresses, false), options.top);
+        return t;
+    };
+    const Table service_table = compared(Dimension::SERVICE, nullptr, ServiceKeyName, IanaName, false, false);
+    const Table region_table = compared(Dimension::COUNTRY, nullptr, CountryKeyName, nullptr, true, true);
+    j["services"] = {{"rows", RowsJson(service_table.rows, false)}, {"total_rows", service_table.total_rows}};
+    j["regions"] = {{"rows", RowsJson(region_table.rows, true)}, {"total_rows", region_table.total_rows}};
+
     // The top keys of a table (by this period's rank), for the series, ratios and service mix.
-    auto top_keys = [](const Summary &s) {
+    auto top_keys = [](const Table &t) {
         std::vector<std::string> keys;
-        for (const SummaryRow &r : s.rows)
+        for (const SummaryRow &r : t.rows)
             if (r.rank != 0 && r.rank <= REPORT_SERIES_KEYS) keys.push_back(r.key);
         return keys;
     };
-    const std::vector<std::string> top_services = top_keys(services), top_regions = top_keys(regions);
+    const std::vector<std::string> top_services = top_keys(service_table), top_regions = top_keys(region_table);
 
     // Daily series of the top keys: packets per day per sensor IP.
     json series;
     series["days"] = json::array();
     for (int64_t d = cur.from_day; d <= cur.to_day; ++d) series["days"].push_back(FormatDay(d));
     auto daily = [&](Dimension dim, const std::vector<std::string> &keys, const std::function<std::string(uint32_t)> &name,
-                     const Summary &s) {
-        const std::unordered_set<std::string> wanted(keys.begin(), keys.end());
+                     const Table &s) {
+        std::unordered_set<uint32_t> wanted;
+        for (const std::string &k : keys) wanted.insert(s.key_of.at(k));
         const Cells cells = Collect(scope, dim, cur.from_day, cur.to_day, group, Split::DAY, false,
                                     [&](uint32_t k) -> std::optional<uint32_t> {
-                                        if (wanted.count(name(k))) return k;
+                                        if (wanted.count(k)) return k;
                                         return std::nullopt;
                                     });
         std::map<std::string, std::vector<double>> values;
@@ -395,8 +451,8 @@ json BuildReport(Store &store, const ReportOptions &options) {
         }
         return out;
     };
-    series["services"] = daily(Dimension::SERVICE, top_services, ServiceKeyName, services);
-    series["regions"] = daily(Dimension::COUNTRY, top_regions, CountryKeyName, regions);
+    series["services"] = daily(Dimension::SERVICE, top_services, ServiceKeyName, service_table);
+    series["regions"] = daily(Dimension::COUNTRY, top_regions, CountryKeyName, region_table);
     j["series"] = std::move(series);
 
     // Ratio charts: the share of each top key among all packets of a group of sensors. The columns are all
@@ -446,7 +502,16 @@ json BuildReport(Store &store, const ReportOptions &options) {
 
     // The service mix of each top region.
     {
-        const Cells cells = Collect(scope, Dimension::COUNTRY_SERVICE, cur.from_day, cur.to_day, group, Split::NONE, false);
+        // A day has about a million country x service keys: those of other regions are dropped at once.
+        std::vector<uint16_t> top_countries;
+        for (const std::string &region : top_regions) top_countries.push_back(uint16_t(region_table.key_of.at(region)));
+        const Cells cells = Collect(scope, Dimension::COUNTRY_SERVICE, cur.from_day, cur.to_day, group, Split::NONE, false,
+                                    [&](uint32_t k) -> std::optional<uint32_t> {
+                                        const uint16_t country = CountryOfKey(k);
+                                        for (uint16_t c : top_countries)
+                                            if (c == country) return k;
+                                        return std::nullopt;
+                                    });
         json mix = json::array();
         for (const std::string &region : top_regions) {
             std::vector<std::pair<uint64_t, uint32_t>> by_service;
@@ -482,16 +547,9 @@ json BuildReport(Store &store, const ReportOptions &options) {
         j["region_service_mix"] = std::move(mix);
     }
 
-    // A table in the NPA's form over a class-keyed dimension: this period's rows against the previous ones.
     auto class_table = [&](Dimension dim, const KeyMap &map, const std::function<std::string(uint32_t)> &name,
                            bool country) {
-        auto rows = [&](const ReportPeriod &p, uint64_t addr) {
-            std::vector<SummaryRow> r = RowsOf(Collect(scope, dim, p.from_day, p.to_day, group, Split::NONE, true, map),
-                                               name, country ? nullptr : IanaName, p.Days(), addr, true);
-            for (SummaryRow &row : r) naming.Name(row, country);
-            return r;
-        };
-        return RowsJson(CompareRows(rows(cur, addresses), rows(prev, previous_addresses), options.top));
+        return RowsJson(compared(dim, map, name, country ? nullptr : IanaName, country, true).rows, true);
     };
     auto classes = [](std::initializer_list<TrafficClass> set) {
         uint32_t bits = 0;  // the list itself does not outlive this call
@@ -578,11 +636,11 @@ json BuildReport(Store &store, const ReportOptions &options) {
 
     // Signatures (NPA section 3): only when rules ran in either period.
     {
-        const Summary categories = table(SummaryBy::CATEGORY);
+        const Table categories = compared(Dimension::SIGNATURE_CATEGORY, nullptr, CategoryKeyName, nullptr, false, true);
         if (categories.rows.empty()) {
             j["signatures"] = nullptr;
         } else {
-            const Summary countries = table(SummaryBy::SIGNATURE_COUNTRY);
+            const Table countries = compared(Dimension::SIGNATURE_COUNTRY, nullptr, CountryKeyName, nullptr, true, true);
             // A packet that hit any rule counts once in the by-country dimension: its total is the detections.
             auto detections = [&](const ReportPeriod &p) {
                 uint64_t n = 0;
@@ -597,8 +655,8 @@ json BuildReport(Store &store, const ReportOptions &options) {
             s["previous_packets"] = then;
             AddFigure(s, "per_day_per_ip", PerDayPerIp(now, cur.Days(), addresses),
                       PerDayPerIp(then, prev.Days(), previous_addresses));
-            s["categories"] = RowsJson(categories.rows);
-            s["regions"] = RowsJson(countries.rows);
+            s["categories"] = RowsJson(categories.rows, true);
+            s["regions"] = RowsJson(countries.rows, true);
             j["signatures"] = std::move(s);
         }
     }

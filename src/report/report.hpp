@@ -25,8 +25,8 @@ struct ReportPeriod {
     int64_t Days() const { return to_day - from_day + 1; }
 };
 
-/// Parses 2024Q4, 2014-02, 2024-W51 (ISO 8601 week), 2024-12-03 or 2024. On failure returns nothing
-/// and says why in `error`.
+/// Parses 2024Q4, 2014-02, 2024-W51 (ISO 8601 week), 2024-12-03, 2024 or 2024-12-01..2024-12-15. On failure
+/// returns nothing and says why in `error`.
 std::optional<ReportPeriod> ParseReportPeriod(std::string_view text, std::string *error = nullptr);
 /// The days [from_day, to_day] as a period of their own (--from/--to).
 ReportPeriod DaysPeriod(int64_t from_day, int64_t to_day);

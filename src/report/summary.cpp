@@ -305,7 +305,7 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     }
     s.unique_sources = all_sources.Cardinality() - research_sources.Cardinality();
     // Frames without IP carry service key 0 ("-"); having no destination, they are always unattributed.
-    store.ScanCounters(Granularity::DAY, Dimension::SERVICE, s.from_day, s.to_day, [&](const CounterRecord &r) {
+    store.ScanCounts(Granularity::DAY, Dimension::SERVICE, s.from_day, s.to_day, [&](const CounterRecord &r) {
         if (r.sensor_id == unattributed_id && r.key == 0) s.non_ip_frames += r.packets;
     });
     // Only sensors that saw packets in the period count towards the monitored space when they are

@@ -151,6 +151,10 @@ public:
     /// Calls f for every row of dimension `dim` with period in [from, to] (hours or days).
     virtual void ScanCounters(Granularity g, Dimension dim, int64_t from, int64_t to,
                               const std::function<void(const CounterRecord &)> &f) = 0;
+    /// The same rows without their sources (CounterRecord's spans stay empty): far cheaper, for what
+    /// ranks or sums packets only.
+    virtual void ScanCounts(Granularity g, Dimension dim, int64_t from, int64_t to,
+                            const std::function<void(const CounterRecord &)> &f) = 0;
     virtual void ScanSources(int64_t from_day, int64_t to_day, const std::function<void(const SourceRecord &)> &f) = 0;
     /// Decode-event totals per (sensor id, event name) over [from_day, to_day].
     virtual void ScanEvents(int64_t from_day, int64_t to_day,

@@ -690,6 +690,42 @@ public:
             for (auto &[sensor_id, segment] : DayFromHours(int64_t(dim), day)) emit(day, sensor_id, segment);
     }
 
+    void ScanCounts(Granularity g, Dimension dim, int64_t from, int64_t to,
+                    const std::function<void(const CounterRecord &)> &f) override {
+        std::set<int64_t> pending;
+        if (g == Granularity::DAY) {
+            Statement q(db_, "SELECT day FROM days_pending WHERE day BETWEEN ? AND ?");
+            q.Bind(1, from).Bind(2, to);
+            while (q.Step()) pending.insert(q.Int(0));
+        }
+        CounterRecord r;
+        auto emit = [&](const Segment::RowCounts &row) {
+            r.key = row.key;
+            r.packets = row.packets;
+            r.bytes = row.bytes;
+            r.unique_sources = row.unique_sources;
+            f(r);
+        };
+        Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
+                                     g == Granularity::HOUR ? "counters_hourly" : "counters_daily")
+                             .c_str());
+        s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
+        while (s.Step()) {
+            if (pending.count(s.Int(0))) continue;
+            r.period = s.Int(0);
+            r.sensor_id = s.Int(1);
+            if (!Segment::ScanCounts(s.Blob(2), emit))
+                throw StoreError(fmt::format("{}: segment (dim {}, period {}) is corrupt", path_, int(dim), s.Int(0)));
+        }
+        // Days still marked: united from their hours, sources and all (rare: an ingest running or interrupted).
+        for (const int64_t day : pending)
+            for (auto &[sensor_id, segment] : DayFromHours(int64_t(dim), day)) {
+                r.period = day;
+                r.sensor_id = sensor_id;
+                for (const SegmentRowView row : segment.Rows()) emit({row.key, row.packets, row.bytes, row.UniqueSources()});
+            }
+    }
+
     std::optional<std::pair<int64_t, int64_t>> DayRange() override {
         Statement s(db_, "SELECT min(d), max(d) FROM (SELECT min(period) AS d FROM counters_daily WHERE dim = 0 UNION "
                          "ALL SELECT max(period) FROM counters_daily WHERE dim = 0 UNION ALL SELECT day FROM days_pending)");

@@ -40,12 +40,13 @@ TEST(ReportPeriod, QuartersMonthsWeeksDaysAndYears) {
     EXPECT_EQ(Days(Period("2024-12-03")), "2024-12-03..2024-12-03");
     EXPECT_EQ(Days(Period("2024")), "2024-01-01..2024-12-31");
     EXPECT_EQ(Period("2024Q4").Days(), 92);
+    EXPECT_EQ(Days(Period("2024-12-01..2024-12-15")), "2024-12-01..2024-12-15");
 }
 
 TEST(ReportPeriod, RejectsWhatIsNoPeriod) {
     std::string error;
     for (const char *bad : {"", "24Q1", "2024Q5", "2024Q0", "2024-13", "2024-00", "2021-W53", "2024-W00", "2024-02-30",
-                            "2024-1", "2024/01", "abcd", "2024-W5"}) {
+                            "2024-1", "2024/01", "abcd", "2024-W5", "2024-12-15..2024-12-01", "2024-12-01..x"}) {
         EXPECT_FALSE(ParseReportPeriod(bad, &error)) << bad;
         EXPECT_NE(error.find(bad), std::string::npos) << "the message names the text: " << error;
     }
