@@ -1,10 +1,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "app/commands.hpp"
 #include "common/time.hpp"
@@ -28,6 +30,7 @@ struct ReportArgs {
     size_t top = 10;
     bool exclude_research = false;
     std::string output;
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
 };
 
 int Usage(const std::string &message) {
@@ -65,6 +68,7 @@ int RunReport(const ReportArgs &args) {
     options.lang = args.lang;
     options.top = args.top;
     options.exclude_research = args.exclude_research;
+    options.threads = std::max(1u, args.threads);
     for (const std::string &s : args.sensors)
         if (!s.empty()) options.sensor_group.push_back(s);
     if (!std::filesystem::exists(args.store))
@@ -155,6 +159,8 @@ void RegisterReport(CLI::App &app, int &exit_code) {
     cmd->add_option("--top", args->top, "Rows of the top-N tables")->capture_default_str();
     cmd->add_flag("--exclude-research", args->exclude_research, "Leave research scanners out of every count");
     cmd->add_option("-o,--output", args->output, "Output file (folder for csv); default: standard output");
+    cmd->add_option("--threads", args->threads, "Threads that read the store (long periods are split by days)")
+        ->capture_default_str();
     cmd->callback([args, &exit_code] { exit_code = RunReport(*args); });
 }
 

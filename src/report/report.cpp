@@ -8,6 +8,8 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <future>
+#include <thread>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -183,15 +185,18 @@ using KeyMap = std::function<std::optional<uint32_t>(uint32_t)>;
 struct Scope {
     Store &store;
     bool exclude_research = false;
+    // Scans of more than a few days are split by days over this many threads, each reading through a
+    // connection of its own (a SQLite connection serves one thread at a time).
+    unsigned threads = 1;
 };
 
-Cells Collect(const Scope &scope, Dimension dim, int64_t from, int64_t to, const std::unordered_set<int64_t> &sensors,
-              Split split, bool with_sources, const KeyMap &map = nullptr) {
+Cells CollectDays(Store &store, bool exclude_research, Dimension dim, int64_t from, int64_t to,
+                  const std::unordered_set<int64_t> &sensors, Split split, bool with_sources, const KeyMap &map) {
     Cells cells;
     auto scan = [&](Dimension d, bool research) {
         // Without sources, only the segments' heads are read (Store::ScanCounts): several times faster.
         const auto read = with_sources ? &Store::ScanCounters : &Store::ScanCounts;
-        (scope.store.*read)(Granularity::DAY, d, from, to, [&](const CounterRecord &r) {
+        (store.*read)(Granularity::DAY, d, from, to, [&](const CounterRecord &r) {
             if (!sensors.count(r.sensor_id)) return;
             std::optional<uint32_t> key = map ? map(r.key) : std::optional<uint32_t>(r.key);
             if (!key) return;
@@ -209,7 +214,51 @@ Cells Collect(const Scope &scope, Dimension dim, int64_t from, int64_t to, const
         });
     };
     scan(dim, false);
-    if (scope.exclude_research) scan(ResearchDimension(dim), true);
+    if (exclude_research) scan(ResearchDimension(dim), true);
+    return cells;
+}
+
+void MergeCells(Cells &into, Cells &&part) {
+    if (into.empty()) {
+        into = std::move(part);
+        return;
+    }
+    auto unite = [](std::unique_ptr<SourceSet> &to, std::unique_ptr<SourceSet> &from) {
+        if (!from) return;
+        if (!to) to = std::move(from);
+        else to->Merge(*from);
+    };
+    for (auto &[k, c] : part) {
+        Cell &d = into[k];
+        d.packets += c.packets;
+        d.bytes += c.bytes;
+        d.research_packets += c.research_packets;
+        d.research_bytes += c.research_bytes;
+        unite(d.sources, c.sources);
+        unite(d.research_sources, c.research_sources);
+    }
+}
+
+// Packets, bytes and (with_sources) distinct sources per cell of dimension `dim` over the days [from, to],
+// summed over `sensors`, keys mapped by `map`; research scanners subtracted when the scope says so.
+Cells Collect(const Scope &scope, Dimension dim, int64_t from, int64_t to, const std::unordered_set<int64_t> &sensors,
+              Split split, bool with_sources, const KeyMap &map = nullptr) {
+    const int64_t days = to - from + 1;
+    const unsigned threads = unsigned(std::min<int64_t>(scope.threads, days / 4));
+    if (threads <= 1)
+        return CollectDays(scope.store, scope.exclude_research, dim, from, to, sensors, split, with_sources, map);
+    std::vector<std::future<Cells>> others;
+    const std::string path = scope.store.Location();
+    auto first_day = [&](unsigned t) { return from + days * int64_t(t) / int64_t(threads); };
+    for (unsigned t = 1; t < threads; ++t)
+        others.push_back(std::async(std::launch::async, [&, t] {
+            auto store = Store::OpenSqliteReadOnly(path);
+            return CollectDays(*store, scope.exclude_research, dim, first_day(t), first_day(t + 1) - 1, sensors, split,
+                               with_sources, map);
+        }));
+    Cells cells = CollectDays(scope.store, scope.exclude_research, dim, from, first_day(1) - 1, sensors, split,
+                              with_sources, map);
+    for (auto &f : others) MergeCells(cells, f.get());
     return cells;
 }
 
@@ -303,7 +352,7 @@ std::string UtcNow() {
 json BuildReport(Store &store, const ReportOptions &options) {
     const ReportPeriod &cur = options.period;
     const ReportPeriod prev = options.compare ? *options.compare : PreviousReportPeriod(cur);
-    const Scope scope{store, options.exclude_research};
+    const Scope scope{store, options.exclude_research, std::max(1u, options.threads)};
 
     // Totals, sensors, decode events and the files' data: the summary by sensor of each period (it reads the
     // TOTAL dimension with its sources). The tables below count packets, as the NPA's do, and read only the
@@ -391,22 +440,26 @@ json BuildReport(Store &store, const ReportOptions &options) {
     };
     // With `sources`, this period's rows count their distinct sources too (a full decode of the dimension);
     // the destination-service table does without: a day's segment of it holds millions of sources.
-    auto compared = [&](Dimension dim, const KeyMap &map, const std::function<std::string(uint32_t)> &name,
+    auto table_of = [&](Cells now_cells, Cells then_cells, const std::function<std::string(uint32_t)> &name,
                         const std::function<std::string(uint32_t)> &display, bool country, bool sources) {
-        auto rows = [&](const ReportPeriod &p, uint64_t addr, bool with_sources) {
-            std::vector<SummaryRow> r =
-                RowsOf(Collect(scope, dim, p.from_day, p.to_day, group, Split::NONE, with_sources, map), name, display,
-                       p.Days(), addr, with_sources);
+        auto rows = [&](const Cells &cells, const ReportPeriod &p, uint64_t addr, bool with_sources) {
+            std::vector<SummaryRow> r = RowsOf(cells, name, display, p.Days(), addr, with_sources);
             for (SummaryRow &row : r) naming.Name(row, country);
             return r;
         };
         Table t;
         t.sources = sources;
-        std::vector<SummaryRow> now = rows(cur, addresses, sources);
+        std::vector<SummaryRow> now = rows(now_cells, cur, addresses, sources);
         for (SummaryRow &row : now) t.key_of[row.key] = row.sid;
         t.total_rows = now.size();
-        t.rows = CompareRows(std::move(now), rows(prev, previous_addresses, false), options.top);
+        t.rows = CompareRows(std::move(now), rows(then_cells, prev, previous_addresses, false), options.top);
         return t;
+    };
+    auto compared = [&](Dimension dim, const KeyMap &map, const std::function<std::string(uint32_t)> &name,
+                        const std::function<std::string(uint32_t)> &display, bool country, bool sources) {
+        return table_of(Collect(scope, dim, cur.from_day, cur.to_day, group, Split::NONE, sources, map),
+                        Collect(scope, dim, prev.from_day, prev.to_day, group, Split::NONE, false, map), name, display,
+                        country, sources);
     };
     const Table service_table = compared(Dimension::SERVICE, nullptr, ServiceKeyName, IanaName, false, false);
     const Table region_table = compared(Dimension::COUNTRY, nullptr, CountryKeyName, nullptr, true, true);
@@ -556,40 +609,68 @@ json BuildReport(Store &store, const ReportOptions &options) {
         for (TrafficClass c : set) bits |= 1u << unsigned(c);
         return [bits](uint8_t c) { return c < 32 && (bits >> c & 1u) != 0; };
     };
-    // Per-day packets and distinct sources of some classes, with the period's means.
-    auto class_days = [&](const ReportPeriod &p, const std::function<bool(uint8_t)> &wanted, bool with_sources,
-                          std::vector<double> *packets, std::vector<double> *sources) {
-        const Cells cells = Collect(scope, Dimension::CLASS, p.from_day, p.to_day, group, Split::DAY, with_sources,
+    // The classes of the backscatter and DNS sections, in one scan of each dimension and period: group 1 the
+    // backscatter (SYN/ACK and RST/ACK, the replies of victims of spoofed SYN floods), 2 DNS queries, 3 DNS
+    // responses (source port 53).
+    const auto backscatter = classes({TrafficClass::SYNACK_BACKSCATTER, TrafficClass::RSTACK_BACKSCATTER});
+    auto class_group = [backscatter](uint8_t c) -> uint32_t {
+        if (backscatter(c)) return 1;
+        if (TrafficClass(c) == TrafficClass::DNS_QUERY) return 2;
+        if (TrafficClass(c) == TrafficClass::DNS_RESPONSE) return 3;
+        return 0;
+    };
+    // Moves the cells of group `g` (key >> 24) out of `cells`, under the rest of their key.
+    auto pick = [](Cells &cells, uint32_t g) {
+        Cells out;
+        for (auto &[k, c] : cells)
+            if (k.second >> 24 == g) out.emplace(std::pair{k.first, k.second & 0xFFFFFFu}, std::move(c));
+        return out;
+    };
+    struct ClassDays {
+        std::vector<double> packets[4], sources[4];  // by group, per day
+        uint64_t total[4] = {};
+        double sources_per_day[4] = {};
+    };
+    auto class_days = [&](const ReportPeriod &p) {
+        const Cells cells = Collect(scope, Dimension::CLASS, p.from_day, p.to_day, group, Split::DAY, true,
                                     [&](uint32_t k) -> std::optional<uint32_t> {
-                                        if (wanted(uint8_t(k))) return 0u;
+                                        if (const uint32_t g = class_group(uint8_t(k))) return g;
                                         return std::nullopt;
                                     });
-        uint64_t total_packets = 0, total_sources = 0;
-        if (packets) packets->assign(size_t(p.Days()), 0.0);
-        if (sources) sources->assign(size_t(p.Days()), 0.0);
-        for (const auto &[k, c] : cells) {
-            total_packets += c.Packets();
-            if (with_sources) total_sources += c.Sources();
-            if (packets) (*packets)[size_t(k.first - p.from_day)] = double(c.Packets());
-            if (sources) (*sources)[size_t(k.first - p.from_day)] = double(c.Sources());
+        ClassDays out;
+        for (int g = 1; g < 4; ++g) {
+            out.packets[g].assign(size_t(p.Days()), 0.0);
+            out.sources[g].assign(size_t(p.Days()), 0.0);
         }
-        return std::pair{total_packets, double(total_sources) / double(p.Days())};
+        for (const auto &[k, c] : cells) {
+            const size_t g = k.second, d = size_t(k.first - p.from_day);
+            out.packets[g][d] = double(c.Packets());
+            out.sources[g][d] = double(c.Sources());
+            out.total[g] += c.Packets();
+            out.sources_per_day[g] += double(c.Sources()) / double(p.Days());
+        }
+        return out;
     };
+    const ClassDays days_now = class_days(cur), days_then = class_days(prev);
+    auto class_country = [&](const ReportPeriod &p, bool sources) {
+        return Collect(scope, Dimension::CLASS_COUNTRY, p.from_day, p.to_day, group, Split::NONE, sources,
+                       [&](uint32_t k) -> std::optional<uint32_t> {
+                           if (const uint32_t g = class_group(ClassOfCountryKey(k)); g == 1 || g == 3)
+                               return g << 24 | CountryOfClassKey(k);
+                           return std::nullopt;
+                       });
+    };
+    Cells countries_now = class_country(cur, true), countries_then = class_country(prev, false);
 
-    // Backscatter (NPA section 4): SYN/ACK and RST/ACK, the replies of victims of spoofed SYN floods.
     {
-        const auto backscatter = classes({TrafficClass::SYNACK_BACKSCATTER, TrafficClass::RSTACK_BACKSCATTER});
-        std::vector<double> packets, sources;
-        const auto [now_packets, now_sources] = class_days(cur, backscatter, true, &packets, &sources);
-        const auto [then_packets, then_sources] = class_days(prev, backscatter, true, nullptr, nullptr);
         json b;
         b["classes"] = {"synack-backscatter", "rstack-backscatter"};
-        b["packets"] = now_packets;
-        b["previous_packets"] = then_packets;
-        AddFigure(b, "per_day_per_ip", PerDayPerIp(now_packets, cur.Days(), addresses),
-                  PerDayPerIp(then_packets, prev.Days(), previous_addresses));
-        AddFigure(b, "unique_sources_per_day", now_sources, then_sources);
-        b["series"] = {{"packets", packets}, {"unique_sources", sources}};
+        b["packets"] = days_now.total[1];
+        b["previous_packets"] = days_then.total[1];
+        AddFigure(b, "per_day_per_ip", PerDayPerIp(days_now.total[1], cur.Days(), addresses),
+                  PerDayPerIp(days_then.total[1], prev.Days(), previous_addresses));
+        AddFigure(b, "unique_sources_per_day", days_now.sources_per_day[1], days_then.sources_per_day[1]);
+        b["series"] = {{"packets", days_now.packets[1]}, {"unique_sources", days_now.sources[1]}};
         b["by_source_port"] = class_table(
             Dimension::CLASS_SOURCE_PORT,
             [&](uint32_t k) -> std::optional<uint32_t> {
@@ -597,39 +678,21 @@ json BuildReport(Store &store, const ReportOptions &options) {
                 return std::nullopt;
             },
             ServiceKeyName, false);
-        b["by_region"] = class_table(
-            Dimension::CLASS_COUNTRY,
-            [&](uint32_t k) -> std::optional<uint32_t> {
-                if (backscatter(ClassOfCountryKey(k))) return CountryOfClassKey(k);
-                return std::nullopt;
-            },
-            CountryKeyName, true);
+        b["by_region"] = RowsJson(
+            table_of(pick(countries_now, 1), pick(countries_then, 1), CountryKeyName, nullptr, true, true).rows, true);
         j["backscatter"] = std::move(b);
     }
-
-    // DNS: queries and responses per day; responses (source port 53) by region.
     {
-        std::vector<double> queries, responses;
-        const auto is_query = classes({TrafficClass::DNS_QUERY}), is_response = classes({TrafficClass::DNS_RESPONSE});
-        const uint64_t q_now = class_days(cur, is_query, false, &queries, nullptr).first;
-        const uint64_t r_now = class_days(cur, is_response, false, &responses, nullptr).first;
-        const uint64_t q_then = class_days(prev, is_query, false, nullptr, nullptr).first;
-        const uint64_t r_then = class_days(prev, is_response, false, nullptr, nullptr).first;
         json d;
-        d["queries"] = q_now;
-        d["responses"] = r_now;
-        AddFigure(d, "queries_per_day_per_ip", PerDayPerIp(q_now, cur.Days(), addresses),
-                  PerDayPerIp(q_then, prev.Days(), previous_addresses));
-        AddFigure(d, "responses_per_day_per_ip", PerDayPerIp(r_now, cur.Days(), addresses),
-                  PerDayPerIp(r_then, prev.Days(), previous_addresses));
-        d["series"] = {{"queries", queries}, {"responses", responses}};
-        d["responses_by_region"] = class_table(
-            Dimension::CLASS_COUNTRY,
-            [&](uint32_t k) -> std::optional<uint32_t> {
-                if (is_response(ClassOfCountryKey(k))) return CountryOfClassKey(k);
-                return std::nullopt;
-            },
-            CountryKeyName, true);
+        d["queries"] = days_now.total[2];
+        d["responses"] = days_now.total[3];
+        AddFigure(d, "queries_per_day_per_ip", PerDayPerIp(days_now.total[2], cur.Days(), addresses),
+                  PerDayPerIp(days_then.total[2], prev.Days(), previous_addresses));
+        AddFigure(d, "responses_per_day_per_ip", PerDayPerIp(days_now.total[3], cur.Days(), addresses),
+                  PerDayPerIp(days_then.total[3], prev.Days(), previous_addresses));
+        d["series"] = {{"queries", days_now.packets[2]}, {"responses", days_now.packets[3]}};
+        d["responses_by_region"] = RowsJson(
+            table_of(pick(countries_now, 3), pick(countries_then, 3), CountryKeyName, nullptr, true, true).rows, true);
         d["classified_by_port"] = services.dns_by_port;
         j["dns"] = std::move(d);
     }

@@ -40,6 +40,8 @@ struct ReportOptions {
     size_t top = 10;
     bool exclude_research = false;
     std::string lang = "en";  // recorded in the document; the writers take the language they render
+    /// Threads the long scans are split over, by days (each opens the store again, read only).
+    unsigned threads = 1;
 };
 
 /// How many keys the daily series, ratio charts and region service mix follow (the reports' top 5).

@@ -246,3 +246,32 @@ TEST(Report, SensorGroupsByNameLocationCountryOrProvider) {
 }
 
 }  // namespace darkscope
+
+namespace darkscope {
+
+// Long periods are read by several threads, each through its own connection, split by days: the document
+// must not depend on how many.
+TEST(ReportThreads, SplitByDaysGivesTheSameReport) {
+    testing::SummaryTestStore test_store("darkscope_report_threads_test.db");
+    AggregateShard shard;
+    const char *sources[] = {"192.0.2.1", "192.0.2.2", "192.0.2.3", "203.0.113.5"};
+    for (int day = 0; day < 24; ++day)
+        for (int i = 0; i <= day % 5; ++i) {
+            const TimestampNs ts = DAY0 + int64_t(day) * 86400 * NS_PER_SEC + i;
+            Syn(shard, sources[(day + i) % 4], uint16_t(22 + day % 3), ts);
+            if (day % 4 == 0) SynAck(shard, sources[3], uint16_t(80 + i), ts);
+        }
+    WriteHours(test_store, shard);
+    ReportOptions options;
+    options.period = DaysPeriod(*ParseDay("2024-12-18"), *ParseDay("2025-01-10"));
+    nlohmann::json one = BuildReport(*test_store.store, options);
+    options.threads = 3;
+    nlohmann::json three = BuildReport(*test_store.store, options);
+    one.erase("generated_at");
+    three.erase("generated_at");
+    EXPECT_EQ(one, three);
+    EXPECT_EQ(one["overview"]["packets"], three["overview"]["packets"]);
+    EXPECT_GT(one["backscatter"]["packets"].get<uint64_t>(), 0u);
+}
+
+}  // namespace darkscope
