@@ -125,8 +125,10 @@ std::vector<std::filesystem::path> WriteReportCsv(const json &report, const std:
     const json &s = report.at("series");
     series("series_services", s.at("services"), s.at("days"));
     series("series_regions", s.at("regions"), s.at("days"));
+    if (s.contains("categories")) series("series_categories", s.at("categories"), s.at("days"));
 
-    for (const char *what : {"services", "regions"}) {
+    for (const char *what : {"services", "regions", "categories"}) {
+        if (!report.at("ratios").contains(what)) continue;
         const json &r = report.at("ratios").at(what);
         CsvFile f(dir / fmt::format("ratios_{}.csv", what), {"sensors", "key", "share"});
         for (const json &col : r.at("columns"))

@@ -149,6 +149,8 @@ constexpr std::string_view CHARTS_JS = R"js(
     'series-regions': function () { return lines(get(report, ['series', 'regions']), regionName); },
     'ratio-services': function () { return shares(get(report, ['ratios', 'services']), String); },
     'ratio-regions': function () { return shares(get(report, ['ratios', 'regions']), regionKeyName); },
+    'series-categories': function () { return lines(get(report, ['series', 'categories']), keyOf); },
+    'ratio-categories': function () { return shares(get(report, ['ratios', 'categories']), String); },
     'region-service-mix': function () { return mix(list(report.region_service_mix)); },
     'backscatter-series': function () {
       return pair(get(report, ['backscatter', 'series']), [['packets', L.packets], ['unique_sources', L.unique_sources]]);

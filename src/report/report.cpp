@@ -720,6 +720,12 @@ json BuildReport(Store &store, const ReportOptions &options) {
                       PerDayPerIp(then, prev.Days(), previous_addresses));
             s["categories"] = RowsJson(categories.rows, true);
             s["regions"] = RowsJson(countries.rows, true);
+            // Every category's daily series, and its share of the detections in each group of sensors.
+            std::vector<std::string> keys;
+            for (const SummaryRow &r : categories.rows)
+                if (r.rank != 0) keys.push_back(r.key);
+            j["series"]["categories"] = daily(Dimension::SIGNATURE_CATEGORY, keys, CategoryKeyName, categories);
+            j["ratios"]["categories"] = ratios(Dimension::SIGNATURE_CATEGORY, keys, CategoryKeyName);
             j["signatures"] = std::move(s);
         }
     }

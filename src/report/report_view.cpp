@@ -352,7 +352,7 @@ ViewSection RankSection(const json &report, const char *field, ReportLang lang, 
 void AddSeriesPart(std::vector<ViewSection> &out, const json &report, const char *field, ReportLang lang) {
     const json &series = At(report, "series");
     const bool regions = std::string_view(field) == "regions";
-    const std::string title(Label(regions ? "series_regions" : "series_services", lang));
+    const std::string title(Label(std::string("series_") + field, lang));
     ViewSection s{std::string("series-") + field, title, 3, {}};
     std::vector<std::pair<std::string, const json *>> columns;
     for (const json &entry : Rows(At(series, field)))
@@ -369,11 +369,11 @@ void AddSeriesPart(std::vector<ViewSection> &out, const json &report, const char
 // The shares of each key (and `others`) in each group of sensors: keys down, groups across.
 void AddRatioPart(std::vector<ViewSection> &out, const json &report, const char *field, ReportLang lang) {
     const json &ratio = At(At(report, "ratios"), field);
-    const bool regions = std::string_view(field) == "regions";
-    const std::string title(Label(regions ? "ratio_regions" : "ratio_services", lang));
+    const bool regions = std::string_view(field) == "regions", categories = std::string_view(field) == "categories";
+    const std::string title(Label(std::string("ratio_") + field, lang));
     ViewSection s{std::string("ratio-") + field, title, 3, {}};
     ViewTable t;  // no caption: the heading above says it
-    t.header.push_back(std::string(Label(regions ? "region" : "port", lang)));
+    t.header.push_back(std::string(Label(regions ? "region" : categories ? "category" : "port", lang)));
     std::vector<const json *> shares;
     std::vector<std::string> group_sensors;
     for (const json &column : Rows(At(ratio, "columns"))) {
@@ -620,6 +620,9 @@ ReportView BuildReportView(const json &report, ReportLang lang) {
     v.sections.push_back(BackscatterSection(report, lang, top));
     v.sections.push_back(DnsSection(report, lang, top));
     v.sections.push_back(SignaturesSection(report, lang, top));
+    // The categories' daily series and ratio chart, when rules ran (issue: signatures, item 4).
+    if (At(At(report, "series"), "categories").is_array()) AddSeriesPart(v.sections, report, "categories", lang);
+    if (At(At(report, "ratios"), "categories").is_object()) AddRatioPart(v.sections, report, "categories", lang);
     v.sections.push_back(DecodeEventsSection(report, lang));
     v.sections.push_back(PhenomenaSection(report, lang));
     v.sections.push_back(DataSourcesSection(report, lang));

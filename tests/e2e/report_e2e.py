@@ -168,6 +168,13 @@ def check_truth(binary, tmp):
     for name in ("services", "regions"):
         for col in r["ratios"][name]["columns"]:
             c.eq(f"ratio {name} {col['label']} sums to 1", sum(col["shares"]), 1.0)
+    # Signature categories (NPA Table 3-1): their daily series add up to their rows, their shares to one.
+    categories = rows_by_key(r["signatures"]["categories"])
+    c.true("signature categories", len(categories) > 0)
+    for s in r["series"]["categories"]:
+        c.eq(f"category series {s['key']} sum", sum(s["values"]) * addresses, float(categories[s["key"]]["packets"]))
+    for col in r["ratios"]["categories"]["columns"]:
+        c.eq(f"ratio categories {col['label']} sums to 1", sum(col["shares"]), 1.0)
     c.eq("ratio columns", [col["label"] for col in r["ratios"]["services"]["columns"]],
          ["all sensors", "Frankfurt, DE", "Tokyo, JP"])
 
@@ -235,7 +242,7 @@ def check_render(binary, tmp, artifacts):
         if "no ECharts" in res.stderr:
             print("SKIP: the pinned ECharts is not installed (scripts/setup.sh installs it into data/web)")
             return SKIP
-        cmd = [sys.executable, str(HERE / "report_render.py"), str(html), "--min-charts", "7"]
+        cmd = [sys.executable, str(HERE / "report_render.py"), str(html), "--min-charts", "9"]
         if artifacts:
             Path(artifacts).mkdir(parents=True, exist_ok=True)
             cmd += ["--screenshot", str(Path(artifacts) / f"report-demo-{lang}.png")]
