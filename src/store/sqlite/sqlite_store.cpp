@@ -668,36 +668,18 @@ public:
                 f(r);
             }
         };
-        // Days whose daily rows are not built yet (an ingest still running, or interrupted): from their hours.
-        std::set<int64_t> pending;
-        if (g == Granularity::DAY) {
-            Statement q(db_, "SELECT day FROM days_pending WHERE day BETWEEN ? AND ?");
-            q.Bind(1, from).Bind(2, to);
-            while (q.Step()) pending.insert(q.Int(0));
-        }
-        Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
-                                     g == Granularity::HOUR ? "counters_hourly" : "counters_daily")
-                             .c_str());
-        s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
-        while (s.Step()) {
-            if (pending.count(s.Int(0))) continue;
-            auto segment = Segment::Decode(s.Blob(2));
-            if (!segment)
-                throw StoreError(fmt::format("{}: segment (dim {}, period {}) is corrupt", path_, int(dim), s.Int(0)));
-            emit(s.Int(0), s.Int(1), *segment);
-        }
-        for (const int64_t day : pending)
-            for (auto &[sensor_id, segment] : DayFromHours(int64_t(dim), day)) emit(day, sensor_id, segment);
+        ScanSegments(g, dim, from, to,
+                     [&](int64_t period, int64_t sensor_id, std::string_view blob) {
+                         auto segment = Segment::Decode(blob);
+                         if (!segment) return false;
+                         emit(period, sensor_id, *segment);
+                         return true;
+                     },
+                     emit);
     }
 
     void ScanCounts(Granularity g, Dimension dim, int64_t from, int64_t to,
                     const std::function<void(const CounterRecord &)> &f) override {
-        std::set<int64_t> pending;
-        if (g == Granularity::DAY) {
-            Statement q(db_, "SELECT day FROM days_pending WHERE day BETWEEN ? AND ?");
-            q.Bind(1, from).Bind(2, to);
-            while (q.Step()) pending.insert(q.Int(0));
-        }
         CounterRecord r;
         auto emit = [&](const Segment::RowCounts &row) {
             r.key = row.key;
@@ -706,24 +688,20 @@ public:
             r.unique_sources = row.unique_sources;
             f(r);
         };
-        Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
-                                     g == Granularity::HOUR ? "counters_hourly" : "counters_daily")
-                             .c_str());
-        s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
-        while (s.Step()) {
-            if (pending.count(s.Int(0))) continue;
-            r.period = s.Int(0);
-            r.sensor_id = s.Int(1);
-            if (!Segment::ScanCounts(s.Blob(2), emit))
-                throw StoreError(fmt::format("{}: segment (dim {}, period {}) is corrupt", path_, int(dim), s.Int(0)));
-        }
-        // Days still marked: united from their hours, sources and all (rare: an ingest running or interrupted).
-        for (const int64_t day : pending)
-            for (auto &[sensor_id, segment] : DayFromHours(int64_t(dim), day)) {
-                r.period = day;
-                r.sensor_id = sensor_id;
-                for (const SegmentRowView row : segment.Rows()) emit({row.key, row.packets, row.bytes, row.UniqueSources()});
-            }
+        ScanSegments(g, dim, from, to,
+                     [&](int64_t period, int64_t sensor_id, std::string_view blob) {
+                         r.period = period;
+                         r.sensor_id = sensor_id;
+                         return Segment::ScanCounts(blob, emit);
+                     },
+                     // A marked day is united from its hours, sources and all (rare: an ingest running or
+                     // interrupted).
+                     [&](int64_t day, int64_t sensor_id, const Segment &segment) {
+                         r.period = day;
+                         r.sensor_id = sensor_id;
+                         for (const SegmentRowView row : segment.Rows())
+                             emit({row.key, row.packets, row.bytes, row.UniqueSources()});
+                     });
     }
 
     std::optional<std::pair<int64_t, int64_t>> DayRange() override {
@@ -791,6 +769,31 @@ public:
     }
 
 private:
+    // The stored segments of `dim` over [from, to], each handed to `stored` as its encoding (false: corrupt);
+    // days whose daily rows are not built yet (an ingest still running, or interrupted) are united from their
+    // hours and handed to `from_hours` instead.
+    void ScanSegments(Granularity g, Dimension dim, int64_t from, int64_t to,
+                      const std::function<bool(int64_t period, int64_t sensor_id, std::string_view blob)> &stored,
+                      const std::function<void(int64_t day, int64_t sensor_id, const Segment &)> &from_hours) {
+        std::set<int64_t> pending;
+        if (g == Granularity::DAY) {
+            Statement q(db_, "SELECT day FROM days_pending WHERE day BETWEEN ? AND ?");
+            q.Bind(1, from).Bind(2, to);
+            while (q.Step()) pending.insert(q.Int(0));
+        }
+        Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
+                                     g == Granularity::HOUR ? "counters_hourly" : "counters_daily")
+                             .c_str());
+        s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
+        while (s.Step()) {
+            if (pending.count(s.Int(0))) continue;
+            if (!stored(s.Int(0), s.Int(1), s.Blob(2)))
+                throw StoreError(fmt::format("{}: segment (dim {}, period {}) is corrupt", path_, int(dim), s.Int(0)));
+        }
+        for (const int64_t day : pending)
+            for (auto &[sensor_id, segment] : DayFromHours(int64_t(dim), day)) from_hours(day, sensor_id, segment);
+    }
+
     void Exec(const std::string &sql) {
         char *err = nullptr;
         if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
