@@ -1,0 +1,540 @@
+#include "detect/series.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "classify/service_key.hpp"
+#include "classify/traffic_class.hpp"
+#include "common/time.hpp"
+#include "enrich/country.hpp"
+#include "store/store.hpp"
+
+namespace darkscope::detect {
+
+SeriesOptions SeriesOptions::ForGranularity(Granularity g) {
+    SeriesOptions o;
+    o.granularity = g;
+    if (g == Granularity::DAY) {
+        o.window = 28;
+        o.min_history = 7;
+        o.min_excess = 200;
+        o.ewma_span = 7;
+    }
+    return o;
+}
+
+namespace {
+
+constexpr double MAD_TO_SIGMA = 1.4826;  // 1 / Phi^-1(3/4): MAD of a normal sample -> its standard deviation
+constexpr size_t MAX_REGIONS = 5;
+constexpr size_t EVIDENCE_CONTEXT = 24;    // periods of series shown before and after an event
+constexpr size_t EVIDENCE_MAX_VALUES = 400;
+
+const uint32_t DNS_RESPONSE_KEY = ClassSourcePortKey(uint8_t(TrafficClass::DNS_RESPONSE),
+                                                     ServiceKey::Make(ServiceKind::UDP, 53).packed);
+
+double Median(std::vector<double> &v) {
+    const size_t mid = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + mid, v.end());
+    const double upper = v[mid];
+    if (v.size() % 2) return upper;
+    return (*std::max_element(v.begin(), v.begin() + mid) + upper) / 2;
+}
+
+double PoissonFloor(double expected) { return std::sqrt(std::max(expected, 0.0)) + 1; }
+
+/// Periods below skip_below are left unscored: an event needs x >= min_excess, and the medians are the
+/// costly part of a long hourly series.
+Baseline ComputeBaseline(const std::vector<double> &values, const SeriesOptions &o, double skip_below) {
+    const size_t n = values.size();
+    Baseline b;
+    b.expected.assign(n, 0);
+    b.scale.assign(n, 0);
+    b.history_mean.assign(n, 0);
+    b.score.assign(n, 0);
+    b.scored.assign(n, false);
+    const size_t window = size_t(std::max(o.window, 1));
+    const size_t min_history = size_t(std::max(o.min_history, 1));
+    std::vector<double> prefix(n + 1, 0);
+    for (size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + values[i];
+    auto trailing_mean = [&](size_t i) {
+        const size_t lo = i > window ? i - window : 0;
+        return i > lo ? (prefix[i] - prefix[lo]) / double(i - lo) : 0.0;
+    };
+
+    if (o.method == "mad") {
+        std::vector<double> buf;
+        for (size_t i = min_history; i < n; ++i) {
+            if (values[i] < skip_below) continue;
+            const size_t lo = i > window ? i - window : 0;
+            buf.assign(values.begin() + lo, values.begin() + i);
+            const double median = Median(buf);
+            for (double &v : buf) v = std::abs(v - median);
+            const double mad = Median(buf);
+            b.expected[i] = median;
+            b.scale[i] = std::max(MAD_TO_SIGMA * mad, PoissonFloor(median));
+            b.history_mean[i] = trailing_mean(i);
+            b.score[i] = (values[i] - median) / b.scale[i];
+            b.scored[i] = true;
+        }
+    } else if (o.method == "ewma") {
+        if (n <= min_history) return b;
+        // Seeded by the first min_history periods' mean and variance, then Finch's (2009) incremental
+        // exponentially weighted mean and variance.
+        const double alpha = 2.0 / (std::max(o.ewma_span, 1) + 1.0);
+        double mean = prefix[min_history] / double(min_history), var = 0;
+        for (size_t i = 0; i < min_history; ++i) var += (values[i] - mean) * (values[i] - mean);
+        var /= double(min_history);
+        for (size_t i = min_history; i < n; ++i) {
+            const double sd = std::max(std::sqrt(var), PoissonFloor(mean));
+            b.expected[i] = mean;
+            b.scale[i] = sd;
+            b.history_mean[i] = trailing_mean(i);
+            b.score[i] = (values[i] - mean) / sd;
+            b.scored[i] = true;
+            const double delta = std::min(values[i], mean + o.threshold * sd) - mean;
+            mean += alpha * delta;
+            var = (1 - alpha) * (var + alpha * delta * delta);
+        }
+    } else {
+        throw std::invalid_argument(fmt::format("unknown surge method '{}' (mad, ewma)", o.method));
+    }
+    return b;
+}
+
+double Excess(double observed, double expected) { return observed - expected; }
+
+bool Anomalous(const Baseline &b, const std::vector<double> &values, size_t i, const SeriesOptions &o) {
+    if (!b.scored[i] || b.score[i] < o.threshold) return false;
+    return Excess(values[i], b.expected[i]) >= std::max(o.min_excess, o.min_rise * b.expected[i]);
+}
+
+int64_t PeriodSeconds(Granularity g) { return g == Granularity::HOUR ? SECONDS_PER_HOUR : SECONDS_PER_DAY; }
+TimestampNs PeriodStart(Granularity g, int64_t period) { return period * PeriodSeconds(g) * NS_PER_SEC; }
+
+std::string Thousands(double value) {
+    const auto v = uint64_t(std::llround(std::max(value, 0.0)));
+    std::string digits = std::to_string(v), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+std::string WhenEn(Granularity g, TimestampNs ts) {
+    if (g == Granularity::DAY) return "on " + FormatDay(DayOf(ts));
+    return fmt::format("on {} at {:02d}:00 UTC", FormatDay(DayOf(ts)), HourOf(ts) - DayOf(ts) * 24);
+}
+
+std::string WhenJa(Granularity g, TimestampNs ts) {
+    const std::string day = FormatDay(DayOf(ts));  // YYYY-MM-DD
+    std::string out = fmt::format("{}年{}月{}日", day.substr(0, 4), std::stoi(day.substr(5, 2)), std::stoi(day.substr(8, 2)));
+    if (g == Granularity::HOUR) out += fmt::format("{}時(UTC)", HourOf(ts) - DayOf(ts) * 24);
+    return out;
+}
+
+/// The packets of the series in the register of the NPA and JPCERT/CC reports: "23/TCP宛てのパケット".
+std::string SubjectJa(Dimension dim, uint32_t key) {
+    switch (dim) {
+        case Dimension::SERVICE: return ServiceKey{key}.ToString() + "宛てのパケット";
+        case Dimension::COUNTRY: return CountryCode(uint16_t(key)) + "からのパケット";
+        case Dimension::COUNTRY_SERVICE:
+            return CountryCode(CountryOfKey(key)) + "から" + ServiceOfKey(key).ToString() + "宛てのパケット";
+        case Dimension::CLASS_SOURCE_PORT:
+            return "送信元ポート" + ServiceKey{SourcePortOfClassKey(key)}.ToString() + "のDNS応答パケット";
+        default: return SeriesSubject(dim, key) + "のパケット";
+    }
+}
+
+std::string GranularityName(Granularity g) { return g == Granularity::HOUR ? "hour" : "day"; }
+
+void WriteSentences(DetectedEvent &e, Dimension dim, uint32_t key, Granularity g, double observed, double baseline,
+                    double score, std::string_view sensor_name) {
+    const std::string per = g == Granularity::HOUR ? "hour" : "day";
+    const std::string at_sensor = sensor_name.empty() ? "" : fmt::format(" at sensor {}", sensor_name);
+    const std::string ja_sensor = sensor_name.empty() ? "" : fmt::format("センサー{}で", sensor_name);
+    const std::string when_en = WhenEn(g, e.peak), when_ja = WhenJa(g, e.peak);
+    if (e.kind == EventKind::NEW_SERVICE) {
+        e.sentence_en = fmt::format("{} appeared{} {}: {} packets from {} sources in its peak {}, against a baseline "
+                                    "of {:.1f} (score {:.0f})",
+                                    e.subject, at_sensor, WhenEn(g, e.start), Thousands(observed),
+                                    Thousands(double(e.sources)), per, baseline, score);
+        e.sentence_ja = fmt::format("{}から、{}これまでほとんど観測されていなかった{}が観測されました（ピーク時{}パケット、"
+                                    "送信元{}件）。",
+                                    WhenJa(g, e.start), ja_sensor, SubjectJa(dim, key), Thousands(observed),
+                                    Thousands(double(e.sources)));
+    } else if (baseline < 1) {
+        // A ratio to a baseline below one packet says nothing; the counts do.
+        e.sentence_en = fmt::format("{} rose{} from a baseline of {:.1f} to {} packets per {} {} (score {:.0f})",
+                                    e.subject, at_sensor, baseline, Thousands(observed), per, when_en, score);
+        e.sentence_ja = fmt::format("{}、{}{}が急増しました（ベースライン{:.1f}パケットに対し{}パケット）。", when_ja,
+                                    ja_sensor, SubjectJa(dim, key), baseline, Thousands(observed));
+    } else {
+        const double ratio = observed / baseline;
+        e.sentence_en = fmt::format("{} rose{} to {:.1f} times its baseline {} (score {:.0f})", e.subject, at_sensor,
+                                    ratio, when_en, score);
+        e.sentence_ja = fmt::format("{}、{}{}が急増しました（ベースラインの{:.1f}倍）。", when_ja, ja_sensor,
+                                    SubjectJa(dim, key), ratio);
+    }
+}
+
+/// An event with what DetectSurges needs to complete it (regions, sensors, exact sources).
+struct RawEvent {
+    DetectedEvent event;
+    Dimension dim = Dimension::SERVICE;
+    uint32_t key = 0;
+    int64_t sensor_id = -1;
+    size_t first = 0, peak = 0, last = 0;  // indices into the series
+    double observed = 0, baseline = 0;     // at the peak; the baseline at the start
+};
+
+std::vector<RawEvent> Detect(const Series &s, const SeriesOptions &o, std::string_view sensor_name) {
+    std::vector<RawEvent> out;
+    const std::vector<double> &x = s.packets;
+    const Baseline b = ComputeBaseline(x, o, o.min_excess);
+    const size_t gap = size_t(std::max(o.gap, 0));
+    const std::string subject = SeriesSubject(s.dim, s.key);
+    const bool dns = s.dim == Dimension::CLASS_SOURCE_PORT;
+    const bool has_service = s.dim == Dimension::SERVICE || s.dim == Dimension::COUNTRY_SERVICE;
+
+    auto emit = [&](size_t first, size_t last) {
+        size_t peak = first;
+        for (size_t i = first; i <= last; ++i)
+            if (Anomalous(b, x, i, o) && b.score[i] > b.score[peak]) peak = i;
+        // The baseline at the start: later periods' trailing windows already hold the event's own rise.
+        const double base = b.expected[first];
+        double excess = 0, total = 0;
+        for (size_t i = first; i <= last; ++i) {
+            total += x[i];
+            excess += std::max(0.0, x[i] - base);
+        }
+        const bool from_zero = base < o.near_zero && b.history_mean[first] < o.near_zero;
+        RawEvent r;
+        r.dim = s.dim;
+        r.key = s.key;
+        r.sensor_id = s.sensor_id;
+        r.first = first;
+        r.peak = peak;
+        r.last = last;
+        r.observed = x[peak];
+        r.baseline = base;
+        DetectedEvent &e = r.event;
+        e.kind = dns ? EventKind::DNS_REFLECTION : (from_zero && has_service ? EventKind::NEW_SERVICE : EventKind::SURGE);
+        e.detector = "surge." + o.method;
+        e.subject = subject;
+        e.start = PeriodStart(o.granularity, s.first_period + int64_t(first));
+        e.peak = PeriodStart(o.granularity, s.first_period + int64_t(peak));
+        e.end = PeriodStart(o.granularity, s.first_period + int64_t(last) + 1);
+        e.magnitude = b.score[peak];
+        e.packets = uint64_t(std::llround(excess));
+        e.sources = peak < s.sources.size() ? uint64_t(std::llround(s.sources[peak])) : 0;
+        if (!sensor_name.empty()) e.sensors.push_back(std::string(sensor_name));
+        if (s.dim == Dimension::COUNTRY) e.regions.push_back(CountryCode(uint16_t(s.key)));
+        if (s.dim == Dimension::COUNTRY_SERVICE) e.regions.push_back(CountryCode(CountryOfKey(s.key)));
+
+        auto &ev = e.evidence;
+        ev["method"] = o.method;
+        ev["granularity"] = GranularityName(o.granularity);
+        ev["dimension"] = std::string(DimensionName(s.dim));
+        ev["key"] = s.key;
+        ev["sensor"] = sensor_name.empty() ? "all" : std::string(sensor_name);
+        ev["baseline"] = base;
+        ev["baseline_at_peak"] = b.expected[peak];
+        ev["scale_at_peak"] = b.scale[peak];
+        ev["observed_at_peak"] = x[peak];
+        ev["score"] = b.score[peak];
+        ev["threshold"] = o.threshold;
+        ev["min_excess"] = std::max(o.min_excess, o.min_rise * b.expected[peak]);
+        ev["window"] = o.window;
+        ev["periods"] = last - first + 1;
+        ev["excess_packets"] = excess;
+        ev["total_packets"] = total;
+        ev["packets_counted"] = "excess over the baseline at the start, summed over the event's periods";
+        ev["from_zero"] = from_zero;
+        const size_t lo = first > EVIDENCE_CONTEXT ? first - EVIDENCE_CONTEXT : 0;
+        const size_t hi = std::min({x.size(), last + 1 + EVIDENCE_CONTEXT, lo + EVIDENCE_MAX_VALUES});
+        ev["series"] = {{"first", FormatTimestamp(PeriodStart(o.granularity, s.first_period + int64_t(lo)))},
+                        {"packets", std::vector<double>(x.begin() + lo, x.begin() + hi)}};
+        WriteSentences(e, s.dim, s.key, o.granularity, x[peak], base, b.score[peak], sensor_name);
+        out.push_back(std::move(r));
+    };
+
+    bool open = false;
+    size_t first = 0, last = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (!Anomalous(b, x, i, o)) continue;
+        if (open && i - last - 1 <= gap) {
+            last = i;
+            continue;
+        }
+        if (open) emit(first, last);
+        open = true;
+        first = last = i;
+    }
+    if (open) emit(first, last);
+    return out;
+}
+
+/// The median of values[index - window, index), or 0 without history: what a region's or a sensor's
+/// share of an event is measured against.
+double TrailingMedian(const std::vector<double> &values, size_t index, int window) {
+    const size_t lo = index > size_t(window) ? index - size_t(window) : 0;
+    if (index <= lo) return 0;
+    std::vector<double> buf(values.begin() + lo, values.begin() + index);
+    return Median(buf);
+}
+
+// Series are keyed by dimension, key and dense sensor index (ALL for the sum).
+constexpr uint32_t ALL_SENSORS = 0xFFFF;
+uint64_t PackSeries(Dimension dim, uint32_t key, uint32_t sensor) {
+    return uint64_t(uint8_t(dim)) << 56 | uint64_t(sensor & 0xFFFF) << 32 | key;
+}
+uint64_t SeriesOf(uint64_t packed) { return packed & ~(uint64_t(0xFFFF) << 32); }  // without the sensor
+
+/// The series of a region dimension that split an event's series by country, and the country of a key.
+std::optional<Dimension> RegionDimension(Dimension dim) {
+    if (dim == Dimension::SERVICE) return Dimension::COUNTRY_SERVICE;
+    if (dim == Dimension::CLASS_SOURCE_PORT) return Dimension::CLASS_COUNTRY;
+    return std::nullopt;
+}
+bool RegionKeyBelongs(Dimension dim, uint32_t event_key, uint32_t region_key) {
+    if (dim == Dimension::SERVICE) return ServiceOfKey(region_key).packed == event_key;
+    return ClassOfCountryKey(region_key) == uint8_t(TrafficClass::DNS_RESPONSE);
+}
+uint16_t RegionCountry(Dimension dim, uint32_t region_key) {
+    return dim == Dimension::SERVICE ? CountryOfKey(region_key) : CountryOfClassKey(region_key);
+}
+
+}  // namespace
+
+Baseline ScoreSeries(const std::vector<double> &values, const SeriesOptions &options) {
+    return ComputeBaseline(values, options, -std::numeric_limits<double>::infinity());
+}
+
+std::vector<double> Score(const std::vector<double> &values, const SeriesOptions &options) {
+    return ScoreSeries(values, options).score;
+}
+
+std::string SeriesSubject(Dimension dim, uint32_t key) {
+    switch (dim) {
+        case Dimension::SERVICE: return ServiceKey{key}.ToString();
+        case Dimension::COUNTRY: return CountryCode(uint16_t(key));
+        case Dimension::COUNTRY_SERVICE: return CountryCode(CountryOfKey(key)) + " " + ServiceOfKey(key).ToString();
+        case Dimension::CLASS_SOURCE_PORT: return ServiceKey{SourcePortOfClassKey(key)}.ToString() + " responses";
+        default: return fmt::format("{} {}", DimensionName(dim), key);
+    }
+}
+
+std::vector<DetectedEvent> DetectInSeries(const Series &series, const SeriesOptions &options,
+                                          std::string_view sensor_name) {
+    std::vector<DetectedEvent> out;
+    for (RawEvent &r : Detect(series, options, sensor_name)) out.push_back(std::move(r.event));
+    return out;
+}
+
+std::vector<DetectedEvent> DetectSurges(Store &store, int64_t from_period, int64_t to_period,
+                                        const SeriesOptions &options) {
+    const Granularity g = options.granularity;
+    ComputeBaseline({}, options, 0);  // rejects an unknown method before any scan
+
+    // Sensors by dense index; the unattributed pseudo-sensor's packets reached no sensor and count nowhere.
+    std::unordered_map<int64_t, uint32_t> sensor_index;
+    std::vector<StoredSensor> sensors;
+    for (StoredSensor &s : store.LoadSensors()) {
+        if (s.unattributed) continue;
+        sensor_index[s.id] = uint32_t(sensors.size());
+        sensors.push_back(std::move(s));
+    }
+    auto wanted = [&](Dimension dim, uint32_t key) {
+        return dim != Dimension::CLASS_SOURCE_PORT || key == DNS_RESPONSE_KEY;
+    };
+
+    // Pass 1: each series' largest period per sensor, and the periods that hold data at all. A series
+    // whose sensors' maxima add up to less than min_excess cannot have an event (its sum never reaches it).
+    std::unordered_map<uint64_t, double> peak_sum;  // by series without sensor: sum over sensors of their max
+    std::unordered_map<uint64_t, double> sensor_max;
+    int64_t data_from = to_period + 1, data_to = from_period - 1;
+    for (Dimension dim : options.dims) {
+        store.ScanCounts(g, dim, from_period, to_period, [&](const CounterRecord &r) {
+            auto it = sensor_index.find(r.sensor_id);
+            if (it == sensor_index.end() || !wanted(dim, r.key)) return;
+            data_from = std::min(data_from, r.period);
+            data_to = std::max(data_to, r.period);
+            double &m = sensor_max[PackSeries(dim, r.key, it->second)];
+            m = std::max(m, double(r.packets));
+        });
+    }
+    if (data_from > data_to) return {};
+    for (const auto &[packed, m] : sensor_max) peak_sum[SeriesOf(packed)] += m;
+
+    // Pass 2: the kept series, per sensor, dense from the first period with data to the last.
+    const size_t n = size_t(data_to - data_from + 1);
+    std::unordered_map<uint64_t, Series> series;  // per sensor, and ALL_SENSORS for the sums
+    for (Dimension dim : options.dims) {
+        store.ScanCounts(g, dim, data_from, data_to, [&](const CounterRecord &r) {
+            auto it = sensor_index.find(r.sensor_id);
+            if (it == sensor_index.end() || !wanted(dim, r.key)) return;
+            auto kept = peak_sum.find(PackSeries(dim, r.key, 0));
+            if (kept == peak_sum.end() || kept->second < options.min_excess) return;
+            Series &s = series[PackSeries(dim, r.key, it->second)];
+            if (s.packets.empty()) {
+                s.dim = dim;
+                s.key = r.key;
+                s.sensor_id = r.sensor_id;
+                s.first_period = data_from;
+                s.packets.assign(n, 0);
+                s.sources.assign(n, 0);
+            }
+            s.packets[size_t(r.period - data_from)] += double(r.packets);
+            s.sources[size_t(r.period - data_from)] += double(r.unique_sources);
+        });
+    }
+    std::vector<uint64_t> per_sensor_keys;
+    for (const auto &[packed, s] : series) per_sensor_keys.push_back(packed);
+    std::sort(per_sensor_keys.begin(), per_sensor_keys.end());  // a deterministic order of events
+    for (uint64_t packed : per_sensor_keys) {
+        const Series &s = series[packed];
+        Series &sum = series[PackSeries(s.dim, s.key, ALL_SENSORS)];
+        if (sum.packets.empty()) {
+            sum = s;
+            sum.sensor_id = -1;
+            continue;
+        }
+        for (size_t i = 0; i < n; ++i) {
+            sum.packets[i] += s.packets[i];
+            sum.sources[i] += s.sources[i];  // an upper bound until the peak's exact union below
+        }
+    }
+
+    std::vector<RawEvent> all, single;
+    for (uint64_t packed : per_sensor_keys) {
+        const Series &s = series[packed];
+        const uint32_t sensor = uint32_t(packed >> 32) & 0xFFFF;
+        if (options.per_sensor && sensors.size() > 1)
+            for (RawEvent &r : Detect(s, options, sensors[sensor].sensor.name)) single.push_back(std::move(r));
+    }
+    std::set<uint64_t> sums;
+    for (uint64_t packed : per_sensor_keys) sums.insert(SeriesOf(packed) | uint64_t(ALL_SENSORS) << 32);
+    for (uint64_t packed : sums)
+        for (RawEvent &r : Detect(series[packed], options, {})) all.push_back(std::move(r));
+
+    // Each all-sensor event: the sensors whose own series rose at its peak (largest rise first), and
+    // those where the per-sensor detection found it too.
+    for (RawEvent &r : all) {
+        std::vector<std::pair<double, std::string>> rises;
+        for (size_t idx = 0; idx < sensors.size(); ++idx) {
+            auto it = series.find(PackSeries(r.dim, r.key, uint32_t(idx)));
+            if (it == series.end()) continue;
+            const double rise = it->second.packets[r.peak] - TrailingMedian(it->second.packets, r.first, options.window);
+            if (rise > 0) rises.emplace_back(rise, sensors[idx].sensor.name);
+        }
+        std::stable_sort(rises.begin(), rises.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
+        for (auto &[rise, name] : rises) r.event.sensors.push_back(name);
+        r.event.evidence["sensors_detected"] = nlohmann::ordered_json::array();
+    }
+    std::vector<RawEvent> events;
+    for (RawEvent &s : single) {
+        RawEvent *into = nullptr;
+        for (RawEvent &a : all)
+            if (a.dim == s.dim && a.key == s.key && s.event.start < a.event.end && a.event.start < s.event.end) {
+                into = &a;
+                break;
+            }
+        if (!into) {
+            events.push_back(std::move(s));
+            continue;
+        }
+        auto &detected = into->event.evidence["sensors_detected"];
+        const std::string &name = s.event.sensors.front();
+        if (std::find(detected.begin(), detected.end(), name) == detected.end()) detected.push_back(name);
+        if (std::find(into->event.sensors.begin(), into->event.sensors.end(), name) == into->event.sensors.end())
+            into->event.sensors.push_back(name);
+    }
+    for (RawEvent &a : all) events.push_back(std::move(a));
+
+    // Regions of service and DNS events: the countries whose own series rose most at the peak, from the
+    // country x service (or DNS class x country) counters of the same sensors.
+    std::map<Dimension, std::vector<RawEvent *>> by_region_dim;
+    for (RawEvent &r : events)
+        if (auto rd = RegionDimension(r.dim)) by_region_dim[*rd].push_back(&r);
+    for (auto &[region_dim, list] : by_region_dim) {
+        std::unordered_map<uint64_t, std::vector<double>> region_series;  // (event index, country) -> packets
+        store.ScanCounts(g, region_dim, data_from, data_to, [&](const CounterRecord &r) {
+            auto it = sensor_index.find(r.sensor_id);
+            if (it == sensor_index.end()) return;
+            for (size_t ev_idx = 0; ev_idx < list.size(); ++ev_idx) {
+                const RawEvent &e = *list[ev_idx];
+                if (!RegionKeyBelongs(e.dim, e.key, r.key)) continue;
+                if (e.sensor_id >= 0 && e.sensor_id != r.sensor_id) continue;
+                auto &v = region_series[uint64_t(ev_idx) << 16 | RegionCountry(e.dim, r.key)];
+                if (v.empty()) v.assign(n, 0);
+                v[size_t(r.period - data_from)] += double(r.packets);
+            }
+        });
+        std::vector<std::vector<std::pair<double, uint16_t>>> rises(list.size());
+        for (const auto &[packed, v] : region_series) {
+            const RawEvent &e = *list[packed >> 16];
+            const double rise = v[e.peak] - TrailingMedian(v, e.first, options.window);
+            if (rise > 0) rises[packed >> 16].emplace_back(rise, uint16_t(packed & 0xFFFF));
+        }
+        for (size_t ev_idx = 0; ev_idx < list.size(); ++ev_idx) {
+            auto &r = rises[ev_idx];
+            std::sort(r.begin(), r.end(), [](const auto &a, const auto &b) {
+                return a.first != b.first ? a.first > b.first : a.second < b.second;
+            });
+            if (r.size() > MAX_REGIONS) r.resize(MAX_REGIONS);
+            auto &ev = list[ev_idx]->event;
+            ev.evidence["region_rise_at_peak"] = nlohmann::ordered_json::object();
+            for (auto &[rise, country] : r) {
+                ev.regions.push_back(CountryCode(country));
+                ev.evidence["region_rise_at_peak"][CountryCode(country)] = rise;
+            }
+        }
+    }
+
+    // The all-sensor events' sources at the peak: the union of the sensors' source sets, not their sum.
+    std::map<std::pair<Dimension, int64_t>, std::vector<RawEvent *>> by_peak;
+    for (RawEvent &r : events)
+        if (r.sensor_id < 0 && sensors.size() > 1)
+            by_peak[{r.dim, data_from + int64_t(r.peak)}].push_back(&r);
+    for (auto &[dim_period, list] : by_peak) {
+        std::unordered_map<uint32_t, std::pair<std::vector<uint32_t>, std::vector<Ipv6Bytes>>> sources;
+        for (RawEvent *r : list) sources[r->key];
+        store.ScanCounters(g, dim_period.first, dim_period.second, dim_period.second, [&](const CounterRecord &r) {
+            auto it = sources.find(r.key);
+            if (it == sources.end() || !sensor_index.count(r.sensor_id)) return;
+            it->second.first.insert(it->second.first.end(), r.sources_v4.begin(), r.sources_v4.end());
+            it->second.second.insert(it->second.second.end(), r.sources_v6.begin(), r.sources_v6.end());
+        });
+        for (auto &[key, sets] : sources) {
+            std::sort(sets.first.begin(), sets.first.end());
+            std::sort(sets.second.begin(), sets.second.end());
+            const size_t unique = size_t(std::unique(sets.first.begin(), sets.first.end()) - sets.first.begin()) +
+                                  size_t(std::unique(sets.second.begin(), sets.second.end()) - sets.second.begin());
+            for (RawEvent *r : list)
+                if (r->key == key) r->event.sources = unique;
+        }
+    }
+
+    std::vector<DetectedEvent> out;
+    for (RawEvent &r : events) {
+        if (r.sensor_id < 0)  // the source count changed
+            WriteSentences(r.event, r.dim, r.key, g, r.observed, r.baseline, r.event.magnitude, {});
+        out.push_back(std::move(r.event));
+    }
+    std::stable_sort(out.begin(), out.end(), [](const DetectedEvent &a, const DetectedEvent &b) {
+        return a.start != b.start ? a.start < b.start : a.magnitude > b.magnitude;
+    });
+    return out;
+}
+
+}  // namespace darkscope::detect

@@ -1,0 +1,343 @@
+#include "detect/series.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
+
+#include "../aggregate/test_packets.hpp"
+#include "classify/traffic_class.hpp"
+#include "enrich/country.hpp"
+#include "store/store.hpp"
+
+namespace darkscope::detect {
+namespace {
+
+constexpr int64_t HOUR0 = testing::DAY0 / (NS_PER_SEC * SECONDS_PER_HOUR);  // 2024-12-18T00:00Z
+constexpr TimestampNs NS_PER_HOUR = SECONDS_PER_HOUR * NS_PER_SEC;
+const uint32_t TCP_5000 = ServiceKey::Make(ServiceKind::TCP, 5000).packed;
+
+Series MakeSeries(std::vector<double> packets, Dimension dim = Dimension::SERVICE, uint32_t key = TCP_5000) {
+    Series s;
+    s.dim = dim;
+    s.key = key;
+    s.first_period = HOUR0;
+    s.sources.assign(packets.size(), 3);
+    s.packets = std::move(packets);
+    return s;
+}
+
+std::vector<double> Zeros(size_t n) { return std::vector<double>(n, 0); }
+
+}  // namespace
+
+// Seven periods of 10 and then 50: the median is 10, the MAD 0, so the Poisson floor sqrt(10) + 1 is the
+// scale; the moving average of a constant history is the same 10 with no variance, so both agree.
+TEST(SeriesScore, MadAndEwmaOnAFlatHistoryUseThePoissonFloor) {
+    const std::vector<double> values = {10, 10, 10, 10, 10, 10, 10, 50};
+    const double expected = 40 / (std::sqrt(10.0) + 1);
+    for (const char *method : {"mad", "ewma"}) {
+        SeriesOptions o;
+        o.method = method;
+        const Baseline b = ScoreSeries(values, o);
+        for (size_t i = 0; i < 6; ++i) EXPECT_FALSE(b.scored[i]) << method << " " << i;  // min_history 6
+        EXPECT_TRUE(b.scored[6]);
+        EXPECT_NEAR(b.score[6], 0, 1e-12) << method;
+        EXPECT_NEAR(b.expected[7], 10, 1e-12) << method;
+        EXPECT_NEAR(b.score[7], expected, 1e-9) << method;
+        EXPECT_EQ(Score(values, o), b.score);
+    }
+}
+
+// The MAD scale follows the spread of the history, so a noisy series needs a larger rise.
+TEST(SeriesScore, MadScalesWithTheSpread) {
+    SeriesOptions o;
+    const std::vector<double> values = {100, 140, 60, 120, 80, 100, 130, 70, 100, 200};
+    const Baseline b = ScoreSeries(values, o);
+    // History 100 140 60 120 80 100 130 70 100: median 100, deviations 0 40 40 20 20 0 30 30 0 -> MAD 20.
+    EXPECT_DOUBLE_EQ(b.expected[9], 100);
+    EXPECT_DOUBLE_EQ(b.scale[9], 1.4826 * 20);
+    EXPECT_NEAR(b.score[9], 100 / (1.4826 * 20), 1e-9);
+}
+
+// The trailing window forgets: with window 4, a level that held for four periods is the baseline.
+TEST(SeriesScore, MadWindowIsTrailing) {
+    SeriesOptions o;
+    o.window = 4;
+    o.min_history = 4;
+    const Baseline b = ScoreSeries({0, 0, 0, 0, 0, 0, 80, 80, 80, 80, 80}, o);
+    EXPECT_DOUBLE_EQ(b.expected[6], 0);
+    EXPECT_DOUBLE_EQ(b.expected[10], 80);
+    EXPECT_DOUBLE_EQ(b.score[10], 0);
+}
+
+// A surge's first periods enter the moving average clipped at the threshold, so a step is still anomalous
+// a few periods in, and the average does move towards the new level.
+TEST(SeriesScore, EwmaClipsTheRiseItLearns) {
+    SeriesOptions o;
+    o.method = "ewma";
+    std::vector<double> values(30, 100);
+    for (size_t i = 20; i < 30; ++i) values[i] = 400;
+    const Baseline b = ScoreSeries(values, o);
+    EXPECT_GE(b.score[20], o.threshold);
+    EXPECT_GE(b.score[22], o.threshold);
+    EXPECT_GT(b.expected[25], b.expected[20]);
+    EXPECT_LT(b.expected[25], 400);
+}
+
+TEST(SeriesScore, UnknownMethodThrows) {
+    SeriesOptions o;
+    o.method = "orion";
+    EXPECT_THROW(Score({1, 2, 3}, o), std::invalid_argument);
+}
+
+// Two anomalous runs one quiet period apart are one event; two quiet periods apart, two.
+TEST(SeriesEvents, RunsJoinAcrossTheGap) {
+    SeriesOptions o;
+    std::vector<double> one = Zeros(20);
+    for (double v : {100, 100, 0, 100}) one.push_back(v);
+    one.resize(30, 0);
+    const auto joined = DetectInSeries(MakeSeries(one), o);
+    ASSERT_EQ(joined.size(), 1u);
+    EXPECT_EQ(joined[0].start, testing::DAY0 + 20 * NS_PER_HOUR);
+    EXPECT_EQ(joined[0].end, testing::DAY0 + 24 * NS_PER_HOUR);
+    EXPECT_EQ(joined[0].packets, 300u);  // excess over a baseline of 0
+    EXPECT_EQ(joined[0].sources, 3u);
+    EXPECT_EQ(joined[0].evidence["periods"], 4);
+
+    std::vector<double> two = Zeros(20);
+    for (double v : {100, 100, 0, 0, 100}) two.push_back(v);
+    two.resize(30, 0);
+    const auto split = DetectInSeries(MakeSeries(two), o);
+    ASSERT_EQ(split.size(), 2u);
+    EXPECT_EQ(split[1].start, testing::DAY0 + 24 * NS_PER_HOUR);
+
+    o.gap = 2;
+    EXPECT_EQ(DetectInSeries(MakeSeries(two), o).size(), 1u);
+}
+
+// The peak is the period of the highest score, and the magnitude that score.
+TEST(SeriesEvents, PeakIsTheHighestScore) {
+    std::vector<double> v = Zeros(20);
+    for (double x : {50, 300, 120}) v.push_back(x);
+    const auto events = DetectInSeries(MakeSeries(v), SeriesOptions{});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].peak, testing::DAY0 + 21 * NS_PER_HOUR);
+    EXPECT_NEAR(events[0].magnitude, 300, 1e-9);  // (300 - 0) / (sqrt(0) + 1)
+    EXPECT_EQ(events[0].evidence["observed_at_peak"], 300.0);
+}
+
+// A service from nothing is new; one that rises from a real baseline surges; the DNS responses are
+// reflection; a rise below min_excess, or by less than min_rise of the baseline, is no event at all.
+TEST(SeriesEvents, KindAndGuards) {
+    SeriesOptions o;
+    std::vector<double> fresh = Zeros(30);
+    fresh.resize(36, 200);
+    auto events = DetectInSeries(MakeSeries(fresh), o);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, EventKind::NEW_SERVICE);
+    EXPECT_TRUE(events[0].evidence["from_zero"].get<bool>());
+
+    std::vector<double> busy(30, 50);
+    busy.resize(36, 200);
+    events = DetectInSeries(MakeSeries(busy), o);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, EventKind::SURGE);
+    EXPECT_EQ(events[0].packets, 6u * 150);
+
+    // Almost nothing before (a stray packet now and then) is still near zero.
+    std::vector<double> stray = Zeros(30);
+    stray[3] = 1;
+    stray[17] = 2;
+    stray.resize(36, 200);
+    EXPECT_EQ(DetectInSeries(MakeSeries(stray), o).at(0).kind, EventKind::NEW_SERVICE);
+
+    const uint32_t dns = ClassSourcePortKey(uint8_t(TrafficClass::DNS_RESPONSE), ServiceKey::Make(ServiceKind::UDP, 53).packed);
+    events = DetectInSeries(MakeSeries(fresh, Dimension::CLASS_SOURCE_PORT, dns), o);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, EventKind::DNS_REFLECTION);
+    EXPECT_EQ(events[0].subject, "53/UDP responses");
+
+    // A country from nothing is a surge of that region, not a new service.
+    events = DetectInSeries(MakeSeries(fresh, Dimension::COUNTRY, CountryIndex("CN")), o);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].kind, EventKind::SURGE);
+    EXPECT_EQ(events[0].regions, std::vector<std::string>{"CN"});
+
+    std::vector<double> small = Zeros(30);
+    small.resize(36, 15);  // score 15, but 15 < min_excess 20
+    EXPECT_TRUE(DetectInSeries(MakeSeries(small), o).empty());
+
+    std::vector<double> large(30, 10000);
+    large.resize(36, 12000);  // score 20, excess 2000, but only a fifth of the baseline
+    EXPECT_TRUE(DetectInSeries(MakeSeries(large), o).empty());
+
+    std::vector<double> fall(30, 500);
+    fall.resize(36, 0);
+    EXPECT_TRUE(DetectInSeries(MakeSeries(fall), o).empty());
+}
+
+TEST(SeriesEvents, SentencesNameTheSubjectAndTheTime) {
+    SeriesOptions o;
+    std::vector<double> fresh = Zeros(36);
+    fresh.resize(48, 200);
+    auto events = DetectInSeries(MakeSeries(fresh), o, "jp-3");
+    ASSERT_EQ(events.size(), 1u);
+    const DetectedEvent &e = events[0];
+    EXPECT_EQ(e.subject, "5000/TCP");
+    EXPECT_EQ(e.detector, "surge.mad");
+    EXPECT_EQ(e.sensors, std::vector<std::string>{"jp-3"});
+    EXPECT_NE(e.sentence_en.find("5000/TCP appeared at sensor jp-3 on 2024-12-19 at 12:00 UTC"), std::string::npos)
+        << e.sentence_en;
+    EXPECT_NE(e.sentence_ja.find("2024年12月19日12時(UTC)"), std::string::npos) << e.sentence_ja;
+    EXPECT_NE(e.sentence_ja.find("5000/TCP宛てのパケット"), std::string::npos) << e.sentence_ja;
+
+    std::vector<double> busy(30, 50);
+    busy.resize(36, 260);
+    const uint32_t cn_telnet = CountryServiceKey(CountryIndex("CN"), ServiceKey::Make(ServiceKind::TCP, 23));
+    events = DetectInSeries(MakeSeries(busy, Dimension::COUNTRY_SERVICE, cn_telnet), o);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].subject, "CN 23/TCP");
+    EXPECT_NE(events[0].sentence_en.find("CN 23/TCP rose to 5.2 times its baseline"), std::string::npos)
+        << events[0].sentence_en;
+    EXPECT_NE(events[0].sentence_ja.find("CNから23/TCP宛てのパケットが急増しました（ベースラインの5.2倍）"),
+              std::string::npos)
+        << events[0].sentence_ja;
+
+    o.granularity = Granularity::DAY;
+    Series daily = MakeSeries(busy);
+    daily.first_period = testing::DAY0 / (NS_PER_SEC * SECONDS_PER_DAY);
+    events = DetectInSeries(daily, o);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_NE(events[0].sentence_en.find("on 2025-01-17 (score"), std::string::npos) << events[0].sentence_en;
+    EXPECT_EQ(events[0].evidence["granularity"], "day");
+}
+
+namespace {
+
+// A store in the temporary directory with two sensors, tokyo-1 and cloud-1, removed when done.
+class TwoSensorStore {
+public:
+    TwoSensorStore() : path_(std::filesystem::temp_directory_path() / "darkscope_series_test.db") {
+        Remove();
+        store = Store::OpenSqlite(path_.string());
+        Sensor tokyo, cloud;
+        tokyo.name = "tokyo-1";
+        tokyo.networks = {*IpNetwork::Parse("198.51.100.0/24")};
+        tokyo.addresses = 256;
+        cloud.name = "cloud-1";
+        cloud.networks = {*IpNetwork::Parse("203.0.113.0/24")};
+        cloud.addresses = 256;
+        ids = store->SaveSensors({tokyo, cloud});
+        unattributed = store->UnattributedSensorId();
+    }
+    ~TwoSensorStore() {
+        store.reset();
+        Remove();
+    }
+    TwoSensorStore(const TwoSensorStore &) = delete;
+    TwoSensorStore &operator=(const TwoSensorStore &) = delete;
+
+    // `count` SYNs to `dport` at sensor 0 (tokyo-1) or 1 (cloud-1) in `hour` (hours after DAY0), from
+    // `sources` distinct addresses.
+    void Syn(int sensor, uint16_t dport, int hour, int count, int sources) {
+        const char *dst = sensor == 0 ? "198.51.100.7" : "203.0.113.7";
+        for (int i = 0; i < count; ++i) {
+            const std::string src = "192.0.2." + std::to_string(i % sources + 1);
+            shard_.Observe(testing::SynPacket(src.c_str(), dst, dport, testing::DAY0 + hour * NS_PER_HOUR + i),
+                           testing::SynProbe(dport), SensorIndex(sensor));
+        }
+    }
+    void Write() {
+        CounterRows hourly;
+        Rollup(shard_, hourly);
+        store->Begin();
+        store->MergeHourlyCounters(hourly, ids, unattributed);
+        store->Commit();
+    }
+
+    std::unique_ptr<Store> store;
+    std::vector<int64_t> ids;
+    int64_t unattributed = 0;
+
+private:
+    void Remove() const {
+        for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+    }
+    std::filesystem::path path_;
+    AggregateShard shard_;
+};
+
+}  // namespace
+
+// Two days as the demo has them: a flat 445/TCP background at both sensors, 5000/TCP appearing at both
+// at 12:00 on day 2 (hour 36), and 23/TCP, busy at tokyo-1, appearing at cloud-1 alone from hour 30: too
+// small a rise in the sum, an event at that one sensor.
+TEST(DetectSurges, NewServiceAtBothSensorsAndASurgeAtOne) {
+    TwoSensorStore t;
+    for (int hour = 0; hour < 48; ++hour) {
+        t.Syn(0, 445, hour, 30 + hour % 3, 10);
+        t.Syn(1, 445, hour, 28 + hour % 4, 10);
+        t.Syn(0, 23, hour, 400 + hour % 5, 50);
+        if (hour >= 30) t.Syn(1, 23, hour, 60, 20);
+        if (hour >= 36) {
+            t.Syn(0, 5000, hour, 40, 8);
+            t.Syn(1, 5000, hour, 40, 12);
+        }
+    }
+    t.Write();
+
+    SeriesOptions o;
+    o.dims = {Dimension::SERVICE, Dimension::CLASS_SOURCE_PORT};
+    const auto events = DetectSurges(*t.store, HOUR0 - 24, HOUR0 + 72, o);
+    ASSERT_EQ(events.size(), 2u);
+
+    const DetectedEvent &telnet = events[0];  // starts first
+    EXPECT_EQ(telnet.subject, "23/TCP");
+    EXPECT_EQ(telnet.kind, EventKind::NEW_SERVICE);  // new at this sensor
+    EXPECT_EQ(telnet.start, testing::DAY0 + 30 * NS_PER_HOUR);
+    EXPECT_EQ(telnet.sensors, std::vector<std::string>{"cloud-1"});
+    EXPECT_EQ(telnet.evidence["sensor"], "cloud-1");
+    EXPECT_EQ(telnet.sources, 20u);
+    EXPECT_NE(telnet.sentence_en.find("at sensor cloud-1"), std::string::npos);
+
+    const DetectedEvent &fresh = events[1];
+    EXPECT_EQ(fresh.subject, "5000/TCP");
+    EXPECT_EQ(fresh.kind, EventKind::NEW_SERVICE);
+    EXPECT_EQ(fresh.start, testing::DAY0 + 36 * NS_PER_HOUR);
+    EXPECT_EQ(fresh.end, testing::DAY0 + 48 * NS_PER_HOUR);
+    EXPECT_EQ(fresh.packets, 12u * 80);
+    EXPECT_EQ(fresh.sources, 12u);  // the union of 8 and 12 addresses from the same 192.0.2.1-12
+    EXPECT_EQ(fresh.evidence["sensor"], "all");
+    // Both sensors found it on their own too: folded into this event, not reported again.
+    EXPECT_EQ(fresh.evidence["sensors_detected"].size(), 2u);
+    EXPECT_EQ(fresh.sensors.size(), 2u);
+
+    // Without per-sensor detection the one-sensor event is not found, and the shared one still is.
+    o.per_sensor = false;
+    const auto sums = DetectSurges(*t.store, HOUR0 - 24, HOUR0 + 72, o);
+    ASSERT_EQ(sums.size(), 1u);
+    EXPECT_EQ(sums[0].subject, "5000/TCP");
+    EXPECT_EQ(sums[0].sensors.size(), 2u);  // the sensors whose series rose at the peak
+
+    o.per_sensor = true;
+    o.method = "ewma";
+    const auto ewma = DetectSurges(*t.store, HOUR0 - 24, HOUR0 + 72, o);
+    ASSERT_EQ(ewma.size(), 2u);
+    EXPECT_EQ(ewma[1].start, testing::DAY0 + 36 * NS_PER_HOUR);
+    EXPECT_EQ(ewma[1].detector, "surge.ewma");
+}
+
+// A flat series (and a range with no data) gives no event.
+TEST(DetectSurges, FlatSeriesGivesNone) {
+    TwoSensorStore t;
+    for (int hour = 0; hour < 48; ++hour) t.Syn(0, 445, hour, 100 + (hour * 7) % 11, 30);
+    t.Write();
+    EXPECT_TRUE(DetectSurges(*t.store, HOUR0, HOUR0 + 47, SeriesOptions{}).empty());
+    EXPECT_TRUE(DetectSurges(*t.store, HOUR0 + 100, HOUR0 + 200, SeriesOptions{}).empty());
+    EXPECT_TRUE(DetectSurges(*t.store, HOUR0 / 24, HOUR0 / 24 + 1, SeriesOptions::ForGranularity(Granularity::DAY))
+                    .empty());
+}
+
+}  // namespace darkscope::detect
