@@ -396,6 +396,34 @@ void CheckBoundedState(bool call_expire) {
 TEST(StreamState, BoundedBySourcesWithinTheTimeoutWithExpire) { CheckBoundedState(true); }
 TEST(StreamState, BoundedBySourcesWithinTheTimeoutWithoutExpire) { CheckBoundedState(false); }
 
+// Long scans keep their states while tens of thousands of one-packet sources around them come and go:
+// the tables' erases must leave every surviving state findable (a lost state would split a scan).
+TEST(StreamState, SurvivingStatesStayWholeWhileOthersExpire) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    constexpr int SCANNERS = 500, MINUTES = 30, FLEETING_PER_SECOND = 20;
+    uint32_t fleeting = 0;
+    for (int minute = 0; minute < MINUTES; ++minute) {
+        for (int second = 0; second < 60; ++second) {
+            const TimestampNs t = DAY0 + (minute * 60 + second) * SEC;
+            for (int k = 0; k < FLEETING_PER_SECOND; ++k) {
+                const std::string src = IpAddress::V4(0xC6000000u + fleeting++).ToString();
+                d.Observe(Syn(src.c_str(), fleeting % 65536, 445, t + k * MS));
+            }
+            for (int s = second; s < SCANNERS; s += 60) {
+                const std::string src = IpAddress::V4(0xC6120000u + uint32_t(s)).ToString();  // 198.18.0.0 + s
+                d.Observe(Syn(src.c_str(), uint32_t(minute * SCANNERS + s), 23, t + 500 * MS));
+            }
+        }
+    }
+    d.Finish();
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), size_t(SCANNERS));
+    for (const DetectedEvent &e : events) {
+        EXPECT_EQ(e.packets, uint64_t(MINUTES)) << e.subject;
+        EXPECT_DOUBLE_EQ(e.magnitude, double(MINUTES)) << e.subject;
+    }
+}
+
 TEST(StreamState, TimestampsGoingBackwardsNeitherCrashNorGiveNegativeDurations) {
     StreamDetectors d(Options(), ThreeSensors(), nullptr);
     // Files read slightly out of order: time steps back 30 s, then an hour, then forwards again.
