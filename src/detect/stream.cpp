@@ -1,0 +1,948 @@
+#include "detect/stream.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "classify/fingerprint.hpp"
+#include "common/flat_map.hpp"
+#include "enrich/country.hpp"
+
+namespace darkscope::detect {
+namespace {
+
+constexpr double TWO_POW_24 = 16777216.0;
+constexpr double TWO_POW_32 = 4294967296.0;
+
+uint64_t HashAddress(const IpAddress &a) {
+    uint64_t lo, hi;
+    std::memcpy(&lo, a.bytes.data(), 8);
+    std::memcpy(&hi, a.bytes.data() + 8, 8);
+    return Mix64(lo ^ Mix64(hi ^ a.family));
+}
+
+// IPv6 destinations are folded to 32 bits, as the per-source destination counts of aggregation do.
+uint32_t DestinationKey(const IpAddress &dst) {
+    if (dst.IsV4()) return dst.V4HostOrder();
+    return uint32_t(HashAddress(dst));
+}
+
+bool IsProbe(TrafficClass c) {
+    return c == TrafficClass::SYN_PROBE || c == TrafficClass::UDP_PROBE || c == TrafficClass::ICMP_ECHO_REQUEST ||
+           c == TrafficClass::DNS_QUERY;
+}
+
+// Index into VictimState::responses; -1 for classes that are not backscatter.
+int BackscatterIndex(TrafficClass c) {
+    switch (c) {
+        case TrafficClass::SYNACK_BACKSCATTER:
+            return 0;
+        case TrafficClass::RST_BACKSCATTER:
+            return 1;
+        case TrafficClass::RSTACK_BACKSCATTER:
+            return 2;
+        case TrafficClass::ICMP_BACKSCATTER:
+            return 3;
+        default:
+            return -1;
+    }
+}
+constexpr TrafficClass BACKSCATTER_CLASSES[4] = {TrafficClass::SYNACK_BACKSCATTER, TrafficClass::RST_BACKSCATTER,
+                                                 TrafficClass::RSTACK_BACKSCATTER, TrafficClass::ICMP_BACKSCATTER};
+constexpr const char *BACKSCATTER_WORDS[4] = {"SYN/ACK", "RST", "RST/ACK", "ICMP error"};
+constexpr const char *BACKSCATTER_WORDS_JA[4] = {"SYN/ACK", "RST", "RST/ACK", "ICMP エラー"};
+
+/// An open-addressing map whose entries lie densely in one vector, so that a sweep walks them in
+/// order and an erase moves the last entry into the hole (FlatMap has no erase: its tables only grow
+/// until they are drained). The probe table holds entry indexes; deletion shifts back the probe run
+/// instead of leaving tombstones, so lookups stay short however many states come and go.
+template <typename Key, typename Value, typename Hash>
+class DenseMap {
+public:
+    DenseMap() { Rehash(MIN_SLOTS); }
+
+    Value *Find(const Key &key) {
+        for (size_t i = Hash{}(key)&mask_; slots_[i] != 0; i = (i + 1) & mask_)
+            if (entries_[slots_[i] - 1].first == key) return &entries_[slots_[i] - 1].second;
+        return nullptr;
+    }
+    /// Adds key, which must be absent. Invalidates references to other values.
+    Value &Insert(const Key &key) {
+        if ((entries_.size() + 1) * 2 > slots_.size()) Rehash(slots_.size() * 2);
+        size_t i = Hash{}(key)&mask_;
+        while (slots_[i] != 0)
+            i = (i + 1) & mask_;
+        entries_.emplace_back(key, Value{});
+        slots_[i] = uint32_t(entries_.size());
+        return entries_.back().second;
+    }
+    size_t Size() const { return entries_.size(); }
+    std::pair<Key, Value> &At(size_t e) { return entries_[e]; }
+
+    /// Removes key if present.
+    void Erase(const Key &key) {
+        for (size_t i = Hash{}(key)&mask_; slots_[i] != 0; i = (i + 1) & mask_) {
+            if (entries_[slots_[i] - 1].first == key) {
+                EraseAt(slots_[i] - 1);
+                return;
+            }
+        }
+    }
+    /// Removes entry e; the last entry takes its index (so sweep from the end).
+    void EraseAt(size_t e) {
+        size_t hole = SlotOf(e);
+        for (size_t j = (hole + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
+            const size_t home = Hash{}(entries_[slots_[j] - 1].first) & mask_;
+            // An entry stays where it is if its home lies cyclically in (hole, j].
+            const bool stays = hole < j ? (home > hole && home <= j) : (home > hole || home <= j);
+            if (stays) continue;
+            slots_[hole] = slots_[j];
+            hole = j;
+        }
+        slots_[hole] = 0;
+        const size_t last = entries_.size() - 1;
+        if (e != last) {
+            const size_t moved = SlotOf(last);
+            entries_[e] = std::move(entries_[last]);
+            slots_[moved] = uint32_t(e + 1);
+        }
+        entries_.pop_back();
+    }
+    /// Gives memory back after a burst of states has expired.
+    void ShrinkIfSparse() {
+        if (slots_.size() > MIN_SLOTS && entries_.size() * 8 < slots_.size()) {
+            size_t n = MIN_SLOTS;
+            while (n < entries_.size() * 4)
+                n <<= 1;
+            Rehash(n);
+        }
+        if (entries_.capacity() > 1024 && entries_.size() * 4 < entries_.capacity()) entries_.shrink_to_fit();
+    }
+
+private:
+    static constexpr size_t MIN_SLOTS = 64;
+    size_t SlotOf(size_t e) const {
+        size_t i = Hash{}(entries_[e].first) & mask_;
+        while (slots_[i] != e + 1)
+            i = (i + 1) & mask_;
+        return i;
+    }
+    void Rehash(size_t n) {
+        slots_.assign(n, 0);
+        mask_ = n - 1;
+        for (size_t e = 0; e < entries_.size(); ++e) {
+            size_t i = Hash{}(entries_[e].first) & mask_;
+            while (slots_[i] != 0)
+                i = (i + 1) & mask_;
+            slots_[i] = uint32_t(e + 1);
+        }
+    }
+
+    std::vector<std::pair<Key, Value>> entries_;
+    std::vector<uint32_t> slots_;  // entry index + 1; 0 empty
+    size_t mask_ = 0;
+};
+
+/// Distinct 32-bit values: exact (four inline, then an open-addressing table) up to a cap, then a
+/// HyperLogLog of 1024 registers (standard error 1.04 / sqrt(1024) = 3.3%), so that a scan across a
+/// large telescope costs 1 KiB rather than 4 bytes per address.
+class DistinctCounter {
+public:
+    void Add(uint32_t v, uint32_t exact_cap) {
+        if (!registers_.empty()) {
+            AddSketch(v);
+            return;
+        }
+        if (table_.empty() && !has_zero_) {
+            for (uint32_t i = 0; i < count_; ++i)
+                if (inline_[i] == v) return;
+            if (count_ < INLINE) {
+                inline_[count_++] = v;
+                if (count_ >= exact_cap) ToSketch();
+                return;
+            }
+            Spill();
+        }
+        if (InsertExact(v) && count_ >= exact_cap) ToSketch();
+    }
+    uint64_t Count() const {
+        if (registers_.empty()) return count_;
+        double sum = 0;
+        uint32_t zeros = 0;
+        for (uint8_t r : registers_) {
+            sum += std::ldexp(1.0, -int(r));
+            zeros += r == 0;
+        }
+        const double m = double(REGISTERS);
+        double estimate = 0.7213 / (1 + 1.079 / m) * m * m / sum;
+        if (estimate <= 2.5 * m && zeros > 0) estimate = m * std::log(m / double(zeros));
+        // Never below what was counted exactly before the switch.
+        return std::max<uint64_t>(count_, uint64_t(std::llround(estimate)));
+    }
+    bool Exact() const { return registers_.empty(); }
+
+private:
+    static constexpr uint32_t INLINE = 4;
+    static constexpr size_t REGISTERS = 1024;  // 2^10: the top 10 hash bits pick the register
+
+    void Spill() {
+        const uint32_t n = count_;
+        count_ = 0;
+        table_.assign(16, 0);
+        for (uint32_t i = 0; i < n; ++i)
+            InsertExact(inline_[i]);
+    }
+    // The table marks empty slots with 0, so the value 0 is kept aside.
+    bool InsertExact(uint32_t v) {
+        if (v == 0) {
+            if (has_zero_) return false;
+            has_zero_ = true;
+            ++count_;
+            return true;
+        }
+        if (table_.empty()) table_.assign(16, 0);
+        const size_t mask = table_.size() - 1;
+        size_t i = size_t(Mix64(v)) & mask;
+        for (; table_[i] != 0; i = (i + 1) & mask)
+            if (table_[i] == v) return false;
+        table_[i] = v;
+        ++count_;
+        if (size_t(count_) * 2 > table_.size()) {
+            std::vector<uint32_t> old;
+            old.swap(table_);
+            table_.assign(old.size() * 2, 0);
+            const size_t m = table_.size() - 1;
+            for (uint32_t x : old) {
+                if (x == 0) continue;
+                size_t j = size_t(Mix64(x)) & m;
+                while (table_[j] != 0)
+                    j = (j + 1) & m;
+                table_[j] = x;
+            }
+        }
+        return true;
+    }
+    void ToSketch() {
+        registers_.assign(REGISTERS, 0);
+        if (table_.empty() && !has_zero_) {
+            for (uint32_t i = 0; i < std::min(count_, INLINE); ++i)
+                AddSketch(inline_[i]);
+        } else {
+            for (uint32_t x : table_)
+                if (x != 0) AddSketch(x);
+            if (has_zero_) AddSketch(0);
+        }
+        std::vector<uint32_t>().swap(table_);
+    }
+    void AddSketch(uint32_t v) {
+        const uint64_t h = Mix64(uint64_t(v) ^ 0x5DEECE66Dull);
+        const size_t index = size_t(h >> 54);
+        const uint8_t rank = uint8_t(std::countl_zero((h << 10) | (uint64_t(1) << 9)) + 1);
+        registers_[index] = std::max(registers_[index], rank);
+    }
+
+    std::array<uint32_t, INLINE> inline_{};
+    uint32_t count_ = 0;  // distinct values counted exactly (at the switch, in sketch mode)
+    bool has_zero_ = false;
+    std::vector<uint32_t> table_;
+    std::vector<uint8_t> registers_;
+};
+
+/// Packets per sensor: four inline, the rest on the heap (deployments have a few dozen at most).
+class SensorCounts {
+public:
+    struct Entry {
+        SensorIndex sensor = 0;
+        uint64_t packets = 0;
+    };
+    void Add(SensorIndex sensor, uint64_t packets = 1) {
+        for (uint32_t i = 0; i < inline_count_; ++i)
+            if (inline_[i].sensor == sensor) {
+                inline_[i].packets += packets;
+                return;
+            }
+        if (inline_count_ < INLINE) {
+            inline_[inline_count_++] = Entry{sensor, packets};
+            return;
+        }
+        for (Entry &e : more_)
+            if (e.sensor == sensor) {
+                e.packets += packets;
+                return;
+            }
+        more_.push_back(Entry{sensor, packets});
+    }
+    void Merge(const SensorCounts &other) {
+        for (uint32_t i = 0; i < other.inline_count_; ++i)
+            Add(other.inline_[i].sensor, other.inline_[i].packets);
+        for (const Entry &e : other.more_)
+            Add(e.sensor, e.packets);
+    }
+    size_t Size() const { return inline_count_ + more_.size(); }
+    void Clear() {
+        inline_count_ = 0;
+        more_.clear();
+    }
+    /// Largest first, then by index.
+    std::vector<Entry> Sorted() const {
+        std::vector<Entry> out(inline_.begin(), inline_.begin() + inline_count_);
+        out.insert(out.end(), more_.begin(), more_.end());
+        std::sort(out.begin(), out.end(), [](const Entry &a, const Entry &b) {
+            return a.packets != b.packets ? a.packets > b.packets : a.sensor < b.sensor;
+        });
+        return out;
+    }
+
+private:
+    static constexpr uint32_t INLINE = 4;
+    std::array<Entry, INLINE> inline_{};
+    uint32_t inline_count_ = 0;
+    std::vector<Entry> more_;
+};
+
+/// The busiest 60 s of a flow, in 10 s steps: six buckets in a ring and their running sum.
+class PeakWindow {
+public:
+    static constexpr TimestampNs STEP = 10 * NS_PER_SEC;
+    static constexpr int64_t STEPS = 6;
+
+    void Start(TimestampNs origin) {
+        *this = PeakWindow{};
+        origin_ = origin;
+    }
+    void Add(TimestampNs ts) {
+        int64_t b = FloorDiv(ts - origin_, STEP);
+        if (b > current_) {
+            const int64_t advance = std::min(b - current_, STEPS);
+            for (int64_t k = 1; k <= advance; ++k) {
+                uint32_t &slot = buckets_[size_t(Ring(current_ + k))];
+                sum_ -= slot;
+                slot = 0;
+            }
+            current_ = b;
+        } else if (current_ - b >= STEPS) {
+            b = current_;  // a packet older than the window (time stepped back): counted in the present step
+        }
+        ++buckets_[size_t(Ring(b))];
+        if (++sum_ > peak_) {
+            peak_ = sum_;
+            peak_step_ = current_;
+        }
+    }
+    uint64_t Peak() const { return peak_; }
+    /// Start of the busiest window (not before the flow's first packet).
+    TimestampNs PeakStart() const { return origin_ + std::max<int64_t>(0, peak_step_ - STEPS + 1) * STEP; }
+
+private:
+    static int64_t Ring(int64_t b) { return ((b % STEPS) + STEPS) % STEPS; }
+    std::array<uint32_t, STEPS> buckets_{};
+    TimestampNs origin_ = 0;
+    int64_t current_ = 0;
+    uint64_t sum_ = 0;
+    uint64_t peak_ = 0;
+    int64_t peak_step_ = 0;
+};
+
+// The "many ports" state of a source that already has scan_services_per_source services.
+constexpr uint32_t MANY_PORTS = 0xFFFFFFFFu;
+
+struct ServiceStateKey {
+    IpAddress src;
+    uint32_t service = 0;  // ServiceKey::packed, or MANY_PORTS
+    friend bool operator==(const ServiceStateKey &, const ServiceStateKey &) = default;
+};
+struct ServiceStateKeyHash {
+    size_t operator()(const ServiceStateKey &k) const noexcept { return size_t(HashAddress(k.src) ^ Mix64(k.service)); }
+};
+struct AddressHash {
+    size_t operator()(const IpAddress &a) const noexcept { return size_t(HashAddress(a)); }
+};
+
+struct ScanPart {
+    TimestampNs start = 0;
+    TimestampNs last = 0;
+    uint64_t packets = 0;  // 0: no scan open
+    DistinctCounter destinations;
+    uint64_t syn_packets = 0;
+    std::array<uint64_t, FINGERPRINT_RULES> rule_packets{};
+    SensorCounts sensors;
+    PeakWindow peak;
+};
+
+struct CampaignPart {
+    // The round being watched: from its first packet for campaign_window.
+    bool window_open = false;
+    TimestampNs window_start = 0;
+    TimestampNs window_last = 0;
+    uint64_t window_packets = 0;
+    SensorCounts window_sensors;
+    // The qualifying rounds so far.
+    uint32_t rounds = 0;
+    TimestampNs first_round = 0;
+    TimestampNs last_round_end = 0;
+    uint64_t packets = 0;
+    SensorCounts sensors;
+    TimestampNs busiest_round = 0;
+    uint64_t busiest_round_packets = 0;
+};
+
+struct ServiceState {
+    ScanPart scan;
+    CampaignPart campaign;
+    bool Idle() const { return scan.packets == 0 && !campaign.window_open && campaign.rounds == 0; }
+};
+
+struct SourceRecord {
+    uint32_t services = 0;  // service states of the source, but its "many ports" one
+    bool many_ports = false;
+};
+
+struct PortCount {
+    uint32_t port = 0;  // ServiceKey::packed
+    uint64_t packets = 0;
+};
+
+struct VictimState {
+    static constexpr size_t PORTS = 8;
+    TimestampNs start = 0;
+    TimestampNs last = 0;
+    uint64_t packets = 0;
+    PeakWindow peak;
+    std::array<PortCount, PORTS> ports{};
+    uint32_t port_count = 0;
+    uint64_t other_port_packets = 0;  // packets from ports beyond the first PORTS seen
+    std::array<uint64_t, 4> responses{};
+    SensorCounts sensors;
+};
+
+// ---- Words and numbers for the sentences ----
+
+std::string Grouped(uint64_t n) {
+    std::string digits = std::to_string(n), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+std::string Fixed(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+/// 35.2, 8,421, 123,456, 1.2 million, 3.4 billion.
+std::string RateEn(double v) {
+    if (v >= 1e9) return Fixed(v / 1e9, 1) + " billion";
+    if (v >= 1e6) return Fixed(v / 1e6, 1) + " million";
+    if (v >= 100) return Grouped(uint64_t(std::llround(v)));
+    return Fixed(v, v >= 10 ? 1 : 2);
+}
+
+/// 35.2, 8,421, 12.3万, 120万, 3.4億 (the Japanese reports count in 万 and 億).
+std::string RateJa(double v) {
+    if (v >= 1e8) return Fixed(v / 1e8, 1) + "億";
+    if (v >= 1e4) return v >= 1e6 ? Grouped(uint64_t(std::llround(v / 1e4))) + "万" : Fixed(v / 1e4, 1) + "万";
+    if (v >= 100) return Grouped(uint64_t(std::llround(v)));
+    return Fixed(v, v >= 10 ? 1 : 2);
+}
+
+std::string Percent(double fraction) {
+    const double p = fraction * 100;
+    return Fixed(p, p >= 10 ? 1 : p >= 0.1 ? 2 : 4) + "%";
+}
+
+struct Clock {
+    std::string day;  // 2024-10-01
+    int year = 0, month = 0, mday = 0;
+    std::string time;  // 20:00 or 20:00:05
+};
+
+Clock ClockOf(TimestampNs ts, bool seconds) {
+    Clock c;
+    const std::string iso = FormatTimestamp(ts);  // 2024-10-01T20:00:05Z
+    c.day = iso.substr(0, 10);
+    std::sscanf(c.day.c_str(), "%d-%d-%d", &c.year, &c.month, &c.mday);
+    c.time = iso.substr(11, seconds ? 8 : 5);
+    return c;
+}
+
+// Minutes for long events, seconds for those shorter than ten minutes, where minutes would blur them.
+bool WithSeconds(TimestampNs start, TimestampNs end) { return end - start < 600 * NS_PER_SEC; }
+
+/// "between 20:00 and 22:30 UTC on 2024-10-01", or with both days when it spans midnight.
+std::string SpanEn(TimestampNs start, TimestampNs end) {
+    const bool s = WithSeconds(start, end);
+    const Clock a = ClockOf(start, s), b = ClockOf(end, s);
+    if (a.day == b.day) return "between " + a.time + " and " + b.time + " UTC on " + a.day;
+    return "between " + a.day + " " + a.time + " and " + b.day + " " + b.time + " UTC";
+}
+
+/// "2024年10月1日 20:00から22:30まで (UTC)".
+std::string SpanJa(TimestampNs start, TimestampNs end) {
+    const bool s = WithSeconds(start, end);
+    const Clock a = ClockOf(start, s), b = ClockOf(end, s);
+    auto date = [](const Clock &c, bool year) {
+        return (year ? std::to_string(c.year) + "年" : std::string()) + std::to_string(c.month) + "月" +
+               std::to_string(c.mday) + "日";
+    };
+    const std::string to = a.day == b.day ? b.time : date(b, a.year != b.year) + " " + b.time;
+    return date(a, true) + " " + a.time + "から" + to + "まで (UTC)";
+}
+
+double Seconds(TimestampNs d) { return double(d) / double(NS_PER_SEC); }
+
+}  // namespace
+
+uint64_t StreamOptions::ScanThreshold() const {
+    const uint64_t scaled = uint64_t(std::ceil(100.0 * double(monitored_addresses) / TWO_POW_24));
+    return std::max(scan_floor, scaled);
+}
+
+struct StreamDetectors::Impl {
+    StreamOptions options;
+    std::vector<std::string> sensor_names;
+    const Enrichment *enrichment = nullptr;
+    uint64_t scan_threshold = 0;
+    uint32_t campaign_k = 0;
+
+    DenseMap<ServiceStateKey, ServiceState, ServiceStateKeyHash> services;
+    DenseMap<IpAddress, SourceRecord, AddressHash> sources;
+    DenseMap<IpAddress, VictimState, AddressHash> victims;
+
+    bool started = false;
+    TimestampNs now = 0;         // the latest packet time
+    TimestampNs next_sweep = 0;  // packet time at which Observe sweeps the tables
+    std::vector<DetectedEvent> events;
+
+    Impl(StreamOptions o, std::vector<std::string> names, const Enrichment *e)
+        : options(o), sensor_names(std::move(names)), enrichment(e), scan_threshold(o.ScanThreshold()) {
+        if (options.campaigns && sensor_names.size() >= 2)
+            campaign_k =
+                uint32_t(std::max<uint64_t>(2, std::min<uint64_t>(options.campaign_min_sensors, sensor_names.size())));
+    }
+
+    void Observe(const Observation &o) {
+        if (!started || o.ts > now) now = o.ts;
+        if (!started || now >= next_sweep) {
+            started = true;
+            Sweep(now, false);
+            next_sweep = now + StreamDetectors::SWEEP_INTERVAL;
+        }
+        const TrafficClass cls = o.cp.cls;
+        if (IsProbe(cls)) {
+            if (options.scans || campaign_k > 0) ObserveProbe(o);
+        } else if (const int response = BackscatterIndex(cls); response >= 0) {
+            if (options.rsdos) ObserveBackscatter(o, response);
+        }
+    }
+
+    void ObserveProbe(const Observation &o) {
+        ServiceStateKey key{o.src, o.cp.service.packed};
+        ServiceState *state = services.Find(key);
+        if (state == nullptr) {
+            SourceRecord *record = sources.Find(o.src);
+            if (record == nullptr) record = &sources.Insert(o.src);
+            if (record->services >= options.scan_services_per_source) {
+                key.service = MANY_PORTS;
+                state = services.Find(key);
+                if (state == nullptr) {
+                    record->many_ports = true;
+                    state = &services.Insert(key);
+                }
+            } else {
+                ++record->services;
+                state = &services.Insert(key);
+            }
+        }
+        if (options.scans) ObserveScan(key, state->scan, o);
+        if (campaign_k > 0) ObserveCampaign(key, state->campaign, o);
+    }
+
+    void ObserveScan(const ServiceStateKey &key, ScanPart &scan, const Observation &o) {
+        if (scan.packets > 0 && o.ts - scan.last > options.scan_gap) CloseScan(key, scan);
+        if (scan.packets == 0) {
+            scan.start = scan.last = o.ts;
+            scan.peak.Start(o.ts);
+        }
+        scan.start = std::min(scan.start, o.ts);
+        scan.last = std::max(scan.last, o.ts);
+        ++scan.packets;
+        scan.destinations.Add(DestinationKey(o.dst), options.scan_exact_destinations);
+        if (o.cp.cls == TrafficClass::SYN_PROBE) ++scan.syn_packets;
+        for (uint8_t bits = o.cp.fingerprints; bits != 0; bits &= uint8_t(bits - 1)) {
+            const unsigned rule = unsigned(std::countr_zero(bits));
+            if (rule < FINGERPRINT_RULES) ++scan.rule_packets[rule];
+        }
+        if (o.sensor != UNATTRIBUTED) scan.sensors.Add(o.sensor);
+        scan.peak.Add(o.ts);
+    }
+
+    void ObserveCampaign(const ServiceStateKey &key, CampaignPart &c, const Observation &o) {
+        if (c.window_open && o.ts - c.window_start > options.campaign_window) CloseRound(key, c);
+        if (c.rounds > 0 && o.ts - c.last_round_end > options.campaign_timeout) CloseCampaign(key, c);
+        if (!c.window_open) {
+            c.window_open = true;
+            c.window_start = c.window_last = o.ts;
+        }
+        c.window_last = std::max(c.window_last, o.ts);
+        ++c.window_packets;
+        if (o.sensor != UNATTRIBUTED) c.window_sensors.Add(o.sensor);
+    }
+
+    void ObserveBackscatter(const Observation &o, int response) {
+        VictimState *v = victims.Find(o.src);
+        if (v != nullptr && o.ts - v->last > options.rsdos_timeout) {
+            CloseVictim(o.src, *v);
+            *v = VictimState{};
+        }
+        if (v == nullptr) v = &victims.Insert(o.src);
+        if (v->packets == 0) {
+            v->start = v->last = o.ts;
+            v->peak.Start(o.ts);
+        }
+        v->start = std::min(v->start, o.ts);
+        v->last = std::max(v->last, o.ts);
+        ++v->packets;
+        v->peak.Add(o.ts);
+        ++v->responses[size_t(response)];
+        if (o.sensor != UNATTRIBUTED) v->sensors.Add(o.sensor);
+        const uint32_t port = o.cp.source_port.packed;
+        for (uint32_t i = 0; i < v->port_count; ++i)
+            if (v->ports[i].port == port) {
+                ++v->ports[i].packets;
+                return;
+            }
+        if (v->port_count < VictimState::PORTS)
+            v->ports[v->port_count++] = PortCount{port, 1};
+        else
+            ++v->other_port_packets;
+    }
+
+    // `all`: end of input, everything closes whatever its age.
+    void Sweep(TimestampNs at, bool all) {
+        for (size_t e = services.Size(); e-- > 0;) {
+            auto &[key, state] = services.At(e);
+            ScanPart &scan = state.scan;
+            if (scan.packets > 0 && (all || at - scan.last > options.scan_gap)) CloseScan(key, scan);
+            CampaignPart &c = state.campaign;
+            if (c.window_open && (all || at - c.window_start > options.campaign_window)) CloseRound(key, c);
+            if (c.rounds > 0 && (all || at - c.last_round_end > options.campaign_timeout)) CloseCampaign(key, c);
+            if (!state.Idle()) continue;
+            const IpAddress src = key.src;
+            const bool many = key.service == MANY_PORTS;
+            services.EraseAt(e);
+            if (SourceRecord *record = sources.Find(src); record != nullptr) {
+                if (many)
+                    record->many_ports = false;
+                else if (record->services > 0)
+                    --record->services;
+                if (record->services == 0 && !record->many_ports) sources.Erase(src);
+            }
+        }
+        for (size_t e = victims.Size(); e-- > 0;) {
+            auto &[victim, v] = victims.At(e);
+            if (all || at - v.last > options.rsdos_timeout) {
+                CloseVictim(victim, v);
+                victims.EraseAt(e);
+            }
+        }
+        services.ShrinkIfSparse();
+        sources.ShrinkIfSparse();
+        victims.ShrinkIfSparse();
+    }
+
+    // ---- Closing states ----
+
+    std::string Country(const IpAddress &a) const {
+        if (enrichment == nullptr) return "";
+        const uint16_t c = enrichment->Lookup(a).country;
+        return c == UNKNOWN_COUNTRY ? "" : CountryCode(c);
+    }
+    std::string SensorName(SensorIndex s) const {
+        return s < sensor_names.size() ? sensor_names[s] : "sensor " + std::to_string(s);
+    }
+    DetectedEvent Base(EventKind kind, std::string detector, const IpAddress &src, uint64_t packets) const {
+        DetectedEvent e;
+        e.kind = kind;
+        e.detector = std::move(detector);
+        e.subject = src.ToString();
+        e.packets = packets;
+        e.sources = 1;
+        const std::string country = Country(src);
+        e.top_sources.push_back(EventSource{e.subject, country, packets});
+        if (!country.empty()) e.regions.push_back(country);
+        return e;
+    }
+    nlohmann::ordered_json SensorList(const SensorCounts &counts, DetectedEvent &e) const {
+        nlohmann::ordered_json out = nlohmann::ordered_json::array();
+        for (const SensorCounts::Entry &s : counts.Sorted()) {
+            e.sensors.push_back(SensorName(s.sensor));
+            out.push_back({{"sensor", SensorName(s.sensor)}, {"packets", s.packets}});
+        }
+        return out;
+    }
+
+    void CloseScan(const ServiceStateKey &key, ScanPart &scan) {
+        const uint64_t distinct = scan.destinations.Count();
+        if (distinct >= scan_threshold) EmitScan(key, scan, distinct);
+        scan = ScanPart{};
+    }
+
+    void EmitScan(const ServiceStateKey &key, const ScanPart &scan, uint64_t distinct) {
+        DetectedEvent e = Base(EventKind::SCAN, "scan", key.src, scan.packets);
+        e.start = scan.start;
+        e.end = scan.last;
+        e.peak = scan.peak.PeakStart();
+        e.magnitude = double(distinct);
+        // A one-packet-per-second floor on the duration: a burst inside one second has no rate of its own.
+        const double duration = Seconds(scan.last - scan.start);
+        const double rate = double(scan.packets) / std::max(duration, 1.0);
+        const bool many = key.service == MANY_PORTS;
+        const std::string service = many ? "" : ServiceKey{key.service}.ToString();
+
+        FingerprintEvidence fp;
+        fp.packets = scan.packets;
+        fp.syn_packets = scan.syn_packets;
+        for (size_t r = 0; r < FINGERPRINT_RULES; ++r)
+            fp.matched[r] = scan.rule_packets[r];
+        std::string tool;
+        nlohmann::ordered_json tags = nlohmann::ordered_json::array();
+        for (const TagVerdict &t : TagsOf(fp)) {
+            tags.push_back(TagName(t.tag));
+            if (t.tag == Tag::BOGON) continue;
+            // A named tool's tag wins over irregular-syn, which any raw-socket tool leaves.
+            if (tool.empty() || (tool == TagName(Tag::IRREGULAR_SYN) && t.tag != Tag::IRREGULAR_SYN))
+                tool = std::string(TagName(t.tag));
+        }
+
+        const uint64_t monitored = options.monitored_addresses;
+        std::optional<double> coverage, ipv4_rate;
+        if (monitored > 0) coverage = std::min(1.0, double(distinct) / double(monitored));
+        if (monitored > 0 && key.src.IsV4()) ipv4_rate = rate * TWO_POW_32 / double(monitored);
+
+        auto &ev = e.evidence;
+        ev["service"] = many ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(service);
+        ev["many_ports"] = many;
+        ev["packets"] = scan.packets;
+        ev["distinct_destinations"] = distinct;
+        ev["distinct_destinations_exact"] = scan.destinations.Exact();
+        ev["threshold"] = scan_threshold;
+        ev["duration_s"] = duration;
+        ev["rate_pps"] = rate;
+        ev["peak_packets_per_minute"] = scan.peak.Peak();
+        ev["monitored_addresses"] = monitored;
+        ev["coverage"] = coverage ? nlohmann::ordered_json(*coverage) : nlohmann::ordered_json(nullptr);
+        ev["estimated_ipv4_rate_pps"] =
+            ipv4_rate ? nlohmann::ordered_json(*ipv4_rate) : nlohmann::ordered_json(nullptr);
+        ev["tool"] = tool.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(tool);
+        ev["tags"] = tags;
+        ev["sensors"] = SensorList(scan.sensors, e);
+
+        const std::string what_en = many ? "many ports" : service;
+        e.sentence_en = e.subject + " scanned " + what_en + " " + SpanEn(scan.start, scan.last) + ": " +
+                        Grouped(scan.packets) + " packets to " + Grouped(distinct) + " darknet addresses";
+        if (coverage) e.sentence_en += " (" + Percent(*coverage) + " of those monitored)";
+        e.sentence_en += " at " + RateEn(rate) + " packets/s";
+        if (ipv4_rate) e.sentence_en += ", an estimated " + RateEn(*ipv4_rate) + " packets/s over all of IPv4";
+        if (!tool.empty()) e.sentence_en += ", with the marks of " + tool;
+        e.sentence_en += ".";
+
+        const std::string what_ja = many ? "多数のポート" : service;
+        e.sentence_ja = SpanJa(scan.start, scan.last) + "、" + e.subject + " から " + what_ja +
+                        " に対するスキャンを観測した。ダークネットの " + Grouped(distinct) + " アドレスに計 " +
+                        Grouped(scan.packets) + " 件 (毎秒 " + RateJa(rate) + " 件)";
+        if (coverage) e.sentence_ja += "で、監視対象アドレスの " + Percent(*coverage) + " に当たる";
+        e.sentence_ja += "。";
+        if (ipv4_rate) e.sentence_ja += "IPv4 全体では毎秒約 " + RateJa(*ipv4_rate) + " 件の送信と推定される。";
+        if (!tool.empty()) e.sentence_ja += "ツールの特徴 (" + tool + ") が見られる。";
+        events.push_back(std::move(e));
+    }
+
+    void CloseRound(const ServiceStateKey &key, CampaignPart &c) {
+        if (c.window_sensors.Size() >= campaign_k) {
+            // A round after a long silence starts a campaign of its own.
+            if (c.rounds > 0 && c.window_start - c.last_round_end > options.campaign_timeout) CloseCampaign(key, c);
+            c.first_round = c.rounds == 0 ? c.window_start : std::min(c.first_round, c.window_start);
+            ++c.rounds;
+            c.last_round_end = std::max(c.last_round_end, c.window_last);
+            c.packets += c.window_packets;
+            c.sensors.Merge(c.window_sensors);
+            if (c.window_packets > c.busiest_round_packets) {
+                c.busiest_round_packets = c.window_packets;
+                c.busiest_round = c.window_start;
+            }
+        }
+        c.window_open = false;
+        c.window_packets = 0;
+        c.window_sensors.Clear();
+    }
+
+    void CloseCampaign(const ServiceStateKey &key, CampaignPart &c) {
+        if (c.rounds >= options.campaign_min_rounds) EmitCampaign(key, c);
+        c.rounds = 0;
+        c.first_round = c.last_round_end = 0;
+        c.packets = 0;
+        c.sensors = SensorCounts{};
+        c.busiest_round = 0;
+        c.busiest_round_packets = 0;
+    }
+
+    void EmitCampaign(const ServiceStateKey &key, const CampaignPart &c) {
+        DetectedEvent e = Base(EventKind::CAMPAIGN, "campaign", key.src, c.packets);
+        e.start = c.first_round;
+        e.end = std::max(c.first_round, c.last_round_end);
+        e.peak = c.busiest_round;
+        e.magnitude = double(c.sensors.Size());
+        const bool many = key.service == MANY_PORTS;
+        const std::string service = many ? "" : ServiceKey{key.service}.ToString();
+        const std::string from = e.top_sources.front().country;
+
+        auto &ev = e.evidence;
+        ev["service"] = many ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(service);
+        ev["many_ports"] = many;
+        ev["rounds"] = c.rounds;
+        ev["packets"] = c.packets;
+        ev["distinct_sensors"] = c.sensors.Size();
+        ev["min_sensors"] = campaign_k;
+        ev["window_s"] = Seconds(options.campaign_window);
+        ev["sensors"] = SensorList(c.sensors, e);
+        nlohmann::ordered_json flow = nlohmann::ordered_json::array();
+        for (const SensorCounts::Entry &s : c.sensors.Sorted())
+            flow.push_back({{"from", from}, {"to", SensorName(s.sensor)}, {"packets", s.packets}});
+        ev["flow"] = flow;
+
+        const std::string what = many ? "many ports" : service;
+        std::string names;
+        for (size_t i = 0; i < e.sensors.size(); ++i)
+            names += (i ? ", " : "") + e.sensors[i];
+        const double window_s = Seconds(options.campaign_window);
+        const std::string window = window_s == std::floor(window_s) ? Grouped(uint64_t(window_s)) : Fixed(window_s, 1);
+        e.sentence_en = e.subject + " sent " + what + " packets that reached " + std::to_string(c.sensors.Size()) +
+                        " sensors (" + names + ") within " + window + " s, " + std::to_string(c.rounds) + " times " +
+                        SpanEn(e.start, e.end) + ": " + Grouped(c.packets) + " packets, a campaign across sensors";
+        if (service == "53/UDP")
+            e.sentence_en += " (DNS queries in its name: likely spoofed, to reflect answers at it)";
+        e.sentence_en += ".";
+
+        std::string names_ja;
+        for (size_t i = 0; i < e.sensors.size(); ++i)
+            names_ja += (i ? "、" : "") + e.sensors[i];
+        e.sentence_ja = SpanJa(e.start, e.end) + "、" + e.subject + " から " + (many ? "多数のポート" : service) +
+                        " 宛てのパケットが " + window + " 秒以内に " + std::to_string(c.sensors.Size()) +
+                        " か所のセンサー (" + names_ja + ") に到達する事象を " + std::to_string(c.rounds) +
+                        " 回観測した (計 " + Grouped(c.packets) + " 件)。複数のセンサーにまたがる活動とみられる。";
+        if (service == "53/UDP")
+            e.sentence_ja +=
+                "送信元を詐称した DNS 問い合わせであれば、同アドレスは DNS リフレクション攻撃の標的と考えられる。";
+        events.push_back(std::move(e));
+    }
+
+    void CloseVictim(const IpAddress &victim, const VictimState &v) {
+        const TimestampNs duration = v.last - v.start;
+        if (v.packets >= options.rsdos_min_packets && duration >= options.rsdos_min_duration &&
+            v.peak.Peak() >= options.rsdos_min_peak_per_minute)
+            EmitVictim(victim, v);
+    }
+
+    void EmitVictim(const IpAddress &victim, const VictimState &v) {
+        DetectedEvent e = Base(EventKind::BACKSCATTER, "rsdos", victim, v.packets);
+        e.start = v.start;
+        e.end = v.last;
+        e.peak = v.peak.PeakStart();
+        const double duration = Seconds(v.last - v.start);
+        const double observed = double(v.packets) / std::max(duration, 1.0);
+        const uint64_t monitored = options.monitored_addresses;
+        const bool extrapolated = monitored > 0 && victim.IsV4();
+        const double estimated = extrapolated ? observed * TWO_POW_32 / double(monitored) : observed;
+        e.magnitude = estimated;
+
+        std::vector<PortCount> ports(v.ports.begin(), v.ports.begin() + v.port_count);
+        std::sort(ports.begin(), ports.end(), [](const PortCount &a, const PortCount &b) {
+            return a.packets != b.packets ? a.packets > b.packets : a.port < b.port;
+        });
+        auto &ev = e.evidence;
+        nlohmann::ordered_json port_list = nlohmann::ordered_json::array();
+        for (const PortCount &p : ports)
+            port_list.push_back({{"port", ServiceKey{p.port}.ToString()}, {"packets", p.packets}});
+        ev["ports"] = port_list;
+        ev["other_port_packets"] = v.other_port_packets;
+        ev["packets"] = v.packets;
+        ev["duration_s"] = duration;
+        ev["peak_packets_per_minute"] = v.peak.Peak();
+        ev["peak_window"] = "60 s sliding in 10 s steps";
+        nlohmann::ordered_json responses = nlohmann::ordered_json::object();
+        for (size_t r = 0; r < v.responses.size(); ++r)
+            if (v.responses[r] > 0) responses[std::string(TrafficClassName(BACKSCATTER_CLASSES[r]))] = v.responses[r];
+        ev["responses"] = responses;
+        ev["observed_rate_pps"] = observed;
+        ev["monitored_addresses"] = monitored;
+        ev["extrapolated"] = extrapolated;
+        ev["estimated_rate_pps"] = extrapolated ? nlohmann::ordered_json(estimated) : nlohmann::ordered_json(nullptr);
+        ev["sensors"] = SensorList(v.sensors, e);
+
+        std::string kinds_en, kinds_ja;
+        size_t kinds = 0, seen = 0;
+        for (uint64_t n : v.responses)
+            kinds += n > 0;
+        for (size_t r = 0; r < v.responses.size(); ++r) {
+            if (v.responses[r] == 0) continue;
+            ++seen;
+            if (seen > 1) kinds_en += seen == kinds ? " and " : ", ";
+            if (seen > 1) kinds_ja += "・";
+            kinds_en += BACKSCATTER_WORDS[r];
+            kinds_ja += BACKSCATTER_WORDS_JA[r];
+        }
+        std::string port_en, port_ja;
+        if (!ports.empty() && !ServiceKey{ports[0].port}.Empty()) {
+            const std::string top = ServiceKey{ports[0].port}.ToString();
+            const size_t others = ports.size() - 1 + (v.other_port_packets > 0 ? 1 : 0);
+            port_en = " from " + top;
+            port_ja = top;
+            if (others > 0) {
+                port_en += " and " + std::string(v.other_port_packets > 0 ? "more than " : "") +
+                           std::to_string(others) + " other port" + (others > 1 ? "s" : "");
+                port_ja += " など";
+            }
+        }
+        e.sentence_en = e.subject + " sent " + Grouped(v.packets) + " " + kinds_en + " packets" + port_en + " " +
+                        SpanEn(v.start, v.last) + ": a DoS attack on it";
+        if (extrapolated)
+            e.sentence_en += " at an estimated " + RateEn(estimated) + " packets/s";
+        else
+            e.sentence_en += ", seen at " + RateEn(observed) + " packets/s (not extrapolated)";
+        e.sentence_en += ".";
+        e.sentence_ja =
+            SpanJa(v.start, v.last) + "、" + e.subject + " から" +
+            (port_ja.empty() ? "" : " " + port_ja + (port_ja.ends_with("など") ? "" : " ") + "を送信元とする") + " " +
+            kinds_ja + " パケット " + Grouped(v.packets) +
+            " 件を観測した。同アドレスに対する DoS 攻撃のバックスキャッタとみられ、";
+        if (extrapolated)
+            e.sentence_ja += "攻撃規模は毎秒約 " + RateJa(estimated) + " パケットと推定される。";
+        else
+            e.sentence_ja += "観測された規模は毎秒 " + RateJa(observed) + " パケットである。";
+        events.push_back(std::move(e));
+    }
+};
+
+StreamDetectors::StreamDetectors(StreamOptions options, std::vector<std::string> sensor_names,
+                                 const Enrichment *enrichment)
+    : impl_(std::make_unique<Impl>(options, std::move(sensor_names), enrichment)) {}
+StreamDetectors::~StreamDetectors() = default;
+StreamDetectors::StreamDetectors(StreamDetectors &&) noexcept = default;
+StreamDetectors &StreamDetectors::operator=(StreamDetectors &&) noexcept = default;
+
+void StreamDetectors::Observe(const Observation &o) { impl_->Observe(o); }
+void StreamDetectors::Expire(TimestampNs now) { impl_->Sweep(now, false); }
+void StreamDetectors::Finish() { impl_->Sweep(0, true); }
+std::vector<DetectedEvent> StreamDetectors::TakeEvents() { return std::exchange(impl_->events, {}); }
+size_t StreamDetectors::ActiveStates() const { return impl_->services.Size() + impl_->victims.Size(); }
+uint32_t StreamDetectors::CampaignSensors() const { return impl_->campaign_k; }
+
+}  // namespace darkscope::detect

@@ -1,0 +1,456 @@
+#include "detect/stream.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "aggregate/test_packets.hpp"
+#include "enrich/test_enrichment.hpp"
+
+namespace darkscope::detect {
+namespace {
+
+using darkscope::testing::DAY0;
+
+// The telescope of these tests: 10.0.0.0/16, three sensors of it.
+constexpr uint64_t MONITORED = 65536;
+constexpr uint32_t DARKNET = 0x0A000000;  // 10.0.0.0
+constexpr TimestampNs SEC = NS_PER_SEC;
+constexpr TimestampNs MS = NS_PER_SEC / 1000;
+
+StreamOptions Options() {
+    StreamOptions o;
+    o.monitored_addresses = MONITORED;
+    return o;
+}
+std::vector<std::string> ThreeSensors() { return {"tokyo-1", "osaka-1", "sapporo-1"}; }
+
+Observation Probe(const char *src, uint32_t dst_offset, ServiceKey service, TrafficClass cls, TimestampNs ts,
+                  SensorIndex sensor = 0, uint8_t fingerprints = 0) {
+    Observation o;
+    o.ts = ts;
+    o.src = *IpAddress::Parse(src);
+    o.dst = IpAddress::V4(DARKNET + dst_offset);
+    o.wire_len = 60;
+    o.sensor = sensor;
+    o.cp.service = service;
+    o.cp.cls = cls;
+    o.cp.fingerprints = fingerprints;
+    return o;
+}
+Observation Syn(const char *src, uint32_t dst_offset, uint16_t dport, TimestampNs ts, uint8_t fingerprints = 0) {
+    return Probe(src, dst_offset, ServiceKey::Make(ServiceKind::TCP, dport), TrafficClass::SYN_PROBE, ts, 0,
+                 fingerprints);
+}
+Observation DnsQuery(const char *src, uint32_t dst_offset, TimestampNs ts, SensorIndex sensor) {
+    return Probe(src, dst_offset, ServiceKey::Make(ServiceKind::UDP, 53), TrafficClass::DNS_QUERY, ts, sensor);
+}
+/// A SYN/ACK (or other backscatter) from `victim`'s port `sport` to a darknet address.
+Observation Backscatter(const char *victim, uint32_t dst_offset, TimestampNs ts, uint16_t sport = 6667,
+                        TrafficClass cls = TrafficClass::SYNACK_BACKSCATTER) {
+    Observation o;
+    o.ts = ts;
+    o.src = *IpAddress::Parse(victim);
+    o.dst = IpAddress::V4(DARKNET + dst_offset);
+    o.wire_len = 60;
+    o.sensor = 0;
+    o.cp.service = ServiceKey::Make(ServiceKind::TCP, 40000);
+    o.cp.source_port = ServiceKey::Make(ServiceKind::TCP, sport);
+    o.cp.cls = cls;
+    return o;
+}
+
+std::vector<DetectedEvent> OfKind(const std::vector<DetectedEvent> &events, EventKind kind) {
+    std::vector<DetectedEvent> out;
+    for (const DetectedEvent &e : events)
+        if (e.kind == kind) out.push_back(e);
+    return out;
+}
+
+TEST(StreamOptions, ScanThresholdScalesDurumericsHundredPerSlashEight) {
+    StreamOptions o;
+    o.monitored_addresses = uint64_t(1) << 24;
+    EXPECT_EQ(o.ScanThreshold(), 100u);
+    o.monitored_addresses = uint64_t(1) << 26;  // a /6: 400
+    EXPECT_EQ(o.ScanThreshold(), 400u);
+    o.monitored_addresses = 65536;  // a /16: 0.39, so the floor
+    EXPECT_EQ(o.ScanThreshold(), 10u);
+    o.monitored_addresses = 0;  // unknown
+    EXPECT_EQ(o.ScanThreshold(), 10u);
+}
+
+// ---- Scans ----
+
+TEST(StreamScan, TwoHundredDestinationsWithZmapMarksAreOneScan) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    const uint8_t zmap = RuleBit(FingerprintRule::ZMAP_IP_ID);
+    // 200 addresses, each probed twice, one probe a second: 400 packets over 399 s.
+    for (int i = 0; i < 400; ++i)
+        d.Observe(Syn("198.51.100.7", uint32_t(i % 200) * 7, 23, DAY0 + i * SEC, zmap));
+    EXPECT_TRUE(d.TakeEvents().empty());  // still open
+    d.Finish();
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    const DetectedEvent &e = events[0];
+    EXPECT_EQ(e.kind, EventKind::SCAN);
+    EXPECT_EQ(e.detector, "scan");
+    EXPECT_EQ(e.subject, "198.51.100.7");
+    EXPECT_EQ(e.start, DAY0);
+    EXPECT_EQ(e.end, DAY0 + 399 * SEC);
+    EXPECT_EQ(e.packets, 400u);
+    EXPECT_DOUBLE_EQ(e.magnitude, 200.0);
+    EXPECT_EQ(e.evidence["service"], "23/TCP");
+    EXPECT_EQ(e.evidence["distinct_destinations"], 200u);
+    EXPECT_EQ(e.evidence["distinct_destinations_exact"], true);
+    EXPECT_EQ(e.evidence["tool"], "zmap-old");
+    const double rate = 400.0 / 399.0;
+    EXPECT_NEAR(e.evidence["rate_pps"].get<double>(), rate, 1e-9);
+    EXPECT_NEAR(e.evidence["coverage"].get<double>(), 200.0 / 65536.0, 1e-12);
+    EXPECT_NEAR(e.evidence["estimated_ipv4_rate_pps"].get<double>(), rate * 65536.0, 1e-6);
+    EXPECT_EQ(e.evidence["peak_packets_per_minute"], 60u);
+    ASSERT_EQ(e.sensors, std::vector<std::string>{"tokyo-1"});
+    EXPECT_TRUE(e.regions.empty());  // no enrichment
+    EXPECT_NE(e.sentence_en.find("23/TCP"), std::string::npos) << e.sentence_en;
+    EXPECT_NE(e.sentence_en.find("200 darknet addresses"), std::string::npos) << e.sentence_en;
+    EXPECT_NE(e.sentence_ja.find("スキャン"), std::string::npos) << e.sentence_ja;
+}
+
+TEST(StreamScan, NoToolWithoutConsistentMarks) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    for (int i = 0; i < 100; ++i)
+        d.Observe(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + i * SEC,
+                      i < 2 ? RuleBit(FingerprintRule::ZMAP_IP_ID) : uint8_t(0)));
+    d.Finish();
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_TRUE(events[0].evidence["tool"].is_null());
+}
+
+TEST(StreamScan, SameSpreadWithGapsBeyondTheTimeoutIsNoScan) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    for (int i = 0; i < 200; ++i)
+        d.Observe(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + i * 481 * SEC));
+    d.Finish();
+    EXPECT_TRUE(d.TakeEvents().empty());
+}
+
+TEST(StreamScan, GapClosesTheFirstScanAndStartsAnother) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    for (int i = 0; i < 20; ++i)
+        d.Observe(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + i * SEC));
+    for (int i = 0; i < 30; ++i)
+        d.Observe(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + (1000 + i) * SEC));
+    // The first scan closed when the packet 981 s later arrived.
+    auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].packets, 20u);
+    d.Finish();
+    events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].packets, 30u);
+    EXPECT_EQ(events[0].start, DAY0 + 1000 * SEC);
+}
+
+TEST(StreamScan, BelowTheThresholdIsNoScanAndBackscatterNeverScans) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    for (int i = 0; i < 9; ++i)
+        d.Observe(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + i * SEC));
+    // 100 distinct destinations, but as backscatter (too few per minute to be an attack).
+    for (int i = 0; i < 100; ++i)
+        d.Observe(Backscatter("203.0.113.9", uint32_t(i), DAY0 + i * 10 * SEC));
+    d.Finish();
+    EXPECT_TRUE(OfKind(d.TakeEvents(), EventKind::SCAN).empty());
+}
+
+TEST(StreamScan, LargeScansAreCountedApproximatelyPastTheExactCap) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    for (int i = 0; i < 20000; ++i)
+        d.Observe(Syn("198.51.100.7", uint32_t(i), 445, DAY0 + i * MS));
+    d.Finish();
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].evidence["distinct_destinations_exact"], false);
+    EXPECT_EQ(events[0].packets, 20000u);
+    // HyperLogLog of 1024 registers: 3.3% standard error; 10% is three of them.
+    EXPECT_NEAR(events[0].magnitude, 20000.0, 2000.0);
+}
+
+TEST(StreamScan, PortSweepFoldsIntoOneManyPortsState) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    // One source, 1000 ports, one destination each.
+    for (int port = 1; port <= 1000; ++port) {
+        d.Observe(Syn("198.51.100.7", uint32_t(port), uint16_t(port), DAY0 + port * 10 * MS));
+        ASSERT_LE(d.ActiveStates(), 17u);
+    }
+    d.Finish();
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].evidence["many_ports"], true);
+    EXPECT_TRUE(events[0].evidence["service"].is_null());
+    EXPECT_DOUBLE_EQ(events[0].magnitude, 1000.0 - 16.0);
+}
+
+// ---- DoS backscatter ----
+
+TEST(StreamBackscatter, RsDosThresholdsMetGiveOneAttack) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    // 120 SYN/ACKs from 6667/TCP over 119 s (one a second: 60 in the busiest minute), then 10 RSTs from 80/TCP.
+    for (int i = 0; i < 120; ++i)
+        d.Observe(Backscatter("203.0.113.9", uint32_t(i * 13), DAY0 + i * SEC));
+    for (int i = 0; i < 10; ++i)
+        d.Observe(Backscatter("203.0.113.9", uint32_t(i), DAY0 + (120 + i) * SEC, 80, TrafficClass::RST_BACKSCATTER));
+    d.Finish();
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    const DetectedEvent &e = events[0];
+    EXPECT_EQ(e.kind, EventKind::BACKSCATTER);
+    EXPECT_EQ(e.detector, "rsdos");
+    EXPECT_EQ(e.subject, "203.0.113.9");
+    EXPECT_EQ(e.packets, 130u);
+    EXPECT_EQ(e.start, DAY0);
+    EXPECT_EQ(e.end, DAY0 + 129 * SEC);
+    const double observed = 130.0 / 129.0;
+    EXPECT_NEAR(e.evidence["observed_rate_pps"].get<double>(), observed, 1e-9);
+    EXPECT_NEAR(e.magnitude, observed * 4294967296.0 / double(MONITORED), 1e-6);
+    EXPECT_EQ(e.evidence["extrapolated"], true);
+    ASSERT_EQ(e.evidence["ports"].size(), 2u);
+    EXPECT_EQ(e.evidence["ports"][0]["port"], "6667/TCP");
+    EXPECT_EQ(e.evidence["ports"][0]["packets"], 120u);
+    EXPECT_EQ(e.evidence["ports"][1]["port"], "80/TCP");
+    EXPECT_EQ(e.evidence["responses"]["synack-backscatter"], 120u);
+    EXPECT_EQ(e.evidence["responses"]["rst-backscatter"], 10u);
+    EXPECT_EQ(e.evidence["peak_packets_per_minute"], 60u);
+    EXPECT_NE(e.sentence_en.find("SYN/ACK and RST packets from 6667/TCP"), std::string::npos) << e.sentence_en;
+    EXPECT_NE(e.sentence_en.find("an estimated 66,"), std::string::npos) << e.sentence_en;
+    EXPECT_NE(e.sentence_ja.find("6667/TCP などを送信元とする"), std::string::npos) << e.sentence_ja;
+}
+
+TEST(StreamBackscatter, Ipv6VictimIsNotExtrapolated) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    for (int i = 0; i < 120; ++i)
+        d.Observe(Backscatter("2001:db8::9", uint32_t(i), DAY0 + i * SEC));
+    d.Finish();
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].evidence["extrapolated"], false);
+    EXPECT_TRUE(events[0].evidence["estimated_rate_pps"].is_null());
+    EXPECT_NEAR(events[0].magnitude, 120.0 / 119.0, 1e-9);
+}
+
+TEST(StreamBackscatter, BelowAnyThresholdIsNoAttack) {
+    struct Case {
+        const char *name;
+        int packets;
+        TimestampNs spacing;
+        uint64_t min_peak;  // the peak threshold: lowered where the case is about another one
+        bool attack;
+    };
+    // With the default peak of 30 a minute, 25 packets can never be an attack; so the packet count's
+    // own threshold shows only with the peak lowered. Each shape once just below and once just above.
+    const Case cases[] = {
+        {"24 packets", 24, 3 * SEC, 10, false},       // 69 s, peak 20
+        {"25 packets", 25, 3 * SEC, 10, true},        // 72 s, peak 20
+        {"under 60 s", 100, 500 * MS, 30, false},     // 49.5 s
+        {"60 s", 121, 500 * MS, 30, true},            // 60 s
+        {"peak under 30", 40, 7500 * MS, 30, false},  // 292.5 s, at most 8 in any minute
+        {"peak 30", 40, 2 * SEC, 30, true},           // 78 s, 30 in the busiest minute
+    };
+    for (const Case &c : cases) {
+        StreamOptions options = Options();
+        options.rsdos_min_peak_per_minute = c.min_peak;
+        StreamDetectors d(options, ThreeSensors(), nullptr);
+        for (int i = 0; i < c.packets; ++i)
+            d.Observe(Backscatter("203.0.113.9", uint32_t(i), DAY0 + i * c.spacing));
+        d.Finish();
+        EXPECT_EQ(d.TakeEvents().size(), c.attack ? 1u : 0u) << c.name;
+    }
+}
+
+TEST(StreamBackscatter, FlowsSplitAfterThreeHundredSecondsOfSilence) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    // Two halves of 20 packets, each enough only together.
+    for (int i = 0; i < 20; ++i)
+        d.Observe(Backscatter("203.0.113.9", uint32_t(i), DAY0 + i * SEC));
+    for (int i = 0; i < 20; ++i)
+        d.Observe(Backscatter("203.0.113.9", uint32_t(i), DAY0 + (320 + i) * SEC));
+    d.Finish();
+    EXPECT_TRUE(d.TakeEvents().empty());
+}
+
+// ---- Multi-sensor campaigns ----
+
+TEST(StreamCampaign, SpoofedSourceReachingThreeSensorsInFiveRoundsIsOneCampaign) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    EXPECT_EQ(d.CampaignSensors(), 3u);
+    // Each round: one query to each sensor within 0.2 s; a round every 30 s.
+    for (int round = 0; round < 5; ++round)
+        for (SensorIndex s = 0; s < 3; ++s)
+            d.Observe(DnsQuery("192.0.2.53", uint32_t(s) << 12, DAY0 + round * 30 * SEC + s * 100 * MS, s));
+    d.Finish();
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);  // and no scan: three destinations
+    const DetectedEvent &e = events[0];
+    EXPECT_EQ(e.kind, EventKind::CAMPAIGN);
+    EXPECT_EQ(e.subject, "192.0.2.53");
+    EXPECT_DOUBLE_EQ(e.magnitude, 3.0);
+    EXPECT_EQ(e.packets, 15u);
+    EXPECT_EQ(e.start, DAY0);
+    EXPECT_EQ(e.end, DAY0 + 120 * SEC + 200 * MS);
+    EXPECT_EQ(e.evidence["service"], "53/UDP");
+    EXPECT_EQ(e.evidence["rounds"], 5u);
+    EXPECT_EQ(e.sensors.size(), 3u);
+    const auto &flow = e.evidence["flow"];
+    ASSERT_EQ(flow.size(), 3u);
+    for (const auto &f : flow) {
+        EXPECT_EQ(f["packets"], 5u);
+        EXPECT_EQ(f["from"], "");  // no enrichment
+    }
+    EXPECT_EQ(flow[0]["to"], "tokyo-1");
+    EXPECT_NE(e.sentence_en.find("reached 3 sensors"), std::string::npos) << e.sentence_en;
+    EXPECT_NE(e.sentence_ja.find("DNS リフレクション"), std::string::npos) << e.sentence_ja;
+}
+
+TEST(StreamCampaign, FlowAndRegionsComeFromTheEnrichment) {
+    const auto enrichment = darkscope::testing::SmallEnrichment();  // 93.184.0.0/24 is JP
+    StreamDetectors d(Options(), ThreeSensors(), enrichment.get());
+    for (int round = 0; round < 3; ++round)
+        for (SensorIndex s = 0; s < 3; ++s)
+            d.Observe(DnsQuery("93.184.0.53", uint32_t(s) << 12, DAY0 + round * 60 * SEC + s * 50 * MS, s));
+    d.Finish();
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].regions, std::vector<std::string>{"JP"});
+    ASSERT_EQ(events[0].top_sources.size(), 1u);
+    EXPECT_EQ(events[0].top_sources[0].country, "JP");
+    EXPECT_EQ(events[0].top_sources[0].packets, 9u);
+    for (const auto &f : events[0].evidence["flow"])
+        EXPECT_EQ(f["from"], "JP");
+    EXPECT_NE(events[0].sentence_en.find("within 10 s, 3 times"), std::string::npos) << events[0].sentence_en;
+}
+
+TEST(StreamCampaign, ScannerPassingThreeSensorsOnceIsNoCampaign) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    for (SensorIndex s = 0; s < 3; ++s)
+        d.Observe(Probe("198.51.100.7", uint32_t(s) << 12, ServiceKey::Make(ServiceKind::TCP, 23),
+                        TrafficClass::SYN_PROBE, DAY0 + s * 100 * MS, s));
+    d.Finish();
+    EXPECT_TRUE(d.TakeEvents().empty());
+}
+
+TEST(StreamCampaign, TwoRoundsAreTooFewAndSilenceResetsTheCount) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    auto round = [&](TimestampNs t) {
+        for (SensorIndex s = 0; s < 3; ++s)
+            d.Observe(DnsQuery("192.0.2.53", uint32_t(s) << 12, t + s * MS, s));
+    };
+    round(DAY0);
+    round(DAY0 + 30 * SEC);
+    round(DAY0 + 700 * SEC);  // more than 600 s after the last round: a new count
+    round(DAY0 + 730 * SEC);
+    d.Finish();
+    EXPECT_TRUE(d.TakeEvents().empty());
+}
+
+TEST(StreamCampaign, NoCampaignsWithOneSensor) {
+    StreamDetectors d(Options(), {"tokyo-1"}, nullptr);
+    EXPECT_EQ(d.CampaignSensors(), 0u);
+    for (int round = 0; round < 5; ++round)
+        for (int i = 0; i < 3; ++i)
+            d.Observe(DnsQuery("192.0.2.53", uint32_t(i), DAY0 + round * 30 * SEC, 0));
+    d.Finish();
+    EXPECT_TRUE(d.TakeEvents().empty());
+    // Two sensors: K = 2.
+    EXPECT_EQ(StreamDetectors(Options(), {"a", "b"}, nullptr).CampaignSensors(), 2u);
+}
+
+// ---- Bounded state and disorder ----
+
+// 100,000 one-packet sources over two simulated hours (one every 72 ms), half probing and half
+// backscatter: the open states must stay near the sources of the last timeout (480 s of probes,
+// 300 s of backscatter, plus a sweep interval), never grow towards every source seen.
+void CheckBoundedState(bool call_expire) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    constexpr int SOURCES = 100000;
+    constexpr TimestampNs SPACING = 72 * MS;
+    const size_t within_timeout = size_t((480 + 60) * SEC / SPACING) + 1;
+    size_t most = 0;
+    for (int i = 0; i < SOURCES; ++i) {
+        const TimestampNs ts = DAY0 + i * SPACING;
+        const IpAddress src = IpAddress::V4(0xC6000000u + uint32_t(i));  // 198.0.0.0 + i
+        const std::string text = src.ToString();
+        if (i % 2 == 0)
+            d.Observe(Syn(text.c_str(), uint32_t(i % 65536), 445, ts));
+        else
+            d.Observe(Backscatter(text.c_str(), uint32_t(i % 65536), ts));
+        if (call_expire && i % 50000 == 49999) d.Expire(ts);  // an hour closes
+        most = std::max(most, d.ActiveStates());
+        ASSERT_LE(d.ActiveStates(), within_timeout) << "after source " << i;
+    }
+    EXPECT_GT(most, within_timeout / 2);  // the bound is not vacuous
+    d.Expire(DAY0 + SOURCES * SPACING + 3600 * SEC);
+    EXPECT_EQ(d.ActiveStates(), 0u);
+    EXPECT_TRUE(d.TakeEvents().empty());
+}
+
+TEST(StreamState, BoundedBySourcesWithinTheTimeoutWithExpire) { CheckBoundedState(true); }
+TEST(StreamState, BoundedBySourcesWithinTheTimeoutWithoutExpire) { CheckBoundedState(false); }
+
+// Long scans keep their states while tens of thousands of one-packet sources around them come and go:
+// the tables' erases must leave every surviving state findable (a lost state would split a scan).
+TEST(StreamState, SurvivingStatesStayWholeWhileOthersExpire) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    constexpr int SCANNERS = 500, MINUTES = 30, FLEETING_PER_SECOND = 20;
+    uint32_t fleeting = 0;
+    for (int minute = 0; minute < MINUTES; ++minute) {
+        for (int second = 0; second < 60; ++second) {
+            const TimestampNs t = DAY0 + (minute * 60 + second) * SEC;
+            for (int k = 0; k < FLEETING_PER_SECOND; ++k) {
+                const std::string src = IpAddress::V4(0xC6000000u + fleeting++).ToString();
+                d.Observe(Syn(src.c_str(), fleeting % 65536, 445, t + k * MS));
+            }
+            for (int s = second; s < SCANNERS; s += 60) {
+                const std::string src = IpAddress::V4(0xC6120000u + uint32_t(s)).ToString();  // 198.18.0.0 + s
+                d.Observe(Syn(src.c_str(), uint32_t(minute * SCANNERS + s), 23, t + 500 * MS));
+            }
+        }
+    }
+    d.Finish();
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), size_t(SCANNERS));
+    for (const DetectedEvent &e : events) {
+        EXPECT_EQ(e.packets, uint64_t(MINUTES)) << e.subject;
+        EXPECT_DOUBLE_EQ(e.magnitude, double(MINUTES)) << e.subject;
+    }
+}
+
+TEST(StreamState, TimestampsGoingBackwardsNeitherCrashNorGiveNegativeDurations) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    // Files read slightly out of order: time steps back 30 s, then an hour, then forwards again.
+    const TimestampNs steps[] = {0, 30, 0, -3600, 10, 20, 40, -5, 50, 60, 70, 90, 120, -7200, 130};
+    for (int pass = 0; pass < 10; ++pass) {
+        for (size_t i = 0; i < std::size(steps); ++i) {
+            const TimestampNs ts = DAY0 + (pass * 10 + steps[i]) * SEC;
+            d.Observe(Syn("198.51.100.7", uint32_t(pass * 16 + i), 23, ts));
+            d.Observe(Backscatter("203.0.113.9", uint32_t(i), ts));
+            d.Observe(Backscatter("203.0.113.9", uint32_t(i), ts + 500 * MS));
+            d.Observe(DnsQuery("192.0.2.53", uint32_t(i % 3) << 12, ts, SensorIndex(i % 3)));
+        }
+        d.Expire(DAY0 + pass * 5 * SEC);
+    }
+    d.Finish();
+    const auto events = d.TakeEvents();
+    EXPECT_FALSE(events.empty());
+    for (const DetectedEvent &e : events) {
+        EXPECT_LE(e.start, e.end) << e.sentence_en;
+        EXPECT_GE(e.peak, e.start) << e.sentence_en;
+        if (e.evidence.contains("duration_s")) {
+            EXPECT_GE(e.evidence["duration_s"].get<double>(), 0.0);
+        }
+        EXPECT_GE(e.magnitude, 0.0);
+    }
+    EXPECT_EQ(d.ActiveStates(), 0u);
+}
+
+}  // namespace
+}  // namespace darkscope::detect
