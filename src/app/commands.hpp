@@ -19,5 +19,7 @@ void RegisterSynth(CLI::App &app, int &exit_code);
 void RegisterGeo(CLI::App &app, int &exit_code);
 void RegisterEnrich(CLI::App &app, int &exit_code);
 void RegisterReport(CLI::App &app, int &exit_code);
+void RegisterEvents(CLI::App &app, int &exit_code);
+void RegisterDetect(CLI::App &app, int &exit_code);
 
 }  // namespace darkscope::app

@@ -9,6 +9,7 @@
 
 #include "app/commands.hpp"
 #include "capture/capture_reader.hpp"
+#include "detect/stream.hpp"
 #include "enrich/rdns_cache.hpp"
 #include "pipeline/ingest.hpp"
 #include "signature/matcher/matcher.hpp"
@@ -34,6 +35,7 @@ struct IngestArgs {
     bool strict_rules = false;
     bool list_skipped = false;
     std::string rdns_from;
+    bool no_detect = false;
 };
 
 // Copies another store's reverse-DNS cache into this one before anything is read, so that the research
@@ -208,6 +210,9 @@ int RunIngest(const IngestArgs &args) {
     }
     options.enrichment = enrichment.get();
     options.signatures = signatures.get();
+    detect::StreamOptions detect_options;
+    for (auto &sensor : sensors.Sensors()) detect_options.monitored_addresses += sensor.addresses;
+    if (!args.no_detect) options.detectors = &detect_options;
     if (show_progress) options.on_progress = [&](const IngestProgress &p) { bar.Update(p); };
     options.log = [&](const std::string &line) {
         if (show_progress) bar.Clear();
@@ -239,6 +244,10 @@ int RunIngest(const IngestArgs &args) {
     if (!args.quiet && signatures)
         fmt::print(stderr, "signatures: {} packets matched a rule ({} matches)\n", result.signature_packets,
                    result.signature_hits);
+    if (!args.quiet && !args.no_detect)
+        fmt::print(stderr, "detectors: {} event{} (scans, DoS backscatter, campaigns): `darkscope events`; surges "
+                           "and new services: `darkscope detect`\n",
+                   result.detected_events, result.detected_events == 1 ? "" : "s");
     if (failed || partial) return EXIT_SOME_FAILED;
     if (dup) return EXIT_DUPLICATES;
     return EXIT_OK;
@@ -279,6 +288,10 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
         "NPA category per rule) and any --rules files; hits are stored per hour and day by sid and\n"
         "category with exact unique sources (`darkscope summary --by signature|category`). Rules that\n"
         "need sessions or application-layer parsing are skipped with a message (docs/signatures.md).\n\n"
+        "Detectors: while reading, each source is followed for scans (many darknet addresses on one\n"
+        "port), DoS backscatter (a victim's SYN/ACKs, RSTs and ICMP errors, CAIDA's RS-DoS thresholds)\n"
+        "and multi-sensor campaigns (one source at several sensors within seconds, round after round);\n"
+        "`darkscope events` lists them (docs/detectors.md). --no-detect turns them off.\n\n"
         "Exit status: 0 all read; 1 some failed or were only partly read; 2 usage; 3 some skipped\n"
         "as already ingested (nothing failed).");
     cmd->add_option("inputs", args->inputs, "Capture files, directories or glob patterns")->required();
@@ -320,6 +333,7 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
     cmd->add_flag("--strict-rules", args->strict_rules, "Stop if any rule has an error (default: leave it out)");
     cmd->add_flag("--list-skipped", args->list_skipped,
                   "Name every rule skipped as outside the single-packet subset, with file:line and keyword");
+    cmd->add_flag("--no-detect", args->no_detect, "Do not run the scan, DoS-backscatter and campaign detectors");
     cmd->add_flag("--quiet,-q", args->quiet, "Print nothing but errors");
     cmd->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
     cmd->callback([args, &exit_code] { exit_code = RunIngest(*args); });

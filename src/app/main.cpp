@@ -21,6 +21,8 @@ int main(int argc, char **argv) {
         "Start with:\n"
         "  darkscope ingest --sensors sensors.toml /captures/\n"
         "  darkscope summary --by service --top 20\n"
+        "  darkscope detect\n"
+        "  darkscope events\n"
         "  darkscope report --period 2024Q4 --format html -o q4.html\n\n"
         "Exit status: 0 success; 1 some input failed or was only partly read; 2 bad usage or\n"
         "configuration; 3 nothing failed but some inputs were already ingested and skipped.",
@@ -35,6 +37,8 @@ int main(int argc, char **argv) {
     darkscope::app::RegisterGeo(app, exit_code);
     darkscope::app::RegisterEnrich(app, exit_code);
     darkscope::app::RegisterReport(app, exit_code);
+    darkscope::app::RegisterDetect(app, exit_code);
+    darkscope::app::RegisterEvents(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -79,4 +79,9 @@ struct DetectedEvent {
     std::string sentence_ja;
 };
 
+/// The event as one JSON object (the store's `detail` column, `darkscope events --json`, the report).
+nlohmann::ordered_json ToJson(const DetectedEvent &e);
+/// The inverse of ToJson; throws nlohmann::json::exception on a malformed document.
+DetectedEvent EventFromJson(const nlohmann::ordered_json &j);
+
 }  // namespace darkscope::detect

@@ -381,8 +381,9 @@ struct CampaignPart {
     TimestampNs window_last = 0;
     uint64_t window_packets = 0;
     SensorCounts window_sensors;
-    // The qualifying rounds so far.
+    // The qualifying rounds so far, and the windows that fell short of K since the first of them.
     uint32_t rounds = 0;
+    uint32_t short_windows = 0;
     TimestampNs first_round = 0;
     TimestampNs last_round_end = 0;
     uint64_t packets = 0;
@@ -778,6 +779,8 @@ struct StreamDetectors::Impl {
                 c.busiest_round_packets = c.window_packets;
                 c.busiest_round = c.window_start;
             }
+        } else if (c.rounds > 0) {
+            ++c.short_windows;
         }
         c.window_open = false;
         c.window_packets = 0;
@@ -785,8 +788,11 @@ struct StreamDetectors::Impl {
     }
 
     void CloseCampaign(const ServiceStateKey &key, CampaignPart &c) {
-        if (c.rounds >= options.campaign_min_rounds) EmitCampaign(key, c);
+        if (c.rounds >= options.campaign_min_rounds &&
+            c.rounds >= options.campaign_min_round_share * double(c.rounds + c.short_windows))
+            EmitCampaign(key, c);
         c.rounds = 0;
+        c.short_windows = 0;
         c.first_round = c.last_round_end = 0;
         c.packets = 0;
         c.sensors = SensorCounts{};
@@ -808,6 +814,7 @@ struct StreamDetectors::Impl {
         ev["service"] = many ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(service);
         ev["many_ports"] = many;
         ev["rounds"] = c.rounds;
+        ev["short_windows"] = c.short_windows;
         ev["packets"] = c.packets;
         ev["distinct_sensors"] = c.sensors.Size();
         ev["min_sensors"] = campaign_k;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -18,6 +19,7 @@
 #include "capture/capture_reader.hpp"
 #include "classify/classifier.hpp"
 #include "decode/decoder.hpp"
+#include "detect/stream.hpp"
 #include "enrich/rdns_cache.hpp"
 #include "pipeline/sharded_aggregation.hpp"
 #include "signature/matcher/matcher.hpp"
@@ -74,6 +76,22 @@ SensorMap ResolveSensors(Store &store, const std::optional<std::filesystem::path
 
 namespace {
 
+std::string DescribeDetectors(const detect::StreamOptions &o) {
+    std::vector<std::string> parts;
+    if (o.scans)
+        parts.push_back(fmt::format("scan: >= {} destinations, gap {} s", o.ScanThreshold(), o.scan_gap / NS_PER_SEC));
+    if (o.rsdos)
+        parts.push_back(fmt::format("rsdos: >= {} packets, >= {} s, peak >= {}/min, timeout {} s", o.rsdos_min_packets,
+                                    o.rsdos_min_duration / NS_PER_SEC, o.rsdos_min_peak_per_minute,
+                                    o.rsdos_timeout / NS_PER_SEC));
+    if (o.campaigns)
+        parts.push_back(fmt::format("campaign: >= {} sensors within {} s, >= {} rounds", o.campaign_min_sensors,
+                                    o.campaign_window / NS_PER_SEC, o.campaign_min_rounds));
+    parts.push_back(o.monitored_addresses ? fmt::format("monitored addresses {}", o.monitored_addresses)
+                                          : std::string("monitored addresses unknown"));
+    return fmt::format("{}", fmt::join(parts, "; "));
+}
+
 // Writes what the workers hand back. Hourly rows are written as each hour closes; daily rows and
 // per-source records when a day closes or the file ends, which keeps memory to about a day of
 // distinct sources and keys.
@@ -91,6 +109,7 @@ public:
         if (closed.day_closed && !closed.end_of_file)
             for (const auto &[key, segment] : closed.hourly) last_day = std::max<int64_t>(last_day, FloorDiv(key.period, 24));
         store_.MergeHourlyCounters(closed.hourly, sensor_ids_, unattributed_id_);
+        if (!closed.detections.empty()) store_.PutDetectedEvents("ingest", closed.detections);
         if (last_day != INT64_MIN) store_.BuildDays(last_day);
         if (!closed.day_closed) return;
         store_.MergeSources(closed.sources);
@@ -262,6 +281,15 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         SaveSignatures(store, *options.signatures);
         sig_state = options.signatures->MakeState();
     }
+    // The stream detectors live for the run, one per shard like the trackers: a scan or an attack spans files.
+    std::vector<detect::StreamDetectors> detectors;
+    if (options.detectors) {
+        std::vector<std::string> names;
+        for (auto &s : sensors.Sensors()) names.push_back(s.name);
+        if (sensors.IsImplicit() && names.empty()) names.push_back("all");
+        for (unsigned i = 0; i < std::max(1u, options.threads); ++i)
+            detectors.emplace_back(*options.detectors, names, options.enrichment);
+    }
 
     for (size_t file_index = 0; file_index < files.size(); ++file_index) {
         const auto &path = files[file_index];
@@ -317,14 +345,17 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
 
         ShardedAggregation aggregation(options.threads, sensors.IsImplicit(), sensor_ids, options.enrichment);
         if (options.signatures) aggregation.SetThresholds(options.signatures, thresholds);
+        if (!detectors.empty()) aggregation.SetDetectors(detectors);
         StoreSink sink(store, sensor_ids, unattributed_id);
         // With worker threads the store is written on a thread of its own too; --threads 0 stays one thread.
         std::optional<AsyncStoreSink> async_sink;
         if (options.threads > 0) async_sink.emplace(sink);
         uint64_t signature_packets = 0, signature_hits = 0;  // added to the summary once the file commits
+        uint64_t detected = 0;
         const auto write = [&](ClosedInterval &&closed) {
             signature_packets += closed.signature_packets;
             signature_hits += closed.signature_matches;
+            detected += closed.detections.size();
             if (async_sink) async_sink->Write(std::move(closed));
             else sink.Write(std::move(closed));
         };
@@ -383,6 +414,8 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
             // The reader's message names the offset, the fault and how many packets came before it.
             if (error) record.message = error->message;
             store.InsertFile(record);
+            if (!detectors.empty() && record.packets > 0)
+                store.PutDetectorRun({"ingest", record.first_ts, record.last_ts, DescribeDetectors(*options.detectors), ""});
             store.Commit();
         } catch (...) {
             async_sink.reset();  // the writing thread stops before the rollback touches the store
@@ -393,6 +426,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         summary.unattributed_packets += unattributed;
         summary.signature_packets += signature_packets;
         summary.signature_hits += signature_hits;
+        summary.detected_events += detected;
         outcome.packets = record.packets;
         if (reader->Error()) {
             outcome.status = FileStatus::PARTIAL;
@@ -405,6 +439,21 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         log(outcome.message);
         progress.packets = summary.packets;
         finish(std::move(outcome));
+    }
+    // What is still open at the end of the input closes now: an attack or a scan that ran to the end of the
+    // last file is an event too. A run interrupted before this loses only these open states.
+    if (!detectors.empty()) {
+        std::vector<detect::DetectedEvent> last;
+        for (auto &d : detectors) {
+            d.Finish();
+            for (auto &e : d.TakeEvents()) last.push_back(std::move(e));
+        }
+        if (!last.empty()) {
+            store.Begin();
+            store.PutDetectedEvents("ingest", last);
+            store.Commit();
+            summary.detected_events += last.size();
+        }
     }
     // The days left marked (those that ended with a file) are built from their hours, and the per-source
     // parts that later files wrote are merged into their days: once per run, not once per file (reads are

@@ -17,6 +17,9 @@ namespace darkscope {
 namespace sig {
 class Matcher;
 }
+namespace detect {
+struct StreamOptions;
+}
 
 struct IngestProgress {
     size_t file_index = 0;  // 0-based index of the file being read
@@ -39,6 +42,9 @@ struct IngestOptions {
     /// Rules to match every packet against (on the reading thread, after classification); hits are
     /// counted per sid and category (Dimension::SIGNATURE, SIGNATURE_CATEGORY). Null: no matching.
     const sig::Matcher *signatures = nullptr;
+    /// The stream detectors (scans, DoS backscatter, multi-sensor campaigns; detect/stream.hpp), run by
+    /// each aggregation worker on its sources for the whole run. Null: none.
+    const detect::StreamOptions *detectors = nullptr;
 };
 
 enum class FileStatus { INGESTED, DUPLICATE, PARTIAL, FAILED };
@@ -56,6 +62,7 @@ struct IngestSummary {
     uint64_t unattributed_packets = 0;
     uint64_t signature_packets = 0;  // packets that matched at least one rule
     uint64_t signature_hits = 0;     // (packet, rule) matches
+    uint64_t detected_events = 0;    // events the stream detectors stored
     double seconds = 0;
 
     size_t Count(FileStatus s) const;

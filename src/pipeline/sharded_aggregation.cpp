@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "detect/stream.hpp"
 #include "signature/matcher/matcher.hpp"
 
 namespace darkscope {
@@ -39,6 +40,15 @@ void ShardedAggregation::SetThresholds(const sig::Matcher *matcher, std::vector<
     // Before the first batch: the workers read their shard only once a message arrives.
     for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->state.shard.SetThresholds(matcher, &trackers[i]);
 }
+
+void ShardedAggregation::SetDetectors(std::vector<detect::StreamDetectors> &detectors) {
+    if (detectors.size() != std::max<size_t>(1, workers_.size()))
+        throw std::logic_error("ShardedAggregation::SetDetectors: one set of detectors per shard");
+    if (workers_.empty()) inline_state_->detectors = &detectors[0];
+    for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->state.detectors = &detectors[i];
+}
+
+void ShardedAggregation::ObserveDetectors(ShardState &state, const Observation &o) { state.detectors->Observe(o); }
 
 ShardedAggregation::~ShardedAggregation() {
     for (size_t w = 0; w < workers_.size(); ++w) Send(w, Message{Message::Kind::STOP, {}});
@@ -88,6 +98,8 @@ void ShardedAggregation::Run(Worker &worker) {
             if (error) continue;
             try {
                 worker.state.shard.ObserveBatch(m.batch);
+                if (worker.state.detectors)
+                    for (const Observation &o : m.batch) worker.state.detectors->Observe(o);
             } catch (...) {
                 error = std::current_exception();
             }
@@ -117,6 +129,9 @@ ClosedInterval ShardedAggregation::CloseShard(ShardState &state, bool day) const
     out.day_closed = day;
     Rollup(shard, out.hourly);
     std::tie(out.signature_packets, out.signature_matches) = shard.TakeSignatureCounts();
+    // Events closed by packet time (Observe sweeps idle states as time passes) go with the hour in which
+    // they closed, and so into the transaction of the file that closed them.
+    if (state.detectors) out.detections = state.detectors->TakeEvents();
     if (day) {
         SourceTable sources = shard.TakeSources();
         out.sources = ToSourceChunks(sources, sensor_ids_);
@@ -139,6 +154,7 @@ void ShardedAggregation::Unite(ClosedInterval &into, ClosedInterval &&part) {
     part.events.ForEach([&](const EventKey &k, uint64_t n) { into.events[k] += n; });
     into.signature_packets += part.signature_packets;
     into.signature_matches += part.signature_matches;
+    for (auto &e : part.detections) into.detections.push_back(std::move(e));
     for (auto &[key, set] : part.destinations) into.destinations[key].Merge(set);
 }
 

@@ -25,8 +25,13 @@
 #include <vector>
 
 #include "aggregate/aggregator.hpp"
+#include "detect/event.hpp"
 
 namespace darkscope {
+
+namespace detect {
+class StreamDetectors;
+}
 
 /// What the workers hand back at a close, united over every worker.
 struct ClosedInterval {
@@ -39,6 +44,7 @@ struct ClosedInterval {
     std::map<std::pair<int32_t, SensorIndex>, SourceSet> destinations;
     uint64_t signature_packets = 0;  // packets with a signature hit, and rule matches, since the last close
     uint64_t signature_matches = 0;
+    std::vector<detect::DetectedEvent> detections;  // events the stream detectors closed since the last close
 };
 
 class ShardedAggregation {
@@ -52,12 +58,16 @@ public:
     /// Shard i decides by-source thresholds with trackers[i] (one per worker, or one when inline);
     /// both must outlive this object. Call before the first Observe.
     void SetThresholds(const sig::Matcher *matcher, std::vector<sig::ThresholdTracker> &trackers);
+    /// Shard i runs detectors[i] (one per worker, or one when inline) on every packet it observes; they
+    /// outlive this object (one set per ingest run, so that a scan spans files). Call before the first Observe.
+    void SetDetectors(std::vector<detect::StreamDetectors> &detectors);
     ShardedAggregation(const ShardedAggregation &) = delete;
     ShardedAggregation &operator=(const ShardedAggregation &) = delete;
 
     void Observe(const Observation &o) {
         if (workers_.empty()) {
             inline_state_->shard.Observe(o);
+            if (inline_state_->detectors) ObserveDetectors(*inline_state_, o);
             return;
         }
         const size_t w = workers_.size() == 1 ? 0 : size_t(IpAddressHash{}(o.src) % workers_.size());
@@ -91,7 +101,10 @@ private:
     };
     struct ShardState {
         AggregateShard shard;
+        detect::StreamDetectors *detectors = nullptr;
     };
+    // Out of line: the header only declares StreamDetectors.
+    static void ObserveDetectors(ShardState &state, const Observation &o);
     struct Worker {
         ShardState state;
         std::mutex mutex;

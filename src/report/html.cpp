@@ -159,13 +159,31 @@ constexpr std::string_view CHARTS_JS = R"js(
       return pair(get(report, ['dns', 'series']), [['queries', L.queries], ['responses', L.responses]]);
     }
   };
+  // An event's own curve (docs/detectors.md): evidence.series (hours or days of the scored series) or
+  // evidence.profile (the stream detectors' packets per step), with the baseline as a line where there is one.
+  function eventChart(n) {
+    var e = list(get(report, ['phenomena', 'events']))[n] || {}, ev = e.evidence || {};
+    var c = ev.series || ev.profile || {};
+    var step = ev.series ? (ev.granularity === 'day' ? 86400 : 3600) : (c.step_seconds || 60);
+    var t0 = Date.parse(c.first), values = list(c.packets);
+    var labels = values.map(function (_, i) {
+      var d = new Date(t0 + i * step * 1000).toISOString();
+      return step >= 86400 ? d.slice(0, 10) : d.slice(5, 16).replace('T', ' ');
+    });
+    var series = [{ type: 'line', name: L.packets, data: values, showSymbol: false }];
+    if (typeof ev.baseline === 'number')
+      series.push({ type: 'line', name: L.baseline, data: values.map(function () { return ev.baseline; }),
+                    showSymbol: false, lineStyle: { type: 'dashed' } });
+    return base({ xAxis: { type: 'category', data: labels }, yAxis: { type: 'value' }, series: series });
+  }
   var charts = [], rendered = 0;
   Array.prototype.forEach.call(boxes, function (box) {
     var id = box.dataset.chart;
     try {
-      if (!builders[id]) throw new Error('no chart named ' + id);
+      var m = /^event-(\d+)$/.exec(id);
+      if (!m && !builders[id]) throw new Error('no chart named ' + id);
       var chart = echarts.init(box, null, { renderer: 'svg' });
-      chart.setOption(builders[id]());
+      chart.setOption(m ? eventChart(Number(m[1])) : builders[id]());
       charts.push(chart);
       if (box.querySelector('svg')) rendered++;
     } catch (e) { fail(id + ': ' + (e && e.message || e)); }
@@ -290,7 +308,8 @@ std::string ReportToHtml(const nlohmann::json &report, ReportLang lang, std::str
                                    {"packets", Label("packets", lang)},
                                    {"unique_sources", Label("unique_sources", lang)},
                                    {"queries", Label("queries", lang)},
-                                   {"responses", Label("responses", lang)}};
+                                   {"responses", Label("responses", lang)},
+                                   {"baseline", Label("baseline", lang)}};
     out += "<script type=\"application/json\" id=\"darkscope-report\">" + ScriptSafeJson(report) + "</script>\n";
     out += "<script type=\"application/json\" id=\"darkscope-labels\">" + ScriptSafeJson(labels) + "</script>\n";
     if (!echarts_js.empty()) out += "<script>" + ScriptSafeSource(echarts_js) + "</script>\n";

@@ -11,6 +11,8 @@
 #include <future>
 #include <thread>
 #include <map>
+#include <set>
+#include <tuple>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,6 +21,7 @@
 #include "classify/service_key.hpp"
 #include "classify/traffic_class.hpp"
 #include "common/time.hpp"
+#include "detect/event.hpp"
 #include "enrich/country.hpp"
 #include "report/iana.hpp"
 #include "signature/category.hpp"
@@ -348,6 +351,52 @@ std::string UtcNow() {
 }
 
 }  // namespace
+
+// The detectors' events in the period (docs/detectors.md), and which detectors looked at it, so that
+// "nothing found" and "nothing looked" read differently. Scans are many where the background scans (a
+// quarter holds thousands): each kind shows its `top` largest, and the counts say how many there were.
+static json PhenomenaJson(Store &store, const ReportPeriod &cur, const std::set<std::string> *group, size_t top) {
+    const TimestampNs from = cur.from_day * SECONDS_PER_DAY * NS_PER_SEC;
+    const TimestampNs to = (cur.to_day + 1) * SECONDS_PER_DAY * NS_PER_SEC - 1;
+    // Ingest records a run per file: the runs are summarised by what ran, not listed.
+    std::map<std::pair<std::string, std::string>, std::tuple<TimestampNs, TimestampNs, size_t>> runs;
+    store.ScanDetectorRuns(from, to, [&](const DetectorRun &r) {
+        auto [it, fresh] = runs.try_emplace({r.origin, r.settings}, r.from, r.to, 0);
+        auto &[first, last, count] = it->second;
+        first = std::min(first, r.from);
+        last = std::max(last, r.to);
+        ++count;
+    });
+    json runs_json = json::array();
+    for (const auto &[key, value] : runs)
+        runs_json.push_back({{"origin", key.first},
+                             {"settings", key.second},
+                             {"first", FormatTimestamp(std::get<0>(value))},
+                             {"last", FormatTimestamp(std::get<1>(value))},
+                             {"runs", std::get<2>(value)}});
+
+    std::map<detect::EventKind, std::vector<json>> by_kind;
+    store.ScanDetectedEvents(from, to, [&](const StoredEvent &se) {
+        const detect::DetectedEvent &e = se.event;
+        if (group && !std::any_of(e.sensors.begin(), e.sensors.end(), [&](auto &n) { return group->count(n) > 0; }))
+            return;
+        json ej = detect::ToJson(e);
+        ej["origin"] = se.origin;
+        by_kind[e.kind].push_back(std::move(ej));
+    });
+    json counts = json::object(), events = json::array();
+    for (auto &[kind, list] : by_kind) {
+        counts[std::string(detect::EventKindName(kind))] = list.size();
+        std::stable_sort(list.begin(), list.end(), [](const json &a, const json &b) {
+            return a["magnitude"].get<double>() > b["magnitude"].get<double>();
+        });
+        if (top != 0 && list.size() > top) list.resize(top);
+        for (json &e : list) events.push_back(std::move(e));
+    }
+    std::stable_sort(events.begin(), events.end(),
+                     [](const json &a, const json &b) { return a["start_ns"].get<int64_t>() < b["start_ns"].get<int64_t>(); });
+    return {{"detectors_run", !runs_json.empty()}, {"runs", runs_json}, {"counts", counts}, {"events", events}};
+}
 
 json BuildReport(Store &store, const ReportOptions &options) {
     const ReportPeriod &cur = options.period;
@@ -734,8 +783,9 @@ json BuildReport(Store &store, const ReportOptions &options) {
     for (const auto &[name, count] : services.decode_events) j["decode_events"].push_back({{"name", name}, {"count", count}});
     j["unattributed_packets"] = services.unattributed_packets;
     j["non_ip_frames"] = services.non_ip_frames;
-    // The detectors (events) are not built yet: the section says so instead of showing anything invented.
-    j["phenomena"] = {{"detectors_run", false}, {"events", json::array()}};
+    std::set<std::string> group_names;
+    for (int64_t id : group) group_names.insert(name_of[id]);
+    j["phenomena"] = PhenomenaJson(store, cur, options.sensor_group.empty() ? nullptr : &group_names, options.top);
 
     json files = json::array();
     for (const FileRecord &f : store.ListFiles()) {

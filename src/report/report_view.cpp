@@ -543,29 +543,55 @@ ViewSection PhenomenaSection(const json &report, ReportLang lang) {
         s.blocks.push_back(Paragraph(std::string(Label("phenomena_not_run", lang))));
         return s;
     }
+    std::vector<std::string> runs;
+    for (const json &r : Rows(At(ph, "runs")))
+        runs.push_back(fmt::format("{} ({} .. {}): {}", Label(Str(At(r, "origin")) == "ingest" ? "run_ingest" : "run_series", lang),
+                                   Str(At(r, "first")), Str(At(r, "last")), Str(At(r, "settings"))));
+    s.blocks.push_back(Paragraph(std::string(Label("phenomena_runs", lang))));
+    s.blocks.push_back(List(std::move(runs)));
     const json &events = Rows(At(ph, "events"));
-    if (events.empty()) s.blocks.push_back(Paragraph(std::string(Label("phenomena_none", lang))));
-    // The event's shape is the detectors' to set: show its title, what it names and when, its text and evidence.
+    if (events.empty()) {
+        s.blocks.push_back(Paragraph(std::string(Label("phenomena_none", lang))));
+        return s;
+    }
+    std::vector<std::string> counts;
+    if (At(ph, "counts").is_object())
+        for (const auto &[kind, n] : At(ph, "counts").items())
+            counts.push_back(fmt::format("{}: {}", Label("kind_" + kind, lang), FormatNumber(Num(n), 0)));
+    s.blocks.push_back(Paragraph(std::string(Label("phenomena_counts", lang))));
+    s.blocks.push_back(List(std::move(counts)));
+    s.blocks.push_back(Paragraph(std::string(Label("phenomena_shown", lang))));
+    size_t index = 0;
     for (const json &e : events) {
-        std::string title;
-        for (const char *f : {"title", "summary", "name", "detector", "kind"})
-            if (title.empty()) title = Str(At(e, f));
+        const std::string kind = Str(At(e, "kind"));
+        s.blocks.push_back(Paragraph(fmt::format("{}: {} ({} .. {})", Label("kind_" + kind, lang), Str(At(e, "subject")),
+                                                 Str(At(e, "start")), Str(At(e, "end")))));
+        s.blocks.push_back(Paragraph(Str(At(e, lang == ReportLang::JA ? "sentence_ja" : "sentence_en"))));
         std::vector<std::string> facts;
-        for (const char *f : {"detector", "key", "region", "from", "to", "first", "last"})
-            if (!At(e, f).is_null() && Str(At(e, f)) != title) facts.push_back(fmt::format("{}: {}", f, Str(At(e, f))));
-        s.blocks.push_back(Paragraph(facts.empty() ? title : fmt::format("{} ({})", title, Join(facts, "; "))));
-        for (const char *f : {"description", "message", "text"})
-            if (At(e, f).is_string()) s.blocks.push_back(Paragraph(Str(At(e, f))));
-        std::vector<std::string> evidence;
+        facts.push_back(fmt::format("{}: {}; {}: {}; {}: {}", Label("magnitude", lang), FormatNumber(Num(At(e, "magnitude")), 1),
+                                    Label("packets", lang), FormatNumber(Num(At(e, "packets")), 0),
+                                    Label("unique_sources", lang), FormatNumber(Num(At(e, "sources")), 0)));
+        std::vector<std::string> sensors, regions, top;
+        for (const json &v : Rows(At(e, "sensors"))) sensors.push_back(Str(v));
+        for (const json &v : Rows(At(e, "regions"))) regions.push_back(Str(v));
+        for (const json &v : Rows(At(e, "top_sources")))
+            top.push_back(fmt::format("{}{} ({})", Str(At(v, "address")),
+                                      Str(At(v, "country")).empty() ? "" : " " + Str(At(v, "country")),
+                                      FormatNumber(Num(At(v, "packets")), 0)));
+        if (!sensors.empty()) facts.push_back(fmt::format("{}: {}", Label("sensors_label", lang), Join(sensors, ", ")));
+        if (!regions.empty()) facts.push_back(fmt::format("{}: {}", Label("regions_label", lang), Join(regions, ", ")));
+        if (!top.empty()) facts.push_back(fmt::format("{}: {}", Label("top_sources", lang), Join(top, ", ")));
+        // The figures behind the sentence; the series and profiles are drawn, not listed.
+        json figures = json::object();
+        if (At(e, "evidence").is_object())
+            for (const auto &[k, v] : At(e, "evidence").items())
+                if (k != "series" && k != "profile" && k != "flow") figures[k] = v;
+        if (!figures.empty()) facts.push_back(fmt::format("{}: {}", Label("evidence", lang), figures.dump()));
+        s.blocks.push_back(List(std::move(facts)));
         const json &ev = At(e, "evidence");
-        if (ev.is_array())
-            for (const json &item : ev) evidence.push_back(Str(item));
-        else if (!ev.is_null())
-            evidence.push_back(Str(ev));
-        if (!evidence.empty()) {
-            s.blocks.push_back(Paragraph(std::string(Label("evidence", lang)) + ":"));
-            s.blocks.push_back(List(std::move(evidence)));
-        }
+        if (At(ev, "series").is_object() || At(ev, "profile").is_object())
+            s.blocks.push_back(Chart(fmt::format("event-{}", index), std::string(Label("event_chart", lang))));
+        ++index;
     }
     return s;
 }

@@ -15,6 +15,7 @@
 #include "aggregate/aggregator.hpp"
 #include "aggregate/source_chunk.hpp"
 #include "classify/sensors.hpp"
+#include "detect/event.hpp"
 
 namespace darkscope {
 
@@ -66,6 +67,24 @@ struct CounterRecord {
     uint64_t unique_sources = 0;
     std::span<const uint32_t> sources_v4;   // sorted, host order
     std::span<const Ipv6Bytes> sources_v6;  // sorted
+};
+
+/// A detected event as stored: `origin` is "ingest" (the stream detectors, written with the file that
+/// closed them) or "series" (the detectors over stored counters, replaced each time they are re-run).
+struct StoredEvent {
+    int64_t id = 0;
+    std::string origin;
+    detect::DetectedEvent event;
+};
+
+/// A detector run over a time range: ingest records one per file read with its stream detectors on,
+/// `darkscope detect` one per run, so that a report can tell "nothing found" from "nothing looked".
+struct DetectorRun {
+    std::string origin;  // ingest | series
+    TimestampNs from = 0;
+    TimestampNs to = 0;
+    std::string settings;  // which detectors, with which settings, in words
+    std::string ran_at;    // UTC ISO time; set by the store when empty
 };
 
 /// One source's day as read back (src/aggregate/source_chunk.hpp); valid during the callback only.
@@ -139,6 +158,11 @@ public:
     virtual void MergeDestinations(std::map<std::pair<int32_t, SensorIndex>, SourceSet> &destinations,
                                    const std::vector<int64_t> &sensor_ids) = 0;
     virtual void InsertFile(const FileRecord &file) = 0;
+    /// Adds detected events (inside the current transaction, if one is open).
+    virtual void PutDetectedEvents(std::string_view origin, const std::vector<detect::DetectedEvent> &events) = 0;
+    virtual void PutDetectorRun(const DetectorRun &run) = 0;
+    /// Removes the events of `origin` that start in [from, to]; returns how many.
+    virtual uint64_t DeleteDetectedEvents(std::string_view origin, TimestampNs from, TimestampNs to) = 0;
     /// Builds every marked day (BuildDays) and merges the per-source parts of days (a file that adds
     /// to a day already stored writes its per-source chunks as parts; reads unite a day with its
     /// parts), in a transaction of its own: ingest calls it once its files are committed, so that
@@ -159,6 +183,10 @@ public:
     /// Decode-event totals per (sensor id, event name) over [from_day, to_day].
     virtual void ScanEvents(int64_t from_day, int64_t to_day,
                             const std::function<void(int64_t sensor_id, std::string_view name, uint64_t count)> &f) = 0;
+    /// Detected events overlapping [from, to], in start order. None from a store older than the table.
+    virtual void ScanDetectedEvents(TimestampNs from, TimestampNs to, const std::function<void(const StoredEvent &)> &f) = 0;
+    /// Detector runs whose range overlaps [from, to], oldest first. None from a store older than the table.
+    virtual void ScanDetectorRuns(TimestampNs from, TimestampNs to, const std::function<void(const DetectorRun &)> &f) = 0;
     /// Union of destinations seen by a sensor over [from_day, to_day] (implicit sensors only).
     virtual SourceSet Destinations(int64_t sensor_id, int64_t from_day, int64_t to_day) = 0;
 };

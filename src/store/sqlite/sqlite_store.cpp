@@ -130,6 +130,31 @@ constexpr const char *MIGRATIONS[] = {
     CREATE TABLE days_pending (day INTEGER PRIMARY KEY);
     INSERT OR IGNORE INTO days_pending SELECT DISTINCT period FROM counters_daily_parts;
     )sql",
+    // 5 -> 6: detected events (src/detect/). The columns are what lists and filters need; `detail` is
+    // the whole event as JSON (detect::ToJson): top sources, regions, sensors, evidence, sentences.
+    R"sql(
+    CREATE TABLE detected_events (
+        id INTEGER PRIMARY KEY,
+        origin TEXT NOT NULL,            -- ingest (stream detectors) | series (over stored counters)
+        kind TEXT NOT NULL,              -- detect::EventKindName
+        detector TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER NOT NULL,
+        magnitude REAL NOT NULL,
+        packets INTEGER NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX detected_events_start ON detected_events(start_ns);
+    CREATE TABLE detector_runs (
+        id INTEGER PRIMARY KEY,
+        origin TEXT NOT NULL,            -- ingest (one per file read) | series (one per `darkscope detect`)
+        from_ns INTEGER NOT NULL,
+        to_ns INTEGER NOT NULL,
+        settings TEXT NOT NULL,
+        ran_at TEXT NOT NULL
+    );
+    )sql",
 };
 constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
 
@@ -145,6 +170,10 @@ public:
 
     Statement &Bind(int i, int64_t v) {
         sqlite3_bind_int64(stmt_, i, v);
+        return *this;
+    }
+    Statement &BindReal(int i, double v) {
+        sqlite3_bind_double(stmt_, i, v);
         return *this;
     }
     Statement &Bind(int i, std::string_view v) {
@@ -361,6 +390,58 @@ public:
         Statement s(db_, "SELECT address, name, status, resolved_at FROM rdns");
         while (s.Step()) f(RdnsRecord{std::string(s.Text(0)), std::string(s.Text(1)), std::string(s.Text(2)),
                                       std::string(s.Text(3))});
+    }
+
+    void PutDetectedEvents(std::string_view origin, const std::vector<detect::DetectedEvent> &events) override {
+        Statement &put = Cached("INSERT INTO detected_events(origin, kind, detector, subject, start_ns, end_ns, magnitude, "
+                                "packets, detail) VALUES(?,?,?,?,?,?,?,?,?)");
+        for (auto &e : events) {
+            put.Bind(1, origin).Bind(2, detect::EventKindName(e.kind)).Bind(3, e.detector).Bind(4, e.subject);
+            put.Bind(5, e.start).Bind(6, e.end).BindReal(7, e.magnitude).Bind(8, int64_t(e.packets));
+            put.Bind(9, detect::ToJson(e).dump());
+            put.Run();
+        }
+    }
+
+    void PutDetectorRun(const DetectorRun &run) override {
+        Statement &put = Cached("INSERT INTO detector_runs(origin, from_ns, to_ns, settings, ran_at) VALUES(?,?,?,?,?)");
+        put.Bind(1, run.origin).Bind(2, run.from).Bind(3, run.to).Bind(4, run.settings);
+        put.Bind(5, run.ran_at.empty() ? NowIso() : run.ran_at);
+        put.Run();
+    }
+
+    void ScanDetectorRuns(TimestampNs from, TimestampNs to, const std::function<void(const DetectorRun &)> &f) override {
+        if (SchemaVersion() < 6) return;
+        Statement s(db_, "SELECT origin, from_ns, to_ns, settings, ran_at FROM detector_runs WHERE from_ns <= ? AND "
+                         "to_ns >= ? ORDER BY id");
+        s.Bind(1, to).Bind(2, from);
+        while (s.Step()) f(DetectorRun{std::string(s.Text(0)), s.Int(1), s.Int(2), std::string(s.Text(3)),
+                                       std::string(s.Text(4))});
+    }
+
+    uint64_t DeleteDetectedEvents(std::string_view origin, TimestampNs from, TimestampNs to) override {
+        Statement &del = Cached("DELETE FROM detected_events WHERE origin=? AND start_ns BETWEEN ? AND ?");
+        del.Bind(1, origin).Bind(2, from).Bind(3, to);
+        del.Run();
+        return uint64_t(sqlite3_changes64(db_));
+    }
+
+    void ScanDetectedEvents(TimestampNs from, TimestampNs to, const std::function<void(const StoredEvent &)> &f) override {
+        if (SchemaVersion() < 6) return;
+        Statement s(db_, "SELECT id, origin, detail FROM detected_events WHERE start_ns <= ? AND end_ns >= ? "
+                         "ORDER BY start_ns, id");
+        s.Bind(1, to).Bind(2, from);
+        while (s.Step()) {
+            StoredEvent e;
+            e.id = s.Int(0);
+            e.origin = std::string(s.Text(1));
+            try {
+                e.event = detect::EventFromJson(nlohmann::ordered_json::parse(s.Text(2)));
+            } catch (const nlohmann::json::exception &ex) {
+                throw StoreError(fmt::format("store {}: detected event {} is malformed: {}", path_, e.id, ex.what()));
+            }
+            f(e);
+        }
     }
 
     std::map<int64_t, std::string> LoadResearchNames() override {

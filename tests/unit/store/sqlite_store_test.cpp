@@ -81,10 +81,10 @@ protected:
 }  // namespace
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
-    EXPECT_EQ(store_->SchemaVersion(), 5);
+    EXPECT_EQ(store_->SchemaVersion(), 6);
     store_.reset();
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 5);
+    EXPECT_EQ(store_->SchemaVersion(), 6);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
 }
 
@@ -147,8 +147,8 @@ TEST_F(StoreTest, Schema4DayPartsAreRebuiltFromTheHours) {
                      "UPDATE counters_daily SET segment = (SELECT segment FROM counters_hourly h WHERE "
                      "h.dim = 1 AND h.period = 20075 * 24 AND h.sensor_id = counters_daily.sensor_id) "
                      "WHERE dim = 1; "
-                     "DROP TABLE days_pending; PRAGMA user_version = 4;");
-    EXPECT_EQ(store_->SchemaVersion(), 5);
+                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; PRAGMA user_version = 4;");
+    EXPECT_EQ(store_->SchemaVersion(), 6);
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
     store_->FoldDayParts();
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
@@ -235,11 +235,70 @@ TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
     EXPECT_EQ(store_->FindFile("00ff")->enrichment, "country: test");
     RewriteAndReopen("ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; "
                      "DROP TABLE signatures; DROP TABLE counters_daily_parts; DROP TABLE source_daily_parts; "
-                     "DROP TABLE days_pending; PRAGMA user_version = 1;");
-    EXPECT_EQ(store_->SchemaVersion(), 5);
+                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; PRAGMA user_version = 1;");
+    EXPECT_EQ(store_->SchemaVersion(), 6);
     auto back = store_->FindFile("00ff");
     ASSERT_TRUE(back);
     EXPECT_EQ(back->enrichment, "");
+}
+
+// Detected events keep every field through the store, are found by overlap with a range, and a re-run of
+// the series detectors replaces only its own events in its own range.
+TEST_F(StoreTest, DetectedEventsRoundTripAndReplaceByOrigin) {
+    using detect::DetectedEvent;
+    using detect::EventKind;
+    const TimestampNs hour = SECONDS_PER_HOUR * NS_PER_SEC;
+    DetectedEvent dos;
+    dos.kind = EventKind::BACKSCATTER;
+    dos.detector = "rsdos";
+    dos.subject = "203.0.113.9";
+    dos.start = 10 * hour + 123;
+    dos.peak = 11 * hour;
+    dos.end = 12 * hour;
+    dos.magnitude = 1.5e6;
+    dos.packets = 4812;
+    dos.sources = 1;
+    dos.top_sources = {{"203.0.113.9", "US", 4812}};
+    dos.regions = {"US"};
+    dos.sensors = {"tokyo-1", "cloud-1"};
+    dos.evidence = {{"ports", {{{"port", "6667/TCP"}, {"packets", 4812}}}}};
+    dos.sentence_en = "203.0.113.9 sent ...";
+    dos.sentence_ja = "203.0.113.9 から ...";
+    DetectedEvent surge;
+    surge.kind = EventKind::NEW_SERVICE;
+    surge.detector = "surge.mad";
+    surge.subject = "5000/TCP";
+    surge.start = 20 * hour;
+    surge.peak = surge.end = 21 * hour;
+    store_->Begin();
+    store_->PutDetectedEvents("ingest", {dos});
+    store_->PutDetectedEvents("series", {surge});
+    store_->PutDetectorRun({"ingest", 0, 23 * hour, "scan, rsdos", ""});
+    store_->Commit();
+
+    auto scan = [&](TimestampNs from, TimestampNs to) {
+        std::vector<StoredEvent> out;
+        store_->ScanDetectedEvents(from, to, [&](const StoredEvent &e) { out.push_back(e); });
+        return out;
+    };
+    auto all = scan(0, 24 * hour);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].origin, "ingest");
+    EXPECT_EQ(detect::ToJson(all[0].event), detect::ToJson(dos));
+    EXPECT_EQ(all[1].event.subject, "5000/TCP");
+    EXPECT_EQ(scan(11 * hour + 1, 11 * hour + 2).size(), 1u);  // inside the attack's window only
+    EXPECT_TRUE(scan(13 * hour, 19 * hour).empty());
+
+    std::vector<DetectorRun> runs;
+    store_->ScanDetectorRuns(5 * hour, 6 * hour, [&](const DetectorRun &r) { runs.push_back(r); });
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].settings, "scan, rsdos");
+    EXPECT_FALSE(runs[0].ran_at.empty());
+
+    EXPECT_EQ(store_->DeleteDetectedEvents("series", 0, 24 * hour), 1u);
+    all = scan(0, 24 * hour);
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].event.kind, EventKind::BACKSCATTER);
 }
 
 }  // namespace darkscope

@@ -1,0 +1,162 @@
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "app/commands.hpp"
+#include "detect/series.hpp"
+#include "report/report.hpp"
+#include "store/store.hpp"
+
+namespace darkscope::app {
+namespace {
+
+struct DetectArgs {
+    std::string store = "darkscope.db";
+    std::string period;
+    std::string from;
+    std::string to;
+    std::string granularity = "hour";
+    std::string method;
+    double threshold = 0;
+    double min_excess = -1;
+    int window = 0;
+    bool no_per_sensor = false;
+    bool dry_run = false;
+    bool json = false;
+};
+
+int Usage(const std::string &message) {
+    fmt::print(stderr, "darkscope detect: {}\n", message);
+    return EXIT_USAGE;
+}
+
+int RunDetect(const DetectArgs &args) {
+    if (args.granularity != "hour" && args.granularity != "day")
+        return Usage(fmt::format("--granularity {}: expected hour or day", args.granularity));
+    const Granularity g = args.granularity == "hour" ? Granularity::HOUR : Granularity::DAY;
+    detect::SeriesOptions options = detect::SeriesOptions::ForGranularity(g);
+    if (!args.method.empty()) {
+        bool known = false;
+        for (auto m : detect::SERIES_METHODS) known |= m == args.method;
+        if (!known) return Usage(fmt::format("--method {}: expected mad or ewma", args.method));
+        options.method = args.method;
+    }
+    if (args.threshold > 0) options.threshold = args.threshold;
+    if (args.min_excess >= 0) options.min_excess = args.min_excess;
+    if (args.window > 0) options.window = args.window;
+    options.per_sensor = !args.no_per_sensor;
+
+    if (!std::filesystem::exists(args.store))
+        return Usage(fmt::format("{}: no such store (create one with `darkscope ingest --store {} ...`)", args.store,
+                                 args.store));
+    try {
+        auto store = args.dry_run ? Store::OpenSqliteReadOnly(args.store) : Store::OpenSqlite(args.store);
+        auto range = store->DayRange();
+        if (!range) {
+            fmt::print(stderr, "darkscope detect: {} holds no packets yet\n", args.store);
+            return EXIT_OK;
+        }
+        int64_t from_day = range->first, to_day = range->second;
+        std::string error;
+        if (!args.period.empty()) {
+            if (!args.from.empty() || !args.to.empty()) return Usage("give --period or --from/--to, not both");
+            auto p = ParseReportPeriod(args.period, &error);
+            if (!p) return Usage("--period " + error);
+            from_day = p->from_day;
+            to_day = p->to_day;
+        } else {
+            if (!args.from.empty()) {
+                auto d = ParseDay(args.from);
+                if (!d) return Usage(fmt::format("--from {}: expected a date as YYYY-MM-DD", args.from));
+                from_day = *d;
+            }
+            if (!args.to.empty()) {
+                auto d = ParseDay(args.to);
+                if (!d) return Usage(fmt::format("--to {}: expected a date as YYYY-MM-DD", args.to));
+                to_day = *d;
+            }
+        }
+        if (from_day > to_day) return Usage("the period ends before it starts");
+        // The history before the period is read too (the baseline's window), but only events that start
+        // inside the period are kept, so that re-running one month never touches the next one's events.
+        const int64_t per_day = g == Granularity::HOUR ? 24 : 1;
+        const int64_t from_period = from_day * per_day, to_period = (to_day + 1) * per_day - 1;
+        std::vector<detect::DetectedEvent> found =
+            detect::DetectSurges(*store, from_period - options.window, to_period, options);
+        const TimestampNs from_ns = from_day * SECONDS_PER_DAY * NS_PER_SEC;
+        const TimestampNs to_ns = (to_day + 1) * SECONDS_PER_DAY * NS_PER_SEC - 1;
+        std::erase_if(found, [&](const detect::DetectedEvent &e) { return e.start < from_ns || e.start > to_ns; });
+
+        if (!args.dry_run) {
+            store->Begin();
+            const uint64_t removed = store->DeleteDetectedEvents("series", from_ns, to_ns);
+            store->PutDetectedEvents("series", found);
+            store->PutDetectorRun({"series", from_ns, to_ns,
+                                   fmt::format("surge: {} over {} series, window {}, score >= {}, excess >= {} and >= "
+                                               "{} x baseline{}",
+                                               options.method, args.granularity, options.window, options.threshold,
+                                               options.min_excess, options.min_rise,
+                                               options.per_sensor ? ", per sensor too" : ""),
+                                   ""});
+            store->Commit();
+            if (!args.json)
+                fmt::print(stderr, "{} .. {}: {} event{} from {} {} series stored in {}{}\n", FormatDay(from_day),
+                           FormatDay(to_day), found.size(), found.size() == 1 ? "" : "s", options.method,
+                           args.granularity, args.store,
+                           removed ? fmt::format(" (replacing {} from an earlier run)", removed) : "");
+        }
+        if (args.json) {
+            nlohmann::ordered_json out = nlohmann::ordered_json::array();
+            for (auto &e : found) out.push_back(detect::ToJson(e));
+            fmt::print("{}\n", out.dump(2));
+        } else {
+            for (auto &e : found)
+                fmt::print("{:<12} {}  {}\n", detect::EventKindName(e.kind), FormatTimestamp(e.start).substr(0, 16),
+                           e.sentence_en);
+        }
+    } catch (const std::exception &e) {
+        fmt::print(stderr, "darkscope detect: {}\n", e.what());
+        return EXIT_SOME_FAILED;
+    }
+    return EXIT_OK;
+}
+
+}  // namespace
+
+void RegisterDetect(CLI::App &app, int &exit_code) {
+    auto args = std::make_shared<DetectArgs>();
+    auto *cmd = app.add_subcommand("detect", "Find surges and new services in the stored counters");
+    cmd->footer(
+        "Scores every series that matters (each destination service, source region, region x service,\n"
+        "and the DNS responses from source port 53; all sensors together and each sensor alone)\n"
+        "against a baseline drawn from its own past, and stores runs of high scores as events:\n"
+        "new-service when the series was near zero before, dns-reflection for the DNS responses,\n"
+        "surge otherwise. Only rises are events. It reads the stored counters, not the captures, so\n"
+        "it can be re-run with other settings at any time: a run replaces the events an earlier run\n"
+        "found in the same period. `darkscope events` lists them; the report shows them.\n\n"
+        "Methods (docs/detectors.md): mad, the median and median absolute deviation of a trailing\n"
+        "window (robust z-score); ewma, the moving average and deviation as Merit's ORION uses them.\n"
+        "Defaults per hour: a window of 168 hours, score 6, an excess of at least 20 packets and half\n"
+        "the baseline; per day: 28 days, 200 packets.\n\n"
+        "Examples:\n"
+        "  darkscope detect                               # every day stored, hourly series\n"
+        "  darkscope detect --period 2024Q4 --granularity day\n"
+        "  darkscope detect --period 2014-02 --method ewma --threshold 8\n"
+        "  darkscope detect --from 2024-10-01 --to 2024-10-02 --dry-run --json");
+    cmd->add_option("--store", args->store, "Store file")->capture_default_str();
+    cmd->add_option("--period", args->period, "2024Q4, 2014-02, 2024-W51, 2024-12-03, 2024 or FIRST..LAST (default: all)");
+    cmd->add_option("--from", args->from, "First day (YYYY-MM-DD, UTC)");
+    cmd->add_option("--to", args->to, "Last day, inclusive");
+    cmd->add_option("--granularity", args->granularity, "Series of hours or of days: hour or day")->capture_default_str();
+    cmd->add_option("--method", args->method, "Baseline: mad (default) or ewma");
+    cmd->add_option("--threshold", args->threshold, "Score a period must reach (default 6)");
+    cmd->add_option("--min-excess", args->min_excess, "Packets above the baseline a period needs (default 20 per hour, 200 per day)");
+    cmd->add_option("--window", args->window, "Periods of history in the baseline (default 168 hours, 28 days)");
+    cmd->add_flag("--no-per-sensor", args->no_per_sensor, "Score only the sum over all sensors");
+    cmd->add_flag("--dry-run", args->dry_run, "Print what would be found; store nothing");
+    cmd->add_flag("--json", args->json, "The events found as JSON on stdout");
+    cmd->callback([args, &exit_code] { exit_code = RunDetect(*args); });
+}
+
+}  // namespace darkscope::app
