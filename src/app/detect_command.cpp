@@ -1,4 +1,7 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <filesystem>
@@ -16,7 +19,7 @@ struct DetectArgs {
     std::string period;
     std::string from;
     std::string to;
-    std::string granularity = "hour";
+    std::string granularity = "both";
     std::string method;
     double threshold = 0;
     double min_excess = -1;
@@ -31,21 +34,37 @@ int Usage(const std::string &message) {
     return EXIT_USAGE;
 }
 
-int RunDetect(const DetectArgs &args) {
-    if (args.granularity != "hour" && args.granularity != "day")
-        return Usage(fmt::format("--granularity {}: expected hour or day", args.granularity));
-    const Granularity g = args.granularity == "hour" ? Granularity::HOUR : Granularity::DAY;
-    detect::SeriesOptions options = detect::SeriesOptions::ForGranularity(g);
-    if (!args.method.empty()) {
-        bool known = false;
-        for (auto m : detect::SERIES_METHODS) known |= m == args.method;
-        if (!known) return Usage(fmt::format("--method {}: expected mad or ewma", args.method));
-        options.method = args.method;
+// An hourly event and a daily one on the same series that overlap are one change seen twice: the hourly
+// one is kept, for its finer window.
+void FoldDaysIntoHours(std::vector<detect::DetectedEvent> &hours, std::vector<detect::DetectedEvent> &days) {
+    for (auto &d : days) {
+        const bool seen = std::any_of(hours.begin(), hours.end(), [&](const detect::DetectedEvent &h) {
+            return h.subject == d.subject && h.start < d.end && d.start < h.end;
+        });
+        if (!seen) hours.push_back(std::move(d));
     }
-    if (args.threshold > 0) options.threshold = args.threshold;
-    if (args.min_excess >= 0) options.min_excess = args.min_excess;
-    if (args.window > 0) options.window = args.window;
-    options.per_sensor = !args.no_per_sensor;
+    std::stable_sort(hours.begin(), hours.end(),
+                     [](const detect::DetectedEvent &a, const detect::DetectedEvent &b) { return a.start < b.start; });
+}
+
+int RunDetect(const DetectArgs &args) {
+    if (args.granularity != "hour" && args.granularity != "day" && args.granularity != "both")
+        return Usage(fmt::format("--granularity {}: expected hour, day or both", args.granularity));
+    std::vector<detect::SeriesOptions> passes;
+    if (args.granularity != "day") passes.push_back(detect::SeriesOptions::ForGranularity(Granularity::HOUR));
+    if (args.granularity != "hour") passes.push_back(detect::SeriesOptions::ForGranularity(Granularity::DAY));
+    for (auto &options : passes) {
+        if (!args.method.empty()) {
+            bool known = false;
+            for (auto m : detect::SERIES_METHODS) known |= m == args.method;
+            if (!known) return Usage(fmt::format("--method {}: expected ewma or mad", args.method));
+            options.method = args.method;
+        }
+        if (args.threshold > 0) options.threshold = args.threshold;
+        if (args.min_excess >= 0) options.min_excess = args.min_excess;
+        if (args.window > 0) options.window = args.window;
+        options.per_sensor = !args.no_per_sensor;
+    }
 
     if (!std::filesystem::exists(args.store))
         return Usage(fmt::format("{}: no such store (create one with `darkscope ingest --store {} ...`)", args.store,
@@ -80,30 +99,33 @@ int RunDetect(const DetectArgs &args) {
         if (from_day > to_day) return Usage("the period ends before it starts");
         // The history before the period is read too (the baseline's window), but only events that start
         // inside the period are kept, so that re-running one month never touches the next one's events.
-        const int64_t per_day = g == Granularity::HOUR ? 24 : 1;
-        const int64_t from_period = from_day * per_day, to_period = (to_day + 1) * per_day - 1;
-        std::vector<detect::DetectedEvent> found =
-            detect::DetectSurges(*store, from_period - options.window, to_period, options);
         const TimestampNs from_ns = from_day * SECONDS_PER_DAY * NS_PER_SEC;
         const TimestampNs to_ns = (to_day + 1) * SECONDS_PER_DAY * NS_PER_SEC - 1;
-        std::erase_if(found, [&](const detect::DetectedEvent &e) { return e.start < from_ns || e.start > to_ns; });
-
+        std::vector<detect::DetectedEvent> found;
+        std::vector<std::string> settings;
+        for (const auto &options : passes) {
+            const bool hours = options.granularity == Granularity::HOUR;
+            const int64_t per_day = hours ? 24 : 1;
+            auto events = detect::DetectSurges(*store, from_day * per_day - options.window,
+                                               (to_day + 1) * per_day - 1, options);
+            std::erase_if(events, [&](const detect::DetectedEvent &e) { return e.start < from_ns || e.start > to_ns; });
+            if (found.empty()) found = std::move(events);
+            else FoldDaysIntoHours(found, events);
+            settings.push_back(fmt::format("{} over {} series, window {}, score >= {}, excess >= {} and >= {} x "
+                                           "baseline, >= {} more sources{}",
+                                           options.method, hours ? "hourly" : "daily", options.window,
+                                           options.threshold, options.min_excess, options.min_rise,
+                                           options.min_source_rise, options.per_sensor ? ", per sensor too" : ""));
+        }
         if (!args.dry_run) {
             store->Begin();
             const uint64_t removed = store->DeleteDetectedEvents("series", from_ns, to_ns);
             store->PutDetectedEvents("series", found);
-            store->PutDetectorRun({"series", from_ns, to_ns,
-                                   fmt::format("surge: {} over {} series, window {}, score >= {}, excess >= {} and >= "
-                                               "{} x baseline{}",
-                                               options.method, args.granularity, options.window, options.threshold,
-                                               options.min_excess, options.min_rise,
-                                               options.per_sensor ? ", per sensor too" : ""),
-                                   ""});
+            store->PutDetectorRun({"series", from_ns, to_ns, fmt::format("surge: {}", fmt::join(settings, "; ")), ""});
             store->Commit();
             if (!args.json)
-                fmt::print(stderr, "{} .. {}: {} event{} from {} {} series stored in {}{}\n", FormatDay(from_day),
-                           FormatDay(to_day), found.size(), found.size() == 1 ? "" : "s", options.method,
-                           args.granularity, args.store,
+                fmt::print(stderr, "{} .. {}: {} event{} stored in {}{}\n", FormatDay(from_day),
+                           FormatDay(to_day), found.size(), found.size() == 1 ? "" : "s", args.store,
                            removed ? fmt::format(" (replacing {} from an earlier run)", removed) : "");
         }
         if (args.json) {
@@ -135,12 +157,16 @@ void RegisterDetect(CLI::App &app, int &exit_code) {
         "surge otherwise. Only rises are events. It reads the stored counters, not the captures, so\n"
         "it can be re-run with other settings at any time: a run replaces the events an earlier run\n"
         "found in the same period. `darkscope events` lists them; the report shows them.\n\n"
-        "Methods (docs/detectors.md): mad, the median and median absolute deviation of a trailing\n"
-        "window (robust z-score); ewma, the moving average and deviation as Merit's ORION uses them.\n"
+        "Two passes by default (--granularity both): hourly series for sudden changes, found within\n"
+        "the hour, and daily series for what rises over days; a daily event on a series that an\n"
+        "hourly event already covers is left out. Methods (docs/detectors.md): ewma, the moving\n"
+        "average and deviation as Merit's ORION uses them (the hourly default); mad, the median and\n"
+        "median absolute deviation of a trailing window, a robust z-score (the daily default).\n"
         "Defaults per hour: a window of 168 hours, score 6, an excess of at least 20 packets and half\n"
-        "the baseline; per day: 28 days, 200 packets.\n\n"
+        "the baseline, and 3 more sources than before; per day: 28 days, score 10, 200 packets.\n"
+        "--method, --threshold, --min-excess and --window set both passes.\n\n"
         "Examples:\n"
-        "  darkscope detect                               # every day stored, hourly series\n"
+        "  darkscope detect                               # every day stored, hourly and daily series\n"
         "  darkscope detect --period 2024Q4 --granularity day\n"
         "  darkscope detect --period 2014-02 --method ewma --threshold 8\n"
         "  darkscope detect --from 2024-10-01 --to 2024-10-02 --dry-run --json");
@@ -148,9 +174,9 @@ void RegisterDetect(CLI::App &app, int &exit_code) {
     cmd->add_option("--period", args->period, "2024Q4, 2014-02, 2024-W51, 2024-12-03, 2024 or FIRST..LAST (default: all)");
     cmd->add_option("--from", args->from, "First day (YYYY-MM-DD, UTC)");
     cmd->add_option("--to", args->to, "Last day, inclusive");
-    cmd->add_option("--granularity", args->granularity, "Series of hours or of days: hour or day")->capture_default_str();
-    cmd->add_option("--method", args->method, "Baseline: mad (default) or ewma");
-    cmd->add_option("--threshold", args->threshold, "Score a period must reach (default 6)");
+    cmd->add_option("--granularity", args->granularity, "Series of hours, of days, or both")->capture_default_str();
+    cmd->add_option("--method", args->method, "Baseline: ewma or mad (default: ewma hourly, mad daily)");
+    cmd->add_option("--threshold", args->threshold, "Score a period must reach (default 6 hourly, 10 daily)");
     cmd->add_option("--min-excess", args->min_excess, "Packets above the baseline a period needs (default 20 per hour, 200 per day)");
     cmd->add_option("--window", args->window, "Periods of history in the baseline (default 168 hours, 28 days)");
     cmd->add_flag("--no-per-sensor", args->no_per_sensor, "Score only the sum over all sensors");

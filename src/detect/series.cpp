@@ -27,6 +27,11 @@ SeriesOptions SeriesOptions::ForGranularity(Granularity g) {
         o.min_history = 7;
         o.min_excess = 200;
         o.ewma_span = 7;
+        // Chosen by bench/detect_eval.py: days are for what rises over days (ramps, trends), which the
+        // moving average follows and the 28-day median does not; a score of 10 keeps the false events of
+        // the synthetic quarters under one a month (docs/detectors.md).
+        o.method = "mad";
+        o.threshold = 10;
     }
     return o;
 }
@@ -218,6 +223,18 @@ std::vector<RawEvent> Detect(const Series &s, const SeriesOptions &o, std::strin
             excess += std::max(0.0, x[i] - base);
         }
         const bool from_zero = base < o.near_zero && b.history_mean[first] < o.near_zero;
+        // A rise carried by one or two new sources is one heavy scanner or victim arriving: the scan and
+        // backscatter detectors report those by address. A surge is more sources, not only more packets.
+        double sources_before = 0;
+        if (!s.sources.empty() && peak < s.sources.size()) {
+            const size_t lo = first > size_t(o.window) ? first - size_t(o.window) : 0;
+            std::vector<double> history(s.sources.begin() + lo, s.sources.begin() + first);
+            if (!history.empty()) {
+                std::nth_element(history.begin(), history.begin() + history.size() / 2, history.end());
+                sources_before = history[history.size() / 2];
+            }
+            if (s.sources[peak] - sources_before < o.min_source_rise) return;
+        }
         RawEvent r;
         r.dim = s.dim;
         r.key = s.key;
@@ -260,6 +277,7 @@ std::vector<RawEvent> Detect(const Series &s, const SeriesOptions &o, std::strin
         ev["total_packets"] = total;
         ev["packets_counted"] = "excess over the baseline at the start, summed over the event's periods";
         ev["from_zero"] = from_zero;
+        ev["sources_before"] = sources_before;
         const size_t lo = first > EVIDENCE_CONTEXT ? first - EVIDENCE_CONTEXT : 0;
         const size_t hi = std::min({x.size(), last + 1 + EVIDENCE_CONTEXT, lo + EVIDENCE_MAX_VALUES});
         ev["series"] = {{"first", FormatTimestamp(PeriodStart(o.granularity, s.first_period + int64_t(lo)))},
@@ -411,7 +429,9 @@ std::vector<DetectedEvent> DetectSurges(Store &store, int64_t from_period, int64
         }
         for (size_t i = 0; i < n; ++i) {
             sum.packets[i] += s.packets[i];
-            sum.sources[i] += s.sources[i];  // an upper bound until the peak's exact union below
+            // The largest sensor's count: a lower bound of the union (one source at six sensors is one
+            // source, not six), which min_source_rise needs; the peak's exact union replaces it below.
+            sum.sources[i] = std::max(sum.sources[i], s.sources[i]);
         }
     }
 

@@ -23,9 +23,17 @@ Series MakeSeries(std::vector<double> packets, Dimension dim = Dimension::SERVIC
     s.dim = dim;
     s.key = key;
     s.first_period = HOUR0;
-    s.sources.assign(packets.size(), 3);
+    // Sources move with packets, as when a population grows: a rise brings new sources (min_source_rise).
+    for (double p : packets) s.sources.push_back(std::max(1.0, p / 2));
     s.packets = std::move(packets);
     return s;
+}
+
+// Most tests were written against the median/MAD baseline; the default is the moving average (ewma).
+SeriesOptions Mad() {
+    SeriesOptions o;
+    o.method = "mad";
+    return o;
 }
 
 std::vector<double> Zeros(size_t n) { return std::vector<double>(n, 0); }
@@ -38,7 +46,7 @@ TEST(SeriesScore, MadAndEwmaOnAFlatHistoryUseThePoissonFloor) {
     const std::vector<double> values = {10, 10, 10, 10, 10, 10, 10, 50};
     const double expected = 40 / (std::sqrt(10.0) + 1);
     for (const char *method : {"mad", "ewma"}) {
-        SeriesOptions o;
+        SeriesOptions o = Mad();
         o.method = method;
         const Baseline b = ScoreSeries(values, o);
         for (size_t i = 0; i < 6; ++i) EXPECT_FALSE(b.scored[i]) << method << " " << i;  // min_history 6
@@ -52,7 +60,7 @@ TEST(SeriesScore, MadAndEwmaOnAFlatHistoryUseThePoissonFloor) {
 
 // The MAD scale follows the spread of the history, so a noisy series needs a larger rise.
 TEST(SeriesScore, MadScalesWithTheSpread) {
-    SeriesOptions o;
+    SeriesOptions o = Mad();
     const std::vector<double> values = {100, 140, 60, 120, 80, 100, 130, 70, 100, 200};
     const Baseline b = ScoreSeries(values, o);
     // History 100 140 60 120 80 100 130 70 100: median 100, deviations 0 40 40 20 20 0 30 30 0 -> MAD 20.
@@ -63,7 +71,7 @@ TEST(SeriesScore, MadScalesWithTheSpread) {
 
 // The trailing window forgets: with window 4, a level that held for four periods is the baseline.
 TEST(SeriesScore, MadWindowIsTrailing) {
-    SeriesOptions o;
+    SeriesOptions o = Mad();
     o.window = 4;
     o.min_history = 4;
     const Baseline b = ScoreSeries({0, 0, 0, 0, 0, 0, 80, 80, 80, 80, 80}, o);
@@ -75,7 +83,7 @@ TEST(SeriesScore, MadWindowIsTrailing) {
 // A surge's first periods enter the moving average clipped at the threshold, so a step is still anomalous
 // a few periods in, and the average does move towards the new level.
 TEST(SeriesScore, EwmaClipsTheRiseItLearns) {
-    SeriesOptions o;
+    SeriesOptions o = Mad();
     o.method = "ewma";
     std::vector<double> values(30, 100);
     for (size_t i = 20; i < 30; ++i) values[i] = 400;
@@ -87,14 +95,14 @@ TEST(SeriesScore, EwmaClipsTheRiseItLearns) {
 }
 
 TEST(SeriesScore, UnknownMethodThrows) {
-    SeriesOptions o;
+    SeriesOptions o = Mad();
     o.method = "orion";
     EXPECT_THROW(Score({1, 2, 3}, o), std::invalid_argument);
 }
 
 // Two anomalous runs one quiet period apart are one event; two quiet periods apart, two.
 TEST(SeriesEvents, RunsJoinAcrossTheGap) {
-    SeriesOptions o;
+    SeriesOptions o = Mad();
     std::vector<double> one = Zeros(20);
     for (double v : {100, 100, 0, 100}) one.push_back(v);
     one.resize(30, 0);
@@ -103,7 +111,7 @@ TEST(SeriesEvents, RunsJoinAcrossTheGap) {
     EXPECT_EQ(joined[0].start, testing::DAY0 + 20 * NS_PER_HOUR);
     EXPECT_EQ(joined[0].end, testing::DAY0 + 24 * NS_PER_HOUR);
     EXPECT_EQ(joined[0].packets, 300u);  // excess over a baseline of 0
-    EXPECT_EQ(joined[0].sources, 3u);
+    EXPECT_EQ(joined[0].sources, 50u);  // at the peak (100 packets; MakeSeries gives half as many sources)
     EXPECT_EQ(joined[0].evidence["periods"], 4);
 
     std::vector<double> two = Zeros(20);
@@ -121,7 +129,7 @@ TEST(SeriesEvents, RunsJoinAcrossTheGap) {
 TEST(SeriesEvents, PeakIsTheHighestScore) {
     std::vector<double> v = Zeros(20);
     for (double x : {50, 300, 120}) v.push_back(x);
-    const auto events = DetectInSeries(MakeSeries(v), SeriesOptions{});
+    const auto events = DetectInSeries(MakeSeries(v), Mad());
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].peak, testing::DAY0 + 21 * NS_PER_HOUR);
     EXPECT_NEAR(events[0].magnitude, 300, 1e-9);  // (300 - 0) / (sqrt(0) + 1)
@@ -131,7 +139,7 @@ TEST(SeriesEvents, PeakIsTheHighestScore) {
 // A service from nothing is new; one that rises from a real baseline surges; the DNS responses are
 // reflection; a rise below min_excess, or by less than min_rise of the baseline, is no event at all.
 TEST(SeriesEvents, KindAndGuards) {
-    SeriesOptions o;
+    SeriesOptions o = Mad();
     std::vector<double> fresh = Zeros(30);
     fresh.resize(36, 200);
     auto events = DetectInSeries(MakeSeries(fresh), o);
@@ -179,7 +187,7 @@ TEST(SeriesEvents, KindAndGuards) {
 }
 
 TEST(SeriesEvents, SentencesNameTheSubjectAndTheTime) {
-    SeriesOptions o;
+    SeriesOptions o = Mad();
     std::vector<double> fresh = Zeros(36);
     fresh.resize(48, 200);
     auto events = DetectInSeries(MakeSeries(fresh), o, "jp-3");
@@ -288,7 +296,7 @@ TEST(DetectSurges, NewServiceAtBothSensorsAndASurgeAtOne) {
     }
     t.Write();
 
-    SeriesOptions o;
+    SeriesOptions o = Mad();
     o.dims = {Dimension::SERVICE, Dimension::CLASS_SOURCE_PORT};
     const auto events = DetectSurges(*t.store, HOUR0 - 24, HOUR0 + 72, o);
     ASSERT_EQ(events.size(), 2u);
@@ -334,10 +342,34 @@ TEST(DetectSurges, FlatSeriesGivesNone) {
     TwoSensorStore t;
     for (int hour = 0; hour < 48; ++hour) t.Syn(0, 445, hour, 100 + (hour * 7) % 11, 30);
     t.Write();
-    EXPECT_TRUE(DetectSurges(*t.store, HOUR0, HOUR0 + 47, SeriesOptions{}).empty());
-    EXPECT_TRUE(DetectSurges(*t.store, HOUR0 + 100, HOUR0 + 200, SeriesOptions{}).empty());
+    EXPECT_TRUE(DetectSurges(*t.store, HOUR0, HOUR0 + 47, Mad()).empty());
+    EXPECT_TRUE(DetectSurges(*t.store, HOUR0 + 100, HOUR0 + 200, Mad()).empty());
     EXPECT_TRUE(DetectSurges(*t.store, HOUR0 / 24, HOUR0 / 24 + 1, SeriesOptions::ForGranularity(Granularity::DAY))
                     .empty());
+}
+
+}  // namespace darkscope::detect
+
+namespace darkscope::detect {
+
+// One heavy source arriving is the scan detector's event, not a surge: the same rise in packets with one new
+// source is none, with ten new sources one.
+TEST(SeriesEvents, RiseCarriedByOneSourceIsNoSurge) {
+    std::vector<double> packets(30, 20);
+    for (size_t i = 20; i < 24; ++i) packets[i] = 200;
+    Series s = MakeSeries(packets);
+    s.sources.assign(packets.size(), 5);
+    for (size_t i = 20; i < 24; ++i) s.sources[i] = 6;
+    for (const char *method : {"mad", "ewma"}) {
+        SeriesOptions o;
+        o.method = method;
+        EXPECT_TRUE(DetectInSeries(s, o).empty()) << method;
+        for (size_t i = 20; i < 24; ++i) s.sources[i] = 15;
+        const auto events = DetectInSeries(s, o);
+        ASSERT_EQ(events.size(), 1u) << method;
+        EXPECT_EQ(events[0].evidence["sources_before"], 5.0);
+        for (size_t i = 20; i < 24; ++i) s.sources[i] = 6;
+    }
 }
 
 }  // namespace darkscope::detect
