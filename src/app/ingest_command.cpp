@@ -36,7 +36,44 @@ struct IngestArgs {
     bool list_skipped = false;
     std::string rdns_from;
     bool no_detect = false;
+    std::vector<std::string> detector_settings;
 };
+
+// `--detector-setting NAME=VALUE`: the stream detectors' thresholds (docs/detectors.md). Durations in
+// seconds. Returns an error message, or "" when every setting was applied.
+std::string ApplyDetectorSettings(const std::vector<std::string> &settings, detect::StreamOptions &o) {
+    const auto seconds = [](double v) { return TimestampNs(v * double(NS_PER_SEC)); };
+    for (const std::string &setting : settings) {
+        const auto eq = setting.find('=');
+        if (eq == std::string::npos) return fmt::format("--detector-setting {}: expected NAME=VALUE", setting);
+        const std::string name = setting.substr(0, eq), text = setting.substr(eq + 1);
+        double v = 0;
+        try {
+            size_t used = 0;
+            v = std::stod(text, &used);
+            if (used != text.size() || v < 0) throw std::invalid_argument(text);
+        } catch (const std::exception &) {
+            return fmt::format("--detector-setting {}: {} is not a number of zero or more", setting, text);
+        }
+        if (name == "scan.gap") o.scan_gap = seconds(v);
+        else if (name == "scan.floor") o.scan_floor = uint64_t(v);
+        else if (name == "rsdos.timeout") o.rsdos_timeout = seconds(v);
+        else if (name == "rsdos.min_packets") o.rsdos_min_packets = uint64_t(v);
+        else if (name == "rsdos.min_duration") o.rsdos_min_duration = seconds(v);
+        else if (name == "rsdos.min_peak_per_minute") o.rsdos_min_peak_per_minute = uint64_t(v);
+        else if (name == "campaign.window") o.campaign_window = seconds(v);
+        else if (name == "campaign.min_sensors") o.campaign_min_sensors = uint32_t(v);
+        else if (name == "campaign.min_rounds") o.campaign_min_rounds = uint32_t(v);
+        else if (name == "campaign.min_round_share") o.campaign_min_round_share = v;
+        else if (name == "campaign.timeout") o.campaign_timeout = seconds(v);
+        else
+            return fmt::format("--detector-setting {}: unknown setting {} (scan.gap, scan.floor, rsdos.timeout, "
+                               "rsdos.min_packets, rsdos.min_duration, rsdos.min_peak_per_minute, campaign.window, "
+                               "campaign.min_sensors, campaign.min_rounds, campaign.min_round_share, campaign.timeout)",
+                               setting, name);
+    }
+    return "";
+}
 
 // Copies another store's reverse-DNS cache into this one before anything is read, so that the research
 // labels of `enrich rdns` on an old store apply to the captures ingested here. Throws StoreError.
@@ -212,6 +249,10 @@ int RunIngest(const IngestArgs &args) {
     options.signatures = signatures.get();
     detect::StreamOptions detect_options;
     for (auto &sensor : sensors.Sensors()) detect_options.monitored_addresses += sensor.addresses;
+    if (auto error = ApplyDetectorSettings(args.detector_settings, detect_options); !error.empty()) {
+        fmt::print(stderr, "darkscope ingest: {}\n", error);
+        return EXIT_USAGE;
+    }
     if (!args.no_detect) options.detectors = &detect_options;
     if (show_progress) options.on_progress = [&](const IngestProgress &p) { bar.Update(p); };
     options.log = [&](const std::string &line) {
@@ -291,7 +332,11 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
         "Detectors: while reading, each source is followed for scans (many darknet addresses on one\n"
         "port), DoS backscatter (a victim's SYN/ACKs, RSTs and ICMP errors, CAIDA's RS-DoS thresholds)\n"
         "and multi-sensor campaigns (one source at several sensors within seconds, round after round);\n"
-        "`darkscope events` lists them (docs/detectors.md). --no-detect turns them off.\n\n"
+        "`darkscope events` lists them (docs/detectors.md). --no-detect turns them off;\n"
+        "--detector-setting changes a threshold (seconds for durations):\n"
+        "  scan.gap=480 scan.floor=10 rsdos.timeout=300 rsdos.min_packets=25 rsdos.min_duration=60\n"
+        "  rsdos.min_peak_per_minute=30 campaign.window=2 campaign.min_sensors=3 campaign.min_rounds=3\n"
+        "  campaign.min_round_share=0.5 campaign.timeout=600\n\n"
         "Exit status: 0 all read; 1 some failed or were only partly read; 2 usage; 3 some skipped\n"
         "as already ingested (nothing failed).");
     cmd->add_option("inputs", args->inputs, "Capture files, directories or glob patterns")->required();
@@ -334,6 +379,8 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
     cmd->add_flag("--list-skipped", args->list_skipped,
                   "Name every rule skipped as outside the single-packet subset, with file:line and keyword");
     cmd->add_flag("--no-detect", args->no_detect, "Do not run the scan, DoS-backscatter and campaign detectors");
+    cmd->add_option("--detector-setting", args->detector_settings,
+                    "NAME=VALUE: a stream detector's threshold, e.g. rsdos.min_duration=30 (repeatable; docs/detectors.md)");
     cmd->add_flag("--quiet,-q", args->quiet, "Print nothing but errors");
     cmd->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
     cmd->callback([args, &exit_code] { exit_code = RunIngest(*args); });

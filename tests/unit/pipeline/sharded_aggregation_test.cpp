@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "../enrich/test_enrichment.hpp"
+#include "detect/stream.hpp"
 
 namespace darkscope {
 namespace {
@@ -160,6 +161,92 @@ TEST(ShardedAggregation, EmptyIntervalsAreEmpty) {
         EXPECT_TRUE(got[2].sources.empty());
         EXPECT_TRUE(got[2].end_of_file);
     }
+}
+
+}  // namespace darkscope
+
+namespace darkscope {
+namespace {
+
+// Scanners and DoS victims among the background of Packets(): what the stream detectors must find.
+std::vector<Observation> PacketsWithEvents() {
+    std::vector<Observation> out = Packets(60000);
+    std::mt19937 rng(11);
+    for (uint32_t scanner = 0; scanner < 5; ++scanner)
+        for (int i = 0; i < 300; ++i) {
+            Observation o;
+            o.ts = DAY0 + TimestampNs(3600 + scanner * 7200 + i) * NS_PER_SEC;
+            o.src = IpAddress::V4(0xCB007100 + scanner);
+            o.dst = IpAddress::V4(0xC6336400 + rng() % 256);
+            o.cp.service = ServiceKey::Make(ServiceKind::TCP, 23);
+            o.cp.cls = TrafficClass::SYN_PROBE;
+            o.sensor = SensorIndex(rng() % 3);
+            o.wire_len = 60;
+            out.push_back(o);
+        }
+    for (uint32_t victim = 0; victim < 2; ++victim)
+        for (int i = 0; i < 200; ++i) {
+            Observation o;
+            o.ts = DAY0 + TimestampNs(50000 + victim * 3600) * NS_PER_SEC + TimestampNs(i) * NS_PER_SEC / 2;
+            o.src = IpAddress::V4(0xCB007200 + victim);
+            o.dst = IpAddress::V4(0xC6336400 + rng() % 256);
+            o.cp.service = ServiceKey::Make(ServiceKind::TCP, uint16_t(40000 + i));
+            o.cp.source_port = ServiceKey::Make(ServiceKind::TCP, 6667);
+            o.cp.cls = TrafficClass::SYNACK_BACKSCATTER;
+            o.sensor = SensorIndex(rng() % 3);
+            o.wire_len = 60;
+            out.push_back(o);
+        }
+    std::stable_sort(out.begin(), out.end(), [](const Observation &a, const Observation &b) { return a.ts < b.ts; });
+    return out;
+}
+
+std::vector<std::string> Detections(unsigned workers, const std::vector<Observation> &packets) {
+    std::vector<detect::StreamDetectors> detectors;
+    for (unsigned i = 0; i < std::max(1u, workers); ++i)
+        detectors.emplace_back(detect::StreamOptions{}, std::vector<std::string>{"a", "b", "c"}, nullptr);
+    std::vector<std::string> out;
+    auto sink = [&](ClosedInterval &&closed) {
+        for (auto &e : closed.detections) out.push_back(detect::ToJson(e).dump());
+    };
+    {
+        ShardedAggregation aggregation(workers, false, {11, 12, 13});
+        aggregation.SetDetectors(detectors);
+        int64_t open_hour = HourOf(packets.front().ts);
+        for (const Observation &o : packets) {
+            const int64_t hour = HourOf(o.ts);
+            if (hour > open_hour) {
+                aggregation.Close(FloorDiv(hour, 24) != FloorDiv(open_hour, 24), sink);
+                open_hour = hour;
+            }
+            aggregation.Observe(o);
+        }
+        aggregation.Finish(sink);
+    }
+    for (auto &d : detectors) {
+        d.Finish();
+        for (auto &e : d.TakeEvents()) out.push_back(detect::ToJson(e).dump());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+// Each source's packets reach one worker in order, so the detectors find the same events however many
+// workers share the sources.
+TEST(ShardedAggregation, DetectionsDoNotDependOnTheNumberOfWorkers) {
+    const auto packets = PacketsWithEvents();
+    const auto inline_events = Detections(0, packets);
+    size_t scans = 0, attacks = 0;
+    for (const auto &e : inline_events) {
+        scans += e.find("\"kind\":\"scan\"") != std::string::npos && e.find("203.0.113.") != std::string::npos;
+        attacks += e.find("\"kind\":\"backscatter\"") != std::string::npos;
+    }
+    EXPECT_EQ(scans, 5u);
+    EXPECT_EQ(attacks, 2u);
+    EXPECT_EQ(Detections(1, packets), inline_events);
+    EXPECT_EQ(Detections(3, packets), inline_events);
 }
 
 }  // namespace darkscope
