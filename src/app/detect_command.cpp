@@ -35,11 +35,13 @@ int Usage(const std::string &message) {
 }
 
 // An hourly event and a daily one on the same series that overlap are one change seen twice: the hourly
-// one is kept, for its finer window.
+// one is kept, for its finer window. A rise late in the evening scores its day only the next day, so an
+// hourly event of the day before counts as the same change too.
 void FoldDaysIntoHours(std::vector<detect::DetectedEvent> &hours, std::vector<detect::DetectedEvent> &days) {
+    const TimestampNs day = SECONDS_PER_DAY * NS_PER_SEC;
     for (auto &d : days) {
         const bool seen = std::any_of(hours.begin(), hours.end(), [&](const detect::DetectedEvent &h) {
-            return h.subject == d.subject && h.start < d.end && d.start < h.end;
+            return h.subject == d.subject && h.start < d.end && d.start - day < h.end;
         });
         if (!seen) hours.push_back(std::move(d));
     }

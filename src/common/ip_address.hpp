@@ -49,7 +49,16 @@ struct IpAddress {
     }
     std::string ToString() const;
 
-    friend bool operator==(const IpAddress &, const IpAddress &) = default;
+    // Two word loads: the defaulted comparison calls memcmp on the 16 bytes, which was 6% of an ingest's
+    // profile once the stream detectors looked sources up on every packet.
+    friend bool operator==(const IpAddress &a, const IpAddress &b) {
+        uint64_t a0, a1, b0, b1;
+        std::memcpy(&a0, a.bytes.data(), 8);
+        std::memcpy(&a1, a.bytes.data() + 8, 8);
+        std::memcpy(&b0, b.bytes.data(), 8);
+        std::memcpy(&b1, b.bytes.data() + 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0 && a.family == b.family;
+    }
     friend auto operator<=>(const IpAddress &, const IpAddress &) = default;
 };
 

@@ -67,18 +67,21 @@ public:
     DenseMap() { Rehash(MIN_SLOTS); }
 
     Value *Find(const Key &key) {
-        for (size_t i = Hash{}(key)&mask_; slots_[i] != 0; i = (i + 1) & mask_)
-            if (entries_[slots_[i] - 1].first == key) return &entries_[slots_[i] - 1].second;
+        const uint32_t tag = uint32_t(Hash{}(key));
+        for (size_t i = tag & mask_; slots_[i] != 0; i = (i + 1) & mask_)
+            if (uint32_t(slots_[i] >> 32) == tag && entries_[Index(slots_[i])].first == key)
+                return &entries_[Index(slots_[i])].second;
         return nullptr;
     }
     /// Adds key, which must be absent. Invalidates references to other values.
     Value &Insert(const Key &key) {
         if ((entries_.size() + 1) * 2 > slots_.size()) Rehash(slots_.size() * 2);
-        size_t i = Hash{}(key)&mask_;
+        const uint32_t tag = uint32_t(Hash{}(key));
+        size_t i = tag & mask_;
         while (slots_[i] != 0)
             i = (i + 1) & mask_;
         entries_.emplace_back(key, Value{});
-        slots_[i] = uint32_t(entries_.size());
+        slots_[i] = Slot(tag, entries_.size() - 1);
         return entries_.back().second;
     }
     size_t Size() const { return entries_.size(); }
@@ -86,9 +89,10 @@ public:
 
     /// Removes key if present.
     void Erase(const Key &key) {
-        for (size_t i = Hash{}(key)&mask_; slots_[i] != 0; i = (i + 1) & mask_) {
-            if (entries_[slots_[i] - 1].first == key) {
-                EraseAt(slots_[i] - 1);
+        const uint32_t tag = uint32_t(Hash{}(key));
+        for (size_t i = tag & mask_; slots_[i] != 0; i = (i + 1) & mask_) {
+            if (uint32_t(slots_[i] >> 32) == tag && entries_[Index(slots_[i])].first == key) {
+                EraseAt(Index(slots_[i]));
                 return;
             }
         }
@@ -97,7 +101,7 @@ public:
     void EraseAt(size_t e) {
         size_t hole = SlotOf(e);
         for (size_t j = (hole + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
-            const size_t home = Hash{}(entries_[slots_[j] - 1].first) & mask_;
+            const size_t home = uint32_t(slots_[j] >> 32) & mask_;
             // An entry stays where it is if its home lies cyclically in (hole, j].
             const bool stays = hole < j ? (home > hole && home <= j) : (home > hole || home <= j);
             if (stays) continue;
@@ -109,7 +113,7 @@ public:
         if (e != last) {
             const size_t moved = SlotOf(last);
             entries_[e] = std::move(entries_[last]);
-            slots_[moved] = uint32_t(e + 1);
+            slots_[moved] = Slot(uint32_t(slots_[moved] >> 32), e);
         }
         entries_.pop_back();
     }
@@ -126,9 +130,14 @@ public:
 
 private:
     static constexpr size_t MIN_SLOTS = 64;
+    // A slot holds the key's hash (low 32 bits) beside the entry index: a probe compares hashes before it
+    // touches an entry (a state is a few hundred bytes, and most probes pass other keys), and an erase finds
+    // where the entries it shifts belong without hashing them again.
+    static uint64_t Slot(uint32_t tag, size_t e) { return uint64_t(tag) << 32 | uint64_t(e + 1); }
+    static size_t Index(uint64_t slot) { return size_t(uint32_t(slot)) - 1; }
     size_t SlotOf(size_t e) const {
-        size_t i = Hash{}(entries_[e].first) & mask_;
-        while (slots_[i] != e + 1)
+        size_t i = uint32_t(Hash{}(entries_[e].first)) & mask_;
+        while (uint32_t(slots_[i]) != e + 1)
             i = (i + 1) & mask_;
         return i;
     }
@@ -136,15 +145,16 @@ private:
         slots_.assign(n, 0);
         mask_ = n - 1;
         for (size_t e = 0; e < entries_.size(); ++e) {
-            size_t i = Hash{}(entries_[e].first) & mask_;
+            const uint32_t tag = uint32_t(Hash{}(entries_[e].first));
+            size_t i = tag & mask_;
             while (slots_[i] != 0)
                 i = (i + 1) & mask_;
-            slots_[i] = uint32_t(e + 1);
+            slots_[i] = Slot(tag, e);
         }
     }
 
     std::vector<std::pair<Key, Value>> entries_;
-    std::vector<uint32_t> slots_;  // entry index + 1; 0 empty
+    std::vector<uint64_t> slots_;  // hash << 32 | (entry index + 1); 0 empty
     size_t mask_ = 0;
 };
 

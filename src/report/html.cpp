@@ -161,17 +161,27 @@ constexpr std::string_view CHARTS_JS = R"js(
   };
   // An event's own curve (docs/detectors.md): evidence.series (hours or days of the scored series) or
   // evidence.profile (the stream detectors' packets per step), with the baseline as a line where there is one.
+  function flowChart(flow) {
+    var names = {}, nodes = [], links = [];
+    function node(name) { if (!names[name]) { names[name] = 1; nodes.push({ name: name }); } return name; }
+    flow.forEach(function (f) {
+      links.push({ source: node(String(f.from || '?') + ' →'), target: node('→ ' + String(f.to)), value: f.packets });
+    });
+    return { animation: false, tooltip: { renderMode: 'richText' },
+             series: [{ type: 'sankey', data: nodes, links: links, left: 8, right: 80, nodeGap: 8 }] };
+  }
   function eventChart(n) {
     var e = list(get(report, ['phenomena', 'events']))[n] || {}, ev = e.evidence || {};
-    var c = ev.series || ev.profile || {};
-    var step = ev.series ? (ev.granularity === 'day' ? 86400 : 3600) : (c.step_seconds || 60);
+    if (e.kind === 'campaign' && list(ev.flow).length) return flowChart(list(ev.flow));
+    var c = ev.series || ev.profile || e.context || {};
+    var step = ev.series ? (ev.granularity === 'day' ? 86400 : 3600) : (c.step_seconds || 3600);
     var t0 = Date.parse(c.first), values = list(c.packets);
     var labels = values.map(function (_, i) {
       var d = new Date(t0 + i * step * 1000).toISOString();
       return step >= 86400 ? d.slice(0, 10) : d.slice(5, 16).replace('T', ' ');
     });
     var series = [{ type: 'line', name: L.packets, data: values, showSymbol: false }];
-    if (typeof ev.baseline === 'number')
+    if (ev.series && typeof ev.baseline === 'number')
       series.push({ type: 'line', name: L.baseline, data: values.map(function () { return ev.baseline; }),
                     showSymbol: false, lineStyle: { type: 'dashed' } });
     return base({ xAxis: { type: 'category', data: labels }, yAxis: { type: 'value' }, series: series });

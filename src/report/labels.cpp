@@ -141,6 +141,8 @@ constexpr LabelText LABELS[] = {
     {"regions_label", "Source regions", "送信元国・地域"},
     {"top_sources", "Top sources", "主な送信元"},
     {"event_chart", "Packets over time, around the event", "事象前後のパケット数の推移"},
+    {"event_context", "All sources' packets per hour around the event", "事象前後の全送信元の1時間あたりパケット数"},
+    {"event_flow", "Packets from source regions to sensors", "送信元国・地域からセンサーへのパケット数"},
     {"data_sources", "Data sources", "データソース"},
     {"files", "Capture files", "キャプチャファイル"},
     {"file", "File", "ファイル"},

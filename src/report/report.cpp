@@ -352,6 +352,35 @@ std::string UtcNow() {
 
 }  // namespace
 
+// A stream event's chart: the stored hourly packets of its service (scans, campaigns) or attacked port
+// (backscatter), all sources together, from six hours before to six after (at most 400 hours). Series
+// events carry their own scored series in the evidence.
+void AddEventContext(Store &store, json &e) {
+    const json &ev = e["evidence"];
+    const std::string kind = e["kind"].get<std::string>();
+    Dimension dim = Dimension::SERVICE;
+    std::optional<ServiceKey> key;
+    if ((kind == "scan" || kind == "campaign") && ev.contains("service") && ev["service"].is_string()) {
+        key = ServiceKey::Parse(ev["service"].get<std::string>());
+    } else if (kind == "backscatter" && ev.contains("ports") && ev["ports"].is_array() && !ev["ports"].empty() &&
+               ev["ports"][0].contains("port") && ev["ports"][0]["port"].is_string()) {
+        dim = Dimension::SOURCE_PORT;
+        key = ServiceKey::Parse(ev["ports"][0]["port"].get<std::string>());
+    }
+    if (!key) return;
+    const int64_t to = HourOf(e["end_ns"].get<int64_t>()) + 6;
+    const int64_t from = std::max(HourOf(e["start_ns"].get<int64_t>()) - 6, to - 399);
+    std::vector<uint64_t> packets(size_t(to - from + 1), 0);
+    store.ScanCounts(Granularity::HOUR, dim, from, to, [&](const CounterRecord &r) {
+        if (r.key == key->packed && r.period >= from && r.period <= to) packets[size_t(r.period - from)] += r.packets;
+    });
+    e["context"] = {{"what", dim == Dimension::SERVICE ? "service" : "srcport"},
+                    {"key", key->ToString()},
+                    {"first", FormatTimestamp(from * SECONDS_PER_HOUR * NS_PER_SEC)},
+                    {"step_seconds", SECONDS_PER_HOUR},
+                    {"packets", packets}};
+}
+
 // The detectors' events in the period (docs/detectors.md), and which detectors looked at it, so that
 // "nothing found" and "nothing looked" read differently. Scans are many where the background scans (a
 // quarter holds thousands): each kind shows its `top` largest, and the counts say how many there were.
@@ -395,6 +424,7 @@ static json PhenomenaJson(Store &store, const ReportPeriod &cur, const std::set<
     }
     std::stable_sort(events.begin(), events.end(),
                      [](const json &a, const json &b) { return a["start_ns"].get<int64_t>() < b["start_ns"].get<int64_t>(); });
+    for (json &e : events) AddEventContext(store, e);
     return {{"detectors_run", !runs_json.empty()}, {"runs", runs_json}, {"counts", counts}, {"events", events}};
 }
 

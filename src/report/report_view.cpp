@@ -589,8 +589,13 @@ ViewSection PhenomenaSection(const json &report, ReportLang lang) {
         if (!figures.empty()) facts.push_back(fmt::format("{}: {}", Label("evidence", lang), figures.dump()));
         s.blocks.push_back(List(std::move(facts)));
         const json &ev = At(e, "evidence");
-        if (At(ev, "series").is_object() || At(ev, "profile").is_object())
+        if (kind == "campaign" && !Rows(At(ev, "flow")).empty())
+            s.blocks.push_back(Chart(fmt::format("event-{}", index), std::string(Label("event_flow", lang))));
+        else if (At(ev, "series").is_object())
             s.blocks.push_back(Chart(fmt::format("event-{}", index), std::string(Label("event_chart", lang))));
+        else if (At(e, "context").is_object())
+            s.blocks.push_back(Chart(fmt::format("event-{}", index),
+                                     fmt::format("{} ({})", Label("event_context", lang), Str(At(At(e, "context"), "key")))));
         ++index;
     }
     return s;

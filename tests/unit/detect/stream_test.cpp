@@ -388,7 +388,7 @@ void CheckBoundedState(bool call_expire) {
     StreamDetectors d(Options(), ThreeSensors(), nullptr);
     constexpr int SOURCES = 100000;
     constexpr TimestampNs SPACING = 72 * MS;
-    const size_t within_timeout = size_t((480 + 60) * SEC / SPACING) + 1;
+    const size_t within_timeout = size_t((480 * SEC + StreamDetectors::SWEEP_INTERVAL) / SPACING) + 1;
     size_t most = 0;
     for (int i = 0; i < SOURCES; ++i) {
         const TimestampNs ts = DAY0 + i * SPACING;
