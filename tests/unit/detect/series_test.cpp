@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "../aggregate/test_packets.hpp"
+#include "../report/test_store.hpp"
 #include "classify/traffic_class.hpp"
 #include "enrich/country.hpp"
 #include "store/store.hpp"
@@ -225,27 +226,11 @@ TEST(SeriesEvents, SentencesNameTheSubjectAndTheTime) {
 namespace {
 
 // A store in the temporary directory with two sensors, tokyo-1 and cloud-1, removed when done.
-class TwoSensorStore {
+class TwoSensorStore : public testing::SummaryTestStore {
 public:
-    TwoSensorStore() : path_(std::filesystem::temp_directory_path() / "darkscope_series_test.db") {
-        Remove();
-        store = Store::OpenSqlite(path_.string());
-        Sensor tokyo, cloud;
-        tokyo.name = "tokyo-1";
-        tokyo.networks = {*IpNetwork::Parse("198.51.100.0/24")};
-        tokyo.addresses = 256;
-        cloud.name = "cloud-1";
-        cloud.networks = {*IpNetwork::Parse("203.0.113.0/24")};
-        cloud.addresses = 256;
-        ids = store->SaveSensors({tokyo, cloud});
-        unattributed = store->UnattributedSensorId();
-    }
-    ~TwoSensorStore() {
-        store.reset();
-        Remove();
-    }
-    TwoSensorStore(const TwoSensorStore &) = delete;
-    TwoSensorStore &operator=(const TwoSensorStore &) = delete;
+    TwoSensorStore()
+        : SummaryTestStore("darkscope_series_test.db", {Sensor24("tokyo-1", "198.51.100.0/24"),
+                                                        Sensor24("cloud-1", "203.0.113.0/24")}) {}
 
     // `count` SYNs to `dport` at sensor 0 (tokyo-1) or 1 (cloud-1) in `hour` (hours after DAY0), from
     // `sources` distinct addresses.
@@ -265,15 +250,7 @@ public:
         store->Commit();
     }
 
-    std::unique_ptr<Store> store;
-    std::vector<int64_t> ids;
-    int64_t unattributed = 0;
-
 private:
-    void Remove() const {
-        for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
-    }
-    std::filesystem::path path_;
     AggregateShard shard_;
 };
 

@@ -50,6 +50,20 @@ std::vector<Observation> Packets(size_t n) {
     return out;
 }
 
+// Observes the packets in order, closing hours (and days) as ingest does, then finishes.
+void Feed(ShardedAggregation &aggregation, const std::vector<Observation> &packets, const ShardedAggregation::Sink &sink) {
+    int64_t open_hour = HourOf(packets.front().ts);
+    for (const Observation &o : packets) {
+        const int64_t hour = HourOf(o.ts);
+        if (hour > open_hour) {
+            aggregation.Close(FloorDiv(hour, 24) != FloorDiv(open_hour, 24), sink);
+            open_hour = hour;
+        }
+        aggregation.Observe(o);
+    }
+    aggregation.Finish(sink);
+}
+
 // Everything the workers handed back, in a form that compares exactly: encoded segments and chunks.
 struct Collected {
     std::map<std::tuple<int, int32_t, SensorIndex, int>, std::string> segments;  // (daily?, period, sensor, dim)
@@ -79,16 +93,7 @@ Collected Aggregate(unsigned workers, const std::vector<Observation> &packets, c
         for (auto &[k, set] : closed.destinations) c.destinations[k] += set.Cardinality();
     };
     ShardedAggregation aggregation(workers, /*track_destinations=*/true, {11, 12, 13}, enrichment);
-    int64_t open_hour = HourOf(packets.front().ts);
-    for (const Observation &o : packets) {
-        const int64_t hour = HourOf(o.ts);
-        if (hour > open_hour) {
-            aggregation.Close(FloorDiv(hour, 24) != FloorDiv(open_hour, 24), sink);
-            open_hour = hour;
-        }
-        aggregation.Observe(o);
-    }
-    aggregation.Finish(sink);
+    Feed(aggregation, packets, sink);
     return c;
 }
 
@@ -212,16 +217,7 @@ std::vector<std::string> Detections(unsigned workers, const std::vector<Observat
     {
         ShardedAggregation aggregation(workers, false, {11, 12, 13});
         aggregation.SetDetectors(detectors);
-        int64_t open_hour = HourOf(packets.front().ts);
-        for (const Observation &o : packets) {
-            const int64_t hour = HourOf(o.ts);
-            if (hour > open_hour) {
-                aggregation.Close(FloorDiv(hour, 24) != FloorDiv(open_hour, 24), sink);
-                open_hour = hour;
-            }
-            aggregation.Observe(o);
-        }
-        aggregation.Finish(sink);
+        Feed(aggregation, packets, sink);
     }
     for (auto &d : detectors) {
         d.Finish();

@@ -13,16 +13,22 @@ namespace darkscope::testing {
 
 class SummaryTestStore {
 public:
-    explicit SummaryTestStore(const std::string &file_name)
+    explicit SummaryTestStore(const std::string &file_name) : SummaryTestStore(file_name, {Sensor24("s1", "198.51.100.0/24")}) {}
+    /// With these sensors instead of s1.
+    SummaryTestStore(const std::string &file_name, const std::vector<Sensor> &sensors)
         : path_(std::filesystem::temp_directory_path() / file_name) {
         Remove();
         store = Store::OpenSqlite(path_.string());
-        Sensor s;
-        s.name = "s1";
-        s.networks = {*IpNetwork::Parse("198.51.100.0/24")};
-        s.addresses = 256;
-        ids = store->SaveSensors({s});
+        ids = store->SaveSensors(sensors);
         unattributed = store->UnattributedSensorId();
+    }
+    /// A sensor of one /24.
+    static Sensor Sensor24(const std::string &name, const std::string &network) {
+        Sensor s;
+        s.name = name;
+        s.networks = {*IpNetwork::Parse(network)};
+        s.addresses = 256;
+        return s;
     }
     ~SummaryTestStore() {
         store.reset();
