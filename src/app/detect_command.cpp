@@ -1,8 +1,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <algorithm>
-
 #include <cstdio>
 #include <filesystem>
 
@@ -34,21 +32,6 @@ int Usage(const std::string &message) {
     return EXIT_USAGE;
 }
 
-// An hourly event and a daily one on the same series that overlap are one change seen twice: the hourly
-// one is kept, for its finer window. A rise late in the evening scores its day only the next day, so an
-// hourly event of the day before counts as the same change too.
-void FoldDaysIntoHours(std::vector<detect::DetectedEvent> &hours, std::vector<detect::DetectedEvent> &days) {
-    const TimestampNs day = SECONDS_PER_DAY * NS_PER_SEC;
-    for (auto &d : days) {
-        const bool seen = std::any_of(hours.begin(), hours.end(), [&](const detect::DetectedEvent &h) {
-            return h.subject == d.subject && h.start < d.end && d.start - day < h.end;
-        });
-        if (!seen) hours.push_back(std::move(d));
-    }
-    std::stable_sort(hours.begin(), hours.end(),
-                     [](const detect::DetectedEvent &a, const detect::DetectedEvent &b) { return a.start < b.start; });
-}
-
 int RunDetect(const DetectArgs &args) {
     if (args.granularity != "hour" && args.granularity != "day" && args.granularity != "both")
         return Usage(fmt::format("--granularity {}: expected hour, day or both", args.granularity));
@@ -78,27 +61,10 @@ int RunDetect(const DetectArgs &args) {
             fmt::print(stderr, "darkscope detect: {} holds no packets yet\n", args.store);
             return EXIT_OK;
         }
-        int64_t from_day = range->first, to_day = range->second;
         std::string error;
-        if (!args.period.empty()) {
-            if (!args.from.empty() || !args.to.empty()) return Usage("give --period or --from/--to, not both");
-            auto p = ParseReportPeriod(args.period, &error);
-            if (!p) return Usage("--period " + error);
-            from_day = p->from_day;
-            to_day = p->to_day;
-        } else {
-            if (!args.from.empty()) {
-                auto d = ParseDay(args.from);
-                if (!d) return Usage(fmt::format("--from {}: expected a date as YYYY-MM-DD", args.from));
-                from_day = *d;
-            }
-            if (!args.to.empty()) {
-                auto d = ParseDay(args.to);
-                if (!d) return Usage(fmt::format("--to {}: expected a date as YYYY-MM-DD", args.to));
-                to_day = *d;
-            }
-        }
-        if (from_day > to_day) return Usage("the period ends before it starts");
+        const auto days = ResolvePeriodDays(args.period, args.from, args.to, range->first, range->second, error);
+        if (!days) return Usage(error);
+        const auto [from_day, to_day] = *days;
         // The history before the period is read too (the baseline's window), but only events that start
         // inside the period are kept, so that re-running one month never touches the next one's events.
         const TimestampNs from_ns = from_day * SECONDS_PER_DAY * NS_PER_SEC;
@@ -111,8 +77,7 @@ int RunDetect(const DetectArgs &args) {
             auto events = detect::DetectSurges(*store, from_day * per_day - options.window,
                                                (to_day + 1) * per_day - 1, options);
             std::erase_if(events, [&](const detect::DetectedEvent &e) { return e.start < from_ns || e.start > to_ns; });
-            if (found.empty()) found = std::move(events);
-            else FoldDaysIntoHours(found, events);
+            detect::FoldDailyIntoHourly(found, std::move(events));
             settings.push_back(fmt::format("{} over {} series, window {}, score >= {}, excess >= {} and >= {} x "
                                            "baseline, >= {} more sources{}",
                                            options.method, hours ? "hourly" : "daily", options.window,

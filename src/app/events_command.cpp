@@ -53,27 +53,12 @@ std::string Joined(const std::vector<std::string> &items, size_t limit) {
 }
 
 int RunEvents(const EventsArgs &args) {
-    TimestampNs from = INT64_MIN, to = INT64_MAX;
+    // Unbounded unless given: the sentinels stay as they are rather than being scaled to nanoseconds.
     std::string error;
-    if (!args.period.empty()) {
-        if (!args.from.empty() || !args.to.empty()) return Usage("give --period or --from/--to, not both");
-        auto p = ParseReportPeriod(args.period, &error);
-        if (!p) return Usage("--period " + error);
-        from = p->from_day * SECONDS_PER_DAY * NS_PER_SEC;
-        to = (p->to_day + 1) * SECONDS_PER_DAY * NS_PER_SEC - 1;
-    } else {
-        if (!args.from.empty()) {
-            auto d = ParseDay(args.from);
-            if (!d) return Usage(fmt::format("--from {}: expected a date as YYYY-MM-DD", args.from));
-            from = *d * SECONDS_PER_DAY * NS_PER_SEC;
-        }
-        if (!args.to.empty()) {
-            auto d = ParseDay(args.to);
-            if (!d) return Usage(fmt::format("--to {}: expected a date as YYYY-MM-DD", args.to));
-            to = (*d + 1) * SECONDS_PER_DAY * NS_PER_SEC - 1;
-        }
-        if (from > to) return Usage(fmt::format("--from {} is after --to {}", args.from, args.to));
-    }
+    const auto days = ResolvePeriodDays(args.period, args.from, args.to, INT64_MIN, INT64_MAX, error);
+    if (!days) return Usage(error);
+    const TimestampNs from = days->first == INT64_MIN ? INT64_MIN : days->first * SECONDS_PER_DAY * NS_PER_SEC;
+    const TimestampNs to = days->second == INT64_MAX ? INT64_MAX : (days->second + 1) * SECONDS_PER_DAY * NS_PER_SEC - 1;
     std::vector<detect::EventKind> kinds;
     for (auto &k : args.kinds) {
         auto kind = detect::ParseEventKind(k);

@@ -173,6 +173,12 @@ private:
 };
 
 int RunIngest(const IngestArgs &args) {
+    // Checked before anything is read or opened: a mistyped threshold must not cost an ingest.
+    detect::StreamOptions detect_options;
+    if (auto error = ApplyDetectorSettings(args.detector_settings, detect_options); !error.empty()) {
+        fmt::print(stderr, "darkscope ingest: {}\n", error);
+        return EXIT_USAGE;
+    }
     std::vector<std::string> errors;
     std::vector<std::filesystem::path> not_captures;
     auto files = ExpandInputs(args.inputs, errors, &not_captures);
@@ -247,12 +253,7 @@ int RunIngest(const IngestArgs &args) {
     }
     options.enrichment = enrichment.get();
     options.signatures = signatures.get();
-    detect::StreamOptions detect_options;
     for (auto &sensor : sensors.Sensors()) detect_options.monitored_addresses += sensor.addresses;
-    if (auto error = ApplyDetectorSettings(args.detector_settings, detect_options); !error.empty()) {
-        fmt::print(stderr, "darkscope ingest: {}\n", error);
-        return EXIT_USAGE;
-    }
     if (!args.no_detect) options.detectors = &detect_options;
     if (show_progress) options.on_progress = [&](const IngestProgress &p) { bar.Update(p); };
     options.log = [&](const std::string &line) {

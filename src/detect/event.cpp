@@ -2,6 +2,16 @@
 
 namespace darkscope::detect {
 
+std::string GroupDigits(uint64_t n) {
+    const std::string digits = std::to_string(n);
+    std::string out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
 nlohmann::ordered_json ToJson(const DetectedEvent &e) {
     nlohmann::ordered_json j;
     j["kind"] = EventKindName(e.kind);

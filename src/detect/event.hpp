@@ -79,6 +79,9 @@ struct DetectedEvent {
     std::string sentence_ja;
 };
 
+/// "1,234,567": the digit grouping of the events' sentences (both detector families).
+std::string GroupDigits(uint64_t n);
+
 /// The event as one JSON object (the store's `detail` column, `darkscope events --json`, the report).
 nlohmann::ordered_json ToJson(const DetectedEvent &e);
 /// The inverse of ToJson; throws nlohmann::json::exception on a malformed document.

@@ -125,15 +125,7 @@ bool Anomalous(const Baseline &b, const std::vector<double> &values, size_t i, c
 int64_t PeriodSeconds(Granularity g) { return g == Granularity::HOUR ? SECONDS_PER_HOUR : SECONDS_PER_DAY; }
 TimestampNs PeriodStart(Granularity g, int64_t period) { return period * PeriodSeconds(g) * NS_PER_SEC; }
 
-std::string Thousands(double value) {
-    const auto v = uint64_t(std::llround(std::max(value, 0.0)));
-    std::string digits = std::to_string(v), out;
-    for (size_t i = 0; i < digits.size(); ++i) {
-        if (i && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
-}
+std::string Thousands(double value) { return GroupDigits(uint64_t(std::llround(std::max(value, 0.0)))); }
 
 std::string WhenEn(Granularity g, TimestampNs ts) {
     if (g == Granularity::DAY) return "on " + FormatDay(DayOf(ts));
@@ -486,7 +478,10 @@ std::vector<DetectedEvent> DetectSurges(Store &store, int64_t from_period, int64
     std::map<Dimension, std::vector<RawEvent *>> by_region_dim;
     for (RawEvent &r : events)
         if (auto rd = RegionDimension(r.dim)) by_region_dim[*rd].push_back(&r);
-    for (auto &[region_dim, list] : by_region_dim) {
+    for (auto &region_entry : by_region_dim) {
+        // A plain reference, not a structured binding: clang before 16 cannot capture those in a lambda.
+        const Dimension region_dim = region_entry.first;
+        std::vector<RawEvent *> &list = region_entry.second;
         std::unordered_map<uint64_t, std::vector<double>> region_series;  // (event index, country) -> packets
         store.ScanCounts(g, region_dim, data_from, data_to, [&](const CounterRecord &r) {
             auto it = sensor_index.find(r.sensor_id);
@@ -555,6 +550,18 @@ std::vector<DetectedEvent> DetectSurges(Store &store, int64_t from_period, int64
         return a.start != b.start ? a.start < b.start : a.magnitude > b.magnitude;
     });
     return out;
+}
+
+void FoldDailyIntoHourly(std::vector<DetectedEvent> &hourly, std::vector<DetectedEvent> daily) {
+    const TimestampNs day = SECONDS_PER_DAY * NS_PER_SEC;
+    for (auto &d : daily) {
+        const bool seen = std::any_of(hourly.begin(), hourly.end(), [&](const DetectedEvent &h) {
+            return h.subject == d.subject && h.start < d.end && d.start - day < h.end;
+        });
+        if (!seen) hourly.push_back(std::move(d));
+    }
+    std::stable_sort(hourly.begin(), hourly.end(),
+                     [](const DetectedEvent &a, const DetectedEvent &b) { return a.start < b.start; });
 }
 
 }  // namespace darkscope::detect

@@ -122,4 +122,9 @@ std::vector<DetectedEvent> DetectInSeries(const Series &series, const SeriesOpti
 std::vector<DetectedEvent> DetectSurges(Store &store, int64_t from_period, int64_t to_period,
                                         const SeriesOptions &options);
 
+/// Adds `daily`'s events to `hourly` but those on a series that an hourly event already covers: one change seen
+/// twice, kept with the finer window. A rise late in the evening scores its day only the next day, so an hourly
+/// event of the day before counts as the same change too. Sorted by start.
+void FoldDailyIntoHourly(std::vector<DetectedEvent> &hourly, std::vector<DetectedEvent> daily);
+
 }  // namespace darkscope::detect

@@ -433,15 +433,6 @@ struct VictimState {
 
 // ---- Words and numbers for the sentences ----
 
-std::string Grouped(uint64_t n) {
-    std::string digits = std::to_string(n), out;
-    for (size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
-}
-
 std::string Fixed(double v, int decimals) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -452,15 +443,15 @@ std::string Fixed(double v, int decimals) {
 std::string RateEn(double v) {
     if (v >= 1e9) return Fixed(v / 1e9, 1) + " billion";
     if (v >= 1e6) return Fixed(v / 1e6, 1) + " million";
-    if (v >= 100) return Grouped(uint64_t(std::llround(v)));
+    if (v >= 100) return GroupDigits(uint64_t(std::llround(v)));
     return Fixed(v, v >= 10 ? 1 : 2);
 }
 
 /// 35.2, 8,421, 12.3万, 120万, 3.4億 (the Japanese reports count in 万 and 億).
 std::string RateJa(double v) {
     if (v >= 1e8) return Fixed(v / 1e8, 1) + "億";
-    if (v >= 1e4) return v >= 1e6 ? Grouped(uint64_t(std::llround(v / 1e4))) + "万" : Fixed(v / 1e4, 1) + "万";
-    if (v >= 100) return Grouped(uint64_t(std::llround(v)));
+    if (v >= 1e4) return v >= 1e6 ? GroupDigits(uint64_t(std::llround(v / 1e4))) + "万" : Fixed(v / 1e4, 1) + "万";
+    if (v >= 100) return GroupDigits(uint64_t(std::llround(v)));
     return Fixed(v, v >= 10 ? 1 : 2);
 }
 
@@ -758,7 +749,7 @@ struct StreamDetectors::Impl {
 
         const std::string what_en = many ? "many ports" : service;
         e.sentence_en = e.subject + " scanned " + what_en + " " + SpanEn(scan.start, scan.last) + ": " +
-                        Grouped(scan.packets) + " packets to " + Grouped(distinct) + " darknet addresses";
+                        GroupDigits(scan.packets) + " packets to " + GroupDigits(distinct) + " darknet addresses";
         if (coverage) e.sentence_en += " (" + Percent(*coverage) + " of those monitored)";
         e.sentence_en += " at " + RateEn(rate) + " packets/s";
         if (ipv4_rate) e.sentence_en += ", an estimated " + RateEn(*ipv4_rate) + " packets/s over all of IPv4";
@@ -767,8 +758,8 @@ struct StreamDetectors::Impl {
 
         const std::string what_ja = many ? "多数のポート" : service;
         e.sentence_ja = SpanJa(scan.start, scan.last) + "、" + e.subject + " から " + what_ja +
-                        " に対するスキャンを観測した。ダークネットの " + Grouped(distinct) + " アドレスに計 " +
-                        Grouped(scan.packets) + " 件 (毎秒 " + RateJa(rate) + " 件)";
+                        " に対するスキャンを観測した。ダークネットの " + GroupDigits(distinct) + " アドレスに計 " +
+                        GroupDigits(scan.packets) + " 件 (毎秒 " + RateJa(rate) + " 件)";
         if (coverage) e.sentence_ja += "で、監視対象アドレスの " + Percent(*coverage) + " に当たる";
         e.sentence_ja += "。";
         if (ipv4_rate) e.sentence_ja += "IPv4 全体では毎秒約 " + RateJa(*ipv4_rate) + " 件の送信と推定される。";
@@ -840,10 +831,10 @@ struct StreamDetectors::Impl {
         for (size_t i = 0; i < e.sensors.size(); ++i)
             names += (i ? ", " : "") + e.sensors[i];
         const double window_s = Seconds(options.campaign_window);
-        const std::string window = window_s == std::floor(window_s) ? Grouped(uint64_t(window_s)) : Fixed(window_s, 1);
+        const std::string window = window_s == std::floor(window_s) ? GroupDigits(uint64_t(window_s)) : Fixed(window_s, 1);
         e.sentence_en = e.subject + " sent " + what + " packets that reached " + std::to_string(c.sensors.Size()) +
                         " sensors (" + names + ") within " + window + " s, " + std::to_string(c.rounds) + " times " +
-                        SpanEn(e.start, e.end) + ": " + Grouped(c.packets) + " packets, a campaign across sensors";
+                        SpanEn(e.start, e.end) + ": " + GroupDigits(c.packets) + " packets, a campaign across sensors";
         if (service == "53/UDP")
             e.sentence_en += " (DNS queries in its name: likely spoofed, to reflect answers at it)";
         e.sentence_en += ".";
@@ -854,7 +845,7 @@ struct StreamDetectors::Impl {
         e.sentence_ja = SpanJa(e.start, e.end) + "、" + e.subject + " から " + (many ? "多数のポート" : service) +
                         " 宛てのパケットが " + window + " 秒以内に " + std::to_string(c.sensors.Size()) +
                         " か所のセンサー (" + names_ja + ") に到達する事象を " + std::to_string(c.rounds) +
-                        " 回観測した (計 " + Grouped(c.packets) + " 件)。複数のセンサーにまたがる活動とみられる。";
+                        " 回観測した (計 " + GroupDigits(c.packets) + " 件)。複数のセンサーにまたがる活動とみられる。";
         if (service == "53/UDP")
             e.sentence_ja +=
                 "送信元を詐称した DNS 問い合わせであれば、同アドレスは DNS リフレクション攻撃の標的と考えられる。";
@@ -928,7 +919,7 @@ struct StreamDetectors::Impl {
                 port_ja += " など";
             }
         }
-        e.sentence_en = e.subject + " sent " + Grouped(v.packets) + " " + kinds_en + " packets" + port_en + " " +
+        e.sentence_en = e.subject + " sent " + GroupDigits(v.packets) + " " + kinds_en + " packets" + port_en + " " +
                         SpanEn(v.start, v.last) + ": a DoS attack on it";
         if (extrapolated)
             e.sentence_en += " at an estimated " + RateEn(estimated) + " packets/s";
@@ -938,7 +929,7 @@ struct StreamDetectors::Impl {
         e.sentence_ja =
             SpanJa(v.start, v.last) + "、" + e.subject + " から" +
             (port_ja.empty() ? "" : " " + port_ja + (port_ja.ends_with("など") ? "" : " ") + "を送信元とする") + " " +
-            kinds_ja + " パケット " + Grouped(v.packets) +
+            kinds_ja + " パケット " + GroupDigits(v.packets) +
             " 件を観測した。同アドレスに対する DoS 攻撃のバックスキャッタとみられ、";
         if (extrapolated)
             e.sentence_ja += "攻撃規模は毎秒約 " + RateJa(estimated) + " パケットと推定される。";

@@ -381,6 +381,38 @@ void AddEventContext(Store &store, json &e) {
                     {"packets", packets}};
 }
 
+std::optional<std::pair<int64_t, int64_t>> ResolvePeriodDays(std::string_view period, std::string_view from,
+                                                             std::string_view to, int64_t first, int64_t last,
+                                                             std::string &error) {
+    if (!period.empty()) {
+        if (!from.empty() || !to.empty()) {
+            error = "give --period or --from/--to, not both";
+            return std::nullopt;
+        }
+        std::string why;
+        auto p = ParseReportPeriod(period, &why);
+        if (!p) {
+            error = "--period " + why;
+            return std::nullopt;
+        }
+        return std::pair{p->from_day, p->to_day};
+    }
+    for (auto [name, text, bound] : {std::tuple{"--from", from, &first}, std::tuple{"--to", to, &last}}) {
+        if (text.empty()) continue;
+        auto d = ParseDay(text);
+        if (!d) {
+            error = fmt::format("{} {}: expected a date as YYYY-MM-DD", name, text);
+            return std::nullopt;
+        }
+        *bound = *d;
+    }
+    if (first > last) {
+        error = fmt::format("--from {} is after --to {}", from, to);
+        return std::nullopt;
+    }
+    return std::pair{first, last};
+}
+
 // The detectors' events in the period (docs/detectors.md), and which detectors looked at it, so that
 // "nothing found" and "nothing looked" read differently. Scans are many where the background scans (a
 // quarter holds thousands): each kind shows its `top` largest, and the counts say how many there were.

@@ -30,6 +30,11 @@ struct ReportPeriod {
 std::optional<ReportPeriod> ParseReportPeriod(std::string_view text, std::string *error = nullptr);
 /// The days [from_day, to_day] as a period of their own (--from/--to).
 ReportPeriod DaysPeriod(int64_t from_day, int64_t to_day);
+/// The days named by --period, or by --from/--to (each may be left out: `first` and `last` stand in for
+/// them), for the subcommands that take either. On bad input nothing, and `error` names the argument and why.
+std::optional<std::pair<int64_t, int64_t>> ResolvePeriodDays(std::string_view period, std::string_view from,
+                                                             std::string_view to, int64_t first, int64_t last,
+                                                             std::string &error);
 /// The quarter, month, ISO week, day or year before; as many days just before for a custom period.
 ReportPeriod PreviousReportPeriod(const ReportPeriod &period);
 

@@ -1,6 +1,10 @@
 #pragma once
 /// A store for the summary tests: a fresh file in the temporary directory with one sensor, s1
-/// (198.51.100.0/24, 256 addresses), removed again when the test is done with it.
+/// (198.51.100.0/24, 256 addresses), removed again when the test is done with it. ctest runs each
+/// test in its own process, several at once, so the file name carries the process id: tests that
+/// share a fixture never open one another's file.
+
+#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
@@ -16,7 +20,7 @@ public:
     explicit SummaryTestStore(const std::string &file_name) : SummaryTestStore(file_name, {Sensor24("s1", "198.51.100.0/24")}) {}
     /// With these sensors instead of s1.
     SummaryTestStore(const std::string &file_name, const std::vector<Sensor> &sensors)
-        : path_(std::filesystem::temp_directory_path() / file_name) {
+        : path_(std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "-" + file_name)) {
         Remove();
         store = Store::OpenSqlite(path_.string());
         ids = store->SaveSensors(sensors);
