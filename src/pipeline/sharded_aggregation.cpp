@@ -98,8 +98,7 @@ void ShardedAggregation::Run(Worker &worker) {
             if (error) continue;
             try {
                 worker.state.shard.ObserveBatch(m.batch);
-                if (worker.state.detectors)
-                    for (const Observation &o : m.batch) worker.state.detectors->Observe(o);
+                if (worker.state.detectors) worker.state.detectors->ObserveBatch(m.batch);
             } catch (...) {
                 error = std::current_exception();
             }
