@@ -40,6 +40,19 @@ void Bitmap32::Flush() const {
 }
 
 void Bitmap32::AddMany(std::span<const uint32_t> values) {
+    // A stored segment's sources come sorted, often by the hundred thousand (a day's total): such a run
+    // becomes a bitmap of its own directly, without the copy into the pending buffer and its sort.
+    if (values.size() >= PENDING_LIMIT && std::is_sorted(values.begin(), values.end())) {
+        roaring_bitmap_t *batch = roaring_bitmap_of_ptr(values.size(), values.data());
+        if (!bitmap_ || roaring_bitmap_is_empty(bitmap_)) {
+            if (bitmap_) roaring_bitmap_free(bitmap_);
+            bitmap_ = batch;
+            return;
+        }
+        roaring_bitmap_or_inplace(bitmap_, batch);
+        roaring_bitmap_free(batch);
+        return;
+    }
     pending_.insert(pending_.end(), values.begin(), values.end());
     if (pending_.size() >= PENDING_LIMIT) Flush();
 }

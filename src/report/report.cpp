@@ -437,17 +437,28 @@ static json PhenomenaJson(Store &store, const ReportPeriod &cur, const std::set<
                              {"runs", std::get<2>(value)}});
 
     std::map<detect::EventKind, std::vector<json>> by_kind;
-    store.ScanDetectedEvents(from, to, [&](const StoredEvent &se) {
-        const detect::DetectedEvent &e = se.event;
-        if (group && !std::any_of(e.sensors.begin(), e.sensors.end(), [&](auto &n) { return group->count(n) > 0; }))
-            return;
-        json ej = detect::ToJson(e);
-        ej["origin"] = se.origin;
-        by_kind[e.kind].push_back(std::move(ej));
-    });
     json counts = json::object(), events = json::array();
+    auto keep = [&](const StoredEvent &se) {
+        json ej = detect::ToJson(se.event);
+        ej["origin"] = se.origin;
+        by_kind[se.event.kind].push_back(std::move(ej));
+    };
+    if (group == nullptr && top != 0) {
+        // The store counts and picks the largest: a quarter holds tens of thousands of scans, and reading
+        // each one's evidence took seconds.
+        for (const auto &[kind, count] : store.CountDetectedEvents(from, to)) counts[kind] = count;
+        store.ScanLargestDetectedEvents(from, to, top, keep);
+    } else {
+        // Which sensors an event reached is in its evidence only.
+        store.ScanDetectedEvents(from, to, [&](const StoredEvent &se) {
+            const detect::DetectedEvent &e = se.event;
+            if (group && !std::any_of(e.sensors.begin(), e.sensors.end(), [&](auto &n) { return group->count(n) > 0; }))
+                return;
+            keep(se);
+        });
+        for (auto &[kind, list] : by_kind) counts[std::string(detect::EventKindName(kind))] = list.size();
+    }
     for (auto &[kind, list] : by_kind) {
-        counts[std::string(detect::EventKindName(kind))] = list.size();
         std::stable_sort(list.begin(), list.end(), [](const json &a, const json &b) {
             return a["magnitude"].get<double>() > b["magnitude"].get<double>();
         });

@@ -275,12 +275,13 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
         if (it == sensor_index.end()) return;
         s.packets += r.packets;
         s.bytes += r.bytes;
-        AddSources(all_sources, r);
         KeyTotals &t = per_sensor[it->second];
         t.packets += r.packets;
         t.bytes += r.bytes;
         AddSources(t.sources, r);
     });
+    // The period's sources: the sensors' sets united once, rather than every day's set added twice.
+    for (const KeyTotals &t : per_sensor) all_sources.Merge(t.sources);
     s.empty = s.packets == 0 && s.unattributed_packets == 0;
     // Research scanners matched at ingest have their own copy of every dimension: subtracting it
     // is exact, for packets and for unique sources (theirs are a subset of each key's sources).

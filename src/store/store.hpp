@@ -185,6 +185,13 @@ public:
                             const std::function<void(int64_t sensor_id, std::string_view name, uint64_t count)> &f) = 0;
     /// Detected events overlapping [from, to], in start order. None from a store older than the table.
     virtual void ScanDetectedEvents(TimestampNs from, TimestampNs to, const std::function<void(const StoredEvent &)> &f) = 0;
+    /// Detected events overlapping [from, to] per kind (detect::EventKindName).
+    virtual std::map<std::string, uint64_t> CountDetectedEvents(TimestampNs from, TimestampNs to) = 0;
+    /// Of the events ScanDetectedEvents would give, each kind's `top` largest by magnitude (ties: the earlier
+    /// first), in start order: what a report shows of a quarter's tens of thousands of scans, without reading
+    /// the others.
+    virtual void ScanLargestDetectedEvents(TimestampNs from, TimestampNs to, size_t top,
+                                           const std::function<void(const StoredEvent &)> &f) = 0;
     /// Detector runs whose range overlaps [from, to], oldest first. None from a store older than the table.
     virtual void ScanDetectorRuns(TimestampNs from, TimestampNs to, const std::function<void(const DetectorRun &)> &f) = 0;
     /// Union of destinations seen by a sensor over [from_day, to_day] (implicit sensors only).

@@ -431,6 +431,29 @@ public:
         Statement s(db_, "SELECT id, origin, detail FROM detected_events WHERE start_ns <= ? AND end_ns >= ? "
                          "ORDER BY start_ns, id");
         s.Bind(1, to).Bind(2, from);
+        ReadDetectedEvents(s, f);
+    }
+
+    std::map<std::string, uint64_t> CountDetectedEvents(TimestampNs from, TimestampNs to) override {
+        std::map<std::string, uint64_t> out;
+        if (SchemaVersion() < 6) return out;
+        Statement s(db_, "SELECT kind, count(*) FROM detected_events WHERE start_ns <= ? AND end_ns >= ? GROUP BY kind");
+        s.Bind(1, to).Bind(2, from);
+        while (s.Step()) out[std::string(s.Text(0))] = uint64_t(s.Int(1));
+        return out;
+    }
+
+    void ScanLargestDetectedEvents(TimestampNs from, TimestampNs to, size_t top,
+                                   const std::function<void(const StoredEvent &)> &f) override {
+        if (SchemaVersion() < 6) return;
+        Statement s(db_, "SELECT id, origin, detail FROM (SELECT id, origin, detail, start_ns, row_number() OVER "
+                         "(PARTITION BY kind ORDER BY magnitude DESC, start_ns, id) AS rank FROM detected_events "
+                         "WHERE start_ns <= ? AND end_ns >= ?) WHERE rank <= ? ORDER BY start_ns, id");
+        s.Bind(1, to).Bind(2, from).Bind(3, int64_t(top));
+        ReadDetectedEvents(s, f);
+    }
+
+    void ReadDetectedEvents(Statement &s, const std::function<void(const StoredEvent &)> &f) {
         while (s.Step()) {
             StoredEvent e;
             e.id = s.Int(0);

@@ -301,4 +301,33 @@ TEST_F(StoreTest, DetectedEventsRoundTripAndReplaceByOrigin) {
     EXPECT_EQ(all[0].event.kind, EventKind::BACKSCATTER);
 }
 
+TEST_F(StoreTest, LargestDetectedEventsPerKindInStartOrderWithTiesToTheEarlier) {
+    using detect::DetectedEvent;
+    using detect::EventKind;
+    const TimestampNs hour = SECONDS_PER_HOUR * NS_PER_SEC;
+    auto event = [&](EventKind kind, const std::string &subject, int start_hour, double magnitude) {
+        DetectedEvent e;
+        e.kind = kind;
+        e.detector = kind == EventKind::SCAN ? "scan" : "rsdos";
+        e.subject = subject;
+        e.start = start_hour * hour;
+        e.peak = e.end = e.start + hour / 2;
+        e.magnitude = magnitude;
+        return e;
+    };
+    store_->Begin();
+    // Scans a (5) and c (5) tie; a starts first, so it is kept with b (9) when two are asked for.
+    store_->PutDetectedEvents("ingest", {event(EventKind::SCAN, "a", 3, 5), event(EventKind::SCAN, "b", 4, 9),
+                                         event(EventKind::SCAN, "c", 1, 2), event(EventKind::SCAN, "d", 6, 5),
+                                         event(EventKind::BACKSCATTER, "v", 2, 1), event(EventKind::SCAN, "e", 30, 99)});
+    store_->Commit();
+
+    std::vector<std::string> subjects;
+    store_->ScanLargestDetectedEvents(0, 24 * hour, 2,
+                                      [&](const StoredEvent &e) { subjects.push_back(e.event.subject); });
+    EXPECT_EQ(subjects, (std::vector<std::string>{"v", "a", "b"}));  // in start order; e is outside the day
+    const auto counts = store_->CountDetectedEvents(0, 24 * hour);
+    EXPECT_EQ(counts, (std::map<std::string, uint64_t>{{"backscatter", 1}, {"scan", 4}}));
+}
+
 }  // namespace darkscope
