@@ -3,15 +3,12 @@
 #include "classify/classifier.hpp"
 
 #include "common/bytes.hpp"
+#include "decode/dns.hpp"
 
 namespace darkscope {
 namespace {
 
 constexpr uint16_t DNS_PORT = 53;
-constexpr uint32_t DNS_HEADER = 12;
-// A DNS message asks about a handful of names at most (in practice exactly one); a larger count
-// means the bytes are not DNS. 16 leaves room for odd but real implementations.
-constexpr uint16_t DNS_MAX_QDCOUNT = 16;
 
 // Events that say the frame was IP (or might have been) but broken; the rest (not IP, unsupported
 // link) describe a frame that is fine but not ours.
@@ -21,23 +18,6 @@ constexpr uint64_t NOT_IP_EVENTS = EventBit(DecodeEvent::LINK_UNKNOWN_ETHERTYPE)
 
 constexpr uint64_t IPV6_CHAIN_EVENTS =
     EventBit(DecodeEvent::IPV6_EXT_TRUNCATED) | EventBit(DecodeEvent::IPV6_EXT_TOO_MANY);
-
-/// Returns true and sets qr when the payload starts with a plausible DNS header:
-/// 12 bytes, opcode QUERY/IQUERY/STATUS/NOTIFY/UPDATE/DSO (0,1,2,4,5,6), QDCOUNT <= 16,
-/// and a query (QR=0) asks at least one question.
-bool ParseDnsHeader(const uint8_t *payload, uint32_t len, bool &qr) {
-    if (len < DNS_HEADER) return false;
-    uint16_t flags = LoadBe16(payload + 2);
-    uint16_t qdcount = LoadBe16(payload + 4);
-    unsigned opcode = (flags >> 11) & 0x0F;
-    bool is_response = (flags & 0x8000) != 0;
-    constexpr unsigned VALID_OPCODES = 1u << 0 | 1u << 1 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 6;
-    if (((VALID_OPCODES >> opcode) & 1) == 0) return false;
-    if (qdcount > DNS_MAX_QDCOUNT) return false;
-    if (!is_response && qdcount == 0) return false;
-    qr = is_response;
-    return true;
-}
 
 ServiceKey NoPortKey(const DecodedPacket &pkt) {
     switch (pkt.proto) {
@@ -136,7 +116,7 @@ void ClassifyHeaders(const DecodedPacket &pkt, ClassifiedPacket &out) {
         out.service = ServiceKey::Make(ServiceKind::UDP, pkt.dport);
         if (pkt.sport == DNS_PORT || pkt.dport == DNS_PORT) {
             bool qr = false;
-            if (ParseDnsHeader(pkt.payload, pkt.payload_len, qr)) {
+            if (DnsHeaderPlausible(pkt.payload, pkt.payload_len, qr)) {
                 out.dns = DnsVerdict::BY_QR_BIT;
             } else {
                 // Not a DNS header (or none captured): the port says which side sent it. The count of
