@@ -31,6 +31,8 @@ uint32_t DestinationKey(const IpAddress &dst) {
 std::string_view EventName(uint8_t event) {
     if (event == EVENT_DNS_BY_PORT) return "classify.dns.by_port";
     if (event == EVENT_SIGNATURE_HITS_TRUNCATED) return "signature.hits_truncated";
+    if (event > EVENT_DNS_ERROR_BASE && event < EVENT_DNS_ERROR_BASE + DNS_ERROR_COUNT)
+        return DnsErrorEvent(DnsError(event - EVENT_DNS_ERROR_BASE));
     if (event < uint8_t(DecodeEvent::COUNT)) return DecodeEventName(DecodeEvent(event));
     return "unknown";
 }
@@ -148,7 +150,7 @@ void AggregateShard::Observe(const Observation &pkt) {
         }
     }
 
-    if (pkt.events != 0 || cp.dns == DnsVerdict::BY_PORT) [[unlikely]] {
+    if (pkt.events != 0 || cp.dns == DnsVerdict::BY_PORT || cp.dns_error != DnsError::NONE) [[unlikely]] {
         const int32_t hour = int32_t(HourOf(pkt.ts));
         uint64_t bits = pkt.events;
         while (bits) {
@@ -157,6 +159,8 @@ void AggregateShard::Observe(const Observation &pkt) {
             events_[EventKey{hour, sensor, uint8_t(e)}] += 1;
         }
         if (cp.dns == DnsVerdict::BY_PORT) events_[EventKey{hour, sensor, EVENT_DNS_BY_PORT}] += 1;
+        if (cp.dns_error != DnsError::NONE)
+            events_[EventKey{hour, sensor, uint8_t(EVENT_DNS_ERROR_BASE + uint8_t(cp.dns_error))}] += 1;
     }
     // Only darknet packets (to a sensor, with a source) count as a sensor's destinations, as for
     // the per-source statistics.

@@ -75,6 +75,8 @@ struct SourceDayStats {
 constexpr uint8_t EVENT_DNS_BY_PORT = 64;
 /// A packet hit more rules than SignatureHits::MAX: the extra sids are counted by category only.
 constexpr uint8_t EVENT_SIGNATURE_HITS_TRUNCATED = 65;
+// decode.dns.<reason> of a DNS message malformed past its header: EVENT_DNS_ERROR_BASE + DnsError.
+constexpr uint8_t EVENT_DNS_ERROR_BASE = 80;
 /// "decode.ipv4.truncated", "classify.dns.by_port", ...
 std::string_view EventName(uint8_t event);
 

@@ -116,8 +116,12 @@ void ClassifyHeaders(const DecodedPacket &pkt, ClassifiedPacket &out) {
         out.service = ServiceKey::Make(ServiceKind::UDP, pkt.dport);
         if (pkt.sport == DNS_PORT || pkt.dport == DNS_PORT) {
             bool qr = false;
-            if (DnsHeaderPlausible(pkt.payload, pkt.payload_len, qr)) {
+            DnsMessage message;
+            if (ParseDns(pkt.payload, pkt.payload_len, message, false)) {
                 out.dns = DnsVerdict::BY_QR_BIT;
+                qr = message.qr;
+                // A message cut by the snaplen or continued in later fragments ends early by no fault of its own.
+                if (!pkt.HasEvent(DecodeEvent::PAYLOAD_TRUNCATED) && !pkt.fragment) out.dns_error = message.error;
             } else {
                 // Not a DNS header (or none captured): the port says which side sent it. The count of
                 // BY_PORT verdicts stands in for decode.dns.malformed, which a const packet cannot set.

@@ -5,6 +5,7 @@
 #include "classify/service_key.hpp"
 #include "classify/traffic_class.hpp"
 #include "decode/decoded_packet.hpp"
+#include "decode/dns.hpp"
 
 namespace darkscope {
 
@@ -22,6 +23,9 @@ struct ClassifiedPacket {
     TrafficClass cls = TrafficClass::OTHER;
     DnsVerdict dns = DnsVerdict::NOT_DNS;
     bool dns_qr = false;     // true: response
+    // Where a DNS message that was whole in the capture (not cut by the snaplen, not a first fragment) turned
+    // out malformed past its header (BY_QR_BIT only): counted as decode.dns.<reason>.
+    DnsError dns_error = DnsError::NONE;
     uint8_t fingerprints = 0;  // RuleBit bits of the scanner fingerprint rules it matches (fingerprint.hpp)
 };
 

@@ -68,6 +68,20 @@ std::string_view DnsErrorName(DnsError e) {
     return "unknown";
 }
 
+std::string_view DnsErrorEvent(DnsError e) {
+    switch (e) {
+        case DnsError::NONE: return "decode.dns.none";
+        case DnsError::NOT_DNS: return "decode.dns.malformed";
+        case DnsError::NAME_TRUNCATED: return "decode.dns.name_truncated";
+        case DnsError::LABEL_TYPE: return "decode.dns.label_type";
+        case DnsError::NAME_TOO_LONG: return "decode.dns.name_too_long";
+        case DnsError::BAD_POINTER: return "decode.dns.bad_pointer";
+        case DnsError::QUESTION_TRUNCATED: return "decode.dns.question_truncated";
+        case DnsError::RECORDS_TRUNCATED: return "decode.dns.records_truncated";
+    }
+    return "decode.dns.unknown";
+}
+
 void EscapeDnsLabel(const uint8_t *label, size_t len, std::string &out) {
     for (size_t i = 0; i < len; ++i) {
         const uint8_t c = label[i];
@@ -99,7 +113,7 @@ bool DnsHeaderPlausible(const uint8_t *payload, uint32_t len, bool &qr) {
     return true;
 }
 
-bool ParseDns(const uint8_t *p, uint32_t len, DnsMessage &out) {
+bool ParseDns(const uint8_t *p, uint32_t len, DnsMessage &out, bool with_name) {
     out = DnsMessage{};
     out.size = len;
     if (!DnsHeaderPlausible(p, len, out.qr)) {
@@ -124,7 +138,7 @@ bool ParseDns(const uint8_t *p, uint32_t len, DnsMessage &out) {
     uint32_t at = HEADER;
     for (uint16_t q = 0; q < out.qdcount; ++q) {
         uint32_t next = 0;
-        const DnsError e = ReadName(p, len, at, next, q == 0 ? &out.qname : nullptr);
+        const DnsError e = ReadName(p, len, at, next, q == 0 && with_name ? &out.qname : nullptr);
         if (e != DnsError::NONE) {
             if (q == 0) out.qname.clear();  // a later question's fault leaves the first one good
             out.error = e;

@@ -22,6 +22,9 @@ enum class DnsError : uint8_t {
     RECORDS_TRUNCATED,   // an answer, authority or additional record is cut (header and question are good)
 };
 std::string_view DnsErrorName(DnsError e);
+/// "decode.dns.bad_pointer", ...: the decode event a malformed message is counted under (docs/decoding.md).
+std::string_view DnsErrorEvent(DnsError e);
+constexpr uint8_t DNS_ERROR_COUNT = uint8_t(DnsError::RECORDS_TRUNCATED) + 1;
 
 struct DnsMessage {
     uint16_t id = 0;
@@ -47,7 +50,9 @@ struct DnsMessage {
 
 /// Parses `payload`. False when it is not DNS at all (error NOT_DNS: only `size` and `error` are set); true
 /// when the header is plausible, with `error` saying whether and where a later part was malformed or cut.
-bool ParseDns(const uint8_t *payload, uint32_t len, DnsMessage &out);
+/// Without `with_name`, the question's name is checked but not written out (qname stays empty): the
+/// per-packet path's form, which allocates nothing.
+bool ParseDns(const uint8_t *payload, uint32_t len, DnsMessage &out, bool with_name = true);
 
 /// The header test alone (what ParseDns calls NOT_DNS), for the per-packet query/response decision: 12 bytes,
 /// opcode QUERY, IQUERY, STATUS, NOTIFY, UPDATE or DSO, at most 16 questions, a query asks at least one.

@@ -87,6 +87,36 @@ TEST(Classify, DnsByPortWhenNotParsed) {
     EXPECT_EQ(ClassifyRaw(UdpPacket(40000, 53, DnsHeader(0x0100, 0))).dns, DnsVerdict::BY_PORT);  // query, no question
 }
 
+TEST(Classify, DnsMalformedPastItsHeaderIsNamedOnlyWhenTheMessageWasWhole) {
+    Bytes loop = DnsHeader(0x0100, 1);
+    loop.insert(loop.end(), {1, 'a', 0xC0, 12, 0, 1, 0, 1});  // "a", then a pointer back to itself
+    ClassifiedPacket whole = ClassifyRaw(UdpPacket(5000, 53, loop));
+    EXPECT_EQ(whole.dns, DnsVerdict::BY_QR_BIT);
+    EXPECT_EQ(whole.cls, TrafficClass::DNS_QUERY);
+    EXPECT_EQ(whole.dns_error, DnsError::BAD_POINTER);
+
+    Bytes good = DnsHeader(0x0100, 1);
+    good.insert(good.end(), {1, 'a', 0, 0, 1, 0, 1});
+    EXPECT_EQ(ClassifyRaw(UdpPacket(5000, 53, good)).dns_error, DnsError::NONE);
+
+    // The same message cut by the capture's snaplen (the frame was longer on the wire): its end is missing,
+    // not malformed.
+    Bytes cut = UdpPacket(5000, 53, good);
+    cut.resize(cut.size() - 3);
+    DecodedPacket d = testing::DecodeFrame(LINKTYPE_RAW, cut, uint32_t(cut.size() + 3));
+    ClassifiedPacket c;
+    Classify(d, c);
+    EXPECT_EQ(c.dns, DnsVerdict::BY_QR_BIT);
+    EXPECT_EQ(c.dns_error, DnsError::NONE);
+
+    // A first fragment (MF set) holds the start of a message continued in the next one.
+    Bytes first = Cat({testing::Ipv4(IPPROTO_NUM_UDP, uint16_t(8 + good.size() - 3), 0x2000),
+                       testing::Udp(53, 5000, uint16_t(good.size() + 100)), Bytes(good.begin(), good.end() - 3)});
+    ClassifiedPacket fragment = ClassifyRaw(first);
+    EXPECT_EQ(fragment.dns, DnsVerdict::BY_QR_BIT);
+    EXPECT_EQ(fragment.dns_error, DnsError::NONE);
+}
+
 TEST(Classify, Icmp) {
     ClassifiedPacket echo = ClassifyRaw(Cat({testing::Ipv4(IPPROTO_NUM_ICMP, 8), testing::IcmpEcho(8, 1, 1)}));
     EXPECT_EQ(echo.cls, TrafficClass::ICMP_ECHO_REQUEST);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 
+#include "classify/classifier.hpp"
 #include "common/shared_data.hpp"
 #include "decode/decoder.hpp"
 #include "decode/dns.hpp"
@@ -17,6 +18,7 @@ namespace darkscope {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
+namespace fs = std::filesystem;
 
 void Put16(Bytes &b, uint16_t v) {
     b.push_back(uint8_t(v >> 8));
@@ -237,9 +239,28 @@ TEST(Dns, EveryPrefixOfAMessageParsesWithinItsBytes) {
     }
 }
 
-// ---- The real captures against tshark ----
+// ---- The real captures ----
 
-namespace fs = std::filesystem;
+TEST(DnsCaptures, MalformedQuestionsAreNamed) {
+    const fs::path data = testing::SharedDataDir(DARKSCOPE_SHARED_DATA);
+    const fs::path path = data.empty() ? data : data / "pcap/edge/ndpi__malformed_dns.pcap";
+    if (path.empty() || !fs::exists(path)) GTEST_SKIP() << "shared test data not found (set DARKSCOPE_SHARED_DATA)";
+    auto file = testing::ReadPcap(path);
+    ASSERT_TRUE(file);
+    std::map<DnsError, int> errors;
+    for (const RawPacket &raw : file->packets) {
+        DecodedPacket pkt;
+        Decode(raw, pkt);
+        ClassifiedPacket cp;
+        Classify(pkt, cp);
+        ++errors[cp.dns_error];
+    }
+    // tshark shows "<Name too long>" as the second question of frames 2, 3, 5 and 6; frames 1 and 4 are whole.
+    EXPECT_EQ(errors[DnsError::NAME_TOO_LONG], 4);
+    EXPECT_EQ(errors[DnsError::NONE], 2);
+}
+
+// ---- Against tshark ----
 
 struct TsharkDns {
     bool response = false;
