@@ -486,6 +486,9 @@ json BuildReport(Store &store, const ReportOptions &options) {
     base.top = 0;
     base.sensor_group = options.sensor_group;
     base.exclude_research = options.exclude_research;
+    // The period's distinct sources come from the overview's per-day sets below: the TOTAL dimension's sources
+    // are decoded once, not once here and again there.
+    base.total_sources = false;
     const Summary services = Summarize(store, base);
     SummaryOptions before = base;
     before.from_day = prev.from_day;
@@ -532,23 +535,34 @@ json BuildReport(Store &store, const ReportOptions &options) {
     j["monitored_addresses"] = addresses;
     j["previous_monitored_addresses"] = previous_addresses;
 
-    // Overview: packets per day per IP, and distinct sources per day (the mean over the period's days).
-    auto sources_per_day = [&](const ReportPeriod &p) {
-        const Cells days = Collect(scope, Dimension::TOTAL, p.from_day, p.to_day, group, Split::DAY, true);
+    // Overview: packets per day per IP, distinct sources per day (the mean over the period's days) and over the
+    // period (the days' sets united; research scanners' subtracted as a cell's are).
+    struct SourceFigures {
+        double per_day = 0;
+        uint64_t distinct = 0;
+    };
+    auto source_figures = [&](const ReportPeriod &p) {
+        Cells days = Collect(scope, Dimension::TOTAL, p.from_day, p.to_day, group, Split::DAY, true);
         uint64_t sum = 0;
-        for (const auto &[k, c] : days) sum += c.Sources();
-        return double(sum) / double(p.Days());
+        SourceSet all, research;
+        for (auto &[k, c] : days) {
+            sum += c.Sources();
+            if (c.sources) all.Merge(*c.sources);
+            if (c.research_sources) research.Merge(*c.research_sources);
+        }
+        return SourceFigures{double(sum) / double(p.Days()), all.Cardinality() - research.Cardinality()};
     };
     {
+        const SourceFigures now = source_figures(cur), before = source_figures(prev);
         json o;
         o["packets"] = services.packets;
         o["bytes"] = services.bytes;
-        o["unique_sources"] = services.unique_sources;
+        o["unique_sources"] = now.distinct;
         o["previous_packets"] = then.packets;
-        o["previous_unique_sources"] = then.unique_sources;
+        o["previous_unique_sources"] = before.distinct;
         AddFigure(o, "per_day_per_ip", PerDayPerIp(services.packets, cur.Days(), addresses),
                   PerDayPerIp(then.packets, prev.Days(), previous_addresses));
-        AddFigure(o, "unique_sources_per_day", sources_per_day(cur), sources_per_day(prev));
+        AddFigure(o, "unique_sources_per_day", now.per_day, before.per_day);
         j["overview"] = std::move(o);
     }
 

@@ -266,7 +266,8 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     // Totals over attributed sensors, from the TOTAL dimension; unattributed and non-IP separately.
     SourceSet all_sources;
     std::vector<KeyTotals> per_sensor(s.sensors.size());
-    store.ScanCounters(Granularity::DAY, Dimension::TOTAL, s.from_day, s.to_day, [&](const CounterRecord &r) {
+    const auto read_total = options.total_sources ? &Store::ScanCounters : &Store::ScanCounts;
+    (store.*read_total)(Granularity::DAY, Dimension::TOTAL, s.from_day, s.to_day, [&](const CounterRecord &r) {
         if (r.sensor_id == unattributed_id) {
             s.unattributed_packets += r.packets;
             return;
@@ -289,8 +290,8 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     std::vector<SourceSet> research_per_sensor(s.sensors.size());
     std::map<int64_t, uint64_t> research_counted_by_day;  // packets in the research counters, per day
     if (options.exclude_research) {
-        store.ScanCounters(Granularity::DAY, ResearchDimension(Dimension::TOTAL), s.from_day, s.to_day,
-                           [&](const CounterRecord &r) {
+        (store.*read_total)(Granularity::DAY, ResearchDimension(Dimension::TOTAL), s.from_day, s.to_day,
+                            [&](const CounterRecord &r) {
                                auto it = sensor_index.find(r.sensor_id);
                                if (it == sensor_index.end()) return;
                                research_counted_by_day[r.period] += r.packets;

@@ -52,6 +52,9 @@ struct SummaryOptions {
     /// provider equals one of these (ASCII case ignored); empty: every sensor. Packets to no sensor are
     /// reported whole either way.
     std::vector<std::string> sensor_group;
+    /// False: the totals' distinct sources (Summary::unique_sources, the sensor rows') are not counted and stay
+    /// 0, and the TOTAL dimension is read without its sources: for a caller that counts them its own way.
+    bool total_sources = true;
 };
 /// Whether a sensor belongs to a group given as names, locations or providers (SummaryOptions::sensor_group).
 bool InSensorGroup(const Sensor &sensor, const std::vector<std::string> &group);
