@@ -307,9 +307,11 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     }
     s.unique_sources = all_sources.Cardinality() - research_sources.Cardinality();
     // Frames without IP carry service key 0 ("-"); having no destination, they are always unattributed.
-    store.ScanCounts(Granularity::DAY, Dimension::SERVICE, s.from_day, s.to_day, [&](const CounterRecord &r) {
-        if (r.sensor_id == unattributed_id && r.key == 0) s.non_ip_frames += r.packets;
-    });
+    if (unattributed_id >= 0)
+        store.ScanSensorCounts(Granularity::DAY, Dimension::SERVICE, s.from_day, s.to_day, unattributed_id,
+                               [&](const CounterRecord &r) {
+                                   if (r.key == 0) s.non_ip_frames += r.packets;
+                               });
     // Only sensors that saw packets in the period count towards the monitored space when they are
     // implicit; configured sensors always count (a silent sensor is news, not an empty denominator).
     // Saturating, like each sensor's own count: an IPv6 /48 alone is 2^80 addresses.

@@ -179,6 +179,9 @@ public:
     /// ranks or sums packets only.
     virtual void ScanCounts(Granularity g, Dimension dim, int64_t from, int64_t to,
                             const std::function<void(const CounterRecord &)> &f) = 0;
+    /// ScanCounts of one sensor's rows only: the others are not read at all.
+    virtual void ScanSensorCounts(Granularity g, Dimension dim, int64_t from, int64_t to, int64_t sensor_id,
+                                  const std::function<void(const CounterRecord &)> &f) = 0;
     virtual void ScanSources(int64_t from_day, int64_t to_day, const std::function<void(const SourceRecord &)> &f) = 0;
     /// Decode-event totals per (sensor id, event name) over [from_day, to_day].
     virtual void ScanEvents(int64_t from_day, int64_t to_day,

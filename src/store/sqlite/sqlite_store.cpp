@@ -784,6 +784,14 @@ public:
 
     void ScanCounts(Granularity g, Dimension dim, int64_t from, int64_t to,
                     const std::function<void(const CounterRecord &)> &f) override {
+        ScanCountsOf(g, dim, from, to, std::nullopt, f);
+    }
+    void ScanSensorCounts(Granularity g, Dimension dim, int64_t from, int64_t to, int64_t sensor_id,
+                          const std::function<void(const CounterRecord &)> &f) override {
+        ScanCountsOf(g, dim, from, to, sensor_id, f);
+    }
+    void ScanCountsOf(Granularity g, Dimension dim, int64_t from, int64_t to, std::optional<int64_t> sensor,
+                      const std::function<void(const CounterRecord &)> &f) {
         CounterRecord r;
         auto emit = [&](const Segment::RowCounts &row) {
             r.key = row.key;
@@ -801,11 +809,13 @@ public:
                      // A marked day is united from its hours, sources and all (rare: an ingest running or
                      // interrupted).
                      [&](int64_t day, int64_t sensor_id, const Segment &segment) {
+                         if (sensor && sensor_id != *sensor) return;
                          r.period = day;
                          r.sensor_id = sensor_id;
                          for (const SegmentRowView row : segment.Rows())
                              emit({row.key, row.packets, row.bytes, row.UniqueSources()});
-                     });
+                     },
+                     sensor);
     }
 
     std::optional<std::pair<int64_t, int64_t>> DayRange() override {
@@ -878,17 +888,20 @@ private:
     // hours and handed to `from_hours` instead.
     void ScanSegments(Granularity g, Dimension dim, int64_t from, int64_t to,
                       const std::function<bool(int64_t period, int64_t sensor_id, std::string_view blob)> &stored,
-                      const std::function<void(int64_t day, int64_t sensor_id, const Segment &)> &from_hours) {
+                      const std::function<void(int64_t day, int64_t sensor_id, const Segment &)> &from_hours,
+                      std::optional<int64_t> sensor = std::nullopt) {
         std::set<int64_t> pending;
         if (g == Granularity::DAY) {
             Statement q(db_, "SELECT day FROM days_pending WHERE day BETWEEN ? AND ?");
             q.Bind(1, from).Bind(2, to);
             while (q.Step()) pending.insert(q.Int(0));
         }
-        Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?",
-                                     g == Granularity::HOUR ? "counters_hourly" : "counters_daily")
+        Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?{}",
+                                     g == Granularity::HOUR ? "counters_hourly" : "counters_daily",
+                                     sensor ? " AND sensor_id = ?" : "")
                              .c_str());
         s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
+        if (sensor) s.Bind(4, *sensor);
         while (s.Step()) {
             if (pending.count(s.Int(0))) continue;
             if (!stored(s.Int(0), s.Int(1), s.Blob(2)))

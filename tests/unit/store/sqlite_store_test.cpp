@@ -184,6 +184,14 @@ TEST_F(StoreTest, DaysAndUnattributedPacketsAreKeptApart) {
     });
     EXPECT_EQ(attributed, 2u);
     EXPECT_EQ(unattributed, 1u);
+    // One sensor's rows alone.
+    std::vector<std::pair<int64_t, uint64_t>> only;
+    store_->ScanSensorCounts(Granularity::DAY, Dimension::TOTAL, 20075, 20076, unattributed_,
+                             [&](const CounterRecord &r) {
+                                 EXPECT_EQ(r.sensor_id, unattributed_);
+                                 only.emplace_back(r.period, r.packets);
+                             });
+    EXPECT_EQ(only, (std::vector<std::pair<int64_t, uint64_t>>{{20075, 1}}));
     size_t source_rows = 0;
     store_->ScanSources(20075, 20076, [&](const SourceRecord &) { ++source_rows; });
     EXPECT_EQ(source_rows, 2u);  // one per day; the unattributed source is not a darknet source
