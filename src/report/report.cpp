@@ -661,8 +661,14 @@ json BuildReport(Store &store, const ReportOptions &options) {
         if (by_location.size() > 1)
             for (auto &[location, ids] : by_location) columns.push_back({location, ids});
     }
-    auto ratios = [&](Dimension dim, const std::vector<std::string> &keys, const std::function<std::string(uint32_t)> &name) {
-        const Cells cells = Collect(scope, dim, cur.from_day, cur.to_day, all_sensors, Split::SENSOR, false);
+    auto ratios = [&](Dimension dim, const std::vector<std::string> &keys, const std::function<std::string(uint32_t)> &name,
+                      const Table &table) {
+        // Every key but the top ones counts as one, "others": a day has a hundred thousand service keys.
+        constexpr uint32_t OTHERS = UINT32_MAX;
+        std::unordered_set<uint32_t> wanted;
+        for (const std::string &k : keys) wanted.insert(table.key_of.at(k));
+        const Cells cells = Collect(scope, dim, cur.from_day, cur.to_day, all_sensors, Split::SENSOR, false,
+                                    [&](uint32_t k) -> std::optional<uint32_t> { return wanted.count(k) ? k : OTHERS; });
         json out;
         out["keys"] = keys;
         out["keys"].push_back("others");
@@ -672,9 +678,7 @@ json BuildReport(Store &store, const ReportOptions &options) {
             uint64_t total = 0;
             for (const auto &[k, c] : cells) {
                 if (!col.sensors.count(k.first)) continue;
-                const std::string key = name(k.second);
-                const bool top = std::find(keys.begin(), keys.end(), key) != keys.end();
-                packets[top ? key : "others"] += c.Packets();
+                packets[k.second == OTHERS ? "others" : name(k.second)] += c.Packets();
                 total += c.Packets();
             }
             json shares = json::array();
@@ -686,8 +690,8 @@ json BuildReport(Store &store, const ReportOptions &options) {
         }
         return out;
     };
-    j["ratios"] = {{"services", ratios(Dimension::SERVICE, top_services, ServiceKeyName)},
-                   {"regions", ratios(Dimension::COUNTRY, top_regions, CountryKeyName)}};
+    j["ratios"] = {{"services", ratios(Dimension::SERVICE, top_services, ServiceKeyName, service_table)},
+                   {"regions", ratios(Dimension::COUNTRY, top_regions, CountryKeyName, region_table)}};
 
     // The service mix of each top region.
     {
@@ -861,7 +865,7 @@ json BuildReport(Store &store, const ReportOptions &options) {
             for (const SummaryRow &r : categories.rows)
                 if (r.rank != 0) keys.push_back(r.key);
             j["series"]["categories"] = daily(Dimension::SIGNATURE_CATEGORY, keys, CategoryKeyName, categories);
-            j["ratios"]["categories"] = ratios(Dimension::SIGNATURE_CATEGORY, keys, CategoryKeyName);
+            j["ratios"]["categories"] = ratios(Dimension::SIGNATURE_CATEGORY, keys, CategoryKeyName, categories);
             j["signatures"] = std::move(s);
         }
     }
