@@ -72,6 +72,7 @@ constexpr LabelText LABELS[] = {
     {"new", "new", "新規"},
     {"others", "others", "その他"},
     {"outside_top", "outside the top", "圏外"},
+    {"no_previous_data", "no data", "データなし"},
     {"outside_top_note", "† outside the top {}: shown for its rank among the largest increases or decreases",
      "† 上位{}位の圏外（増加順位・減少順位により掲載）"},
     {"series", "Daily series", "日別推移"},

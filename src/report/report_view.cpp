@@ -178,9 +178,10 @@ ViewTable RankTable(const json &rows, std::string caption, std::string_view key_
     return t;
 }
 
-// JPCERT/CC TSUBAME's Table 1 / 2: rank, the service or region, the previous rank or "outside top N".
+// JPCERT/CC TSUBAME's Table 1 / 2: rank, the service or region, the previous rank or "outside top N"; "no data"
+// when the previous period holds no packets at all (a telescope's first period), where "outside" would mislead.
 ViewTable TsubameTable(const json &rows, std::string caption, std::string_view key_label, bool regions,
-                       ReportLang lang, int64_t top) {
+                       ReportLang lang, int64_t top, bool previous_empty) {
     ViewTable t;
     t.caption = std::move(caption);
     t.header = {std::string(Label("tsubame_rank", lang)), std::string(key_label),
@@ -190,7 +191,9 @@ ViewTable TsubameTable(const json &rows, std::string caption, std::string_view k
         if (Truthy(At(row, "outside_top")) || !rank || *rank > TSUBAME_ROWS) continue;
         const auto previous = Int(At(row, "previous_rank"));
         t.rows.push_back({fmt::format("{}", *rank), regions ? RegionName(row, lang) : ServiceName(row),
-                          previous && *previous <= top ? fmt::format("{}", *previous) : OutsideTop(top, lang)});
+                          previous_empty                 ? std::string(Label("no_previous_data", lang))
+                          : previous && *previous <= top ? fmt::format("{}", *previous)
+                                                         : OutsideTop(top, lang)});
     }
     return t;
 }
@@ -339,7 +342,8 @@ ViewSection RankSection(const json &report, const char *field, ReportLang lang, 
     ViewSection s{field, std::string(Label(field, lang)), 2, {}};
     AddTable(s,
              TsubameTable(rows, std::string(Label(regions ? "regions_tsubame" : "services_tsubame", lang)),
-                          Label(regions ? "source_region" : "destination_port", lang), regions, lang, top),
+                          Label(regions ? "source_region" : "destination_port", lang), regions, lang, top,
+                          Int(At(At(report, "overview"), "previous_packets")).value_or(0) == 0),
              lang);
     AddTable(s,
              RankTable(rows, std::string(Label(regions ? "regions_table" : "services_table", lang)),

@@ -93,6 +93,15 @@ TEST(ReportMarkdown, DataCannotBreakTablesOrInjectHtml) {
     EXPECT_EQ(MarkdownEscape("a|b\nc*d_[e]`"), "a\\|b c\\*d\\_\\[e\\]\\`");
 }
 
+TEST(ReportMarkdown, TsubameFormSaysNoDataWhenThePreviousPeriodIsEmpty) {
+    nlohmann::json report = Fixture();
+    report["overview"]["previous_packets"] = 0;  // a telescope's first period
+    const std::string md = ReportToMarkdown(report, ReportLang::EN);
+    EXPECT_TRUE(Has(md, "| 2 | microsoft-ds (445/TCP) | no data |"));
+    EXPECT_FALSE(Has(md, "| outside top 2 |"));
+    EXPECT_TRUE(Has(ReportToMarkdown(report, ReportLang::JA), "| データなし |"));
+}
+
 TEST(ReportMarkdown, SignaturesTablesWhenRulesRan) {
     nlohmann::json report = Fixture();
     report["signatures"] = {{"packets_per_day_per_ip", 15.2},
