@@ -52,21 +52,23 @@ DnsError ReadName(const uint8_t *p, uint32_t len, uint32_t pos, uint32_t &next, 
     return DnsError::NONE;
 }
 
-}  // namespace
-
-std::string_view DnsErrorName(DnsError e) {
-    switch (e) {
-        case DnsError::NONE: return "none";
-        case DnsError::NOT_DNS: return "not_dns";
-        case DnsError::NAME_TRUNCATED: return "name_truncated";
-        case DnsError::LABEL_TYPE: return "label_type";
-        case DnsError::NAME_TOO_LONG: return "name_too_long";
-        case DnsError::BAD_POINTER: return "bad_pointer";
-        case DnsError::QUESTION_TRUNCATED: return "question_truncated";
-        case DnsError::RECORDS_TRUNCATED: return "records_truncated";
-    }
-    return "unknown";
+// The header test alone (what ParseDns calls NOT_DNS): 12 bytes, opcode QUERY, IQUERY, STATUS, NOTIFY, UPDATE
+// or DSO, at most 16 questions, and a query asks at least one.
+bool DnsHeaderPlausible(const uint8_t *payload, uint32_t len, bool &qr) {
+    if (len < HEADER) return false;
+    const uint16_t flags = LoadBe16(payload + 2);
+    const uint16_t qdcount = LoadBe16(payload + 4);
+    const unsigned opcode = (flags >> 11) & 0x0F;
+    const bool response = (flags & 0x8000) != 0;
+    constexpr unsigned VALID_OPCODES = 1u << 0 | 1u << 1 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 6;
+    if (((VALID_OPCODES >> opcode) & 1) == 0) return false;
+    if (qdcount > MAX_QDCOUNT) return false;
+    if (!response && qdcount == 0) return false;
+    qr = response;
+    return true;
 }
+
+}  // namespace
 
 std::string_view DnsErrorEvent(DnsError e) {
     switch (e) {
@@ -97,20 +99,6 @@ void EscapeDnsLabel(const uint8_t *label, size_t len, std::string &out) {
             out.push_back(char('0' + c % 10));
         }
     }
-}
-
-bool DnsHeaderPlausible(const uint8_t *payload, uint32_t len, bool &qr) {
-    if (len < HEADER) return false;
-    const uint16_t flags = LoadBe16(payload + 2);
-    const uint16_t qdcount = LoadBe16(payload + 4);
-    const unsigned opcode = (flags >> 11) & 0x0F;
-    const bool response = (flags & 0x8000) != 0;
-    constexpr unsigned VALID_OPCODES = 1u << 0 | 1u << 1 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 6;
-    if (((VALID_OPCODES >> opcode) & 1) == 0) return false;
-    if (qdcount > MAX_QDCOUNT) return false;
-    if (!response && qdcount == 0) return false;
-    qr = response;
-    return true;
 }
 
 bool ParseDns(const uint8_t *p, uint32_t len, DnsMessage &out, bool with_name) {

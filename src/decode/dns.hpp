@@ -2,7 +2,8 @@
 /// DNS messages (RFC 1035, with RFC 6891's OPT record) as a darknet receives them: the header, the first
 /// question and the EDNS0 options, from a UDP payload that may be cut by the snaplen, malformed or hostile
 /// (compression loops, forward pointers, lengths past the end). Nothing outside [payload, payload + len) is
-/// read, and a name costs at most its 255 bytes of output however its pointers are laid out.
+/// read, and a name costs at most 255 bytes on the wire (its escaped text four times that) however its pointers
+/// are laid out.
 
 #include <cstdint>
 #include <string>
@@ -21,7 +22,6 @@ enum class DnsError : uint8_t {
     QUESTION_TRUNCATED,  // the question's type and class are cut
     RECORDS_TRUNCATED,   // an answer, authority or additional record is cut (header and question are good)
 };
-std::string_view DnsErrorName(DnsError e);
 /// "decode.dns.bad_pointer", ...: the decode event a malformed message is counted under (docs/decoding.md).
 std::string_view DnsErrorEvent(DnsError e);
 constexpr uint8_t DNS_ERROR_COUNT = uint8_t(DnsError::RECORDS_TRUNCATED) + 1;
@@ -53,10 +53,6 @@ struct DnsMessage {
 /// Without `with_name`, the question's name is checked but not written out (qname stays empty): the
 /// per-packet path's form, which allocates nothing.
 bool ParseDns(const uint8_t *payload, uint32_t len, DnsMessage &out, bool with_name = true);
-
-/// The header test alone (what ParseDns calls NOT_DNS), for the per-packet query/response decision: 12 bytes,
-/// opcode QUERY, IQUERY, STATUS, NOTIFY, UPDATE or DSO, at most 16 questions, a query asks at least one.
-bool DnsHeaderPlausible(const uint8_t *payload, uint32_t len, bool &qr);
 
 /// Appends one label in the presentation form of RFC 1035 section 5.1 as dig writes it: printable ASCII as
 /// is, "." and "\" escaped with a backslash, every other byte (space, controls, 8-bit) as \DDD in decimal.

@@ -292,18 +292,18 @@ Summary Summarize(Store &store, const SummaryOptions &options) {
     if (options.exclude_research) {
         (store.*read_total)(Granularity::DAY, ResearchDimension(Dimension::TOTAL), s.from_day, s.to_day,
                             [&](const CounterRecord &r) {
-                               auto it = sensor_index.find(r.sensor_id);
-                               if (it == sensor_index.end()) return;
-                               research_counted_by_day[r.period] += r.packets;
-                               s.packets -= r.packets;
-                               s.bytes -= r.bytes;
-                               s.research_packets_excluded += r.packets;
-                               AddSources(research_sources, r);
-                               AddSources(research_per_sensor[it->second], r);
-                               KeyTotals &t = per_sensor[it->second];
-                               t.packets -= r.packets;
-                               t.bytes -= r.bytes;
-                           });
+                                auto it = sensor_index.find(r.sensor_id);
+                                if (it == sensor_index.end()) return;
+                                research_counted_by_day[r.period] += r.packets;
+                                s.packets -= r.packets;
+                                s.bytes -= r.bytes;
+                                s.research_packets_excluded += r.packets;
+                                AddSources(research_per_sensor[it->second], r);
+                                KeyTotals &t = per_sensor[it->second];
+                                t.packets -= r.packets;
+                                t.bytes -= r.bytes;
+                            });
+        for (const SourceSet &sensor_research : research_per_sensor) research_sources.Merge(sensor_research);
     }
     s.unique_sources = all_sources.Cardinality() - research_sources.Cardinality();
     // Frames without IP carry service key 0 ("-"); having no destination, they are always unattributed.

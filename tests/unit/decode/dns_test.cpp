@@ -42,6 +42,19 @@ void PutName(Bytes &b, const std::vector<std::string> &labels) {
     b.push_back(0);
 }
 void PutPointer(Bytes &b, uint16_t offset) { Put16(b, uint16_t(0xC000 | offset)); }
+// A question's or record's type and class (A, IN unless given).
+void PutTypeClass(Bytes &b, uint16_t type = 1, uint16_t cls = 1) {
+    Put16(b, type);
+    Put16(b, cls);
+}
+// An EDNS0 OPT record without options: root name, type 41, the UDP size in the class, and the TTL field's
+// extended rcode (bits 24-31), version (16-23) and DO bit (15).
+void PutOpt(Bytes &b, uint16_t udp_size, uint32_t ttl) {
+    b.push_back(0);
+    PutTypeClass(b, 41, udp_size);
+    Put32(b, ttl);
+    Put16(b, 0);
+}
 
 DnsMessage Parse(const Bytes &b, bool expect_dns = true) {
     DnsMessage m;
@@ -52,13 +65,8 @@ DnsMessage Parse(const Bytes &b, bool expect_dns = true) {
 TEST(Dns, QueryWithEdnsAndTheDoBit) {
     Bytes b = Header(0xBEEF, 0x0100, 1, 0, 0, 1);  // RD
     PutName(b, {"www", "example", "com"});
-    Put16(b, 16);  // TXT
-    Put16(b, 1);   // IN
-    b.push_back(0);  // OPT: root name, type 41, UDP size 4096, ext-rcode 0, version 0, DO
-    Put16(b, 41);
-    Put16(b, 4096);
-    Put32(b, 0x00008000);
-    Put16(b, 0);
+    PutTypeClass(b, 16);  // TXT, IN
+    PutOpt(b, 4096, 0x00008000);  // ext-rcode 0, version 0, DO
     const DnsMessage m = Parse(b);
     EXPECT_EQ(m.error, DnsError::NONE);
     EXPECT_EQ(m.id, 0xBEEF);
@@ -78,21 +86,15 @@ TEST(Dns, QueryWithEdnsAndTheDoBit) {
 TEST(Dns, ResponseWithCompressedAnswersAndAnExtendedRcode) {
     Bytes b = Header(7, 0x8180 | 0x0005, 1, 2, 0, 1);  // QR RD RA, rcode 5 (REFUSED)
     PutName(b, {"a", "example", "org"});
-    Put16(b, 1);
-    Put16(b, 1);
+    PutTypeClass(b);
     for (int i = 0; i < 2; ++i) {  // two A records named by a pointer to the question
         PutPointer(b, 12);
-        Put16(b, 1);
-        Put16(b, 1);
+        PutTypeClass(b);
         Put32(b, 300);
         Put16(b, 4);
         b.insert(b.end(), {192, 0, 2, uint8_t(i)});
     }
-    b.push_back(0);  // OPT with extended rcode 1: the whole rcode is 1 << 4 | 5
-    Put16(b, 41);
-    Put16(b, 1232);
-    Put32(b, 0x01000000);
-    Put16(b, 0);
+    PutOpt(b, 1232, 0x01000000);  // extended rcode 1: the whole rcode is 1 << 4 | 5
     const DnsMessage m = Parse(b);
     EXPECT_EQ(m.error, DnsError::NONE);
     EXPECT_TRUE(m.qr);
@@ -109,8 +111,7 @@ TEST(Dns, NamesAreEscapedAsDigWritesThem) {
     b.push_back(8);
     b.insert(b.end(), {'<', 's', '>', '.', '\\', ' ', 0x00, 0xE9});
     PutName(b, {"com"});
-    Put16(b, 1);
-    Put16(b, 1);
+    PutTypeClass(b);
     const DnsMessage m = Parse(b);
     EXPECT_EQ(m.qname, "<s>\\.\\\\\\032\\000\\233.com");
     for (char c : m.qname) EXPECT_TRUE(c > 0x20 && c < 0x7F) << int(c);
@@ -119,8 +120,7 @@ TEST(Dns, NamesAreEscapedAsDigWritesThem) {
 TEST(Dns, RootName) {
     Bytes b = Header(1, 0, 1);
     b.push_back(0);
-    Put16(b, 2);  // NS
-    Put16(b, 1);
+    PutTypeClass(b, 2);  // NS
     EXPECT_EQ(Parse(b).qname, ".");
 }
 
@@ -136,16 +136,14 @@ TEST(Dns, NotDnsAtAll) {
 TEST(Dns, PointerLoopsAndForwardPointersStopTheParse) {
     Bytes self = Header(1, 0, 1);
     PutPointer(self, 12);  // points at itself
-    Put16(self, 1);
-    Put16(self, 1);
+    PutTypeClass(self);
     EXPECT_EQ(Parse(self).error, DnsError::BAD_POINTER);
 
     Bytes loop = Header(1, 0, 1);
     loop.push_back(1);
     loop.push_back('a');
     PutPointer(loop, 12);  // "a" then back to "a": a loop through a pointer behind itself
-    Put16(loop, 1);
-    Put16(loop, 1);
+    PutTypeClass(loop);
     const DnsMessage m = Parse(loop);
     EXPECT_EQ(m.error, DnsError::BAD_POINTER);
     EXPECT_FALSE(m.has_question);
@@ -153,8 +151,7 @@ TEST(Dns, PointerLoopsAndForwardPointersStopTheParse) {
 
     Bytes forward = Header(1, 0, 1);
     PutPointer(forward, 20);  // ahead of the question
-    Put16(forward, 1);
-    Put16(forward, 1);
+    PutTypeClass(forward);
     PutName(forward, {"x"});
     EXPECT_EQ(Parse(forward).error, DnsError::BAD_POINTER);
 }
@@ -162,14 +159,12 @@ TEST(Dns, PointerLoopsAndForwardPointersStopTheParse) {
 TEST(Dns, LongAndCutNames) {
     Bytes long_name = Header(1, 0, 1);
     PutName(long_name, std::vector<std::string>(5, std::string(63, 'a')));  // 5 x 64 + 1 > 255
-    Put16(long_name, 1);
-    Put16(long_name, 1);
+    PutTypeClass(long_name);
     EXPECT_EQ(Parse(long_name).error, DnsError::NAME_TOO_LONG);
 
     Bytes just = Header(1, 0, 1);  // 3 x 64 + 62 + 1 = 255: the longest allowed
     PutName(just, {std::string(63, 'a'), std::string(63, 'b'), std::string(63, 'c'), std::string(61, 'd')});
-    Put16(just, 1);
-    Put16(just, 1);
+    PutTypeClass(just);
     EXPECT_EQ(Parse(just).error, DnsError::NONE);
 
     Bytes cut = Header(1, 0, 1);
@@ -192,11 +187,9 @@ TEST(Dns, LongAndCutNames) {
 TEST(Dns, CutRecordsKeepTheQuestion) {
     Bytes b = Header(9, 0x8180, 1, 1);
     PutName(b, {"example", "net"});
-    Put16(b, 255);  // ANY
-    Put16(b, 1);
+    PutTypeClass(b, 255);  // ANY
     PutPointer(b, 12);
-    Put16(b, 46);  // RRSIG, its rdata cut by the snaplen
-    Put16(b, 1);
+    PutTypeClass(b, 46);  // RRSIG, its rdata cut by the snaplen
     Put32(b, 60);
     Put16(b, 500);
     b.insert(b.end(), 100, 0xAB);
@@ -210,21 +203,15 @@ TEST(Dns, CutRecordsKeepTheQuestion) {
 TEST(Dns, EveryPrefixOfAMessageParsesWithinItsBytes) {
     Bytes b = Header(3, 0x8180, 1, 1, 0, 1);
     PutName(b, {"deep", "sub", "example", "com"});
-    Put16(b, 1);
-    Put16(b, 1);
+    PutTypeClass(b);
     b.push_back(3);
     b.insert(b.end(), {'w', 'w', 'w'});
     PutPointer(b, 12 + 5);  // "sub.example.com" inside the question
-    Put16(b, 1);
-    Put16(b, 1);
+    PutTypeClass(b);
     Put32(b, 1);
     Put16(b, 4);
     b.insert(b.end(), {1, 2, 3, 4});
-    b.push_back(0);
-    Put16(b, 41);
-    Put16(b, 512);
-    Put32(b, 0);
-    Put16(b, 0);
+    PutOpt(b, 512, 0);
     EXPECT_EQ(Parse(b).error, DnsError::NONE);
     // A heap copy of each prefix, so that ASan sees any read past it.
     for (size_t n = 0; n < b.size(); ++n) {
