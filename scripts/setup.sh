@@ -21,17 +21,18 @@ BUILD_PACKAGES=(
     libzstd-dev zlib1g-dev liblzma-dev libxxhash-dev libhyperscan-dev libpcre2-dev
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev
     python3
-    libmaxminddb-dev libc-ares-dev
+    libmaxminddb-dev libc-ares-dev libpugixml-dev
 )
 # The pinned country/AS data (data/geo/package.json) comes from the npm registry, installed by `npm ci`
 # at set-up, never at run time. A node/npm already installed (nodesource, nvm) is used as it is:
 # Debian's npm package conflicts with nodesource's nodejs.
 command -v npm >/dev/null || BUILD_PACKAGES+=(nodejs npm)
 # Only for scripts/test.sh: the independent decoder of the e2e tests, the fuzz compiler, /usr/bin/time.
-# dnsmasq-base: the local resolver the reverse-DNS test starts on 127.0.0.x.
+# dnsmasq-base: the local resolvers the reverse-DNS and open-resolver tests start on 127.0.0.x.
+# nmap: `darkscope probe devices` runs it; its test scans services the test starts on loopback.
 # chromium: the headless browser tests/e2e/report_render.py opens the HTML report in; fonts-ipafont-gothic (3.5 MB)
 # so that its screenshots of the Japanese report show the text, not empty boxes.
-TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time dnsmasq-base chromium fonts-ipafont-gothic)
+TEST_PACKAGES=(tshark clang libclang-rt-14-dev python3 time dnsmasq-base nmap chromium fonts-ipafont-gothic)
 
 with_tests=0
 no_build=0

@@ -128,6 +128,34 @@ public:
     };
     virtual void PutRdns(const RdnsRecord &r) = 0;
     virtual void ScanRdns(const std::function<void(const RdnsRecord &)> &f) = 0;
+    // --- Active probes (darkscope probe) -------------------------------------------------------------
+    /// One open-resolver probe of one address (or one imported verdict). Kept as history: readers take the
+    /// latest per address (LatestResolverProbes).
+    struct ResolverProbe {
+        std::string address;    // IpAddress::ToString
+        std::string status;     // open | not-open | no-answer
+        std::string detail;     // what decided it, in words: "answer: open-resolver-detected", "rcode REFUSED", ...
+        std::string probed_at;  // UTC ISO time; set by the store when empty
+        std::string origin;     // "probe" (darkscope probe resolvers) or "import:<file>"
+    };
+    virtual void PutResolverProbe(const ResolverProbe &p) = 0;
+    /// The latest probe of each address (by probed_at, then insertion order). None from a store older than
+    /// the table.
+    virtual std::vector<ResolverProbe> LatestResolverProbes() = 0;
+    /// One device classification of one address from an nmap run (darkscope probe devices).
+    struct DeviceProbe {
+        std::string address;       // IpAddress::ToString
+        std::string device_class;  // server | router | printer | network-camera | nas | dvr | load-balancer |
+                                   // unknown | blocked
+        std::string reason;        // the rule that decided it, in words
+        std::string detail;        // JSON: open ports, services, products, OS matches (what the rule read)
+        std::string probed_at;     // UTC ISO time; set by the store when empty
+        std::string origin;        // "nmap" or "import:<file>"
+    };
+    virtual void PutDeviceProbe(const DeviceProbe &p) = 0;
+    /// The latest classification of each address. None from a store older than the table.
+    virtual std::vector<DeviceProbe> LatestDeviceProbes() = 0;
+
     // --- Signatures ------------------------------------------------------------------------------
     /// Inserts or updates the rules' names and categories by sid (the latest load wins).
     virtual void SaveSignatures(const std::vector<SignatureInfo> &signatures) = 0;

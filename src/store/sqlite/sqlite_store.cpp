@@ -155,6 +155,29 @@ constexpr const char *MIGRATIONS[] = {
         ran_at TEXT NOT NULL
     );
     )sql",
+    // 6 -> 7: the DNS study (seed 004). Active probes keep their history (a resolver closed since is
+    // probed again); readers take the latest per address.
+    R"sql(
+    CREATE TABLE resolver_probes (
+        id INTEGER PRIMARY KEY,
+        address TEXT NOT NULL,           -- as IpAddress::ToString
+        status TEXT NOT NULL,            -- open | not-open | no-answer
+        detail TEXT NOT NULL,
+        probed_at TEXT NOT NULL,         -- UTC ISO time
+        origin TEXT NOT NULL             -- probe | import:<file>
+    );
+    CREATE INDEX resolver_probes_address ON resolver_probes(address);
+    CREATE TABLE device_probes (
+        id INTEGER PRIMARY KEY,
+        address TEXT NOT NULL,
+        device_class TEXT NOT NULL,      -- server | router | printer | network-camera | nas | dvr | load-balancer | unknown | blocked
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,            -- JSON
+        probed_at TEXT NOT NULL,
+        origin TEXT NOT NULL             -- nmap | import:<file>
+    );
+    CREATE INDEX device_probes_address ON device_probes(address);
+    )sql",
 };
 constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
 
@@ -390,6 +413,46 @@ public:
         Statement s(db_, "SELECT address, name, status, resolved_at FROM rdns");
         while (s.Step()) f(RdnsRecord{std::string(s.Text(0)), std::string(s.Text(1)), std::string(s.Text(2)),
                                       std::string(s.Text(3))});
+    }
+
+    void PutResolverProbe(const ResolverProbe &p) override {
+        Statement &put = Cached("INSERT INTO resolver_probes(address, status, detail, probed_at, origin) VALUES(?,?,?,?,?)");
+        put.Bind(1, p.address).Bind(2, p.status).Bind(3, p.detail).Bind(4, p.probed_at.empty() ? NowIso() : p.probed_at);
+        put.Bind(5, p.origin);
+        put.Run();
+    }
+
+    std::vector<ResolverProbe> LatestResolverProbes() override {
+        std::vector<ResolverProbe> out;
+        if (SchemaVersion() < 7) return out;
+        // ISO times sort as text; ties (one import writes many rows a second) go to the later row.
+        Statement s(db_, "SELECT address, status, detail, probed_at, origin FROM resolver_probes r WHERE id = "
+                         "(SELECT id FROM resolver_probes q WHERE q.address = r.address ORDER BY probed_at DESC, id DESC "
+                         "LIMIT 1) ORDER BY address");
+        while (s.Step())
+            out.push_back(ResolverProbe{std::string(s.Text(0)), std::string(s.Text(1)), std::string(s.Text(2)),
+                                        std::string(s.Text(3)), std::string(s.Text(4))});
+        return out;
+    }
+
+    void PutDeviceProbe(const DeviceProbe &p) override {
+        Statement &put = Cached("INSERT INTO device_probes(address, device_class, reason, detail, probed_at, origin) "
+                                "VALUES(?,?,?,?,?,?)");
+        put.Bind(1, p.address).Bind(2, p.device_class).Bind(3, p.reason).Bind(4, p.detail);
+        put.Bind(5, p.probed_at.empty() ? NowIso() : p.probed_at).Bind(6, p.origin);
+        put.Run();
+    }
+
+    std::vector<DeviceProbe> LatestDeviceProbes() override {
+        std::vector<DeviceProbe> out;
+        if (SchemaVersion() < 7) return out;
+        Statement s(db_, "SELECT address, device_class, reason, detail, probed_at, origin FROM device_probes r WHERE id = "
+                         "(SELECT id FROM device_probes q WHERE q.address = r.address ORDER BY probed_at DESC, id DESC "
+                         "LIMIT 1) ORDER BY address");
+        while (s.Step())
+            out.push_back(DeviceProbe{std::string(s.Text(0)), std::string(s.Text(1)), std::string(s.Text(2)),
+                                      std::string(s.Text(3)), std::string(s.Text(4)), std::string(s.Text(5))});
+        return out;
     }
 
     void PutDetectedEvents(std::string_view origin, const std::vector<detect::DetectedEvent> &events) override {

@@ -81,10 +81,10 @@ protected:
 }  // namespace
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
-    EXPECT_EQ(store_->SchemaVersion(), 6);
+    EXPECT_EQ(store_->SchemaVersion(), 7);
     store_.reset();
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 6);
+    EXPECT_EQ(store_->SchemaVersion(), 7);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
 }
 
@@ -147,8 +147,8 @@ TEST_F(StoreTest, Schema4DayPartsAreRebuiltFromTheHours) {
                      "UPDATE counters_daily SET segment = (SELECT segment FROM counters_hourly h WHERE "
                      "h.dim = 1 AND h.period = 20075 * 24 AND h.sensor_id = counters_daily.sensor_id) "
                      "WHERE dim = 1; "
-                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; PRAGMA user_version = 4;");
-    EXPECT_EQ(store_->SchemaVersion(), 6);
+                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; PRAGMA user_version = 4;");
+    EXPECT_EQ(store_->SchemaVersion(), 7);
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
     store_->FoldDayParts();
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
@@ -243,8 +243,8 @@ TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
     EXPECT_EQ(store_->FindFile("00ff")->enrichment, "country: test");
     RewriteAndReopen("ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; "
                      "DROP TABLE signatures; DROP TABLE counters_daily_parts; DROP TABLE source_daily_parts; "
-                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; PRAGMA user_version = 1;");
-    EXPECT_EQ(store_->SchemaVersion(), 6);
+                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; PRAGMA user_version = 1;");
+    EXPECT_EQ(store_->SchemaVersion(), 7);
     auto back = store_->FindFile("00ff");
     ASSERT_TRUE(back);
     EXPECT_EQ(back->enrichment, "");
@@ -336,6 +336,31 @@ TEST_F(StoreTest, LargestDetectedEventsPerKindInStartOrderWithTiesToTheEarlier) 
     EXPECT_EQ(subjects, (std::vector<std::string>{"v", "a", "b"}));  // in start order; e is outside the day
     const auto counts = store_->CountDetectedEvents(0, 24 * hour);
     EXPECT_EQ(counts, (std::map<std::string, uint64_t>{{"backscatter", 1}, {"scan", 4}}));
+}
+
+
+TEST_F(StoreTest, LatestProbePerAddressWins) {
+    store_->PutResolverProbe({"192.0.2.1", "no-answer", "timeout after 2 tries", "2016-11-01T00:00:00Z", "probe"});
+    store_->PutResolverProbe({"192.0.2.1", "open", "answer: open-resolver-detected", "2016-11-02T00:00:00Z", "probe"});
+    store_->PutResolverProbe({"192.0.2.2", "not-open", "rcode REFUSED", "2016-11-03T00:00:00Z", "probe"});
+    // Same time, later row: an import of a newer list replaces what an earlier import of the same second said.
+    store_->PutResolverProbe({"192.0.2.2", "open", "listed", "2016-11-03T00:00:00Z", "import:list.csv"});
+    store_->PutResolverProbe({"192.0.2.3", "not-open", "rcode REFUSED", "2016-11-05T00:00:00Z", "probe"});
+    store_->PutResolverProbe({"192.0.2.3", "open", "answer", "2016-11-04T00:00:00Z", "probe"});
+    auto latest = store_->LatestResolverProbes();
+    ASSERT_EQ(latest.size(), 3u);
+    EXPECT_EQ(latest[0].address, "192.0.2.1");
+    EXPECT_EQ(latest[0].status, "open");
+    EXPECT_EQ(latest[1].status, "open");
+    EXPECT_EQ(latest[1].origin, "import:list.csv");
+    EXPECT_EQ(latest[2].status, "not-open");
+
+    store_->PutDeviceProbe({"192.0.2.1", "unknown", "no rule matched", "{}", "2016-11-01T00:00:00Z", "nmap"});
+    store_->PutDeviceProbe({"192.0.2.1", "router", "8728/tcp mikrotik-api", "{\"ports\":[8728]}", "", "nmap"});
+    auto devices = store_->LatestDeviceProbes();
+    ASSERT_EQ(devices.size(), 1u);
+    EXPECT_EQ(devices[0].device_class, "router");
+    EXPECT_FALSE(devices[0].probed_at.empty());
 }
 
 }  // namespace darkscope
