@@ -21,7 +21,7 @@ BUILD_PACKAGES=(
     libzstd-dev zlib1g-dev liblzma-dev libxxhash-dev libhyperscan-dev libpcre2-dev
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libtomlplusplus-dev
     python3
-    libmaxminddb-dev libc-ares-dev libpugixml-dev
+    libmaxminddb-dev libc-ares-dev libpugixml-dev libpsl-dev
 )
 # The pinned country/AS data (data/geo/package.json) comes from the npm registry, installed by `npm ci`
 # at set-up, never at run time. A node/npm already installed (nodesource, nvm) is used as it is:

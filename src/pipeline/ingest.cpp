@@ -20,6 +20,7 @@
 #include "classify/classifier.hpp"
 #include "decode/decoder.hpp"
 #include "detect/stream.hpp"
+#include "dns/study.hpp"
 #include "enrich/rdns_cache.hpp"
 #include "pipeline/sharded_aggregation.hpp"
 #include "signature/matcher/matcher.hpp"
@@ -362,6 +363,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         RawPacket raw;
         DecodedPacket pkt;
         ClassifiedPacket cp;
+        dns::Accumulator dns_study(options.enrichment);
         int64_t open_hour = INT64_MIN;
         uint64_t unattributed = 0;
 
@@ -372,6 +374,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                 Classify(pkt, cp);
                 const SensorIndex sensor = sensors.Lookup(pkt.dst);
                 unattributed += sensor == UNATTRIBUTED;
+                if (cp.dns != DnsVerdict::NOT_DNS && sensor != UNATTRIBUTED) [[unlikely]] dns_study.Add(pkt, cp);
                 // Hours close when a later one begins; a late packet for a closed hour is merged
                 // into the stored row, so out-of-order captures stay exact.
                 const int64_t hour = HourOf(pkt.ts);
@@ -410,6 +413,9 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
             }
             aggregation.Finish(write);
             if (async_sink) async_sink->Drain();
+            // In the file's transaction, like its counters.
+            store.MergeDnsSources(dns_study.TakeSources());
+            store.MergeDnsZones(dns_study.TakeZones());
             record.status = error ? "partial" : "complete";
             // The reader's message names the offset, the fault and how many packets came before it.
             if (error) record.message = error->message;

@@ -8,13 +8,11 @@
 
 namespace darkscope {
 
-namespace {
-
 using nlohmann::json;
 
 // A spreadsheet runs a cell that starts with = + - @ as a formula: text from packets or files (a key,
 // a name, a path) gets a leading apostrophe then. Numbers are written as numbers.
-std::string Field(const json &v) {
+std::string CsvField(const json &v) {
     std::string text;
     if (v.is_null()) return "";
     if (v.is_string()) {
@@ -36,6 +34,8 @@ std::string Field(const json &v) {
     return quoted + "\"";
 }
 
+namespace {
+
 class CsvFile {
 public:
     CsvFile(const std::filesystem::path &path, const std::vector<std::string> &header) : path_(path), out_(path) {
@@ -44,7 +44,7 @@ public:
         Row(h);
     }
     void Row(const std::vector<json> &fields) {
-        for (size_t i = 0; i < fields.size(); ++i) out_ << (i ? "," : "") << Field(fields[i]);
+        for (size_t i = 0; i < fields.size(); ++i) out_ << (i ? "," : "") << CsvField(fields[i]);
         out_ << "\r\n";
     }
     ~CsvFile() = default;

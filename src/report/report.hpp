@@ -54,6 +54,9 @@ constexpr size_t REPORT_SERIES_KEYS = 5;
 
 nlohmann::json BuildReport(Store &store, const ReportOptions &options);
 
+/// One RFC 4180 field: strings quoted where needed, and text a spreadsheet would run as a formula (= + - @ first)
+/// written with a leading apostrophe; numbers as numbers.
+std::string CsvField(const nlohmann::json &v);
 /// One CSV file per table of the report into `dir` (created if needed). Returns the files written.
 std::vector<std::filesystem::path> WriteReportCsv(const nlohmann::json &report, const std::filesystem::path &dir);
 

@@ -16,6 +16,7 @@
 #include "aggregate/source_chunk.hpp"
 #include "classify/sensors.hpp"
 #include "detect/event.hpp"
+#include "dns/study.hpp"
 
 namespace darkscope {
 
@@ -185,6 +186,10 @@ public:
                              const std::vector<int64_t> &sensor_ids, int64_t unattributed_id) = 0;
     virtual void MergeDestinations(std::map<std::pair<int32_t, SensorIndex>, SourceSet> &destinations,
                                    const std::vector<int64_t> &sensor_ids) = 0;
+    /// Adds one file's DNS study records (dns/study.hpp) to what is stored: a record of a (day, source) or
+    /// (hour, zone) already stored merges into it (counts add, sets unite).
+    virtual void MergeDnsSources(const std::vector<dns::SourceDay> &sources) = 0;
+    virtual void MergeDnsZones(const std::vector<dns::ZoneHour> &zones) = 0;
     virtual void InsertFile(const FileRecord &file) = 0;
     /// Adds detected events (inside the current transaction, if one is open).
     virtual void PutDetectedEvents(std::string_view origin, const std::vector<detect::DetectedEvent> &events) = 0;
@@ -225,6 +230,11 @@ public:
                                            const std::function<void(const StoredEvent &)> &f) = 0;
     /// Detector runs whose range overlaps [from, to], oldest first. None from a store older than the table.
     virtual void ScanDetectorRuns(TimestampNs from, TimestampNs to, const std::function<void(const DetectorRun &)> &f) = 0;
+    /// The DNS study's per-source day records in [from_day, to_day], by day then address. None from a store
+    /// older than the table.
+    virtual void ScanDnsSources(int64_t from_day, int64_t to_day, const std::function<void(const dns::SourceDay &)> &f) = 0;
+    /// The per-zone hour records in [from_hour, to_hour], by hour then zone.
+    virtual void ScanDnsZones(int64_t from_hour, int64_t to_hour, const std::function<void(const dns::ZoneHour &)> &f) = 0;
     /// Union of destinations seen by a sensor over [from_day, to_day] (implicit sensors only).
     virtual SourceSet Destinations(int64_t sensor_id, int64_t from_day, int64_t to_day) = 0;
 };

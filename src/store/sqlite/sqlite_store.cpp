@@ -177,6 +177,21 @@ constexpr const char *MIGRATIONS[] = {
         origin TEXT NOT NULL             -- nmap | import:<file>
     );
     CREATE INDEX device_probes_address ON device_probes(address);
+    -- Per source and day, and per zone and hour, of 53/UDP packets (src/dns/study.hpp): the counts are
+    -- columns for what sums them in SQL; record is the whole record as JSON; names and sources are sorted
+    -- 64-bit hashes (little endian), capped at dns::CappedSet::CAP.
+    CREATE TABLE dns_source_daily (
+        day INTEGER NOT NULL, address TEXT NOT NULL,
+        queries INTEGER NOT NULL, responses INTEGER NOT NULL,
+        record TEXT NOT NULL, names BLOB NOT NULL,
+        PRIMARY KEY (day, address)
+    ) WITHOUT ROWID;
+    CREATE TABLE dns_zone_hourly (
+        hour INTEGER NOT NULL, zone TEXT NOT NULL,
+        queries INTEGER NOT NULL, responses INTEGER NOT NULL,
+        record TEXT NOT NULL, names BLOB NOT NULL, sources BLOB NOT NULL,
+        PRIMARY KEY (hour, zone)
+    ) WITHOUT ROWID;
     )sql",
 };
 constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
@@ -413,6 +428,87 @@ public:
         Statement s(db_, "SELECT address, name, status, resolved_at FROM rdns");
         while (s.Step()) f(RdnsRecord{std::string(s.Text(0)), std::string(s.Text(1)), std::string(s.Text(2)),
                                       std::string(s.Text(3))});
+    }
+
+    void MergeDnsSources(const std::vector<dns::SourceDay> &sources) override {
+        Statement &get = Cached("SELECT record, names FROM dns_source_daily WHERE day = ? AND address = ?");
+        Statement &put = Cached("INSERT OR REPLACE INTO dns_source_daily(day, address, queries, responses, record, names) "
+                                "VALUES(?,?,?,?,?,?)");
+        for (const auto &s : sources) {
+            const std::string address = s.address.ToString();
+            dns::SourceDay merged = s;
+            get.Bind(1, s.day).Bind(2, address);
+            if (get.Step()) {
+                dns::SourceDay stored = dns::SourceDayFromJsonText(get.Text(0));
+                dns::UnpackHashes(get.Blob(1), stored.names);
+                // The earlier record first, so that the gap between them is counted (SourceDay::Merge).
+                if (stored.first_ts <= s.first_ts) {
+                    stored.Merge(s);
+                    merged = std::move(stored);
+                } else {
+                    merged.Merge(stored);
+                }
+            }
+            get.Reset();
+            put.Bind(1, s.day).Bind(2, address).Bind(3, int64_t(merged.queries)).Bind(4, int64_t(merged.responses));
+            put.Bind(5, dns::ToJsonText(merged)).BindBlob(6, dns::PackHashes(merged.names));
+            put.Run();
+        }
+    }
+
+    void MergeDnsZones(const std::vector<dns::ZoneHour> &zones) override {
+        Statement &get = Cached("SELECT record, names, sources FROM dns_zone_hourly WHERE hour = ? AND zone = ?");
+        Statement &put = Cached("INSERT OR REPLACE INTO dns_zone_hourly(hour, zone, queries, responses, record, names, "
+                                "sources) VALUES(?,?,?,?,?,?,?)");
+        for (const auto &z : zones) {
+            dns::ZoneHour merged = z;
+            get.Bind(1, z.hour).Bind(2, z.zone);
+            if (get.Step()) {
+                dns::ZoneHour stored = dns::ZoneHourFromJsonText(get.Text(0));
+                dns::UnpackHashes(get.Blob(1), stored.names);
+                dns::UnpackHashes(get.Blob(2), stored.sources);
+                stored.Merge(z);
+                merged = std::move(stored);
+            }
+            get.Reset();
+            put.Bind(1, z.hour).Bind(2, z.zone).Bind(3, int64_t(merged.queries)).Bind(4, int64_t(merged.responses));
+            put.Bind(5, dns::ToJsonText(merged)).BindBlob(6, dns::PackHashes(merged.names));
+            put.BindBlob(7, dns::PackHashes(merged.sources));
+            put.Run();
+        }
+    }
+
+    void ScanDnsSources(int64_t from_day, int64_t to_day, const std::function<void(const dns::SourceDay &)> &f) override {
+        if (SchemaVersion() < 7) return;
+        Statement s(db_, "SELECT record, names FROM dns_source_daily WHERE day BETWEEN ? AND ? ORDER BY day, address");
+        s.Bind(1, from_day).Bind(2, to_day);
+        while (s.Step()) {
+            dns::SourceDay r;
+            try {
+                r = dns::SourceDayFromJsonText(s.Text(0));
+                dns::UnpackHashes(s.Blob(1), r.names);
+            } catch (const std::exception &e) {
+                throw StoreError(fmt::format("{}: {}", path_, e.what()));
+            }
+            f(r);
+        }
+    }
+
+    void ScanDnsZones(int64_t from_hour, int64_t to_hour, const std::function<void(const dns::ZoneHour &)> &f) override {
+        if (SchemaVersion() < 7) return;
+        Statement s(db_, "SELECT record, names, sources FROM dns_zone_hourly WHERE hour BETWEEN ? AND ? ORDER BY hour, zone");
+        s.Bind(1, from_hour).Bind(2, to_hour);
+        while (s.Step()) {
+            dns::ZoneHour z;
+            try {
+                z = dns::ZoneHourFromJsonText(s.Text(0));
+                dns::UnpackHashes(s.Blob(1), z.names);
+                dns::UnpackHashes(s.Blob(2), z.sources);
+            } catch (const std::exception &e) {
+                throw StoreError(fmt::format("{}: {}", path_, e.what()));
+            }
+            f(z);
+        }
     }
 
     void PutResolverProbe(const ResolverProbe &p) override {

@@ -147,7 +147,7 @@ TEST_F(StoreTest, Schema4DayPartsAreRebuiltFromTheHours) {
                      "UPDATE counters_daily SET segment = (SELECT segment FROM counters_hourly h WHERE "
                      "h.dim = 1 AND h.period = 20075 * 24 AND h.sensor_id = counters_daily.sensor_id) "
                      "WHERE dim = 1; "
-                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; PRAGMA user_version = 4;");
+                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; PRAGMA user_version = 4;");
     EXPECT_EQ(store_->SchemaVersion(), 7);
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
     store_->FoldDayParts();
@@ -243,7 +243,7 @@ TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
     EXPECT_EQ(store_->FindFile("00ff")->enrichment, "country: test");
     RewriteAndReopen("ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; "
                      "DROP TABLE signatures; DROP TABLE counters_daily_parts; DROP TABLE source_daily_parts; "
-                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; PRAGMA user_version = 1;");
+                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; PRAGMA user_version = 1;");
     EXPECT_EQ(store_->SchemaVersion(), 7);
     auto back = store_->FindFile("00ff");
     ASSERT_TRUE(back);

@@ -1,0 +1,387 @@
+#include "dns/study.hpp"
+
+#include <fmt/format.h>
+#include <libpsl.h>
+#include <xxhash.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "classify/classifier.hpp"
+#include "decode/decoded_packet.hpp"
+#include "decode/dns.hpp"
+#include "enrich/enrichment.hpp"
+
+namespace darkscope::dns {
+
+void CappedSet::Add(uint64_t h) {
+    auto it = std::lower_bound(hashes.begin(), hashes.end(), h);
+    if (it != hashes.end() && *it == h) return;
+    if (hashes.size() >= CAP) {
+        capped = true;
+        return;
+    }
+    hashes.insert(it, h);
+}
+
+void CappedSet::Merge(const CappedSet &o) {
+    std::vector<uint64_t> out;
+    out.reserve(std::min(hashes.size() + o.hashes.size(), CAP));
+    std::set_union(hashes.begin(), hashes.end(), o.hashes.begin(), o.hashes.end(), std::back_inserter(out));
+    capped = capped || o.capped || out.size() > CAP;
+    if (out.size() > CAP) out.resize(CAP);
+    hashes = std::move(out);
+}
+
+std::string CappedSet::Describe() const { return capped ? fmt::format("{}+", hashes.size()) : fmt::format("{}", hashes.size()); }
+
+uint16_t GapHistogram::BucketOf(TimestampNs gap) {
+    const double us = double(gap) / 1e3;
+    if (us < 1.0) return 0;
+    return uint16_t(1 + std::min(4000.0, std::floor(std::log2(us) * STEPS_PER_DOUBLING)));
+}
+
+void GapHistogram::Add(TimestampNs gap) { ++buckets[BucketOf(gap)]; }
+
+void GapHistogram::Merge(const GapHistogram &o) {
+    for (auto [b, n] : o.buckets) buckets[b] += n;
+}
+
+uint64_t GapHistogram::Count() const {
+    uint64_t n = 0;
+    for (auto &[b, c] : buckets) n += c;
+    return n;
+}
+
+double GapHistogram::MedianSeconds() const {
+    const uint64_t n = Count();
+    if (n == 0) return 0.0;
+    // The lower median: the (n+1)/2-th gap in order.
+    const uint64_t want = (n + 1) / 2;
+    uint64_t seen = 0;
+    for (auto &[b, c] : buckets) {
+        seen += c;
+        if (seen >= want) {
+            if (b == 0) return 0.0;
+            return std::exp2((double(b - 1) + 0.5) / STEPS_PER_DOUBLING) / 1e6;
+        }
+    }
+    return 0.0;
+}
+
+namespace {
+
+void AddExample(std::vector<std::string> &examples, size_t max, const std::string &name) {
+    if (examples.size() >= max || name.empty()) return;
+    if (std::find(examples.begin(), examples.end(), name) == examples.end()) examples.push_back(name);
+}
+
+template <typename Map>
+void AddCounts(Map &into, const Map &from) {
+    for (auto &[k, v] : from) into[k] += v;
+}
+
+uint64_t HashText(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
+
+uint64_t HashAddress(const IpAddress &a) { return XXH3_64bits(a.bytes.data(), a.family == 4 ? 4 : 16) ^ a.family; }
+
+}  // namespace
+
+void SourceDay::Merge(const SourceDay &o) {
+    if (o.Packets() == 0) return;
+    if (Packets() == 0) {
+        const int64_t keep_day = day;
+        *this = o;
+        day = keep_day;
+        return;
+    }
+    // Records of one source come in time order (files and days are read in order); the gap between them is a
+    // gap like any other. Overlapping records (out-of-order files) add no gap rather than a wrong one.
+    if (o.first_ts >= last_ts) gaps.Add(o.first_ts - last_ts);
+    gaps.Merge(o.gaps);
+    queries += o.queries;
+    responses += o.responses;
+    by_port += o.by_port;
+    bytes += o.bytes;
+    answers += o.answers;
+    edns += o.edns;
+    dnssec_ok += o.dnssec_ok;
+    first_ts = std::min(first_ts, o.first_ts);
+    last_ts = std::max(last_ts, o.last_ts);
+    if (!research) research = o.research;
+    AddCounts(qtypes, o.qtypes);
+    AddCounts(rcodes, o.rcodes);
+    names.Merge(o.names);
+    for (auto &e : o.examples) AddExample(examples, EXAMPLES, e);
+}
+
+void ZoneHour::Merge(const ZoneHour &o) {
+    queries += o.queries;
+    responses += o.responses;
+    names.Merge(o.names);
+    sources.Merge(o.sources);
+    AddCounts(rcodes, o.rcodes);
+    for (auto &e : o.examples) AddExample(examples, EXAMPLES, e);
+}
+
+namespace {
+
+// Label boundaries of a presentation-form name: dots not escaped by a backslash ("\." is part of a label).
+std::vector<size_t> LabelStarts(const std::string &name) {
+    std::vector<size_t> starts{0};
+    for (size_t i = 0; i < name.size(); ++i) {
+        if (name[i] == '\\') {
+            ++i;  // the escaped character (or the first digit of \DDD, whose others are digits too)
+        } else if (name[i] == '.' && i + 1 < name.size()) {
+            starts.push_back(i + 1);
+        }
+    }
+    return starts;
+}
+
+}  // namespace
+
+std::string ZoneOf(const std::string &name) {
+    if (name.empty() || name == ".") return ".";
+    std::string n = name;
+    if (n.size() > 1 && n.back() == '.' && (n.size() < 2 || n[n.size() - 2] != '\\')) n.pop_back();
+    // libpsl's built-in list (the one compiled into the Debian package): the same answer on every machine of
+    // one release, with nothing read at run time.
+    if (n.find('\\') == std::string::npos) {
+        if (const char *r = psl_registrable_domain(psl_builtin(), n.c_str())) return r;
+    }
+    const auto starts = LabelStarts(n);
+    return starts.size() <= 2 ? n : n.substr(starts[starts.size() - 2]);
+}
+
+std::string QtypeName(uint16_t t) {
+    switch (t) {
+    case 1: return "A";
+    case 2: return "NS";
+    case 5: return "CNAME";
+    case 6: return "SOA";
+    case 12: return "PTR";
+    case 13: return "HINFO";
+    case 15: return "MX";
+    case 16: return "TXT";
+    case 28: return "AAAA";
+    case 33: return "SRV";
+    case 35: return "NAPTR";
+    case 41: return "OPT";
+    case 43: return "DS";
+    case 46: return "RRSIG";
+    case 47: return "NSEC";
+    case 48: return "DNSKEY";
+    case 64: return "SVCB";
+    case 65: return "HTTPS";
+    case 99: return "SPF";
+    case 252: return "AXFR";
+    case 255: return "ANY";
+    case 256: return "URI";
+    case 257: return "CAA";
+    default: return fmt::format("TYPE{}", t);
+    }
+}
+
+std::string RcodeName(uint16_t r) {
+    static constexpr const char *NAMES[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                                            "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI"};
+    if (r < std::size(NAMES)) return NAMES[r];
+    if (r == 16) return "BADVERS";
+    return fmt::format("RCODE{}", r);
+}
+
+namespace {
+
+using nlohmann::json;
+
+template <typename Map>
+json CountsToJson(const Map &m) {
+    json out = json::array();
+    for (auto &[k, v] : m) out.push_back({k, v});
+    return out;
+}
+
+template <typename Map>
+void CountsFromJson(const json &j, Map &m) {
+    for (auto &pair : j) m[pair.at(0).get<typename Map::key_type>()] += pair.at(1).get<uint64_t>();
+}
+
+}  // namespace
+
+std::string ToJsonText(const SourceDay &s) {
+    json j = {{"day", s.day},          {"address", s.address.ToString()},
+              {"queries", s.queries},  {"responses", s.responses},
+              {"by_port", s.by_port},  {"bytes", s.bytes},
+              {"answers", s.answers},  {"edns", s.edns},
+              {"do", s.dnssec_ok},     {"first_ns", s.first_ts},
+              {"last_ns", s.last_ts},  {"research", s.research},
+              {"gaps", CountsToJson(s.gaps.buckets)}, {"qtypes", CountsToJson(s.qtypes)},
+              {"rcodes", CountsToJson(s.rcodes)},     {"names_capped", s.names.capped},
+              {"examples", s.examples}};
+    return j.dump();
+}
+
+SourceDay SourceDayFromJsonText(std::string_view text) {
+    try {
+        const json j = json::parse(text);
+        SourceDay s;
+        s.day = j.at("day").get<int64_t>();
+        const auto address = IpAddress::Parse(j.at("address").get<std::string>());
+        if (!address) throw std::runtime_error("bad address");
+        s.address = *address;
+        s.queries = j.at("queries").get<uint64_t>();
+        s.responses = j.at("responses").get<uint64_t>();
+        s.by_port = j.at("by_port").get<uint64_t>();
+        s.bytes = j.at("bytes").get<uint64_t>();
+        s.answers = j.at("answers").get<uint64_t>();
+        s.edns = j.at("edns").get<uint64_t>();
+        s.dnssec_ok = j.at("do").get<uint64_t>();
+        s.first_ts = j.at("first_ns").get<int64_t>();
+        s.last_ts = j.at("last_ns").get<int64_t>();
+        s.research = j.at("research").get<uint16_t>();
+        CountsFromJson(j.at("gaps"), s.gaps.buckets);
+        CountsFromJson(j.at("qtypes"), s.qtypes);
+        CountsFromJson(j.at("rcodes"), s.rcodes);
+        s.names.capped = j.at("names_capped").get<bool>();
+        s.examples = j.at("examples").get<std::vector<std::string>>();
+        return s;
+    } catch (const json::exception &e) {
+        throw std::runtime_error(fmt::format("DNS source record: {}", e.what()));
+    }
+}
+
+std::string ToJsonText(const ZoneHour &z) {
+    json j = {{"hour", z.hour},
+              {"zone", z.zone},
+              {"queries", z.queries},
+              {"responses", z.responses},
+              {"rcodes", CountsToJson(z.rcodes)},
+              {"names_capped", z.names.capped},
+              {"sources_capped", z.sources.capped},
+              {"examples", z.examples}};
+    return j.dump();
+}
+
+ZoneHour ZoneHourFromJsonText(std::string_view text) {
+    try {
+        const json j = json::parse(text);
+        ZoneHour z;
+        z.hour = j.at("hour").get<int64_t>();
+        z.zone = j.at("zone").get<std::string>();
+        z.queries = j.at("queries").get<uint64_t>();
+        z.responses = j.at("responses").get<uint64_t>();
+        CountsFromJson(j.at("rcodes"), z.rcodes);
+        z.names.capped = j.at("names_capped").get<bool>();
+        z.sources.capped = j.at("sources_capped").get<bool>();
+        z.examples = j.at("examples").get<std::vector<std::string>>();
+        return z;
+    } catch (const json::exception &e) {
+        throw std::runtime_error(fmt::format("DNS zone record: {}", e.what()));
+    }
+}
+
+std::string PackHashes(const CappedSet &set) {
+    std::string out(set.hashes.size() * 8, '\0');
+    for (size_t i = 0; i < set.hashes.size(); ++i)
+        for (int b = 0; b < 8; ++b) out[i * 8 + b] = char(uint8_t(set.hashes[i] >> (8 * b)));
+    return out;
+}
+
+void UnpackHashes(std::string_view blob, CappedSet &set) {
+    if (blob.size() % 8 != 0 || blob.size() / 8 > CappedSet::CAP)
+        throw std::runtime_error(fmt::format("DNS hash set of {} bytes", blob.size()));
+    set.hashes.resize(blob.size() / 8);
+    for (size_t i = 0; i < set.hashes.size(); ++i) {
+        uint64_t v = 0;
+        for (int b = 7; b >= 0; --b) v = v << 8 | uint8_t(blob[i * 8 + b]);
+        set.hashes[i] = v;
+    }
+    if (!std::is_sorted(set.hashes.begin(), set.hashes.end()))
+        throw std::runtime_error("DNS hash set out of order");
+}
+
+size_t Accumulator::KeyHash::operator()(const std::pair<int64_t, IpAddress> &k) const noexcept {
+    return size_t(HashAddress(k.second) ^ (uint64_t(k.first) * 0x9E3779B97F4A7C15ull));
+}
+
+void Accumulator::Add(const DecodedPacket &pkt, const ClassifiedPacket &cp) {
+    if (cp.dns == DnsVerdict::NOT_DNS || !pkt.src.Valid()) return;
+    ++packets_;
+    const int64_t day = DayOf(pkt.ts);
+    SourceDay &s = sources_[{day, pkt.src}];
+    if (s.Packets() == 0) {
+        s.day = day;
+        s.address = pkt.src;
+        s.first_ts = s.last_ts = pkt.ts;
+        if (enrichment_) s.research = enrichment_->Lookup(pkt.src).research;
+    } else if (pkt.ts >= s.last_ts) {
+        s.gaps.Add(pkt.ts - s.last_ts);
+    }
+    s.first_ts = std::min(s.first_ts, pkt.ts);
+    s.last_ts = std::max(s.last_ts, pkt.ts);
+    (cp.dns_qr ? s.responses : s.queries) += 1;
+    s.bytes += pkt.wire_len;
+    if (cp.dns == DnsVerdict::BY_PORT) {
+        ++s.by_port;
+        return;
+    }
+    DnsMessage m;
+    ParseDns(pkt.payload, pkt.payload_len, m, true);
+    if (m.qr) {
+        s.answers += m.ancount;
+        ++s.rcodes[m.rcode];
+    }
+    if (m.edns) {
+        ++s.edns;
+        if (m.dnssec_ok) ++s.dnssec_ok;
+    }
+    if (!m.has_question) return;
+    ++s.qtypes[m.qtype];
+    std::string name = std::move(m.qname);
+    // Names compare without case (RFC 4343); escapes are digits and punctuation, which lower-casing keeps.
+    for (char &c : name)
+        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+    s.names.Add(HashText(name));
+    AddExample(s.examples, SourceDay::EXAMPLES, name);
+
+    const int64_t hour = HourOf(pkt.ts);
+    std::string zone = ZoneOf(name);
+    ZoneHour &z = zones_[{hour, zone}];
+    if (z.queries + z.responses == 0) {
+        z.hour = hour;
+        z.zone = std::move(zone);
+    }
+    (m.qr ? z.responses : z.queries) += 1;
+    if (m.qr) ++z.rcodes[m.rcode];
+    z.names.Add(HashText(name));
+    z.sources.Add(HashAddress(pkt.src));
+    AddExample(z.examples, ZoneHour::EXAMPLES, name);
+}
+
+std::vector<SourceDay> Accumulator::TakeSources() {
+    std::vector<SourceDay> out;
+    out.reserve(sources_.size());
+    for (auto &[k, v] : sources_) out.push_back(std::move(v));
+    sources_.clear();
+    std::sort(out.begin(), out.end(), [](const SourceDay &a, const SourceDay &b) {
+        if (a.day != b.day) return a.day < b.day;
+        if (a.address.family != b.address.family) return a.address.family < b.address.family;
+        return a.address.bytes < b.address.bytes;
+    });
+    return out;
+}
+
+std::vector<ZoneHour> Accumulator::TakeZones() {
+    std::vector<ZoneHour> out;
+    out.reserve(zones_.size());
+    for (auto &[k, v] : zones_) out.push_back(std::move(v));
+    zones_.clear();
+    return out;
+}
+
+}  // namespace darkscope::dns
