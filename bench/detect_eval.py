@@ -113,6 +113,9 @@ def explains(event, component, slack):
         return event["subject"] in component.get("victims", [])
     if kind == "campaign":
         return component["kind"] == "spoofed-dns" and event["subject"] in component.get("sources", [])
+    if kind == "water-torture":
+        return component["kind"] == "water-torture" and event["subject"] == component.get("zone") and \
+            overlaps(event, component, slack)
     if kind in ("surge", "new-service", "dns-reflection"):
         # Any seeded event changes the series its services and countries are in (a DoS victim's country
         # rises with its backscatter); a background population does only where it begins or ends inside
@@ -129,8 +132,6 @@ def not_expected_reason(c, start, end):
     w0, w1 = ts(c["window"]["start"]), ts(c["window"]["end"])
     if c["shape"] == "ramp-down" or c["kind"] == "dht" and c["shape"] != "flat":
         return "a fall: the detectors look for rises"
-    if c["kind"] == "water-torture":
-        return "water torture needs the query names, parsed by the DNS study (issue 8): not built yet"
     if c["shape"] == "flat" and w0 <= start and w1 >= end:
         return "steady from the first hour to the last: no change inside the scenario to detect"
     if c["kind"] == "backscatter":

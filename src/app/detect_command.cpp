@@ -6,6 +6,7 @@
 
 #include "app/commands.hpp"
 #include "detect/series.hpp"
+#include "detect/water_torture.hpp"
 #include "report/report.hpp"
 #include "store/store.hpp"
 
@@ -23,6 +24,7 @@ struct DetectArgs {
     double min_excess = -1;
     int window = 0;
     bool no_per_sensor = false;
+    detect::WaterTortureOptions water_torture;
     bool dry_run = false;
     bool json = false;
 };
@@ -84,6 +86,14 @@ int RunDetect(const DetectArgs &args) {
                                            options.threshold, options.min_excess, options.min_rise,
                                            options.min_source_rise, options.per_sensor ? ", per sensor too" : ""));
         }
+        // Water torture over the DNS study's zone-hours of the period itself (it needs no history).
+        auto floods = detect::DetectWaterTorture(*store, from_day * 24, to_day * 24 + 23, args.water_torture);
+        found.insert(found.end(), floods.begin(), floods.end());
+        std::stable_sort(found.begin(), found.end(), [](const detect::DetectedEvent &a, const detect::DetectedEvent &b) {
+            return a.start < b.start;
+        });
+        settings.push_back(fmt::format("water torture: >= {} distinct names under a zone in an hour, >= {} of its "
+                                       "messages", args.water_torture.min_names, args.water_torture.min_share));
         if (!args.dry_run) {
             store->Begin();
             const uint64_t removed = store->DeleteDetectedEvents("series", from_ns, to_ns);
@@ -132,6 +142,8 @@ void RegisterDetect(CLI::App &app, int &exit_code) {
         "Defaults per hour: a window of 168 hours, score 6, an excess of at least 20 packets and half\n"
         "the baseline, and 3 more sources than before; per day: 28 days, score 10, 200 packets.\n"
         "--method, --threshold, --min-excess and --window set both passes.\n\n"
+        "Water torture (random-subdomain floods) is found in the DNS study's records per zone and hour:\n"
+        "at least 50 distinct names under one zone in an hour, making at least half of its messages.\n\n"
         "Examples:\n"
         "  darkscope detect                               # every day stored, hourly and daily series\n"
         "  darkscope detect --period 2024Q4 --granularity day\n"
@@ -147,6 +159,13 @@ void RegisterDetect(CLI::App &app, int &exit_code) {
     cmd->add_option("--min-excess", args->min_excess, "Packets above the baseline a period needs (default 20 per hour, 200 per day)");
     cmd->add_option("--window", args->window, "Periods of history in the baseline (default 168 hours, 28 days)");
     cmd->add_flag("--no-per-sensor", args->no_per_sensor, "Score only the sum over all sensors");
+    cmd->add_option("--water-torture-names", args->water_torture.min_names,
+                    "Distinct names under one zone in an hour that make water torture")
+        ->capture_default_str();
+    cmd->add_option("--water-torture-share", args->water_torture.min_share,
+                    "...and the least share of the zone's messages in that hour they must be (0-1)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
     cmd->add_flag("--dry-run", args->dry_run, "Print what would be found; store nothing");
     cmd->add_flag("--json", args->json, "The events found as JSON on stdout");
     cmd->callback([args, &exit_code] { exit_code = RunDetect(*args); });

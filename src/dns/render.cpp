@@ -293,6 +293,7 @@ constexpr std::string_view CHARTS_JS = R"js(
   function scatter(by) {
     var groups = {};
     s.scatter.points.forEach(function (p) {
+      if (p[2] < 2) return;  // one packet: no inter-arrival time
       var key = by === 'role' ? p[5] : (p[4] ? 'research' : p[3]);
       if (!groups[key]) groups[key] = [];
       groups[key].push([Math.max(p[1], 1e-3), p[2], p[0]]);
@@ -378,8 +379,9 @@ std::string StudyToHtml(const ordered_json &s, ReportLang lang, std::string_view
                                          "クエリ: 日別パケット数とユニーク送信元数 (図5-7)"));
             Figure(out, "daily-response", L(lang, "Responses per day: packets and unique sources",
                                             "応答: 日別パケット数とユニーク送信元数"));
-            Figure(out, "scatter-class", L(lang, "Sources: mean inter-arrival time against packets, by resolver class",
-                                           "送信元: 平均到着間隔とパケット数 (リゾルバ種別)"));
+            Figure(out, "scatter-class", L(lang, "Sources: mean inter-arrival time against packets, by resolver class "
+                                                 "(sources of two packets or more)",
+                                           "送信元: 平均到着間隔とパケット数 (リゾルバ種別、2パケット以上の送信元)"));
             Figure(out, "scatter-role", L(lang, "Sources: mean inter-arrival time against packets, queries or responses",
                                           "送信元: 平均到着間隔とパケット数 (クエリ・応答別)"));
         }

@@ -118,6 +118,14 @@ def synth(binary):
             c.true("DNS reflection within an hour of the seeded start",
                    abs(ts(refl[0]["start"]) - ts(comp["open-resolvers-jp"]["window"]["start"])) <= timedelta(hours=1))
 
+        wt = comp["water-torture"]
+        floods = by_kind.get("water-torture", [])
+        c.eq("one water-torture event, on the seeded zone", [e["subject"] for e in floods], [wt["zone"]])
+        if floods:
+            c.eq("water torture starts at the seeded hour", floods[0]["start"], wt["window"]["start"])
+            c.eq("water torture's queries are the seeded event's", floods[0]["evidence"]["queries"], wt["packets"])
+            c.eq("water torture's sources are the seeded event's", floods[0]["sources"], len(wt["sources"]))
+
         # Every surge lies in a seeded event's window (widened by an hour) whose services or countries it names.
         seeded = [x for x in truth["components"] if x["type"] == "event"]
         for e in by_kind.get("surge", []) + by_kind.get("new-service", []):
