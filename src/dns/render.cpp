@@ -117,8 +117,8 @@ std::vector<Table> Tables(const ordered_json &s, ReportLang lang) {
                               Num(r["queries"]), Num(r["responses"]), Seconds(r["mean_interarrival_s"]),
                               Seconds(r["median_interarrival_s"]), r["distinct_names"].get<std::string>(),
                               Counted(r["qtypes"], 3), Joined(r["examples"], 3)});
-        t.note = L(lang, "Median gaps are read from logarithmic buckets (within 4.4%); mean gaps are exact.",
-                   "到着間隔の中央値は対数ビンによる近似 (誤差 4.4% 以内)、平均は厳密値。");
+        t.note = L(lang, "Median gaps are read from logarithmic buckets (within 6.3%); mean gaps are exact.",
+                   "到着間隔の中央値は対数ビンによる近似 (誤差 6.3% 以内)、平均は厳密値。");
         tables.push_back(std::move(t));
     }
     {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -40,9 +41,13 @@ void CappedSet::Merge(const CappedSet &o) {
 std::string CappedSet::Describe() const { return capped ? fmt::format("{}+", hashes.size()) : fmt::format("{}", hashes.size()); }
 
 uint16_t GapHistogram::BucketOf(TimestampNs gap) {
-    const double us = double(gap) / 1e3;
-    if (us < 1.0) return 0;
-    return uint16_t(1 + std::min(4000.0, std::floor(std::log2(us) * STEPS_PER_DOUBLING)));
+    const uint64_t us = gap > 0 ? uint64_t(gap) / 1000 : 0;
+    if (us == 0) return 0;
+    // The doubling (the top bit's place) and the next three bits: eighths of the doubling, without a logarithm
+    // on the per-packet path.
+    const int e = std::bit_width(us) - 1;
+    const uint64_t m = e >= 3 ? (us >> (e - 3)) & 7 : (us << (3 - e)) & 7;
+    return uint16_t(1 + e * STEPS_PER_DOUBLING + int(m));
 }
 
 void GapHistogram::Add(TimestampNs gap) { ++buckets[BucketOf(gap)]; }
@@ -67,7 +72,8 @@ double GapHistogram::MedianSeconds() const {
         seen += c;
         if (seen >= want) {
             if (b == 0) return 0.0;
-            return std::exp2((double(b - 1) + 0.5) / STEPS_PER_DOUBLING) / 1e6;
+            const int e = (b - 1) / STEPS_PER_DOUBLING, m = (b - 1) % STEPS_PER_DOUBLING;
+            return std::ldexp(1.0 + (m + 0.5) / STEPS_PER_DOUBLING, e) / 1e6;
         }
     }
     return 0.0;

@@ -40,9 +40,10 @@ struct CappedSet {
     std::string Describe() const;
 };
 
-/// Gaps between consecutive packets of a source, in logarithmic buckets of 1/8 of a power of two of
-/// microseconds (a bucket's width is 9% of its value): the median comes out within 4.4% and merges exactly
-/// across files and days, where keeping every timestamp would not fit a month of a busy source.
+/// Gaps between consecutive packets of a source, in buckets of one eighth of a doubling of microseconds
+/// ([2^e (1 + m/8), 2^e (1 + (m+1)/8)) µs): the median comes out within 6.3% (half the widest bucket, at
+/// m = 0) and merges exactly across files and days, where keeping every timestamp would not fit a month of a
+/// busy source.
 struct GapHistogram {
     static constexpr int STEPS_PER_DOUBLING = 8;
     std::map<uint16_t, uint64_t> buckets;

@@ -22,6 +22,7 @@
 #include "classify/traffic_class.hpp"
 #include "common/time.hpp"
 #include "detect/event.hpp"
+#include "dns/study.hpp"
 #include "enrich/country.hpp"
 #include "report/iana.hpp"
 #include "signature/category.hpp"
@@ -471,6 +472,52 @@ static json PhenomenaJson(Store &store, const ReportPeriod &cur, const std::set<
     return {{"detectors_run", !runs_json.empty()}, {"runs", runs_json}, {"counts", counts}, {"events", events}};
 }
 
+// The DNS study's part of the report (seed 004): packets and sources of open and non-open resolvers, summed in
+// SQL, and the zones with the most messages, with the names as parsed (the writers escape them). All sensors:
+// the study's records are not kept per sensor.
+static json DnsStudyJson(Store &store, const ReportPeriod &cur, bool exclude_research, size_t top) {
+    const auto split = store.SumDnsSources(cur.from_day, cur.to_day, exclude_research);
+    json st;
+    for (int open = 1; open >= 0; --open)
+        st[open ? "open" : "non_open"] = {{"queries", split.queries[open]},
+                                          {"responses", split.responses[open]},
+                                          {"sources", split.sources[open]}};
+    st["probed_sources"] = split.probed_sources;
+    struct Zone {
+        uint64_t queries = 0, responses = 0;
+        dns::CappedSet names, sources;
+        std::vector<std::string> examples;
+    };
+    std::map<std::string, Zone> zones;
+    store.ScanDnsZones(cur.from_day * 24, cur.to_day * 24 + 23, [&](const dns::ZoneHour &z) {
+        Zone &t = zones[z.zone];
+        t.queries += z.queries;
+        t.responses += z.responses;
+        t.names.Merge(z.names);
+        t.sources.Merge(z.sources);
+        for (auto &e : z.examples)
+            if (t.examples.size() < 2 && std::find(t.examples.begin(), t.examples.end(), e) == t.examples.end())
+                t.examples.push_back(e);
+    });
+    std::vector<std::pair<const std::string *, const Zone *>> order;
+    for (auto &[name, z] : zones) order.emplace_back(&name, &z);
+    std::stable_sort(order.begin(), order.end(), [](auto &a, auto &b) {
+        return a.second->queries + a.second->responses > b.second->queries + b.second->responses;
+    });
+    json rows = json::array();
+    for (size_t i = 0; i < order.size() && i < top; ++i) {
+        const Zone &z = *order[i].second;
+        rows.push_back({{"zone", *order[i].first},
+                        {"queries", z.queries},
+                        {"responses", z.responses},
+                        {"distinct_names", z.names.Describe()},
+                        {"sources", z.sources.Describe()},
+                        {"examples", z.examples}});
+    }
+    st["top_zones"] = rows;
+    return st;
+}
+
 json BuildReport(Store &store, const ReportOptions &options) {
     const ReportPeriod &cur = options.period;
     const ReportPeriod prev = options.compare ? *options.compare : PreviousReportPeriod(cur);
@@ -834,6 +881,7 @@ json BuildReport(Store &store, const ReportOptions &options) {
         d["responses_by_region"] = RowsJson(
             table_of(pick(countries_now, 3), pick(countries_then, 3), CountryKeyName, nullptr, true, true).rows, true);
         d["classified_by_port"] = services.dns_by_port;
+        d["study"] = DnsStudyJson(store, cur, options.exclude_research, options.top);
         j["dns"] = std::move(d);
     }
 

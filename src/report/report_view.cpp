@@ -495,6 +495,37 @@ ViewSection DnsSection(const json &report, ReportLang lang, int64_t top) {
     AddTable(s, RankTable(At(dns, "responses_by_region"), std::string(Label("dns_by_region", lang)),
                           Label("region", lang), KeyStyle::REGION, lang, top),
              lang);
+    const json &study = At(dns, "study");
+    if (study.is_object()) {
+        const bool ja = lang == ReportLang::JA;
+        for (const auto &[field, label] : {std::pair{"open", "dns_study_open"}, std::pair{"non_open", "dns_study_non_open"}}) {
+            const json &c = At(study, field);
+            const auto n = [&](const char *k) { return FormatNumber(double(At(c, k).get<uint64_t>()), 0); };
+            s.blocks.push_back(Paragraph(
+                ja ? fmt::format("{}問い合わせ{}件、応答{}件、送信元{}件。", Label(label, lang), n("queries"),
+                                 n("responses"), n("sources"))
+                   : fmt::format("{}{} queries and {} responses from {} sources.", Label(label, lang), n("queries"),
+                                 n("responses"), n("sources"))));
+        }
+        s.blocks.push_back(Paragraph(fmt::format(
+            "{}{}{}", Label("dns_study_probed", lang),
+            FormatNumber(double(At(study, "probed_sources").get<uint64_t>()), 0),
+            ja ? "（darkscope probe resolvers による。論文の表は darkscope dns）。"
+               : " (from darkscope probe resolvers; darkscope dns prints the paper's tables).")));
+        ViewTable t;
+        t.caption = std::string(Label("dns_study_zones", lang));
+        t.header = {std::string(Label("zone", lang)), std::string(Label("queries", lang)),
+                    std::string(Label("responses", lang)), std::string(Label("distinct_names", lang)),
+                    std::string(Label("unique_sources", lang)), std::string(Label("name_examples", lang))};
+        for (const json &z : At(study, "top_zones")) {
+            std::string examples;
+            for (const json &e : z.at("examples")) examples += (examples.empty() ? "" : ", ") + e.get<std::string>();
+            t.rows.push_back({z.at("zone").get<std::string>(), FormatNumber(double(z.at("queries").get<uint64_t>()), 0),
+                              FormatNumber(double(z.at("responses").get<uint64_t>()), 0),
+                              z.at("distinct_names").get<std::string>(), z.at("sources").get<std::string>(), examples});
+        }
+        AddTable(s, std::move(t), lang);
+    }
     return s;
 }
 

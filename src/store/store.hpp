@@ -233,6 +233,16 @@ public:
     /// The DNS study's per-source day records in [from_day, to_day], by day then address. None from a store
     /// older than the table.
     virtual void ScanDnsSources(int64_t from_day, int64_t to_day, const std::function<void(const dns::SourceDay &)> &f) = 0;
+    /// The DNS study's sums over [from_day, to_day] by the latest resolver verdict of each source ([0] non-open,
+    /// [1] open), in SQL without reading the records: what the report shows of a quarter. Unique sources are
+    /// distinct over the whole range.
+    struct DnsSplit {
+        uint64_t queries[2] = {0, 0};
+        uint64_t responses[2] = {0, 0};
+        uint64_t sources[2] = {0, 0};
+        uint64_t probed_sources = 0;  // sources with any resolver verdict
+    };
+    virtual DnsSplit SumDnsSources(int64_t from_day, int64_t to_day, bool exclude_research) = 0;
     /// The per-zone hour records in [from_hour, to_hour], by hour then zone.
     virtual void ScanDnsZones(int64_t from_hour, int64_t to_hour, const std::function<void(const dns::ZoneHour &)> &f) = 0;
     /// Union of destinations seen by a sensor over [from_day, to_day] (implicit sensors only).

@@ -183,6 +183,7 @@ constexpr const char *MIGRATIONS[] = {
     CREATE TABLE dns_source_daily (
         day INTEGER NOT NULL, address TEXT NOT NULL,
         queries INTEGER NOT NULL, responses INTEGER NOT NULL,
+        research INTEGER NOT NULL,       -- research_names id, 0 none
         record TEXT NOT NULL, names BLOB NOT NULL,
         PRIMARY KEY (day, address)
     ) WITHOUT ROWID;
@@ -432,8 +433,8 @@ public:
 
     void MergeDnsSources(const std::vector<dns::SourceDay> &sources) override {
         Statement &get = Cached("SELECT record, names FROM dns_source_daily WHERE day = ? AND address = ?");
-        Statement &put = Cached("INSERT OR REPLACE INTO dns_source_daily(day, address, queries, responses, record, names) "
-                                "VALUES(?,?,?,?,?,?)");
+        Statement &put = Cached("INSERT OR REPLACE INTO dns_source_daily(day, address, queries, responses, research, "
+                                "record, names) VALUES(?,?,?,?,?,?,?)");
         for (const auto &s : sources) {
             const std::string address = s.address.ToString();
             dns::SourceDay merged = s;
@@ -451,7 +452,7 @@ public:
             }
             get.Reset();
             put.Bind(1, s.day).Bind(2, address).Bind(3, int64_t(merged.queries)).Bind(4, int64_t(merged.responses));
-            put.Bind(5, dns::ToJsonText(merged)).BindBlob(6, dns::PackHashes(merged.names));
+            put.Bind(5, int64_t(merged.research)).Bind(6, dns::ToJsonText(merged)).BindBlob(7, dns::PackHashes(merged.names));
             put.Run();
         }
     }
@@ -476,6 +477,30 @@ public:
             put.BindBlob(7, dns::PackHashes(merged.sources));
             put.Run();
         }
+    }
+
+    DnsSplit SumDnsSources(int64_t from_day, int64_t to_day, bool exclude_research) override {
+        DnsSplit out;
+        if (SchemaVersion() < 7) return out;
+        // The latest verdict per address, as LatestResolverProbes takes it.
+        Statement s(db_, "WITH latest AS (SELECT address, status FROM resolver_probes r WHERE id = (SELECT id FROM "
+                         "resolver_probes q WHERE q.address = r.address ORDER BY probed_at DESC, id DESC LIMIT 1)) "
+                         "SELECT coalesce(l.status = 'open', 0), sum(d.queries), sum(d.responses), "
+                         "count(DISTINCT d.address), count(l.address) FROM dns_source_daily d "
+                         "LEFT JOIN latest l ON l.address = d.address "
+                         "WHERE d.day BETWEEN ? AND ? AND (? = 0 OR d.research = 0) GROUP BY 1");
+        s.Bind(1, from_day).Bind(2, to_day).Bind(3, int64_t(exclude_research));
+        while (s.Step()) {
+            const int open = s.Int(0) ? 1 : 0;
+            out.queries[open] = uint64_t(s.Int(1));
+            out.responses[open] = uint64_t(s.Int(2));
+            out.sources[open] = uint64_t(s.Int(3));
+        }
+        Statement probed(db_, "SELECT count(DISTINCT d.address) FROM dns_source_daily d WHERE d.day BETWEEN ? AND ? "
+                              "AND (? = 0 OR d.research = 0) AND d.address IN (SELECT address FROM resolver_probes)");
+        probed.Bind(1, from_day).Bind(2, to_day).Bind(3, int64_t(exclude_research));
+        if (probed.Step()) out.probed_sources = uint64_t(probed.Int(0));
+        return out;
     }
 
     void ScanDnsSources(int64_t from_day, int64_t to_day, const std::function<void(const dns::SourceDay &)> &f) override {
