@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -57,7 +58,7 @@ int RunDns(const DnsArgs &args) {
         options.from_day = days->first;
         options.to_day = days->second;
         options.exclude_research = args.exclude_research;
-        options.top = args.top;
+        options.top = args.top == 0 ? SIZE_MAX : args.top;
         const auto study = dns::BuildStudy(*store, options);
 
         if (args.format == "csv") {
@@ -128,7 +129,7 @@ void RegisterDns(CLI::App &app, int &exit_code) {
     cmd->add_option("--to", args->to, "Last day, inclusive");
     cmd->add_option("--format", args->format, "text, html, md, json or csv (a folder of files)")->capture_default_str();
     cmd->add_option("--lang", args->lang, "en or ja")->capture_default_str();
-    cmd->add_option("--top", args->top, "Rows of the top-source and top-zone tables")->capture_default_str();
+    cmd->add_option("--top", args->top, "Rows of the top-source and top-zone tables (0: all)")->capture_default_str();
     cmd->add_flag("--exclude-research", args->exclude_research,
                   "Leave out sources labelled research scanners (by AS, network or reverse DNS)");
     cmd->add_option("-o,--output", args->output, "Output file (folder for csv); default: standard output");
