@@ -219,17 +219,64 @@ void CountsFromJson(const json &j, Map &m) {
 
 }  // namespace
 
+namespace {
+
+// JSON text for the store, written directly: a day of a busy telescope writes tens of thousands of these at the
+// end of a file, and building a json object for each cost more than the rest of the DNS study's fold.
+void AppendJsonString(std::string &out, std::string_view v) {
+    out += '"';
+    for (unsigned char c : v) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += char(c);
+        } else if (c < 0x20) {
+            out += fmt::format("\\u{:04x}", c);
+        } else {
+            out += char(c);
+        }
+    }
+    out += '"';
+}
+
+template <typename Map>
+void AppendCounts(std::string &out, const Map &m) {
+    out += '[';
+    bool first = true;
+    for (auto &[k, v] : m) {
+        fmt::format_to(std::back_inserter(out), "{}[{},{}]", first ? "" : ",", k, v);
+        first = false;
+    }
+    out += ']';
+}
+
+void AppendStrings(std::string &out, const std::vector<std::string> &list) {
+    out += '[';
+    for (size_t i = 0; i < list.size(); ++i) {
+        if (i) out += ',';
+        AppendJsonString(out, list[i]);
+    }
+    out += ']';
+}
+
+}  // namespace
+
 std::string ToJsonText(const SourceDay &s) {
-    json j = {{"day", s.day},          {"address", s.address.ToString()},
-              {"queries", s.queries},  {"responses", s.responses},
-              {"by_port", s.by_port},  {"bytes", s.bytes},
-              {"answers", s.answers},  {"edns", s.edns},
-              {"do", s.dnssec_ok},     {"first_ns", s.first_ts},
-              {"last_ns", s.last_ts},  {"research", s.research},
-              {"gaps", CountsToJson(s.gaps.buckets)}, {"qtypes", CountsToJson(s.qtypes)},
-              {"rcodes", CountsToJson(s.rcodes)},     {"names_capped", s.names.capped},
-              {"examples", s.examples}};
-    return j.dump();
+    std::string out;
+    out.reserve(256);
+    fmt::format_to(std::back_inserter(out),
+                   "{{\"day\":{},\"address\":\"{}\",\"queries\":{},\"responses\":{},\"by_port\":{},\"bytes\":{},"
+                   "\"answers\":{},\"edns\":{},\"do\":{},\"first_ns\":{},\"last_ns\":{},\"research\":{},\"gaps\":",
+                   s.day, s.address.ToString(), s.queries, s.responses, s.by_port, s.bytes, s.answers, s.edns,
+                   s.dnssec_ok, s.first_ts, s.last_ts, s.research);
+    AppendCounts(out, s.gaps.buckets);
+    out += ",\"qtypes\":";
+    AppendCounts(out, s.qtypes);
+    out += ",\"rcodes\":";
+    AppendCounts(out, s.rcodes);
+    fmt::format_to(std::back_inserter(out), ",\"names_capped\":{},\"examples\":", s.names.capped);
+    AppendStrings(out, s.examples);
+    out += '}';
+    return out;
 }
 
 SourceDay SourceDayFromJsonText(std::string_view text) {
@@ -315,61 +362,123 @@ size_t Accumulator::KeyHash::operator()(const std::pair<int64_t, IpAddress> &k) 
     return size_t(HashAddress(k.second) ^ (uint64_t(k.first) * 0x9E3779B97F4A7C15ull));
 }
 
+size_t Accumulator::ZoneKeyHash::operator()(const std::pair<int64_t, uint64_t> &k) const noexcept {
+    return size_t(k.second ^ (uint64_t(k.first) * 0x9E3779B97F4A7C15ull));
+}
+
 void Accumulator::Add(const DecodedPacket &pkt, const ClassifiedPacket &cp) {
     if (cp.dns == DnsVerdict::NOT_DNS || !pkt.src.Valid()) return;
     ++packets_;
-    const int64_t day = DayOf(pkt.ts);
-    SourceDay &s = sources_[{day, pkt.src}];
-    if (s.Packets() == 0) {
-        s.day = day;
-        s.address = pkt.src;
-        s.first_ts = s.last_ts = pkt.ts;
-        if (enrichment_) s.research = enrichment_->Lookup(pkt.src).research;
-    } else if (pkt.ts >= s.last_ts) {
-        s.gaps.Add(pkt.ts - s.last_ts);
-    }
-    s.first_ts = std::min(s.first_ts, pkt.ts);
-    s.last_ts = std::max(s.last_ts, pkt.ts);
-    (cp.dns_qr ? s.responses : s.queries) += 1;
-    s.bytes += pkt.wire_len;
+    Record r;
+    r.ts = pkt.ts;
+    r.day = DayOf(pkt.ts);
+    r.src = pkt.src;
+    r.wire_len = pkt.wire_len;
+    r.flags = uint8_t(cp.dns_qr ? RESPONSE : 0);
     if (cp.dns == DnsVerdict::BY_PORT) {
-        ++s.by_port;
-        return;
-    }
-    DnsMessage m;
-    ParseDns(pkt.payload, pkt.payload_len, m, true);
-    if (m.qr) {
-        s.answers += m.ancount;
-        ++s.rcodes[m.rcode];
-    }
-    if (m.edns) {
-        ++s.edns;
-        if (m.dnssec_ok) ++s.dnssec_ok;
-    }
-    if (!m.has_question) return;
-    ++s.qtypes[m.qtype];
-    std::string name = std::move(m.qname);
-    // Names compare without case (RFC 4343); escapes are digits and punctuation, which lower-casing keeps.
-    for (char &c : name)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    s.names.Add(HashText(name));
-    AddExample(s.examples, SourceDay::EXAMPLES, name);
+        r.flags |= BY_PORT;
+    } else {
+        DnsMessage m;
+        ParseDns(pkt.payload, pkt.payload_len, m, true);
+        r.flags |= PARSED;
+        if (m.qr) {
+            r.rcode = m.rcode;
+            r.answers = m.ancount;
+        }
+        if (m.edns) r.flags |= EDNS;
+        if (m.dnssec_ok) r.flags |= DNSSEC_OK;
+        if (m.has_question) {
+            r.flags |= QUESTION;
+            r.qtype = m.qtype;
+            std::string &name = m.qname;
+            // Names compare without case (RFC 4343); escapes are digits and punctuation, which lower-casing keeps.
+            for (char &c : name)
+                if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+            r.name_hash = HashText(name);
+            r.name_offset = uint32_t(names_.size());
+            r.name_length = uint16_t(name.size());
+            names_ += name;
 
-    const int64_t hour = HourOf(pkt.ts);
-    std::string zone = ZoneOf(name);
-    ZoneHour &z = zones_[{hour, zone}];
-    if (z.queries + z.responses == 0) {
-        z.hour = hour;
-        z.zone = std::move(zone);
+            const int64_t hour = HourOf(pkt.ts);
+            std::string zone = ZoneOf(name);
+            ZoneHour &z = zones_[{hour, HashText(zone)}];
+            if (z.queries + z.responses == 0) {
+                z.hour = hour;
+                z.zone = std::move(zone);
+            }
+            (m.qr ? z.responses : z.queries) += 1;
+            if (m.qr) ++z.rcodes[m.rcode];
+            z.names.Add(r.name_hash);
+            z.sources.Add(HashAddress(pkt.src));
+            AddExample(z.examples, ZoneHour::EXAMPLES, name);
+        }
     }
-    (m.qr ? z.responses : z.queries) += 1;
-    if (m.qr) ++z.rcodes[m.rcode];
-    z.names.Add(HashText(name));
-    z.sources.Add(HashAddress(pkt.src));
-    AddExample(z.examples, ZoneHour::EXAMPLES, name);
+    records_.push_back(r);
+    // The name arena's offsets are 32-bit: flush well before 4 GiB of names.
+    if (records_.size() >= FLUSH_RECORDS || names_.size() > (size_t(1) << 30)) [[unlikely]] Fold();
+}
+
+void Accumulator::Fold() {
+    // By day, source and time: each source-day's records become one piece, its gaps in order.
+    std::sort(records_.begin(), records_.end(), [](const Record &x, const Record &y) {
+        if (x.day != y.day) return x.day < y.day;
+        if (x.src.family != y.src.family) return x.src.family < y.src.family;
+        if (x.src.bytes != y.src.bytes) return x.src.bytes < y.src.bytes;
+        return x.ts < y.ts;
+    });
+    std::vector<uint64_t> hashes;
+    for (size_t i = 0; i < records_.size();) {
+        size_t j = i;
+        const Record &first = records_[i];
+        const int64_t day = first.day;
+        while (j < records_.size() && records_[j].day == day && records_[j].src == first.src) ++j;
+        SourceDay piece;
+        piece.day = day;
+        piece.address = first.src;
+        piece.first_ts = first.ts;
+        piece.last_ts = records_[j - 1].ts;
+        hashes.clear();
+        for (size_t k = i; k < j; ++k) {
+            const Record &r = records_[k];
+            if (k > i) piece.gaps.Add(r.ts - records_[k - 1].ts);
+            (r.flags & RESPONSE ? piece.responses : piece.queries) += 1;
+            piece.bytes += r.wire_len;
+            if (r.flags & BY_PORT) ++piece.by_port;
+            if ((r.flags & PARSED) && (r.flags & RESPONSE)) {
+                piece.answers += r.answers;
+                ++piece.rcodes[r.rcode];
+            }
+            if (r.flags & EDNS) ++piece.edns;
+            if (r.flags & DNSSEC_OK) ++piece.dnssec_ok;
+            if (r.flags & QUESTION) {
+                ++piece.qtypes[r.qtype];
+                hashes.push_back(r.name_hash);
+                if (piece.examples.size() < SourceDay::EXAMPLES)
+                    AddExample(piece.examples, SourceDay::EXAMPLES, names_.substr(r.name_offset, r.name_length));
+            }
+        }
+        std::sort(hashes.begin(), hashes.end());
+        hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+        if (hashes.size() > CappedSet::CAP) {
+            hashes.resize(CappedSet::CAP);
+            piece.names.capped = true;
+        }
+        piece.names.hashes = hashes;
+        auto [slot, fresh] = sources_.try_emplace({day, first.src});
+        if (fresh) {
+            slot->second = std::move(piece);
+            if (enrichment_) slot->second.research = enrichment_->Lookup(first.src).research;
+        } else {
+            slot->second.Merge(piece);
+        }
+        i = j;
+    }
+    records_.clear();
+    names_.clear();
 }
 
 std::vector<SourceDay> Accumulator::TakeSources() {
+    Fold();
     std::vector<SourceDay> out;
     out.reserve(sources_.size());
     for (auto &[k, v] : sources_) out.push_back(std::move(v));
@@ -387,6 +496,8 @@ std::vector<ZoneHour> Accumulator::TakeZones() {
     out.reserve(zones_.size());
     for (auto &[k, v] : zones_) out.push_back(std::move(v));
     zones_.clear();
+    std::sort(out.begin(), out.end(),
+              [](const ZoneHour &a, const ZoneHour &b) { return a.hour != b.hour ? a.hour < b.hour : a.zone < b.zone; });
     return out;
 }
 

@@ -435,8 +435,24 @@ public:
         Statement &get = Cached("SELECT record, names FROM dns_source_daily WHERE day = ? AND address = ?");
         Statement &put = Cached("INSERT OR REPLACE INTO dns_source_daily(day, address, queries, responses, research, "
                                 "record, names) VALUES(?,?,?,?,?,?,?)");
+        // A day not stored yet (the common case: files in time order) has nothing to merge with: no lookups.
+        Statement &any = Cached("SELECT 1 FROM dns_source_daily WHERE day = ? LIMIT 1");
+        int64_t checked_day = INT64_MIN;
+        bool day_stored = false;
         for (const auto &s : sources) {
+            if (s.day != checked_day) {
+                any.Bind(1, s.day);
+                day_stored = any.Step();
+                any.Reset();
+                checked_day = s.day;
+            }
             const std::string address = s.address.ToString();
+            if (!day_stored) {
+                put.Bind(1, s.day).Bind(2, address).Bind(3, int64_t(s.queries)).Bind(4, int64_t(s.responses));
+                put.Bind(5, int64_t(s.research)).Bind(6, dns::ToJsonText(s)).BindBlob(7, dns::PackHashes(s.names));
+                put.Run();
+                continue;
+            }
             dns::SourceDay merged = s;
             get.Bind(1, s.day).Bind(2, address);
             if (get.Step()) {
