@@ -86,6 +86,7 @@ int RunDetect(const DetectArgs &args) {
                                            options.threshold, options.min_excess, options.min_rise,
                                            options.min_source_rise, options.per_sensor ? ", per sensor too" : ""));
         }
+        detect::AddTopReflectors(*store, found);
         // Water torture over the DNS study's zone-hours of the period itself (it needs no history).
         auto floods = detect::DetectWaterTorture(*store, from_day * 24, to_day * 24 + 23, args.water_torture);
         found.insert(found.end(), floods.begin(), floods.end());

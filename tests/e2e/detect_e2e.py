@@ -115,6 +115,9 @@ def synth(binary):
         c.eq("one DNS reflection event", len(refl), 1)
         if refl:
             c.eq("DNS reflection at cloud-1 only", refl[0]["sensors"], ["cloud-1"])
+            reflectors = [x["address"] for x in refl[0]["top_sources"]]
+            c.true(f"DNS reflection's top reflectors are the seeded open resolvers ({reflectors})",
+                   reflectors and set(reflectors) <= set(comp["open-resolvers-jp"]["sources"]))
             c.true("DNS reflection within an hour of the seeded start",
                    abs(ts(refl[0]["start"]) - ts(comp["open-resolvers-jp"]["window"]["start"])) <= timedelta(hours=1))
 
