@@ -21,5 +21,7 @@ void RegisterEnrich(CLI::App &app, int &exit_code);
 void RegisterReport(CLI::App &app, int &exit_code);
 void RegisterEvents(CLI::App &app, int &exit_code);
 void RegisterDetect(CLI::App &app, int &exit_code);
+void RegisterProbe(CLI::App &app, int &exit_code);
+void RegisterDns(CLI::App &app, int &exit_code);
 
 }  // namespace darkscope::app

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "app/commands.hpp"
+#include "common/terminal.hpp"
 #include "report/report.hpp"
 #include "store/store.hpp"
 
@@ -23,17 +24,6 @@ struct EventsArgs {
 int Usage(const std::string &message) {
     fmt::print(stderr, "darkscope events: {}\n", message);
     return EXIT_USAGE;
-}
-
-// Subjects and evidence may one day hold names taken from packets (water torture's zones): a terminal
-// must never receive their control bytes.
-std::string TerminalSafe(std::string_view text) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (c < 0x20 || c == 0x7F) out += fmt::format("\\x{:02x}", c);
-        else out += char(c);
-    }
-    return out;
 }
 
 std::string Magnitude(const detect::DetectedEvent &e) {

@@ -39,6 +39,8 @@ int main(int argc, char **argv) {
     darkscope::app::RegisterReport(app, exit_code);
     darkscope::app::RegisterDetect(app, exit_code);
     darkscope::app::RegisterEvents(app, exit_code);
+    darkscope::app::RegisterProbe(app, exit_code);
+    darkscope::app::RegisterDns(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "common/terminal.hpp"
 #include "report/html.hpp"
 #include "report/markdown.hpp"
 #include "report/report.hpp"
@@ -15,6 +16,8 @@ namespace {
 using nlohmann::ordered_json;
 
 struct Table {
+    Table(std::string id_, std::string caption_, std::vector<std::string> header_)
+        : id(std::move(id_)), caption(std::move(caption_)), header(std::move(header_)) {}
     std::string id;  // CSV file name
     std::string caption;
     std::vector<std::string> header;
@@ -161,16 +164,6 @@ std::string Summary(const ordered_json &s, ReportLang lang) {
     return text;
 }
 
-// Terminals get no control bytes; names are already ASCII presentation form, this guards the rest.
-std::string TerminalSafe(std::string_view text) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (c < 0x20 || c == 0x7F) out += fmt::format("\\x{:02x}", c);
-        else out += char(c);
-    }
-    return out;
-}
-
 size_t Width(std::string_view s) {
     size_t w = 0;
     for (size_t i = 0; i < s.size(); ++i) {
@@ -248,13 +241,6 @@ figure { margin: 8px 0 14px; break-inside: avoid } figcaption { font-weight: bol
 @media print { body { padding: 0 } }
 )css";
 
-constexpr std::string_view ERROR_TRAP = R"js(
-window.__darkscopeErrors = [];
-window.onerror = function (message, source, line, column) {
-  window.__darkscopeErrors.push(String(message) + ' (' + line + ':' + column + ')');
-  if (document.body) document.body.dataset.errors = window.__darkscopeErrors.join('\n');
-};
-)js";
 
 // Figures 5-7 (unique sources against packets per day) and the scatter plots of the paper, from the embedded
 // study; names reach ECharts as data only.
@@ -364,7 +350,7 @@ std::string StudyToHtml(const ordered_json &s, ReportLang lang, std::string_view
     std::string out = fmt::format("<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n"
                                   "<style>{}</style>\n</head>\n<body>\n<script>{}</script>\n",
                                   ReportLangCode(lang), HtmlEscape(L(lang, "darkscope DNS study", "darkscope DNS 調査")), STYLE,
-                                  ERROR_TRAP);
+                                  HTML_ERROR_TRAP);
     out += "<h1>" + HtmlEscape(L(lang, "DNS study", "DNS 調査")) + "</h1>\n<p>" + HtmlEscape(Summary(s, lang)) + "</p>\n";
     if (echarts_js.empty())
         out += "<p class=\"note\">" +

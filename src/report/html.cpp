@@ -6,6 +6,14 @@
 
 namespace darkscope {
 
+const std::string_view HTML_ERROR_TRAP = R"js(
+window.__darkscopeErrors = [];
+window.onerror = function (message, source, line, column) {
+  window.__darkscopeErrors.push(String(message) + ' (' + line + ':' + column + ')');
+  if (document.body) document.body.dataset.errors = window.__darkscopeErrors.join('\n');
+};
+)js";
+
 namespace {
 
 // Print on A4; charts as wide as the printed page on screen too, so that what prints is what shows.
@@ -31,15 +39,7 @@ figcaption { font-weight: bold; font-size: 9.5pt }
 @media print { body { padding: 0 } h2 { margin-top: 12px } }
 )css";
 
-// First in <body>: every error (in the chart library too) is kept where a headless browser's --dump-dom
-// shows it.
-constexpr std::string_view ERROR_TRAP = R"js(
-window.__darkscopeErrors = [];
-window.onerror = function (message, source, line, column) {
-  window.__darkscopeErrors.push(String(message) + ' (' + line + ':' + column + ')');
-  if (document.body) document.body.dataset.errors = window.__darkscopeErrors.join('\n');
-};
-)js";
+
 
 // Draws each .chart-box from the embedded report; maps fields to series and nothing more (every number
 // is the report's). Text reaches ECharts as data and the tooltips render as rich text, never as HTML.
@@ -157,7 +157,8 @@ constexpr std::string_view CHARTS_JS = R"js(
     },
     'dns-series': function () {
       return pair(get(report, ['dns', 'series']), [['queries', L.queries], ['responses', L.responses]]);
-    }
+    },
+    'flow': function () { return flowChart(list(report.flow)); }
   };
   // An event's own curve (docs/detectors.md): evidence.series (hours or days of the scored series) or
   // evidence.profile (the stream detectors' packets per step), with the baseline as a line where there is one.
@@ -286,7 +287,7 @@ std::string ReportToHtml(const nlohmann::json &report, ReportLang lang, std::str
     out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
     out += "<title>" + HtmlEscape(view.title) + " — " + HtmlEscape(view.subtitle) + "</title>\n";
     out += "<style>" + std::string(CSS) + "</style>\n</head>\n<body>\n";
-    out += "<script>" + std::string(ERROR_TRAP) + "</script>\n";
+    out += "<script>" + std::string(HTML_ERROR_TRAP) + "</script>\n";
     out += "<h1>" + HtmlEscape(view.title) + "</h1>\n<p class=\"subtitle\">" + HtmlEscape(view.subtitle) + "</p>\n";
     if (echarts_js.empty()) out += "<p class=\"note\">" + HtmlEscape(Label("chart_unavailable", lang)) + "</p>\n";
     for (const detail::ViewSection &section : view.sections) {

@@ -28,6 +28,10 @@ std::string ReportToHtml(const nlohmann::json &report, ReportLang lang, std::str
 /// tree's data/web, else ./data/web. nullopt when the file is not there.
 std::optional<std::filesystem::path> EchartsPath();
 
+/// The script a page runs first in <body>: every error (in the chart library too) lands in
+/// window.__darkscopeErrors and in <body data-errors>, where a headless browser's --dump-dom shows it.
+extern const std::string_view HTML_ERROR_TRAP;
+
 /// & < > " ' as character references.
 std::string HtmlEscape(std::string_view text);
 /// JSON text safe inside <script type="application/json">: < > & U+2028 U+2029 as \u escapes.

@@ -91,6 +91,7 @@ constexpr LabelText LABELS[] = {
      "各センサー群の全パケットに占める比率。小数点第二位で四捨五入しているため、合計が100%にならないことがある。"},
     {"key", "Key", "項目"},
     {"region_service_mix", "Destination ports of the top source regions", "発信元国・地域別上位のポート別比率"},
+    {"flow", "Flow from the top source regions to the sensors (packets)", "発信元国・地域からセンサーへの流れ（パケット数）"},
     {"services_share", "Destination ports (share)", "宛先ポート（比率）"},
     {"backscatter", "DoS attack victims (backscatter)", "DoS攻撃被害観測状況"},
     {"backscatter_what", "SYN/ACK and RST/ACK packets", "SYN/ACK及びRST/ACKパケット"},

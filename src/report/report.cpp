@@ -740,6 +740,26 @@ json BuildReport(Store &store, const ReportOptions &options) {
     j["ratios"] = {{"services", ratios(Dimension::SERVICE, top_services, ServiceKeyName, service_table)},
                    {"regions", ratios(Dimension::COUNTRY, top_regions, CountryKeyName, region_table)}};
 
+    // The flow from the top source regions (the rest as "others") to the sensors of the group: what the flow
+    // chart draws.
+    {
+        constexpr uint32_t OTHERS = UINT32_MAX;
+        std::unordered_set<uint32_t> wanted;
+        for (const std::string &k : top_regions) wanted.insert(region_table.key_of.at(k));
+        const Cells cells = Collect(scope, Dimension::COUNTRY, cur.from_day, cur.to_day, group, Split::SENSOR, false,
+                                    [&](uint32_t k) -> std::optional<uint32_t> { return wanted.count(k) ? k : OTHERS; });
+        std::vector<std::tuple<uint64_t, std::string, std::string>> links;
+        for (const auto &[k, c] : cells)
+            if (c.Packets()) links.emplace_back(c.Packets(), k.second == OTHERS ? "others" : CountryKeyName(k.second), name_of[k.first]);
+        std::sort(links.begin(), links.end(), [](const auto &a, const auto &b) {
+            if (std::get<0>(a) != std::get<0>(b)) return std::get<0>(a) > std::get<0>(b);
+            return std::tie(std::get<1>(a), std::get<2>(a)) < std::tie(std::get<1>(b), std::get<2>(b));
+        });
+        json flow = json::array();
+        for (auto &[packets, from, to] : links) flow.push_back({{"from", from}, {"to", to}, {"packets", packets}});
+        j["flow"] = std::move(flow);
+    }
+
     // The service mix of each top region.
     {
         // A day has about a million country x service keys: those of other regions are dropped at once.

@@ -426,6 +426,19 @@ ViewSection MixSection(const json &report, ReportLang lang) {
     }
     if (!t.rows.empty()) s.blocks.push_back(Chart("region-service-mix", title));
     AddTable(s, std::move(t), lang);
+    // The flow from the top regions to the sensors: a chart in HTML, its largest links as a table.
+    ViewTable flow;
+    flow.caption = std::string(Label("flow", lang));
+    flow.header = {std::string(Label("region", lang)), std::string(Label("sensor", lang)),
+                   std::string(Label("packets", lang))};
+    for (const json &f : Rows(At(report, "flow"))) {
+        if (flow.rows.size() == 20) break;
+        const std::string from = Str(At(f, "from"));
+        flow.rows.push_back({from == "others" ? std::string(Label("others", lang)) : from, Str(At(f, "to")),
+                             FormatNumber(Num(At(f, "packets")), 0)});
+    }
+    if (!flow.rows.empty()) s.blocks.push_back(Chart("flow", flow.caption));
+    AddTable(s, std::move(flow), lang);
     return s;
 }
 

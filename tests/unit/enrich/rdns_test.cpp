@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "../probe/probe_test_util.hpp"
 #include "enrich/research.hpp"
 
 namespace darkscope {
@@ -19,46 +20,22 @@ namespace {
 // upstream, no /etc/hosts, no configuration file. Queries go to it and nowhere else.
 class LocalResolver {
 public:
-    LocalResolver(const std::vector<std::pair<std::string, std::string>> &ptr_records) {
-        const char *binary = "/usr/sbin/dnsmasq";
-        if (!std::filesystem::exists(binary)) return;
-        const int id = int(::getpid() % 200);
-        address_ = "127.0.0." + std::to_string(20 + id);
-        port_ = 20000 + int(::getpid() % 20000);
-        std::vector<std::string> argv = {binary,
-                                         "--keep-in-foreground",
-                                         "--conf-file=/dev/null",
-                                         "--no-resolv",
-                                         "--no-hosts",
-                                         "--no-poll",
-                                         "--bind-interfaces",
-                                         "--listen-address=" + address_,
-                                         "--port=" + std::to_string(port_),
-                                         "--pid-file",
-                                         "--user=root"};
-        for (auto &[reverse_name, name] : ptr_records) argv.push_back("--ptr-record=" + reverse_name + "," + name);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            std::vector<char *> args;
-            for (auto &a : argv) args.push_back(a.data());
-            args.push_back(nullptr);
-            ::execv(binary, args.data());
-            ::_exit(127);
-        }
-    }
-    ~LocalResolver() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-    bool Running() const { return pid_ > 0; }
+    LocalResolver(const std::vector<std::pair<std::string, std::string>> &ptr_records)
+        : address_("127.0.0." + std::to_string(20 + int(::getpid() % 200))),
+          port_(uint16_t(20000 + int(::getpid() % 20000))),
+          dnsmasq_(address_, port_, Records(ptr_records)) {}
+    bool Running() const { return dnsmasq_.Running(); }
     std::string Spec() const { return address_ + ":" + std::to_string(port_); }
 
 private:
-    pid_t pid_ = -1;
+    static std::vector<std::string> Records(const std::vector<std::pair<std::string, std::string>> &ptr_records) {
+        std::vector<std::string> out;
+        for (auto &[reverse_name, name] : ptr_records) out.push_back("--ptr-record=" + reverse_name + "," + name);
+        return out;
+    }
     std::string address_;
-    int port_ = 0;
+    uint16_t port_;
+    probe::test::LocalDnsmasq dnsmasq_;
 };
 
 std::map<std::string, RdnsAnswer> Resolve(const std::vector<const char *> &addresses, const RdnsOptions &o) {
