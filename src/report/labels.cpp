@@ -111,6 +111,8 @@ constexpr LabelText LABELS[] = {
      "問い合わせと応答は、QRビットではなくポート（宛先53番／発信元53番）で区別している。"},
     {"dns_study_open", "Open resolvers (by their latest probe): ", "オープンリゾルバ（最新の調査による）は"},
     {"dns_study_non_open", "Other DNS sources: ", "それ以外のDNS送信元は"},
+    {"dns_study_unprobed", "No DNS source has a resolver verdict yet (darkscope probe resolvers, or probe import-resolvers): open and non-open resolvers are not told apart.",
+     "DNS送信元のリゾルバ調査結果がないため（darkscope probe resolvers）、オープンリゾルバとそれ以外を区別していない。"},
     {"dns_study_probed", "DNS sources with a resolver verdict: ", "リゾルバ調査結果のあるDNS送信元: "},
     {"dns_study_zones", "Zones with the most DNS messages (registrable domain of the question)",
      "DNSメッセージの多いゾーン（質問名の登録可能ドメイン）"},

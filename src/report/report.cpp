@@ -476,43 +476,28 @@ static json PhenomenaJson(Store &store, const ReportPeriod &cur, const std::set<
 // SQL, and the zones with the most messages, with the names as parsed (the writers escape them). All sensors:
 // the study's records are not kept per sensor.
 static json DnsStudyJson(Store &store, const ReportPeriod &cur, bool exclude_research, size_t top) {
-    const auto split = store.SumDnsSources(cur.from_day, cur.to_day, exclude_research);
     json st;
-    for (int open = 1; open >= 0; --open)
-        st[open ? "open" : "non_open"] = {{"queries", split.queries[open]},
-                                          {"responses", split.responses[open]},
-                                          {"sources", split.sources[open]}};
-    st["probed_sources"] = split.probed_sources;
-    struct Zone {
-        uint64_t queries = 0, responses = 0;
-        dns::CappedSet names, sources;
-        std::vector<std::string> examples;
-    };
-    std::map<std::string, Zone> zones;
-    store.ScanDnsZones(cur.from_day * 24, cur.to_day * 24 + 23, [&](const dns::ZoneHour &z) {
-        Zone &t = zones[z.zone];
-        t.queries += z.queries;
-        t.responses += z.responses;
-        t.names.Merge(z.names);
-        t.sources.Merge(z.sources);
-        for (auto &e : z.examples)
-            if (t.examples.size() < 2 && std::find(t.examples.begin(), t.examples.end(), e) == t.examples.end())
-                t.examples.push_back(e);
-    });
-    std::vector<std::pair<const std::string *, const Zone *>> order;
-    for (auto &[name, z] : zones) order.emplace_back(&name, &z);
-    std::stable_sort(order.begin(), order.end(), [](auto &a, auto &b) {
-        return a.second->queries + a.second->responses > b.second->queries + b.second->responses;
-    });
+    // Without any verdict every source is non-open: the split would only restate the DNS totals above, and
+    // its distinct count over a quarter's records is the costly part.
+    const bool probed = store.HasResolverProbes();
+    st["probed"] = probed;
+    if (probed) {
+        const auto split = store.SumDnsSources(cur.from_day, cur.to_day, exclude_research);
+        for (int open = 1; open >= 0; --open)
+            st[open ? "open" : "non_open"] = {{"queries", split.queries[open]},
+                                              {"responses", split.responses[open]},
+                                              {"sources", split.sources[open]}};
+        st["probed_sources"] = split.probed_sources;
+    }
     json rows = json::array();
-    for (size_t i = 0; i < order.size() && i < top; ++i) {
-        const Zone &z = *order[i].second;
-        rows.push_back({{"zone", *order[i].first},
+    for (const dns::ZoneHour &z : store.TopDnsZones(cur.from_day * 24, cur.to_day * 24 + 23, top)) {
+        std::vector<std::string> examples(z.examples.begin(), z.examples.begin() + std::min<size_t>(2, z.examples.size()));
+        rows.push_back({{"zone", z.zone},
                         {"queries", z.queries},
                         {"responses", z.responses},
                         {"distinct_names", z.names.Describe()},
                         {"sources", z.sources.Describe()},
-                        {"examples", z.examples}});
+                        {"examples", examples}});
     }
     st["top_zones"] = rows;
     return st;

@@ -511,20 +511,25 @@ ViewSection DnsSection(const json &report, ReportLang lang, int64_t top) {
     const json &study = At(dns, "study");
     if (study.is_object()) {
         const bool ja = lang == ReportLang::JA;
-        for (const auto &[field, label] : {std::pair{"open", "dns_study_open"}, std::pair{"non_open", "dns_study_non_open"}}) {
-            const json &c = At(study, field);
-            const auto n = [&](const char *k) { return FormatNumber(double(At(c, k).get<uint64_t>()), 0); };
-            s.blocks.push_back(Paragraph(
-                ja ? fmt::format("{}問い合わせ{}件、応答{}件、送信元{}件。", Label(label, lang), n("queries"),
-                                 n("responses"), n("sources"))
-                   : fmt::format("{}{} queries and {} responses from {} sources.", Label(label, lang), n("queries"),
-                                 n("responses"), n("sources"))));
+        if (!Truthy(At(study, "probed"))) {
+            s.blocks.push_back(Paragraph(std::string(Label("dns_study_unprobed", lang))));
+        } else {
+            for (const auto &[field, label] :
+                 {std::pair{"open", "dns_study_open"}, std::pair{"non_open", "dns_study_non_open"}}) {
+                const json &c = At(study, field);
+                const auto n = [&](const char *k) { return FormatNumber(double(At(c, k).get<uint64_t>()), 0); };
+                s.blocks.push_back(Paragraph(
+                    ja ? fmt::format("{}問い合わせ{}件、応答{}件、送信元{}件。", Label(label, lang), n("queries"),
+                                     n("responses"), n("sources"))
+                       : fmt::format("{}{} queries and {} responses from {} sources.", Label(label, lang),
+                                     n("queries"), n("responses"), n("sources"))));
+            }
+            s.blocks.push_back(Paragraph(fmt::format(
+                "{}{}{}", Label("dns_study_probed", lang),
+                FormatNumber(double(At(study, "probed_sources").get<uint64_t>()), 0),
+                ja ? "（darkscope probe resolvers による。論文の表は darkscope dns）。"
+                   : " (from darkscope probe resolvers; darkscope dns prints the paper's tables).")));
         }
-        s.blocks.push_back(Paragraph(fmt::format(
-            "{}{}{}", Label("dns_study_probed", lang),
-            FormatNumber(double(At(study, "probed_sources").get<uint64_t>()), 0),
-            ja ? "（darkscope probe resolvers による。論文の表は darkscope dns）。"
-               : " (from darkscope probe resolvers; darkscope dns prints the paper's tables).")));
         ViewTable t;
         t.caption = std::string(Label("dns_study_zones", lang));
         t.header = {std::string(Label("zone", lang)), std::string(Label("queries", lang)),

@@ -243,6 +243,11 @@ public:
         uint64_t probed_sources = 0;  // sources with any resolver verdict
     };
     virtual DnsSplit SumDnsSources(int64_t from_day, int64_t to_day, bool exclude_research) = 0;
+    /// Whether any resolver verdict is stored: without one every DNS source is non-open, and the split needs no sums.
+    virtual bool HasResolverProbes() = 0;
+    /// The `top` zones with the most messages in [from_hour, to_hour] (ties by name), each with its hours merged
+    /// (hour set to the first): ranked in SQL, and only the top zones' records read.
+    virtual std::vector<dns::ZoneHour> TopDnsZones(int64_t from_hour, int64_t to_hour, size_t top) = 0;
     /// The per-zone hour records in [from_hour, to_hour], by hour then zone.
     virtual void ScanDnsZones(int64_t from_hour, int64_t to_hour, const std::function<void(const dns::ZoneHour &)> &f) = 0;
     /// Union of destinations seen by a sensor over [from_day, to_day] (implicit sensors only).

@@ -535,6 +535,48 @@ public:
         }
     }
 
+    bool HasResolverProbes() override {
+        if (SchemaVersion() < 7) return false;
+        Statement s(db_, "SELECT EXISTS(SELECT 1 FROM resolver_probes)");
+        return s.Step() && s.Int(0) != 0;
+    }
+
+    std::vector<dns::ZoneHour> TopDnsZones(int64_t from_hour, int64_t to_hour, size_t top) override {
+        std::vector<dns::ZoneHour> out;
+        if (SchemaVersion() < 7 || top == 0) return out;
+        Statement rank(db_, "SELECT zone FROM dns_zone_hourly WHERE hour BETWEEN ? AND ? GROUP BY zone "
+                            "ORDER BY sum(queries) + sum(responses) DESC, zone LIMIT ?");
+        rank.Bind(1, from_hour).Bind(2, to_hour).Bind(3, int64_t(std::min<size_t>(top, INT64_MAX)));
+        std::vector<std::string> zones;
+        while (rank.Step()) zones.emplace_back(rank.Text(0));
+        Statement read(db_, "SELECT record, names, sources FROM dns_zone_hourly WHERE hour BETWEEN ? AND ? AND zone = ? "
+                            "ORDER BY hour");
+        for (const std::string &zone : zones) {
+            read.Bind(1, from_hour).Bind(2, to_hour).Bind(3, zone);
+            dns::ZoneHour total;
+            bool first = true;
+            while (read.Step()) {
+                dns::ZoneHour z;
+                try {
+                    z = dns::ZoneHourFromJsonText(read.Text(0));
+                    dns::UnpackHashes(read.Blob(1), z.names);
+                    dns::UnpackHashes(read.Blob(2), z.sources);
+                } catch (const std::exception &e) {
+                    throw StoreError(fmt::format("{}: {}", path_, e.what()));
+                }
+                if (first) {
+                    total = std::move(z);
+                    first = false;
+                } else {
+                    total.Merge(z);
+                }
+            }
+            read.Reset();
+            if (!first) out.push_back(std::move(total));
+        }
+        return out;
+    }
+
     void ScanDnsZones(int64_t from_hour, int64_t to_hour, const std::function<void(const dns::ZoneHour &)> &f) override {
         if (SchemaVersion() < 7) return;
         Statement s(db_, "SELECT record, names, sources FROM dns_zone_hourly WHERE hour BETWEEN ? AND ? ORDER BY hour, zone");

@@ -219,7 +219,15 @@ TEST_F(DnsStoreTest, RecordsRoundTripMergeAndMakeTheTables) {
     EXPECT_EQ(zones[1].queries, 2u);
     EXPECT_EQ(zones[1].sources.Count(), 1u);
 
+    const auto top = store->TopDnsZones(17106 * 24, 17106 * 24 + 23, 1);
+    ASSERT_EQ(top.size(), 1u);  // isc.org: 2 responses over two hours, against victim-shop.example's 2 queries
+    EXPECT_EQ(top[0].zone, "isc.org");
+    EXPECT_EQ(top[0].responses, 2u);
+    EXPECT_EQ(store->TopDnsZones(17106 * 24, 17106 * 24 + 23, 5).size(), 2u);
+
+    EXPECT_FALSE(store->HasResolverProbes());
     store->PutResolverProbe({b.ToString(), "open", "answer", "", "probe"});
+    EXPECT_TRUE(store->HasResolverProbes());
     StudyOptions options;
     options.from_day = options.to_day = 17106;
     const auto study = BuildStudy(*store, options);
