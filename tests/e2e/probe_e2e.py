@@ -231,15 +231,17 @@ with tempfile.TemporaryDirectory() as tmp:
         check("install the nmap package" in p.stderr, "devices: a missing nmap names the package")
 
         # --- probe devices --open-resolvers (a real nmap run on 127.0.0.x) -----------------------------------
+        # Only the banner listener's port: nmap's version probes of dnsmasq's TCP port wait out their timeouts
+        # (about 45 s), which the unit tests' nmap run and the recorded XML already stand in for.
         if shutil.which("nmap"):
             start = time.monotonic()
             p = run("probe", "devices", "--store", store, "--allow-loopback", "--open-resolvers", "--no-os",
-                    "--ports", f"{port},{ssh_port}", "--max-rate", "2000", "--timeout", "60", "--json")
+                    "--ports", str(ssh_port), "--max-rate", "2000", "--timeout", "60", "--json")
             out = json.loads(p.stdout)
             hosts = {h["address"]: h for h in out["hosts"]}
             check(set(hosts) == {OPEN}, f"devices --open-resolvers: scanned the open resolver only ({set(hosts)})")
             check(hosts.get(OPEN, {}).get("class") == "server",
-                  f"devices: dnsmasq + OpenSSH on Linux is a server ({hosts.get(OPEN, {}).get('reason')})")
+                  f"devices: OpenSSH on Linux is a server ({hosts.get(OPEN, {}).get('reason')})")
             check([r["address"] for r in out["refused"]] == ["192.0.2.53"],
                   "devices --open-resolvers: the imported documentation address refused")
             check(any(" -O" not in n and n.startswith("ran: ") for n in out["notes"]), "devices: ran nmap without -O")
