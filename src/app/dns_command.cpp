@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include "app/commands.hpp"
 #include "dns/render.hpp"
@@ -71,11 +70,7 @@ int RunDns(const DnsArgs &args) {
         } else if (args.format == "md") {
             text = dns::StudyToMarkdown(study, *lang);
         } else if (args.format == "html") {
-            std::string echarts;
-            if (auto path = EchartsPath()) {
-                std::ifstream in(*path, std::ios::binary);
-                echarts.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-            }
+            const std::string echarts = LoadEcharts();
             if (echarts.empty())
                 fmt::print(stderr, "darkscope dns: warning: no ECharts (data/web/node_modules/echarts, installed by "
                                    "scripts/setup.sh): the page has its tables but no charts\n");

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "app/commands.hpp"
@@ -92,11 +91,7 @@ int RunReport(const ReportArgs &args) {
             text = ReportToMarkdown(report, *lang);
         } else {
             // ECharts is inlined so that the file opens offline; without it the tables still stand.
-            std::string echarts;
-            if (auto path = EchartsPath()) {
-                std::ifstream in(*path, std::ios::binary);
-                echarts.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-            }
+            const std::string echarts = LoadEcharts();
             if (echarts.empty())
                 fmt::print(stderr, "darkscope report: warning: no ECharts (data/web/node_modules/echarts, installed by "
                                    "scripts/setup.sh): the HTML has its tables but no charts\n");

@@ -15,6 +15,7 @@
 #include "classify/traffic_class.hpp"
 #include "common/time.hpp"
 #include "enrich/country.hpp"
+#include "dns/study.hpp"
 #include "store/store.hpp"
 
 namespace darkscope::detect {
@@ -562,6 +563,22 @@ void FoldDailyIntoHourly(std::vector<DetectedEvent> &hourly, std::vector<Detecte
     }
     std::stable_sort(hourly.begin(), hourly.end(),
                      [](const DetectedEvent &a, const DetectedEvent &b) { return a.start < b.start; });
+}
+
+void AddTopReflectors(Store &store, std::vector<DetectedEvent> &events, size_t top) {
+    for (DetectedEvent &e : events) {
+        if (e.kind != EventKind::DNS_REFLECTION) continue;
+        std::map<std::string, uint64_t> responses;
+        store.ScanDnsSources(DayOf(e.start), DayOf(e.end), [&](const dns::SourceDay &s) {
+            if (s.responses) responses[s.address.ToString()] += s.responses;
+        });
+        std::vector<std::pair<std::string, uint64_t>> order(responses.begin(), responses.end());
+        std::stable_sort(order.begin(), order.end(), [](auto &a, auto &b) { return a.second > b.second; });
+        if (order.size() > top) order.resize(top);
+        e.top_sources.clear();
+        for (auto &[address, n] : order) e.top_sources.push_back({address, "", n});
+        if (!order.empty()) e.evidence["top_reflectors"] = "by DNS responses on the event's days, all sensors";
+    }
 }
 
 }  // namespace darkscope::detect

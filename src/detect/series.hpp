@@ -127,4 +127,9 @@ std::vector<DetectedEvent> DetectSurges(Store &store, int64_t from_period, int64
 /// event of the day before counts as the same change too. Sorted by start.
 void FoldDailyIntoHourly(std::vector<DetectedEvent> &hourly, std::vector<DetectedEvent> daily);
 
+/// Gives each DNS reflection event (the series of source-port-53 responses, which count packets, not sources)
+/// its top reflectors: the sources with the most responses on the event's days in the DNS study's records (all
+/// sensors; days, not hours, are what those records keep), at most `top`.
+void AddTopReflectors(Store &store, std::vector<DetectedEvent> &events, size_t top = 5);
+
 }  // namespace darkscope::detect

@@ -100,20 +100,4 @@ std::vector<DetectedEvent> DetectWaterTorture(Store &store, int64_t from_hour, i
     return events;
 }
 
-void AddTopReflectors(Store &store, std::vector<DetectedEvent> &events, size_t top) {
-    for (DetectedEvent &e : events) {
-        if (e.kind != EventKind::DNS_REFLECTION) continue;
-        std::map<std::string, uint64_t> responses;
-        store.ScanDnsSources(DayOf(e.start), DayOf(e.end), [&](const dns::SourceDay &s) {
-            if (s.responses) responses[s.address.ToString()] += s.responses;
-        });
-        std::vector<std::pair<std::string, uint64_t>> order(responses.begin(), responses.end());
-        std::stable_sort(order.begin(), order.end(), [](auto &a, auto &b) { return a.second > b.second; });
-        if (order.size() > top) order.resize(top);
-        e.top_sources.clear();
-        for (auto &[address, n] : order) e.top_sources.push_back({address, "", n});
-        if (!order.empty()) e.evidence["top_reflectors"] = "by DNS responses on the event's days, all sensors";
-    }
-}
-
 }  // namespace darkscope::detect

@@ -38,9 +38,4 @@ struct WaterTortureOptions {
 std::vector<DetectedEvent> DetectWaterTorture(Store &store, int64_t from_hour, int64_t to_hour,
                                               const WaterTortureOptions &options = {});
 
-/// Gives each DNS reflection event (the series of source-port-53 responses, which count packets, not sources)
-/// its top reflectors: the sources with the most responses on the event's days in the DNS study's records (all
-/// sensors; days, not hours, are what those records keep), at most `top`.
-void AddTopReflectors(Store &store, std::vector<DetectedEvent> &events, size_t top = 5);
-
 }  // namespace darkscope::detect

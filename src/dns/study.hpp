@@ -140,7 +140,7 @@ public:
 private:
     struct Record {
         TimestampNs ts = 0;
-        int64_t day = 0;
+        int64_t day = 0;  // DayOf(ts), kept: Fold's sort compares it n log n times
         uint64_t name_hash = 0;
         IpAddress src;
         uint8_t flags = 0;  // Flag bits

@@ -35,11 +35,10 @@ struct MonthRow {
     std::array<std::set<std::string>, 2> sources;
 };
 
+// A zone over the period: its hours merged (ZoneHour::Merge), and how many there were.
 struct ZoneTotal {
-    uint64_t queries = 0, responses = 0, hours = 0;
-    CappedSet names, sources;
-    std::vector<std::string> examples;
-    std::map<uint16_t, uint64_t> rcodes;
+    ZoneHour merged;
+    uint64_t hours = 0;
 };
 
 ordered_json Counts(const std::map<uint16_t, uint64_t> &m, std::string (*name)(uint16_t)) {
@@ -215,30 +214,24 @@ ordered_json BuildStudy(Store &store, const StudyOptions &options) {
     const int64_t from_hour = options.from_day * 24, to_hour = options.to_day * 24 + 23;
     store.ScanDnsZones(from_hour, to_hour, [&](const ZoneHour &z) {
         ZoneTotal &t = zones[z.zone];
-        t.queries += z.queries;
-        t.responses += z.responses;
+        t.merged.Merge(z);
         ++t.hours;
-        t.names.Merge(z.names);
-        t.sources.Merge(z.sources);
-        for (auto [k, n] : z.rcodes) t.rcodes[k] += n;
-        for (auto &e : z.examples)
-            if (t.examples.size() < ZoneHour::EXAMPLES && std::find(t.examples.begin(), t.examples.end(), e) == t.examples.end())
-                t.examples.push_back(e);
     });
     std::vector<std::pair<std::string, const ZoneTotal *>> zone_order;
     for (auto &[name, t] : zones) zone_order.emplace_back(name, &t);
     std::stable_sort(zone_order.begin(), zone_order.end(), [](auto &a, auto &b) {
-        return a.second->queries + a.second->responses > b.second->queries + b.second->responses;
+        return a.second->merged.queries + a.second->merged.responses >
+               b.second->merged.queries + b.second->merged.responses;
     });
     ordered_json top_zones = ordered_json::array();
     for (size_t i = 0; i < zone_order.size() && i < options.top; ++i) {
-        const ZoneTotal &t = *zone_order[i].second;
+        const ZoneHour &t = zone_order[i].second->merged;
         top_zones.push_back({{"zone", zone_order[i].first},
                              {"queries", t.queries},
                              {"responses", t.responses},
                              {"distinct_names", t.names.Describe()},
                              {"sources", t.sources.Describe()},
-                             {"hours", t.hours},
+                             {"hours", zone_order[i].second->hours},
                              {"rcodes", Counts(t.rcodes, RcodeName)},
                              {"examples", t.examples}});
     }

@@ -1,6 +1,8 @@
 #include "report/html.hpp"
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "report/report_view.hpp"
 
@@ -332,6 +334,15 @@ std::optional<std::filesystem::path> EchartsPath() {
     auto p = WebDataDir() / "node_modules" / "echarts" / "dist" / "echarts.min.js";
     if (std::filesystem::exists(p)) return p;
     return std::nullopt;
+}
+
+std::string LoadEcharts() {
+    std::string js;
+    if (auto path = EchartsPath()) {
+        std::ifstream in(*path, std::ios::binary);
+        js.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return js;
 }
 
 }  // namespace darkscope

@@ -27,6 +27,8 @@ std::string ReportToHtml(const nlohmann::json &report, ReportLang lang, std::str
 /// <root>/node_modules/echarts/dist/echarts.min.js, root being $DARKSCOPE_WEB_DIR, else the source
 /// tree's data/web, else ./data/web. nullopt when the file is not there.
 std::optional<std::filesystem::path> EchartsPath();
+/// The library's source from EchartsPath, to inline; empty when it is not there (the page then keeps its tables).
+std::string LoadEcharts();
 
 /// The script a page runs first in <body>: every error (in the chart library too) lands in
 /// window.__darkscopeErrors and in <body data-errors>, where a headless browser's --dump-dom shows it.

@@ -199,6 +199,7 @@ constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
 
 class Statement {
 public:
+    Statement(sqlite3 *db, const std::string &sql) : Statement(db, sql.c_str()) {}
     Statement(sqlite3 *db, const char *sql) : db_(db) {
         if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK)
             throw StoreError(fmt::format("store: cannot prepare statement: {}", sqlite3_errmsg(db)));
@@ -431,6 +432,34 @@ public:
                                       std::string(s.Text(3))});
     }
 
+    // The condition on a probe table's row `r` that keeps only the latest probe of its address: ISO times sort as
+    // text, and ties (one import writes many rows a second) go to the later row.
+    static std::string LatestOfItsAddress(std::string_view table) {
+        return fmt::format("id = (SELECT id FROM {} q WHERE q.address = r.address ORDER BY probed_at DESC, id DESC LIMIT 1)",
+                           table);
+    }
+
+    // The DNS study's rows as records; a row that does not decode is the store's fault, named with the store.
+    dns::SourceDay ReadDnsSource(Statement &q, int col) {
+        try {
+            dns::SourceDay r = dns::SourceDayFromJsonText(q.Text(col));
+            dns::UnpackHashes(q.Blob(col + 1), r.names);
+            return r;
+        } catch (const std::exception &e) {
+            throw StoreError(fmt::format("{}: {}", path_, e.what()));
+        }
+    }
+    dns::ZoneHour ReadDnsZone(Statement &q, int col) {
+        try {
+            dns::ZoneHour z = dns::ZoneHourFromJsonText(q.Text(col));
+            dns::UnpackHashes(q.Blob(col + 1), z.names);
+            dns::UnpackHashes(q.Blob(col + 2), z.sources);
+            return z;
+        } catch (const std::exception &e) {
+            throw StoreError(fmt::format("{}: {}", path_, e.what()));
+        }
+    }
+
     void MergeDnsSources(const std::vector<dns::SourceDay> &sources) override {
         Statement &get = Cached("SELECT record, names FROM dns_source_daily WHERE day = ? AND address = ?");
         Statement &put = Cached("INSERT OR REPLACE INTO dns_source_daily(day, address, queries, responses, research, "
@@ -447,28 +476,26 @@ public:
                 checked_day = s.day;
             }
             const std::string address = s.address.ToString();
-            if (!day_stored) {
-                put.Bind(1, s.day).Bind(2, address).Bind(3, int64_t(s.queries)).Bind(4, int64_t(s.responses));
-                put.Bind(5, int64_t(s.research)).Bind(6, dns::ToJsonText(s)).BindBlob(7, dns::PackHashes(s.names));
-                put.Run();
-                continue;
-            }
-            dns::SourceDay merged = s;
-            get.Bind(1, s.day).Bind(2, address);
-            if (get.Step()) {
-                dns::SourceDay stored = dns::SourceDayFromJsonText(get.Text(0));
-                dns::UnpackHashes(get.Blob(1), stored.names);
-                // The earlier record first, so that the gap between them is counted (SourceDay::Merge).
-                if (stored.first_ts <= s.first_ts) {
-                    stored.Merge(s);
-                    merged = std::move(stored);
-                } else {
-                    merged.Merge(stored);
+            const dns::SourceDay *row = &s;
+            dns::SourceDay merged;
+            if (day_stored) {
+                get.Bind(1, s.day).Bind(2, address);
+                if (get.Step()) {
+                    merged = ReadDnsSource(get, 0);
+                    // The earlier record first, so that the gap between them is counted (SourceDay::Merge).
+                    if (merged.first_ts <= s.first_ts) {
+                        merged.Merge(s);
+                    } else {
+                        dns::SourceDay later = std::move(merged);
+                        merged = s;
+                        merged.Merge(later);
+                    }
+                    row = &merged;
                 }
+                get.Reset();
             }
-            get.Reset();
-            put.Bind(1, s.day).Bind(2, address).Bind(3, int64_t(merged.queries)).Bind(4, int64_t(merged.responses));
-            put.Bind(5, int64_t(merged.research)).Bind(6, dns::ToJsonText(merged)).BindBlob(7, dns::PackHashes(merged.names));
+            put.Bind(1, s.day).Bind(2, address).Bind(3, int64_t(row->queries)).Bind(4, int64_t(row->responses));
+            put.Bind(5, int64_t(row->research)).Bind(6, dns::ToJsonText(*row)).BindBlob(7, dns::PackHashes(row->names));
             put.Run();
         }
     }
@@ -478,19 +505,18 @@ public:
         Statement &put = Cached("INSERT OR REPLACE INTO dns_zone_hourly(hour, zone, queries, responses, record, names, "
                                 "sources) VALUES(?,?,?,?,?,?,?)");
         for (const auto &z : zones) {
-            dns::ZoneHour merged = z;
+            const dns::ZoneHour *row = &z;
+            dns::ZoneHour merged;
             get.Bind(1, z.hour).Bind(2, z.zone);
             if (get.Step()) {
-                dns::ZoneHour stored = dns::ZoneHourFromJsonText(get.Text(0));
-                dns::UnpackHashes(get.Blob(1), stored.names);
-                dns::UnpackHashes(get.Blob(2), stored.sources);
-                stored.Merge(z);
-                merged = std::move(stored);
+                merged = ReadDnsZone(get, 0);
+                merged.Merge(z);
+                row = &merged;
             }
             get.Reset();
-            put.Bind(1, z.hour).Bind(2, z.zone).Bind(3, int64_t(merged.queries)).Bind(4, int64_t(merged.responses));
-            put.Bind(5, dns::ToJsonText(merged)).BindBlob(6, dns::PackHashes(merged.names));
-            put.BindBlob(7, dns::PackHashes(merged.sources));
+            put.Bind(1, z.hour).Bind(2, z.zone).Bind(3, int64_t(row->queries)).Bind(4, int64_t(row->responses));
+            put.Bind(5, dns::ToJsonText(*row)).BindBlob(6, dns::PackHashes(row->names));
+            put.BindBlob(7, dns::PackHashes(row->sources));
             put.Run();
         }
     }
@@ -499,12 +525,12 @@ public:
         DnsSplit out;
         if (SchemaVersion() < 7) return out;
         // The latest verdict per address, as LatestResolverProbes takes it.
-        Statement s(db_, "WITH latest AS (SELECT address, status FROM resolver_probes r WHERE id = (SELECT id FROM "
-                         "resolver_probes q WHERE q.address = r.address ORDER BY probed_at DESC, id DESC LIMIT 1)) "
-                         "SELECT coalesce(l.status = 'open', 0), sum(d.queries), sum(d.responses), "
-                         "count(DISTINCT d.address), count(l.address) FROM dns_source_daily d "
-                         "LEFT JOIN latest l ON l.address = d.address "
-                         "WHERE d.day BETWEEN ? AND ? AND (? = 0 OR d.research = 0) GROUP BY 1");
+        Statement s(db_, "WITH latest AS (SELECT address, status FROM resolver_probes r WHERE " +
+                             LatestOfItsAddress("resolver_probes") +
+                             ") SELECT coalesce(l.status = 'open', 0), sum(d.queries), sum(d.responses), "
+                             "count(DISTINCT d.address) FROM dns_source_daily d "
+                             "LEFT JOIN latest l ON l.address = d.address "
+                             "WHERE d.day BETWEEN ? AND ? AND (? = 0 OR d.research = 0) GROUP BY 1");
         s.Bind(1, from_day).Bind(2, to_day).Bind(3, int64_t(exclude_research));
         while (s.Step()) {
             const int open = s.Int(0) ? 1 : 0;
@@ -523,16 +549,7 @@ public:
         if (SchemaVersion() < 7) return;
         Statement s(db_, "SELECT record, names FROM dns_source_daily WHERE day BETWEEN ? AND ? ORDER BY day, address");
         s.Bind(1, from_day).Bind(2, to_day);
-        while (s.Step()) {
-            dns::SourceDay r;
-            try {
-                r = dns::SourceDayFromJsonText(s.Text(0));
-                dns::UnpackHashes(s.Blob(1), r.names);
-            } catch (const std::exception &e) {
-                throw StoreError(fmt::format("{}: {}", path_, e.what()));
-            }
-            f(r);
-        }
+        while (s.Step()) f(ReadDnsSource(s, 0));
     }
 
     bool HasResolverProbes() override {
@@ -556,14 +573,7 @@ public:
             dns::ZoneHour total;
             bool first = true;
             while (read.Step()) {
-                dns::ZoneHour z;
-                try {
-                    z = dns::ZoneHourFromJsonText(read.Text(0));
-                    dns::UnpackHashes(read.Blob(1), z.names);
-                    dns::UnpackHashes(read.Blob(2), z.sources);
-                } catch (const std::exception &e) {
-                    throw StoreError(fmt::format("{}: {}", path_, e.what()));
-                }
+                dns::ZoneHour z = ReadDnsZone(read, 0);
                 if (first) {
                     total = std::move(z);
                     first = false;
@@ -581,17 +591,7 @@ public:
         if (SchemaVersion() < 7) return;
         Statement s(db_, "SELECT record, names, sources FROM dns_zone_hourly WHERE hour BETWEEN ? AND ? ORDER BY hour, zone");
         s.Bind(1, from_hour).Bind(2, to_hour);
-        while (s.Step()) {
-            dns::ZoneHour z;
-            try {
-                z = dns::ZoneHourFromJsonText(s.Text(0));
-                dns::UnpackHashes(s.Blob(1), z.names);
-                dns::UnpackHashes(s.Blob(2), z.sources);
-            } catch (const std::exception &e) {
-                throw StoreError(fmt::format("{}: {}", path_, e.what()));
-            }
-            f(z);
-        }
+        while (s.Step()) f(ReadDnsZone(s, 0));
     }
 
     void PutResolverProbe(const ResolverProbe &p) override {
@@ -604,10 +604,8 @@ public:
     std::vector<ResolverProbe> LatestResolverProbes() override {
         std::vector<ResolverProbe> out;
         if (SchemaVersion() < 7) return out;
-        // ISO times sort as text; ties (one import writes many rows a second) go to the later row.
-        Statement s(db_, "SELECT address, status, detail, probed_at, origin FROM resolver_probes r WHERE id = "
-                         "(SELECT id FROM resolver_probes q WHERE q.address = r.address ORDER BY probed_at DESC, id DESC "
-                         "LIMIT 1) ORDER BY address");
+        Statement s(db_, "SELECT address, status, detail, probed_at, origin FROM resolver_probes r WHERE " +
+                             LatestOfItsAddress("resolver_probes") + " ORDER BY address");
         while (s.Step())
             out.push_back(ResolverProbe{std::string(s.Text(0)), std::string(s.Text(1)), std::string(s.Text(2)),
                                         std::string(s.Text(3)), std::string(s.Text(4))});
@@ -625,9 +623,8 @@ public:
     std::vector<DeviceProbe> LatestDeviceProbes() override {
         std::vector<DeviceProbe> out;
         if (SchemaVersion() < 7) return out;
-        Statement s(db_, "SELECT address, device_class, reason, detail, probed_at, origin FROM device_probes r WHERE id = "
-                         "(SELECT id FROM device_probes q WHERE q.address = r.address ORDER BY probed_at DESC, id DESC "
-                         "LIMIT 1) ORDER BY address");
+        Statement s(db_, "SELECT address, device_class, reason, detail, probed_at, origin FROM device_probes r WHERE " +
+                             LatestOfItsAddress("device_probes") + " ORDER BY address");
         while (s.Step())
             out.push_back(DeviceProbe{std::string(s.Text(0)), std::string(s.Text(1)), std::string(s.Text(2)),
                                       std::string(s.Text(3)), std::string(s.Text(4)), std::string(s.Text(5))});
