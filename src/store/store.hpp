@@ -180,6 +180,9 @@ public:
     /// pass per (dimension, sensor), inside the current transaction; the passes run on `threads`
     /// threads (the calling one and threads - 1 more).
     virtual void BuildDays(int64_t up_to_day, unsigned threads = 1) = 0;
+    /// The most encoded hourly data BuildDays reads at once (48 MiB unless set); a batch still holds
+    /// `threads` (dimension, sensor) pairs when they weigh more. The output does not depend on it.
+    virtual void SetDayBuildBatchBytes(size_t bytes) = 0;
     /// Adds per-source day records (see ToSourceChunks) to what is stored; the chunks are emptied.
     virtual void MergeSources(SourceChunks &chunks) = 0;
     virtual void MergeEvents(const FlatMap<EventKey, uint64_t, EventKeyHash> &events,

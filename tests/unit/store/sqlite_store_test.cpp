@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -166,6 +167,49 @@ TEST_F(StoreTest, Schema4DayPartsAreRebuiltFromTheHours) {
               SQLITE_OK);
     sqlite3_close(db);
     EXPECT_EQ(left, 0u);  // schema 4's parts dropped, no day waiting
+}
+
+// A day's build reads its hours in batches bounded by their encoded size; the rows must not depend on
+// the batches. Built once in batches of one (dimension, sensor) pair, then again in one batch.
+TEST_F(StoreTest, DayBuiltInSmallBatchesEqualsOneBatch) {
+    AggregateShard shard;
+    for (int hour = 0; hour < 5; ++hour)
+        for (int i = 0; i < 20; ++i) {
+            const std::string src = "192.0.2." + std::to_string(1 + (i * 7 + hour) % 50);
+            const std::string dst = i % 4 == 0 ? "203.0.113.9" : "198.51.100." + std::to_string(1 + i);
+            const uint16_t port = uint16_t(i % 3 == 0 ? 23 : 445 + hour);
+            shard.Observe(Syn(src.c_str(), dst.c_str(), port, DAY0 + hour * 3600 * NS_PER_SEC + i), SynClass(port),
+                          i % 4 == 0 ? UNATTRIBUTED : 0);
+        }
+    Commit(shard);
+    auto daily_rows = [&] {
+        store_.reset();
+        sqlite3 *db = nullptr;
+        std::string rows;
+        EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+        EXPECT_EQ(sqlite3_exec(
+                      db, "SELECT dim, period, sensor_id, keys, packets, bytes, hex(segment) FROM counters_daily "
+                          "ORDER BY 1, 2, 3",
+                      [](void *out, int n, char **values, char **) {
+                          for (int i = 0; i < n; ++i) *static_cast<std::string *>(out) += std::string(values[i]) + " ";
+                          *static_cast<std::string *>(out) += "\n";
+                          return 0;
+                      },
+                      &rows, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(db);
+        store_ = Store::OpenSqlite(path_.string());
+        return rows;
+    };
+    store_->SetDayBuildBatchBytes(1);
+    store_->FoldDayParts(1);
+    const std::string small = daily_rows();
+    EXPECT_GE(std::count(small.begin(), small.end(), '\n'), 4);  // many (dimension, sensor) pairs, each its batch
+    RewriteAndReopen("DELETE FROM counters_daily; INSERT INTO days_pending VALUES (20075);");
+    store_->FoldDayParts(2);
+    EXPECT_EQ(daily_rows(), small);
+    const auto key = ServiceKey::Make(ServiceKind::TCP, 23).packed;
+    EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key].first, 25u);  // 23/TCP to s1: i = 3, 6, 9, 15, 18, each hour
 }
 
 TEST_F(StoreTest, DaysAndUnattributedPacketsAreKeptApart) {
