@@ -7,7 +7,7 @@
 #
 # The store: DISTINCT days written by ../shared/bench/gen_ibr.py (each its own seed, so each its own
 # sources; about 40 s a day to generate, 10 s to ingest), ingested with bench/ibr-sensors.toml (one /20
-# sensor), then their stored daily rows (counters and decode events: what a report reads; the hourly rows,
+# sensor), then their stored daily rows (counters with their heads, and decode events: what a report reads; the hourly rows,
 # 130 MB a day here, are not copied) copied day by day until 90 days from 2024-10-01 are filled: day k holds
 # the rows of distinct day k mod DISTINCT. The copies
 # repeat their sources, so the quarter's distinct sources are those of DISTINCT days (about 0.3 million
@@ -55,6 +55,7 @@ if [[ ! -s "$store" ]]; then
             src=$((first + d % DISTINCT))
             shift_days=$((d - d % DISTINCT))
             echo "INSERT INTO counters_daily SELECT dim, period + $shift_days, sensor_id, keys, packets, bytes, segment FROM counters_daily WHERE period = $src;"
+            echo "INSERT INTO counters_daily_heads SELECT dim, period + $shift_days, sensor_id, heads FROM counters_daily_heads WHERE period = $src;"
             echo "INSERT INTO decode_events SELECT sensor_id, hour + $((shift_days * 24)), event, count FROM decode_events WHERE hour / 24 = $src;"
         done
         echo "COMMIT;"

@@ -591,27 +591,46 @@ bool Segment::Parse(std::string_view bytes) {
     return in.AtEnd();
 }
 
-bool Segment::ScanCounts(std::string_view bytes, const std::function<void(const RowCounts &)> &f) {
-    if (bytes.empty()) return true;
-    if (uint8_t(bytes[0]) != 1) return false;
+namespace {
+// Reads the heads of `bytes` for ScanCounts (with_sources: the sources must follow, in the sizes the heads
+// give) and ScanHeads (nothing may follow). Returns where the heads end, or 0 for bytes that are not valid.
+size_t ReadHeads(std::string_view bytes, bool with_sources, const std::function<void(const Segment::RowCounts &)> *f) {
+    if (bytes.empty() || uint8_t(bytes[0]) != 1) return 0;
     VarintReader in(bytes.substr(1));
     uint64_t rows = 0;
-    if (!in.Read(rows) || rows > in.Remaining() / 5) return false;
+    if (!in.Read(rows) || rows > in.Remaining() / 5) return 0;
     uint64_t key = 0, n4_total = 0, n6_total = 0;
-    RowCounts r;
+    Segment::RowCounts r;
     for (size_t i = 0; i < rows; ++i) {
         uint64_t delta, n4, n6;
-        if (!in.Read(delta) || !in.Read(r.packets) || !in.Read(r.bytes) || !in.Read(n4) || !in.Read(n6)) return false;
+        if (!in.Read(delta) || !in.Read(r.packets) || !in.Read(r.bytes) || !in.Read(n4) || !in.Read(n6)) return 0;
         key += delta;
-        if (key > UINT32_MAX || (i > 0 && delta == 0)) return false;
+        if (key > UINT32_MAX || (i > 0 && delta == 0)) return 0;
         n4_total += n4;
         n6_total += n6;
-        if (n4_total + 16 * n6_total > in.Remaining()) return false;
+        if (with_sources && n4_total + 16 * n6_total > in.Remaining()) return 0;
         r.key = uint32_t(key);
         r.unique_sources = n4 + n6;
-        f(r);
+        if (f) (*f)(r);
     }
-    return true;
+    if (!with_sources && in.Remaining() != 0) return 0;
+    return bytes.size() - in.Remaining();
+}
+}  // namespace
+
+bool Segment::ScanCounts(std::string_view bytes, const std::function<void(const RowCounts &)> &f) {
+    return bytes.empty() || ReadHeads(bytes, true, &f) != 0;
+}
+
+std::optional<std::string_view> Segment::Heads(std::string_view bytes) {
+    if (bytes.empty()) return bytes;
+    const size_t end = ReadHeads(bytes, true, nullptr);
+    if (end == 0) return std::nullopt;
+    return bytes.substr(0, end);
+}
+
+bool Segment::ScanHeads(std::string_view heads, const std::function<void(const RowCounts &)> &f) {
+    return heads.empty() || ReadHeads(heads, false, &f) != 0;
 }
 
 std::optional<Segment> Segment::Decode(std::string_view bytes) {

@@ -219,6 +219,11 @@ public:
     virtual void ScanSensorCounts(Granularity g, Dimension dim, int64_t from, int64_t to, int64_t sensor_id,
                                   const std::function<void(const CounterRecord &)> &f) = 0;
     virtual void ScanSources(int64_t from_day, int64_t to_day, const std::function<void(const SourceRecord &)> &f) = 0;
+    /// ScanSources of one day, and only of the given address buckets (SourceBucket: an IPv4 source's first octet): what
+    /// looking up a few sources needs (a series event's top sources), without decoding the day's other chunks. A
+    /// bucket given twice is read once.
+    virtual void ScanSourceBuckets(int64_t day, std::span<const uint16_t> buckets,
+                                   const std::function<void(const SourceRecord &)> &f) = 0;
     /// Decode-event totals per (sensor id, event name) over [from_day, to_day].
     virtual void ScanEvents(int64_t from_day, int64_t to_day,
                             const std::function<void(int64_t sensor_id, std::string_view name, uint64_t count)> &f) = 0;

@@ -118,6 +118,35 @@ TEST(Segment, RejectsCorruptBlobsWithoutReadingPastThem) {
     EXPECT_TRUE(Segment::Decode(""));  // empty: no rows
 }
 
+// The heads stored apart (counters_daily_heads) must read as the whole encoding's counts do, and be
+// refused cut short or with bytes after them.
+TEST(Segment, HeadsScanAsTheWholeEncodingsCounts) {
+    Segment s = Make({{445, 3, {1, 2, 3}}, {23, 1, {4}}, {70000, 9, {}}},
+                     {SegmentRow{23, 2, 0, {}, {Ipv6Bytes{0x20, 0x01}}}});
+    const std::string blob = s.Encode();
+    using Counts = std::vector<std::tuple<uint32_t, uint64_t, uint64_t, uint64_t>>;
+    auto collect = [](auto scan, std::string_view bytes, Counts &out) {
+        return scan(bytes, [&](const Segment::RowCounts &r) { out.emplace_back(r.key, r.packets, r.bytes, r.unique_sources); });
+    };
+    Counts whole, heads;
+    ASSERT_TRUE(collect(Segment::ScanCounts, blob, whole));
+    const auto prefix = Segment::Heads(blob);
+    ASSERT_TRUE(prefix);
+    EXPECT_LT(prefix->size(), blob.size());
+    EXPECT_EQ(blob.substr(0, prefix->size()), *prefix);
+    ASSERT_TRUE(collect(Segment::ScanHeads, *prefix, heads));
+    EXPECT_EQ(heads, whole);
+    EXPECT_EQ(whole, (Counts{{23, 3, 60, 2}, {445, 3, 180, 3}, {70000, 9, 540, 0}}));
+    for (size_t cut = 1; cut < prefix->size(); ++cut) {
+        Counts partial;
+        EXPECT_FALSE(collect(Segment::ScanHeads, prefix->substr(0, cut), partial)) << cut;
+    }
+    Counts extra;
+    EXPECT_FALSE(collect(Segment::ScanHeads, std::string(*prefix) + "x", extra));  // sources are not heads
+    EXPECT_FALSE(Segment::Heads(blob.substr(0, blob.size() - 1)));                  // its sources cut short
+    EXPECT_EQ(Segment::Heads(""), std::optional<std::string_view>(""));
+}
+
 // A packed segment merges by streaming its encoding: every mix of packed and unpacked operands, IPv6
 // included, must encode to the same bytes as the merge of plain segments, and read back the same rows.
 TEST(Segment, PackedMergesEqualPlainMerges) {

@@ -82,10 +82,10 @@ protected:
 }  // namespace
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
-    EXPECT_EQ(store_->SchemaVersion(), 7);
+    EXPECT_EQ(store_->SchemaVersion(), 8);
     store_.reset();
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 7);
+    EXPECT_EQ(store_->SchemaVersion(), 8);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
 }
 
@@ -148,8 +148,8 @@ TEST_F(StoreTest, Schema4DayPartsAreRebuiltFromTheHours) {
                      "UPDATE counters_daily SET segment = (SELECT segment FROM counters_hourly h WHERE "
                      "h.dim = 1 AND h.period = 20075 * 24 AND h.sensor_id = counters_daily.sensor_id) "
                      "WHERE dim = 1; "
-                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; PRAGMA user_version = 4;");
-    EXPECT_EQ(store_->SchemaVersion(), 7);
+                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; DROP TABLE counters_daily_heads; PRAGMA user_version = 4;");
+    EXPECT_EQ(store_->SchemaVersion(), 8);
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
     store_->FoldDayParts();
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
@@ -210,6 +210,54 @@ TEST_F(StoreTest, DayBuiltInSmallBatchesEqualsOneBatch) {
     EXPECT_EQ(daily_rows(), small);
     const auto key = ServiceKey::Make(ServiceKind::TCP, 23).packed;
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key].first, 25u);  // 23/TCP to s1: i = 3, 6, 9, 15, 18, each hour
+}
+
+// Count-only reads of days come from the heads (schema 8); a store migrated from schema 7 gets them for the
+// days it holds, and an older store opened read-only (not migrated) is read from its rows. All must give
+// the same counts.
+TEST_F(StoreTest, DailyCountsFromHeadsEqualCountsFromSegments) {
+    AggregateShard shard;
+    for (int i = 0; i < 30; ++i) {
+        const std::string src = "192.0.2." + std::to_string(1 + i % 11);
+        const std::string dst = "198.51.100." + std::to_string(1 + i);
+        const uint16_t port = uint16_t(i % 4 == 0 ? 23 : 1000 + i % 7);
+        shard.Observe(Syn(src.c_str(), dst.c_str(), port, DAY0 + (i % 30) * 86400 * NS_PER_SEC / 20 + i), SynClass(port), 0);
+    }
+    Commit(shard);
+    store_->FoldDayParts();
+    using Counts = std::map<std::tuple<int64_t, int64_t, uint32_t>, std::tuple<uint64_t, uint64_t, uint64_t>>;
+    auto counts = [&](bool heads, Store *store = nullptr) {
+        if (!store) store = store_.get();
+        Counts out;
+        auto add = [&](const CounterRecord &r) {
+            out[{r.period, r.sensor_id, r.key}] = {r.packets, r.bytes, r.unique_sources};
+        };
+        if (heads) store->ScanCounts(Granularity::DAY, Dimension::SERVICE, 20075, 20076, add);
+        else store->ScanCounters(Granularity::DAY, Dimension::SERVICE, 20075, 20076, add);
+        return out;
+    };
+    const Counts whole = counts(false);
+    ASSERT_GE(whole.size(), 8u);
+    EXPECT_EQ(counts(true), whole);
+    RewriteAndReopen("DROP TABLE counters_daily_heads; PRAGMA user_version = 7;");
+    EXPECT_EQ(store_->SchemaVersion(), 8);  // migrated, heads filled
+    EXPECT_EQ(counts(true), whole);
+    store_.reset();
+    {
+        sqlite3 *db = nullptr;
+        ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db, "DROP TABLE counters_daily_heads; PRAGMA user_version = 7;", nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(db);
+
+        auto read_only = Store::OpenSqliteReadOnly(path_.string());  // not migrated: no heads table
+        EXPECT_EQ(read_only->SchemaVersion(), 7);
+        EXPECT_EQ(counts(true, read_only.get()), whole);
+    }
+    store_ = Store::OpenSqlite(path_.string());
+    EXPECT_EQ(counts(true), whole);
+    RewriteAndReopen("UPDATE counters_daily_heads SET heads = x'01ff';");
+    EXPECT_THROW(counts(true), StoreError);
 }
 
 TEST_F(StoreTest, DaysAndUnattributedPacketsAreKeptApart) {
@@ -287,8 +335,8 @@ TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
     EXPECT_EQ(store_->FindFile("00ff")->enrichment, "country: test");
     RewriteAndReopen("ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; "
                      "DROP TABLE signatures; DROP TABLE counters_daily_parts; DROP TABLE source_daily_parts; "
-                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; PRAGMA user_version = 1;");
-    EXPECT_EQ(store_->SchemaVersion(), 7);
+                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; DROP TABLE counters_daily_heads; PRAGMA user_version = 1;");
+    EXPECT_EQ(store_->SchemaVersion(), 8);
     auto back = store_->FindFile("00ff");
     ASSERT_TRUE(back);
     EXPECT_EQ(back->enrichment, "");
