@@ -593,8 +593,10 @@ bool Segment::Parse(std::string_view bytes) {
 
 namespace {
 // Reads the heads of `bytes` for ScanCounts (with_sources: the sources must follow, in the sizes the heads
-// give) and ScanHeads (nothing may follow). Returns where the heads end, or 0 for bytes that are not valid.
-size_t ReadHeads(std::string_view bytes, bool with_sources, const std::function<void(const Segment::RowCounts &)> *f) {
+// give) and ScanHeads (nothing may follow), handing each row to `sink`. Returns where the heads end, or 0
+// for bytes that are not valid.
+template <typename Sink>
+size_t ParseHeads(std::string_view bytes, bool with_sources, Sink &&sink) {
     if (bytes.empty() || uint8_t(bytes[0]) != 1) return 0;
     VarintReader in(bytes.substr(1));
     uint64_t rows = 0;
@@ -611,7 +613,7 @@ size_t ReadHeads(std::string_view bytes, bool with_sources, const std::function<
         if (with_sources && n4_total + 16 * n6_total > in.Remaining()) return 0;
         r.key = uint32_t(key);
         r.unique_sources = n4 + n6;
-        if (f) (*f)(r);
+        sink(r);
     }
     if (!with_sources && in.Remaining() != 0) return 0;
     return bytes.size() - in.Remaining();
@@ -619,18 +621,18 @@ size_t ReadHeads(std::string_view bytes, bool with_sources, const std::function<
 }  // namespace
 
 bool Segment::ScanCounts(std::string_view bytes, const std::function<void(const RowCounts &)> &f) {
-    return bytes.empty() || ReadHeads(bytes, true, &f) != 0;
+    return bytes.empty() || ParseHeads(bytes, true, f) != 0;
 }
 
 std::optional<std::string_view> Segment::Heads(std::string_view bytes) {
     if (bytes.empty()) return bytes;
-    const size_t end = ReadHeads(bytes, true, nullptr);
+    const size_t end = ParseHeads(bytes, true, [](const RowCounts &) {});
     if (end == 0) return std::nullopt;
     return bytes.substr(0, end);
 }
 
 bool Segment::ScanHeads(std::string_view heads, const std::function<void(const RowCounts &)> &f) {
-    return heads.empty() || ReadHeads(heads, false, &f) != 0;
+    return heads.empty() || ParseHeads(heads, false, f) != 0;
 }
 
 std::optional<Segment> Segment::Decode(std::string_view bytes) {

@@ -8,10 +8,12 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <future>
 #include <thread>
 #include <map>
 #include <set>
+#include <span>
 #include <tuple>
 #include <memory>
 #include <unordered_map>
@@ -164,10 +166,60 @@ using nlohmann::json;
 // What one scan gathers per cell: everything, and separately what research scanners sent (a subset,
 // so subtracting it is exact for packets and for distinct sources).
 // The source sets exist only where sources are counted: a day has a hundred thousand service keys.
+//
+// Distinct sources of a cell over many days. Each stored segment's row brings its sources sorted and unique,
+// so they are kept as sorted runs, and a run is united with the one before it while that one is not longer
+// (a binary counter's carries): each source is moved about log2(runs) times, in sequential passes, and
+// repeats across days drop out at the first union. Adding each day's sources to a roaring bitmap allocated
+// and freed a container for every /16 a day touched: malloc and free were a fifth of a quarter report.
+class SourceUnion {
+public:
+    void AddV4(std::span<const uint32_t> sorted) { Push(v4_, std::vector<uint32_t>(sorted.begin(), sorted.end())); }
+    void AddV6(std::span<const Ipv6Bytes> sorted) {
+        if (!sorted.empty()) Push(v6_, std::vector<Ipv6Bytes>(sorted.begin(), sorted.end()));
+    }
+    void Merge(const SourceUnion &other) {
+        for (const auto &run : other.v4_) Push(v4_, run);
+        for (const auto &run : other.v6_) Push(v6_, run);
+    }
+    void Merge(SourceUnion &&other) {
+        for (auto &run : other.v4_) Push(v4_, std::move(run));
+        for (auto &run : other.v6_) Push(v6_, std::move(run));
+        other = SourceUnion();
+    }
+    // Unites what runs are left: a cell is read once its collect is done, so this runs once per cell.
+    uint64_t Cardinality() const { return Collapse(v4_) + Collapse(v6_); }
+
+private:
+    template <typename T>
+    static void UniteLastTwo(std::vector<std::vector<T>> &runs) {
+        std::vector<T> &a = runs[runs.size() - 2], &b = runs.back();
+        std::vector<T> united;
+        united.reserve(a.size() + b.size());
+        std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(united));
+        runs.pop_back();
+        runs.back() = std::move(united);
+    }
+    template <typename T>
+    static void Push(std::vector<std::vector<T>> &runs, std::vector<T> run) {
+        if (run.empty()) return;
+        runs.push_back(std::move(run));
+        while (runs.size() >= 2 && runs[runs.size() - 2].size() <= runs.back().size()) UniteLastTwo(runs);
+    }
+    template <typename T>
+    static uint64_t Collapse(std::vector<std::vector<T>> &runs) {
+        while (runs.size() >= 2) UniteLastTwo(runs);
+        return runs.empty() ? 0 : runs.front().size();
+    }
+    // Mutable: uniting the runs changes how they are held, not which sources they hold.
+    mutable std::vector<std::vector<uint32_t>> v4_;
+    mutable std::vector<std::vector<Ipv6Bytes>> v6_;
+};
+
 struct Cell {
     uint64_t packets = 0, bytes = 0;
     uint64_t research_packets = 0, research_bytes = 0;
-    std::unique_ptr<SourceSet> sources, research_sources;
+    std::unique_ptr<SourceUnion> sources, research_sources;
     uint64_t Packets() const { return packets - research_packets; }
     uint64_t Bytes() const { return bytes - research_bytes; }
     uint64_t Sources() const {
@@ -248,14 +300,16 @@ Cells CollectCounts(Store &store, bool exclude_research, Dimension dim, int64_t 
         MergeSortedCounts(parts[part], segment, scratch);
         segment.clear();
     };
+    bool wanted = false;  // the segment's sensor is one of `sensors`
     auto scan = [&](Dimension d, bool research) {
         store.ScanCounts(Granularity::DAY, d, from, to, [&](const CounterRecord &r) {
             if (r.period != period || r.sensor_id != sensor_id) {
                 flush();
                 period = r.period;
                 sensor_id = r.sensor_id;
+                wanted = sensors.count(r.sensor_id) != 0;
             }
-            if (!sensors.count(r.sensor_id)) return;
+            if (!wanted) return;
             std::optional<uint32_t> key = map ? map(r.key) : std::optional<uint32_t>(r.key);
             if (!key) return;
             KeyCounts &c = segment.emplace_back();
@@ -297,11 +351,10 @@ Cells CollectDays(Store &store, bool exclude_research, Dimension dim, int64_t fr
             (research ? c.research_packets : c.packets) += r.packets;
             (research ? c.research_bytes : c.bytes) += r.bytes;
             if (with_sources) {
-                std::unique_ptr<SourceSet> &slot = research ? c.research_sources : c.sources;
-                if (!slot) slot = std::make_unique<SourceSet>();
-                SourceSet &set = *slot;
-                set.AddV4Many(r.sources_v4);
-                if (!r.sources_v6.empty()) set.AddV6Many(r.sources_v6);
+                std::unique_ptr<SourceUnion> &slot = research ? c.research_sources : c.sources;
+                if (!slot) slot = std::make_unique<SourceUnion>();
+                slot->AddV4(r.sources_v4);
+                slot->AddV6(r.sources_v6);
             }
         });
     };
@@ -315,10 +368,10 @@ void MergeCells(Cells &into, Cells &&part) {
         into = std::move(part);
         return;
     }
-    auto unite = [](std::unique_ptr<SourceSet> &to, std::unique_ptr<SourceSet> &from) {
+    auto unite = [](std::unique_ptr<SourceUnion> &to, std::unique_ptr<SourceUnion> &from) {
         if (!from) return;
         if (!to) to = std::move(from);
-        else to->Merge(*from);
+        else to->Merge(std::move(*from));
     };
     for (auto &[k, c] : part) {
         Cell &d = into[k];
@@ -664,7 +717,7 @@ json BuildReport(Store &store, const ReportOptions &options) {
     auto source_figures = [&](const ReportPeriod &p) {
         Cells days = Collect(scope, Dimension::TOTAL, p.from_day, p.to_day, group, Split::DAY, true);
         uint64_t sum = 0;
-        SourceSet all, research;
+        SourceUnion all, research;
         for (auto &[k, c] : days) {
             sum += c.Sources();
             if (c.sources) all.Merge(*c.sources);
