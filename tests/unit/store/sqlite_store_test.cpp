@@ -87,6 +87,20 @@ TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
     store_ = Store::OpenSqlite(path_.string());
     EXPECT_EQ(store_->SchemaVersion(), 8);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
+    store_.reset();
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    int64_t page_size = 0;
+    ASSERT_EQ(sqlite3_exec(
+                  db, "PRAGMA page_size",
+                  [](void *out, int, char **values, char **) {
+                      *static_cast<int64_t *>(out) = std::stoll(values[0]);
+                      return 0;
+                  },
+                  &page_size, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    EXPECT_EQ(page_size, 65536);  // a new store's pages hold its segments in fewer overflow pages
 }
 
 TEST_F(StoreTest, TwoFilesCoveringTheSameHourMergeExactly) {
