@@ -86,7 +86,10 @@ int RunDetect(const DetectArgs &args) {
                                            options.threshold, options.min_excess, options.min_rise,
                                            options.min_source_rise, options.per_sensor ? ", per sensor too" : ""));
         }
+        // Top sources for the events kept only: the reflectors from the DNS study's records first, then every series
+        // event still without any from its exact source sets (docs/detectors.md#top-sources-of-series-events).
         detect::AddTopReflectors(*store, found);
+        detect::AddTopSources(*store, found);
         // Water torture over the DNS study's zone-hours of the period itself (it needs no history).
         auto floods = detect::DetectWaterTorture(*store, from_day * 24, to_day * 24 + 23, args.water_torture);
         found.insert(found.end(), floods.begin(), floods.end());

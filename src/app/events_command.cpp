@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "app/commands.hpp"
 #include "common/terminal.hpp"
@@ -39,6 +40,24 @@ std::string Joined(const std::vector<std::string> &items, size_t limit) {
     std::string out;
     for (size_t i = 0; i < items.size() && i < limit; ++i) out += (i ? "," : "") + items[i];
     if (items.size() > limit) out += fmt::format(",+{}", items.size() - limit);
+    return out;
+}
+
+/// "top sources: 192.0.2.7 CN (1,234), ...", for events whose sources are more than their subject: the series
+/// detectors' (a scan's or a victim's one source is its subject, shown already). Their figures are what the event's
+/// evidence says (top_sources_rank, top_reflectors); a source the series had before the event is marked.
+std::string TopSourcesLine(const detect::DetectedEvent &e) {
+    if (e.top_sources.empty() || (e.top_sources.size() == 1 && e.top_sources[0].address == e.subject)) return "";
+    std::set<std::string> not_new;
+    if (auto it = e.evidence.find("top_sources_not_new"); it != e.evidence.end() && it->is_array())
+        for (const auto &address : *it)
+            if (address.is_string()) not_new.insert(address.get<std::string>());
+    std::string out = "top sources:";
+    for (size_t i = 0; i < e.top_sources.size(); ++i) {
+        const detect::EventSource &s = e.top_sources[i];
+        out += fmt::format("{} {}{} ({}{})", i ? "," : "", s.address, s.country.empty() ? "" : " " + s.country,
+                           detect::GroupDigits(s.packets), not_new.count(s.address) ? ", not new" : "");
+    }
     return out;
 }
 
@@ -94,6 +113,7 @@ int RunEvents(const EventsArgs &args) {
                        FormatTimestamp(e.start).substr(0, 19), FormatTimestamp(e.end).substr(0, 19),
                        TerminalSafe(e.subject), Magnitude(e), e.packets, TerminalSafe(Joined(e.sensors, 3)));
             fmt::print("    {}\n", TerminalSafe(args.lang == "ja" ? e.sentence_ja : e.sentence_en));
+            if (const std::string top = TopSourcesLine(e); !top.empty()) fmt::print("    {}\n", TerminalSafe(top));
         }
         fmt::print("{} event{}.\n", events.size(), events.size() == 1 ? "" : "s");
     } catch (const std::exception &e) {

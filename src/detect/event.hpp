@@ -54,7 +54,7 @@ inline std::optional<EventKind> ParseEventKind(std::string_view name) {
 struct EventSource {
     std::string address;  // IpAddress::ToString
     std::string country;  // ISO 3166 code, "" when not looked up
-    uint64_t packets = 0;
+    uint64_t packets = 0;  // the event's (stream), or the peak day's, all services (series: evidence.top_sources_rank)
 };
 
 struct DetectedEvent {
@@ -71,7 +71,7 @@ struct DetectedEvent {
     double magnitude = 0;
     uint64_t packets = 0;
     uint64_t sources = 0;
-    std::vector<EventSource> top_sources;   // largest first, at most a handful
+    std::vector<EventSource> top_sources;   // largest first (series: the new ones first), at most a handful
     std::vector<std::string> regions;       // country codes of the sources, largest first
     std::vector<std::string> sensors;       // sensor names that saw it
     nlohmann::ordered_json evidence = nlohmann::ordered_json::object();  // detector-specific figures

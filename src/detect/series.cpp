@@ -4,13 +4,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 
+#include "aggregate/source_chunk.hpp"
 #include "classify/service_key.hpp"
 #include "classify/traffic_class.hpp"
 #include "common/time.hpp"
@@ -325,6 +329,62 @@ uint16_t RegionCountry(Dimension dim, uint32_t region_key) {
     return dim == Dimension::SERVICE ? CountryOfKey(region_key) : CountryOfClassKey(region_key);
 }
 
+/// Sources of a series, sorted and unique once Normalize has run.
+struct AddressList {
+    std::vector<uint32_t> v4;
+    std::vector<Ipv6Bytes> v6;
+    void Add(const CounterRecord &r) {
+        v4.insert(v4.end(), r.sources_v4.begin(), r.sources_v4.end());
+        v6.insert(v6.end(), r.sources_v6.begin(), r.sources_v6.end());
+    }
+    void Normalize() {
+        std::sort(v4.begin(), v4.end());
+        v4.erase(std::unique(v4.begin(), v4.end()), v4.end());
+        std::sort(v6.begin(), v6.end());
+        v6.erase(std::unique(v6.begin(), v6.end()), v6.end());
+    }
+    size_t Size() const { return v4.size() + v6.size(); }
+};
+
+/// A series wanted at one period, for the caller's item `index` (and `role`, what the caller wants it for): a key
+/// of the scanned dimension at one sensor, or at every sensor (sensor_id -1).
+struct SeriesWant {
+    uint32_t key = 0;
+    int64_t sensor_id = -1;
+    size_t index = 0;
+    uint8_t role = 0;
+};
+
+/// Calls f(row, want) for every stored row of (dim, period) that belongs to a wanted series: one decode of the
+/// period's segments, whatever the number of series asked. The sensors are those of sensor_index: the unattributed
+/// pseudo-sensor's rows belong to no series. Sorts `wants` by key.
+void ScanWantedSeries(Store &store, Granularity g, Dimension dim, int64_t period, std::vector<SeriesWant> &wants,
+                      const std::unordered_map<int64_t, uint32_t> &sensor_index,
+                      const std::function<void(const CounterRecord &, const SeriesWant &)> &f) {
+    auto by_key = [](const SeriesWant &a, const SeriesWant &b) { return a.key < b.key; };
+    std::sort(wants.begin(), wants.end(), by_key);
+    store.ScanCounters(g, dim, period, period, [&](const CounterRecord &r) {
+        if (!sensor_index.count(r.sensor_id)) return;
+        const auto [lo, hi] = std::equal_range(wants.begin(), wants.end(), SeriesWant{r.key, -1, 0, 0}, by_key);
+        for (auto it = lo; it != hi; ++it)
+            if (it->sensor_id < 0 || it->sensor_id == r.sensor_id) f(r, *it);
+    });
+}
+
+/// Marks the members of `peak` (sorted) that appear in `row` (sorted), searching the shorter in the longer.
+template <typename T>
+void MarkSeen(const std::vector<T> &peak, std::vector<bool> &seen, std::span<const T> row) {
+    if (row.size() < peak.size()) {
+        for (const T &address : row) {
+            auto it = std::lower_bound(peak.begin(), peak.end(), address);
+            if (it != peak.end() && *it == address) seen[size_t(it - peak.begin())] = true;
+        }
+    } else {
+        for (size_t i = 0; i < peak.size(); ++i)
+            if (!seen[i] && std::binary_search(row.begin(), row.end(), peak[i])) seen[i] = true;
+    }
+}
+
 }  // namespace
 
 Baseline ScoreSeries(const std::vector<double> &values, const SeriesOptions &options) {
@@ -523,21 +583,14 @@ std::vector<DetectedEvent> DetectSurges(Store &store, int64_t from_period, int64
         if (r.sensor_id < 0 && sensors.size() > 1)
             by_peak[{r.dim, data_from + int64_t(r.peak)}].push_back(&r);
     for (auto &[dim_period, list] : by_peak) {
-        std::unordered_map<uint32_t, std::pair<std::vector<uint32_t>, std::vector<Ipv6Bytes>>> sources;
-        for (RawEvent *r : list) sources[r->key];
-        store.ScanCounters(g, dim_period.first, dim_period.second, dim_period.second, [&](const CounterRecord &r) {
-            auto it = sources.find(r.key);
-            if (it == sources.end() || !sensor_index.count(r.sensor_id)) return;
-            it->second.first.insert(it->second.first.end(), r.sources_v4.begin(), r.sources_v4.end());
-            it->second.second.insert(it->second.second.end(), r.sources_v6.begin(), r.sources_v6.end());
-        });
-        for (auto &[key, sets] : sources) {
-            std::sort(sets.first.begin(), sets.first.end());
-            std::sort(sets.second.begin(), sets.second.end());
-            const size_t unique = size_t(std::unique(sets.first.begin(), sets.first.end()) - sets.first.begin()) +
-                                  size_t(std::unique(sets.second.begin(), sets.second.end()) - sets.second.begin());
-            for (RawEvent *r : list)
-                if (r->key == key) r->event.sources = unique;
+        std::vector<SeriesWant> wants;
+        for (size_t i = 0; i < list.size(); ++i) wants.push_back({list[i]->key, -1, i, 0});
+        std::vector<AddressList> united(list.size());
+        ScanWantedSeries(store, g, dim_period.first, dim_period.second, wants, sensor_index,
+                         [&](const CounterRecord &r, const SeriesWant &w) { united[w.index].Add(r); });
+        for (size_t i = 0; i < list.size(); ++i) {
+            united[i].Normalize();
+            list[i]->event.sources = united[i].Size();
         }
     }
 
@@ -578,6 +631,183 @@ void AddTopReflectors(Store &store, std::vector<DetectedEvent> &events, size_t t
         e.top_sources.clear();
         for (auto &[address, n] : order) e.top_sources.push_back({address, "", n});
         if (!order.empty()) e.evidence["top_reflectors"] = "by DNS responses on the event's days, all sensors";
+    }
+}
+
+namespace {
+
+/// A series event as AddTopSources reads it back from its evidence, with its sources at the peak.
+struct TopSourcesTarget {
+    DetectedEvent *event = nullptr;
+    Granularity g = Granularity::HOUR;
+    Dimension dim = Dimension::SERVICE;
+    uint32_t key = 0;
+    int64_t sensor_id = -1;       // -1: every sensor
+    int64_t start = 0, peak = 0;  // periods
+    int lookback = 0;             // periods before the start whose sources are "the series before": its window
+    AddressList at_peak;
+    std::vector<bool> seen_v4, seen_v6;  // at_peak's sources that the series had in the lookback
+};
+
+std::optional<TopSourcesTarget> TopSourcesTargetOf(DetectedEvent &e, const std::map<std::string, int64_t> &sensor_ids) {
+    const auto &ev = e.evidence;
+    if (!ev.is_object() || !ev.contains("dimension") || !ev.contains("key") || !ev.contains("granularity") ||
+        !ev.contains("sensor"))
+        return std::nullopt;
+    TopSourcesTarget t;
+    t.event = &e;
+    const std::string dimension = ev["dimension"].get<std::string>();
+    bool known = false;
+    for (int d = 0; d <= int(Dimension::CLASS_SOURCE_PORT) && !known; ++d)
+        if (DimensionName(Dimension(d)) == dimension) {
+            t.dim = Dimension(d);
+            known = true;
+        }
+    if (!known) return std::nullopt;
+    t.key = ev["key"].get<uint32_t>();
+    t.g = ev["granularity"].get<std::string>() == "day" ? Granularity::DAY : Granularity::HOUR;
+    const std::string sensor = ev["sensor"].get<std::string>();
+    if (sensor != "all") {
+        auto it = sensor_ids.find(sensor);
+        if (it == sensor_ids.end()) return std::nullopt;  // a sensor renamed or removed since
+        t.sensor_id = it->second;
+    }
+    auto period = [&](TimestampNs ts) { return t.g == Granularity::HOUR ? HourOf(ts) : DayOf(ts); };
+    t.start = period(e.start);
+    t.peak = period(e.peak);
+    // The baseline window: "new" means absent from the history the event was scored against.
+    const int window = ev.contains("window") ? ev["window"].get<int>() : 0;
+    t.lookback = window > 0 ? window : SeriesOptions::ForGranularity(t.g).window;
+    return t;
+}
+
+}  // namespace
+
+void AddTopSources(Store &store, std::vector<DetectedEvent> &events, size_t top) {
+    if (top == 0) return;
+    std::unordered_map<int64_t, uint32_t> sensor_index;  // the real sensors, as DetectSurges counts them
+    std::map<std::string, int64_t> sensor_ids;
+    for (const StoredSensor &s : store.LoadSensors()) {
+        if (s.unattributed) continue;
+        sensor_index[s.id] = uint32_t(sensor_index.size());
+        sensor_ids[s.sensor.name] = s.id;
+    }
+    std::vector<TopSourcesTarget> targets;
+    for (DetectedEvent &e : events) {
+        const bool series = e.kind == EventKind::SURGE || e.kind == EventKind::NEW_SERVICE ||
+                            e.kind == EventKind::DNS_REFLECTION;
+        if (!series || !e.top_sources.empty()) continue;
+        if (auto t = TopSourcesTargetOf(e, sensor_ids)) targets.push_back(std::move(*t));
+    }
+    if (targets.empty()) return;
+
+    // One pass over the periods, latest first, reads each period once for all the events that need it: as a
+    // peak, or inside the window before a start. An event's window lies before its peak, so its peak sources are
+    // complete by the time the pass reaches the window.
+    constexpr uint8_t PEAK = 0, WINDOW = 1;
+    using Where = std::tuple<Granularity, Dimension, int64_t>;
+    std::map<Where, std::vector<SeriesWant>> wanted;
+    for (size_t i = 0; i < targets.size(); ++i) {
+        const TopSourcesTarget &t = targets[i];
+        wanted[{t.g, t.dim, t.peak}].push_back({t.key, t.sensor_id, i, PEAK});
+        for (int64_t p = t.start - t.lookback; p < t.start; ++p)
+            wanted[{t.g, t.dim, p}].push_back({t.key, t.sensor_id, i, WINDOW});
+    }
+    for (auto it = wanted.rbegin(); it != wanted.rend(); ++it) {
+        const auto &[g, dim, period] = it->first;
+        auto read = [&](const CounterRecord &r, const SeriesWant &w) {
+            TopSourcesTarget &t = targets[w.index];
+            if (w.role == PEAK) {
+                t.at_peak.Add(r);
+                return;
+            }
+            MarkSeen(t.at_peak.v4, t.seen_v4, r.sources_v4);
+            MarkSeen(t.at_peak.v6, t.seen_v6, r.sources_v6);
+        };
+        ScanWantedSeries(store, g, dim, period, it->second, sensor_index, read);
+        for (const SeriesWant &w : it->second)
+            if (w.role == PEAK) {
+                TopSourcesTarget &t = targets[w.index];
+                t.at_peak.Normalize();
+                t.seen_v4.assign(t.at_peak.v4.size(), false);
+                t.seen_v6.assign(t.at_peak.v6.size(), false);
+            }
+    }
+
+    // Ranked by the packets of the peak's day: per day, one read of the buckets that hold a candidate. Only the
+    // new sources are candidates unless fewer than `top` are new.
+    std::map<int64_t, std::vector<size_t>> by_day;
+    for (size_t i = 0; i < targets.size(); ++i) by_day[DayOf(targets[i].event->peak)].push_back(i);
+    struct DayFigures {
+        uint64_t packets = 0;
+        uint16_t country = UNKNOWN_COUNTRY;
+    };
+    struct Candidate {
+        IpAddress address;
+        bool fresh = false;
+        DayFigures day;
+    };
+    for (auto &[day, list] : by_day) {
+        std::vector<std::vector<Candidate>> candidates(list.size());
+        std::unordered_map<IpAddress, DayFigures, IpAddressHash> figures;
+        std::vector<bool> bucket_wanted(SOURCE_BUCKETS, false);
+        for (size_t n = 0; n < list.size(); ++n) {
+            const TopSourcesTarget &t = targets[list[n]];
+            const size_t fresh = size_t(std::count(t.seen_v4.begin(), t.seen_v4.end(), false) +
+                                        std::count(t.seen_v6.begin(), t.seen_v6.end(), false));
+            const bool fill = fresh < top;
+            auto add = [&](const IpAddress &address, bool seen) {
+                if (seen && !fill) return;
+                candidates[n].push_back({address, !seen, {}});
+                if (figures.emplace(address, DayFigures{}).second) bucket_wanted[SourceBucket(address)] = true;
+            };
+            for (size_t i = 0; i < t.at_peak.v4.size(); ++i) add(IpAddress::V4(t.at_peak.v4[i]), t.seen_v4[i]);
+            for (size_t i = 0; i < t.at_peak.v6.size(); ++i)
+                add(IpAddress::V6FromBytes(t.at_peak.v6[i].data()), t.seen_v6[i]);
+            t.event->evidence["new_sources_at_peak"] = fresh;
+        }
+        std::vector<uint16_t> buckets;
+        for (uint16_t b = 0; b < SOURCE_BUCKETS; ++b)
+            if (bucket_wanted[b]) buckets.push_back(b);
+        size_t recorded = 0;  // candidates with a record of the day
+        store.ScanSourceBuckets(day, buckets, [&](const SourceRecord &r) {
+            auto it = figures.find(r.record->src);
+            if (it == figures.end()) return;
+            it->second = {r.record->packets, r.record->country};
+            ++recorded;
+        });
+
+        for (size_t n = 0; n < list.size(); ++n) {
+            TopSourcesTarget &t = targets[list[n]];
+            std::vector<Candidate> &c = candidates[n];
+            if (c.empty()) continue;
+            for (Candidate &candidate : c) candidate.day = figures[candidate.address];
+            // New first, then by the day's packets, then by address: the same list on every run.
+            auto before = [](const Candidate &a, const Candidate &b) {
+                if (a.fresh != b.fresh) return a.fresh;
+                return a.day.packets != b.day.packets ? a.day.packets > b.day.packets : a.address < b.address;
+            };
+            const size_t shown = std::min(top, c.size());
+            std::partial_sort(c.begin(), c.begin() + ptrdiff_t(shown), c.end(), before);
+            DetectedEvent &e = *t.event;
+            auto not_new = nlohmann::ordered_json::array();
+            for (size_t i = 0; i < shown; ++i) {
+                const DayFigures &f = c[i].day;
+                e.top_sources.push_back(
+                    {c[i].address.ToString(), f.country == UNKNOWN_COUNTRY ? "" : CountryCode(f.country), f.packets});
+                if (!c[i].fresh) not_new.push_back(c[i].address.ToString());
+            }
+            // Without records of the day (a store whose per-source records were removed) the order is the
+            // addresses', and the evidence says so rather than showing zeros as a ranking.
+            e.evidence["top_sources_rank"] = fmt::format(
+                "{} of the sources at the peak new to the series (not in it in its baseline window, the {} {} before "
+                "the start){}",
+                recorded ? fmt::format("packets on {} (the peak's day; all services and sensors)", FormatDay(day))
+                         : fmt::format("address (no per-source records stored for {})", FormatDay(day)),
+                t.lookback, t.g == Granularity::HOUR ? "hours" : "days",
+                not_new.empty() ? "" : "; then of its other sources at the peak (top_sources_not_new)");
+            e.evidence["top_sources_not_new"] = std::move(not_new);
+        }
     }
 }
 

@@ -132,4 +132,14 @@ void FoldDailyIntoHourly(std::vector<DetectedEvent> &hourly, std::vector<Detecte
 /// sensors; days, not hours, are what those records keep), at most `top`.
 void AddTopReflectors(Store &store, std::vector<DetectedEvent> &events, size_t top = 5);
 
+/// Gives each surge, new-service and DNS reflection event that has no top sources yet (AddTopReflectors runs first)
+/// the sources that made it, at most `top`: of its series' exact source set at the peak period (the event's sensor,
+/// or the union over the sensors), those the series did not have in its baseline window before the start (the
+/// periods its score was measured against), ranked by their packets on the peak's day (source_daily: all services,
+/// all sensors); when fewer are new, the others of the peak follow, listed in evidence.top_sources_not_new. One pass
+/// over the periods, latest first, reads each period's counters once for all the events that need it (as a peak or
+/// inside a window), and per peak day only the source_daily buckets that hold a candidate; memory follows the
+/// events' peak source sets. Run it on the events that are kept, after the filtering.
+void AddTopSources(Store &store, std::vector<DetectedEvent> &events, size_t top = 5);
+
 }  // namespace darkscope::detect

@@ -5,8 +5,9 @@
                                    detect (surges and new services), events --json and the report's notable
                                    phenomena, checked against the ground truth: the spoofed DNS sources are the
                                    campaigns, the IRC server is the DoS victim with exactly its packets, 5000/TCP
-                                   is a new service from 12:00, the open resolvers are DNS reflection at cloud-1
-                                   only; no surge the truth does not explain; a second `detect` replaces, never
+                                   is a new service from 12:00 whose top sources are the seeded ones, the open
+                                   resolvers are DNS reflection at cloud-1 only; no surge the truth does not
+                                   explain; every surge lists its top sources; a second `detect` replaces, never
                                    duplicates
   detect_e2e.py --binary B --data D real
                                    the SYN/ACK reflection capture in D (../shared/data): with RS-DoS's duration and
@@ -111,6 +112,25 @@ def synth(binary):
         if news:
             c.eq("5000/TCP appears at 12:00", news[0]["start"], comp["new-service-5000"]["window"]["start"])
             c.eq("5000/TCP at both sensors", sorted(news[0]["sensors"]), sorted(comp["new-service-5000"]["sensors"]))
+            # Its top sources: the seeded scanners of the new service (every source at its peak is new to it), by
+            # their packets of the day, each in a country the truth gives the event (or none without geo data).
+            top = news[0]["top_sources"]
+            seeded_new = set(comp["new-service-5000"]["sources"])
+            c.eq("5000/TCP lists five top sources", len(top), 5)
+            c.true(f"5000/TCP's top sources are the seeded new service's ({[x['address'] for x in top]})",
+                   all(x["address"] in seeded_new for x in top))
+            c.eq("5000/TCP's top sources come largest first", [x["packets"] for x in top],
+                 sorted((x["packets"] for x in top), reverse=True))
+            c.eq("5000/TCP's top sources are all new to the series", news[0]["evidence"].get("top_sources_not_new"), [])
+            c.true("5000/TCP's top sources are ranked by the day's packets of all services",
+                   "all services" in news[0]["evidence"].get("top_sources_rank", ""))
+            c.true("5000/TCP's top sources' countries are the seeded event's",
+                   all(x["country"] in comp["new-service-5000"]["countries"] or x["country"] == "" for x in top))
+        for e in by_kind.get("surge", []) + by_kind.get("new-service", []):
+            not_new = e["evidence"].get("top_sources_not_new", [])
+            flags = [x["address"] in not_new for x in e["top_sources"]]
+            c.true(f"{e['kind']} {e['subject']} at {e['start']} has top sources, the new ones first ({flags})",
+                   e["top_sources"] and flags == sorted(flags))
         refl = by_kind.get("dns-reflection", [])
         c.eq("one DNS reflection event", len(refl), 1)
         if refl:
@@ -156,6 +176,11 @@ def synth(binary):
                all(n <= 3 for n in Counter(e["kind"] for e in ph["events"]).values()))
         md = run([binary, "report", "--store", store, "--from", "2024-10-01", "--to", "2024-10-02", "--format", "md"])
         c.true("the Markdown report holds the new service's sentence", news and news[0]["sentence_en"].split(" on ")[0] in md)
+        c.true("the Markdown report lists the new service's top sources",
+               news and news[0]["top_sources"] and all(x["address"] in md for x in news[0]["top_sources"]))
+        listing = run([binary, "events", "--store", store, "--kind", "new-service"])
+        c.true("`events` prints the new service's top sources",
+               news and news[0]["top_sources"] and f"top sources: {news[0]['top_sources'][0]['address']}" in listing)
     c.finish("synth")
 
 

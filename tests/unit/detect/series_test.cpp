@@ -242,11 +242,21 @@ public:
                            testing::SynProbe(dport), SensorIndex(sensor));
         }
     }
+    // `count` SYNs to `dport` at `sensor` in `hour`, all from `src`.
+    void SynFrom(int sensor, const std::string &src, uint16_t dport, int hour, int count) {
+        const char *dst = sensor == 0 ? "198.51.100.7" : "203.0.113.7";
+        for (int i = 0; i < count; ++i)
+            shard_.Observe(testing::SynPacket(src.c_str(), dst, dport, testing::DAY0 + hour * NS_PER_HOUR + i),
+                           testing::SynProbe(dport), SensorIndex(sensor));
+    }
+    // The hours' counters and the per-source day records, as ingest writes them.
     void Write() {
         CounterRows hourly;
         Rollup(shard_, hourly);
+        auto chunks = ToSourceChunks(shard_.Sources(), ids);
         store->Begin();
         store->MergeHourlyCounters(hourly, ids, unattributed);
+        store->MergeSources(chunks);
         store->Commit();
     }
 
@@ -347,6 +357,106 @@ TEST(SeriesEvents, RiseCarriedByOneSourceIsNoSurge) {
         EXPECT_EQ(events[0].evidence["sources_before"], 5.0);
         for (size_t i = 20; i < 24; ++i) s.sources[i] = 6;
     }
+}
+
+}  // namespace darkscope::detect
+
+namespace darkscope::detect {
+
+namespace {
+
+const DetectedEvent *Find(const std::vector<DetectedEvent> &events, std::string_view subject) {
+    for (const DetectedEvent &e : events)
+        if (e.subject == subject) return &e;
+    return nullptr;
+}
+
+std::vector<std::string> Addresses(const DetectedEvent &e) {
+    std::vector<std::string> out;
+    for (const EventSource &s : e.top_sources) out.push_back(s.address);
+    return out;
+}
+
+}  // namespace
+
+// A surge carried by new sources over a background of old, heavier ones: its top sources are the new ones only,
+// ranked by their packets of the peak's day over every service. 23/TCP: five background sources (480 packets each
+// on day 2) all along, then from 12:00 on day 2 six new sources at 40 to 90 packets an hour, half at each sensor;
+// the lightest of them, 198.18.0.1, also sent 1,000 SYNs to 8080/TCP that morning. 80/TCP: four background sources,
+// then three new ones, all at tokyo-1: fewer new sources than five, so the two heaviest old ones fill the list,
+// marked as not new.
+TEST(AddTopSources, SurgeListsItsNewSourcesByTheirPacketsOfTheDay) {
+    TwoSensorStore t;
+    for (int hour = 0; hour < 48; ++hour) {
+        for (int b = 1; b <= 5; ++b) t.SynFrom(b % 2, "192.0.2." + std::to_string(b), 23, hour, 20);
+        for (int b = 1; b <= 4; ++b) t.SynFrom(0, "192.0.2." + std::to_string(20 + b), 80, hour, 8 + 2 * b);
+        if (hour >= 36 && hour < 40) {
+            for (int k = 1; k <= 6; ++k) t.SynFrom(k % 2, "198.18.0." + std::to_string(k), 23, hour, 30 + 10 * k);
+            for (int k = 1; k <= 3; ++k) t.SynFrom(0, "198.18.1." + std::to_string(k), 80, hour, 26 + 2 * k);
+        }
+    }
+    t.SynFrom(0, "198.18.0.1", 8080, 30, 1000);
+    t.Write();
+
+    SeriesOptions o;
+    o.dims = {Dimension::SERVICE};
+    auto events = DetectSurges(*t.store, HOUR0 - 24, HOUR0 + 72, o);
+    AddTopSources(*t.store, events);
+
+    const DetectedEvent *telnet = Find(events, "23/TCP");
+    ASSERT_NE(telnet, nullptr);
+    EXPECT_EQ(telnet->kind, EventKind::SURGE);
+    EXPECT_EQ(telnet->peak, testing::DAY0 + 36 * NS_PER_HOUR);
+    // 198.18.0.1: 4 x 40 on 23/TCP and 1,000 on 8080/TCP; the others 4 x (30 + 10k); 198.18.0.2 (200) is sixth.
+    EXPECT_EQ(Addresses(*telnet),
+              (std::vector<std::string>{"198.18.0.1", "198.18.0.6", "198.18.0.5", "198.18.0.4", "198.18.0.3"}));
+    std::vector<uint64_t> packets;
+    for (const EventSource &s : telnet->top_sources) packets.push_back(s.packets);
+    EXPECT_EQ(packets, (std::vector<uint64_t>{1160, 360, 320, 280, 240}));
+    EXPECT_EQ(telnet->top_sources[0].country, "");  // no country data in this store
+    EXPECT_EQ(telnet->evidence["new_sources_at_peak"], 6u);
+    EXPECT_TRUE(telnet->evidence["top_sources_not_new"].empty());
+    EXPECT_NE(telnet->evidence["top_sources_rank"].get<std::string>().find("packets on 2024-12-19"), std::string::npos)
+        << telnet->evidence["top_sources_rank"];
+
+    const DetectedEvent *web = Find(events, "80/TCP");
+    ASSERT_NE(web, nullptr);
+    // New first (4 x 32, 30, 28), then the heaviest old ones (24 x 16 and 24 x 14 on day 2).
+    EXPECT_EQ(Addresses(*web),
+              (std::vector<std::string>{"198.18.1.3", "198.18.1.2", "198.18.1.1", "192.0.2.24", "192.0.2.23"}));
+    EXPECT_EQ(web->top_sources[3].packets, 384u);
+    EXPECT_EQ(web->evidence["new_sources_at_peak"], 3u);
+    EXPECT_EQ(web->evidence["top_sources_not_new"], nlohmann::ordered_json({"192.0.2.24", "192.0.2.23"}));
+
+    // Events that already have their sources keep them (AddTopReflectors runs first).
+    std::vector<DetectedEvent> again = events;
+    again[0].top_sources = {{"192.0.2.99", "", 1}};
+    AddTopSources(*t.store, again);
+    EXPECT_EQ(again[0].top_sources.size(), 1u);
+}
+
+// "New" is judged against the whole baseline window: a source that was in the series in the window's first hours,
+// silent for a day, and back at the peak is not new.
+TEST(AddTopSources, ASourceSeenEarlierInTheWindowIsNotNew) {
+    TwoSensorStore t;
+    for (int hour = 0; hour < 48; ++hour) {
+        for (int b = 1; b <= 5; ++b) t.SynFrom(0, "192.0.2." + std::to_string(b), 23, hour, 20);
+        if (hour < 3) t.SynFrom(0, "198.18.0.9", 23, hour, 1);
+        if (hour >= 36 && hour < 40) {
+            for (int k = 1; k <= 5; ++k) t.SynFrom(0, "198.18.0." + std::to_string(k), 23, hour, 30 + 10 * k);
+            t.SynFrom(0, "198.18.0.9", 23, hour, 200);  // the heaviest at the peak, but no newcomer
+        }
+    }
+    t.Write();
+    SeriesOptions o;
+    o.dims = {Dimension::SERVICE};
+    auto events = DetectSurges(*t.store, HOUR0 - 24, HOUR0 + 72, o);
+    AddTopSources(*t.store, events);
+    const DetectedEvent *telnet = Find(events, "23/TCP");
+    ASSERT_NE(telnet, nullptr);
+    EXPECT_EQ(Addresses(*telnet),
+              (std::vector<std::string>{"198.18.0.5", "198.18.0.4", "198.18.0.3", "198.18.0.2", "198.18.0.1"}));
+    EXPECT_EQ(telnet->evidence["new_sources_at_peak"], 5u);
 }
 
 }  // namespace darkscope::detect

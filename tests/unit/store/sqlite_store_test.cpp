@@ -469,4 +469,30 @@ TEST_F(StoreTest, LatestProbePerAddressWins) {
     EXPECT_FALSE(devices[0].probed_at.empty());
 }
 
+// Looking up a few sources reads their buckets only (an IPv4 source's is its first octet), each united with the
+// parts a later file of the same day added, as ScanSources reads them.
+TEST_F(StoreTest, ScanSourceBucketsReadsTheBucketsAskedWithTheirParts) {
+    const auto svc = SynClass(445);
+    AggregateShard first;
+    first.Observe(Syn("192.0.2.1", "198.51.100.1", 445, DAY0 + 10), svc, 0);
+    first.Observe(Syn("10.0.0.1", "198.51.100.1", 445, DAY0 + 11), svc, 0);
+    first.Observe(Syn("198.18.0.1", "198.51.100.1", 445, DAY0 + 12), svc, 0);
+    Commit(first);
+    AggregateShard second;  // the same day: a part of bucket 192
+    second.Observe(Syn("192.0.2.1", "198.51.100.2", 445, DAY0 + 20), svc, 0);
+    second.Observe(Syn("192.0.2.2", "198.51.100.2", 445, DAY0 + 21), svc, 0);
+    Commit(second);
+
+    std::map<std::string, uint64_t> packets;
+    const std::vector<uint16_t> buckets = {192, 198, 192, 7};  // a repeat, and a bucket with no sources
+    store_->ScanSourceBuckets(20075, buckets, [&](const SourceRecord &r) {
+        EXPECT_EQ(r.day, 20075);
+        packets[r.record->src.ToString()] += r.record->packets;
+    });
+    EXPECT_EQ(packets, (std::map<std::string, uint64_t>{{"192.0.2.1", 2}, {"192.0.2.2", 1}, {"198.18.0.1", 1}}));
+    size_t other_day = 0;
+    store_->ScanSourceBuckets(20076, buckets, [&](const SourceRecord &) { ++other_day; });
+    EXPECT_EQ(other_day, 0u);
+}
+
 }  // namespace darkscope
