@@ -22,6 +22,7 @@ struct DetectArgs {
     std::string method;
     double threshold = 0;
     double min_excess = -1;
+    double min_source_ratio = -1;
     int window = 0;
     bool no_per_sensor = false;
     detect::WaterTortureOptions water_torture;
@@ -49,6 +50,7 @@ int RunDetect(const DetectArgs &args) {
         }
         if (args.threshold > 0) options.threshold = args.threshold;
         if (args.min_excess >= 0) options.min_excess = args.min_excess;
+        if (args.min_source_ratio >= 0) options.min_source_ratio = args.min_source_ratio;
         if (args.window > 0) options.window = args.window;
         options.per_sensor = !args.no_per_sensor;
     }
@@ -81,10 +83,11 @@ int RunDetect(const DetectArgs &args) {
             std::erase_if(events, [&](const detect::DetectedEvent &e) { return e.start < from_ns || e.start > to_ns; });
             detect::FoldDailyIntoHourly(found, std::move(events));
             settings.push_back(fmt::format("{} over {} series, window {}, score >= {}, excess >= {} and >= {} x "
-                                           "baseline, >= {} more sources{}",
+                                           "baseline, >= {} more sources and >= {} x those before{}",
                                            options.method, hours ? "hourly" : "daily", options.window,
                                            options.threshold, options.min_excess, options.min_rise,
-                                           options.min_source_rise, options.per_sensor ? ", per sensor too" : ""));
+                                           options.min_source_rise, options.min_source_ratio,
+                                           options.per_sensor ? ", per sensor too" : ""));
         }
         // Top sources for the events kept only: the reflectors from the DNS study's records first, then every series
         // event still without any from its exact source sets (docs/detectors.md#top-sources-of-series-events).
@@ -144,8 +147,9 @@ void RegisterDetect(CLI::App &app, int &exit_code) {
         "average and deviation as Merit's ORION uses them (the hourly default); mad, the median and\n"
         "median absolute deviation of a trailing window, a robust z-score (the daily default).\n"
         "Defaults per hour: a window of 168 hours, score 6, an excess of at least 20 packets and half\n"
-        "the baseline, and 3 more sources than before; per day: 28 days, score 10, 200 packets.\n"
-        "--method, --threshold, --min-excess and --window set both passes.\n\n"
+        "the baseline, and 3 more sources than before; per day: 28 days, score 10, 200 packets,\n"
+        "and twice the sources of the days before. --method, --threshold, --min-excess,\n"
+        "--min-source-ratio and --window set both passes.\n\n"
         "Water torture (random-subdomain floods) is found in the DNS study's records per zone and hour:\n"
         "at least 50 distinct names under one zone in an hour, making at least half of its messages.\n\n"
         "Examples:\n"
@@ -162,6 +166,8 @@ void RegisterDetect(CLI::App &app, int &exit_code) {
     cmd->add_option("--threshold", args->threshold, "Score a period must reach (default 6 hourly, 10 daily)");
     cmd->add_option("--min-excess", args->min_excess, "Packets above the baseline a period needs (default 20 per hour, 200 per day)");
     cmd->add_option("--window", args->window, "Periods of history in the baseline (default 168 hours, 28 days)");
+    cmd->add_option("--min-source-ratio", args->min_source_ratio,
+                    "Times the sources of the periods before a peak must hold (default 1 per hour, 2 per day)");
     cmd->add_flag("--no-per-sensor", args->no_per_sensor, "Score only the sum over all sensors");
     cmd->add_option("--water-torture-names", args->water_torture.min_names,
                     "Distinct names under one zone in an hour that make water torture")

@@ -37,6 +37,7 @@ SeriesOptions SeriesOptions::ForGranularity(Granularity g) {
         // the synthetic quarters under one a month (docs/detectors.md).
         o.method = "mad";
         o.threshold = 10;
+        o.min_source_ratio = 2;
     }
     return o;
 }
@@ -231,6 +232,7 @@ std::vector<RawEvent> Detect(const Series &s, const SeriesOptions &o, std::strin
                 sources_before = history[history.size() / 2];
             }
             if (s.sources[peak] - sources_before < o.min_source_rise) return;
+            if (s.sources[peak] < o.min_source_ratio * sources_before) return;
         }
         RawEvent r;
         r.dim = s.dim;
@@ -275,6 +277,7 @@ std::vector<RawEvent> Detect(const Series &s, const SeriesOptions &o, std::strin
         ev["packets_counted"] = "excess over the baseline at the start, summed over the event's periods";
         ev["from_zero"] = from_zero;
         ev["sources_before"] = sources_before;
+        ev["min_source_ratio"] = o.min_source_ratio;
         const size_t lo = first > EVIDENCE_CONTEXT ? first - EVIDENCE_CONTEXT : 0;
         const size_t hi = std::min({x.size(), last + 1 + EVIDENCE_CONTEXT, lo + EVIDENCE_MAX_VALUES});
         ev["series"] = {{"first", FormatTimestamp(PeriodStart(o.granularity, s.first_period + int64_t(lo)))},

@@ -51,6 +51,13 @@ inline constexpr std::string_view SERIES_METHODS[] = {"ewma", "mad"};
 ///    scanner arriving (Pareto per-source rates) was most of the false surges; a scenario's real changes (a new
 ///    service, spoofed DNS, a burst from a region) bring 3 or more new sources. One heavy source is the scan
 ///    or backscatter detector's event, reported by address.
+///  - min_source_ratio 1 per hour (off), 2 per day: a daily peak must also hold at least twice the sources of
+///    the median day before. A day's count holds the whole day's churn of background scanners, so "3 more
+///    sources" is nothing there: on the synthetic scenarios every daily surge whose sources rose by less than
+///    1.9x was a few heavy scanners moving a region x service series (TW 80/TCP, VN 445/TCP, ...), and every
+///    seeded one that only a daily series finds came with at least 2.4 times the sources (a new service, a
+///    slow ramp of new sources). Hourly peaks keep no ratio: a real burst there may come from a handful of new
+///    sources against a busy hour's (the demo's 53/UDP surge: 14 against 10).
 ///  - near_zero 1 packet per period: a baseline (median or average) and a window mean both below it make
 ///    a rise on a service series a NEW_SERVICE rather than a SURGE.
 ///  - gap 1: one quiet period inside a run (a diurnal trough, an hour a botnet paused) does not split it.
@@ -65,6 +72,7 @@ struct SeriesOptions {
     double min_rise = 0.5;
     double near_zero = 1;
     double min_source_rise = 3;
+    double min_source_ratio = 1;
     int gap = 1;
     int ewma_span = 24;
     /// The series scored. CLASS_SOURCE_PORT means the DNS responses from 53/UDP only.
@@ -74,8 +82,8 @@ struct SeriesOptions {
     bool per_sensor = true;
 
     /// The defaults for daily series (quarters): a window of 28 days (four of each weekday), 7 days of
-    /// history, 200 packets of excess a day, the median/MAD baseline with a score of 10; the rest as for
-    /// hours.
+    /// history, 200 packets of excess a day, the median/MAD baseline with a score of 10, twice the sources
+    /// of the days before; the rest as for hours.
     static SeriesOptions ForGranularity(Granularity g);
 };
 

@@ -359,6 +359,29 @@ TEST(SeriesEvents, RiseCarriedByOneSourceIsNoSurge) {
     }
 }
 
+// Daily series: the peak must also hold twice the sources of the median day before (min_source_ratio), since a
+// day's count holds its whole churn of background scanners. 40 days of 2,000 packets from 100 sources, then a day
+// of 8,000: from 160 sources (1.6x) it is a few heavy scanners and no event; from 250 (2.5x) a surge.
+TEST(SeriesEvents, DailyPeakNeedsTwiceTheSources) {
+    std::vector<double> packets(40, 2000);
+    packets[35] = 8000;
+    Series s = MakeSeries(packets);
+    s.sources.assign(packets.size(), 100);
+    s.sources[35] = 160;
+    const SeriesOptions day = SeriesOptions::ForGranularity(Granularity::DAY);
+    EXPECT_EQ(day.min_source_ratio, 2);
+    EXPECT_EQ(SeriesOptions().min_source_ratio, 1);  // hours: no ratio
+    EXPECT_TRUE(DetectInSeries(s, day).empty());
+    SeriesOptions no_ratio = day;
+    no_ratio.min_source_ratio = 1;
+    EXPECT_EQ(DetectInSeries(s, no_ratio).size(), 1u);
+    s.sources[35] = 250;
+    const auto events = DetectInSeries(s, day);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].evidence["sources_before"], 100.0);
+    EXPECT_EQ(events[0].evidence["min_source_ratio"], 2.0);
+}
+
 }  // namespace darkscope::detect
 
 namespace darkscope::detect {
