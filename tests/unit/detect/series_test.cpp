@@ -366,6 +366,7 @@ TEST(SeriesEvents, DailyPeakNeedsTwiceTheSources) {
     std::vector<double> packets(40, 2000);
     packets[35] = 8000;
     Series s = MakeSeries(packets);
+    s.first_period = HOUR0 / 24;  // days
     s.sources.assign(packets.size(), 100);
     s.sources[35] = 160;
     const SeriesOptions day = SeriesOptions::ForGranularity(Granularity::DAY);
