@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run calls this). On the 2-core machine it took 26m21s in a fresh clone with
-# the packages already installed (2026-12-06, 8f29dc9: 567 tests in release and under ASan+UBSan, 10 under TSan, four
-# fuzzers for 30 s each; e2e.probe's nmap run took 50 s of it in each of the two ctest stages, since cut to one
-# port, 4 s), plus the package installation on a fresh machine. Anything else running on the two cores stretches it:
-# 31m25s beside benchmarks at c4dd870.
+# The whole test suite, as CI runs it (.ci/run calls this). On the 2-core machine it took 25m18s in a fresh clone with
+# the packages already installed (2026-12-06, 0083bfb: 574 tests in release and under ASan+UBSan, 10 under TSan, four
+# fuzzers for 30 s each), plus the package installation on a fresh machine. Anything else running on the two cores
+# stretches it: 31m25s beside benchmarks at c4dd870.
 #
 #   1. scripts/setup.sh --test: packages (incl. tshark, clang) + the `release` build
 #   2. ctest --preset release           unit + e2e (e2e compares darkscope with tshark on ../shared/data)
