@@ -167,7 +167,8 @@ void RegisterDetect(CLI::App &app, int &exit_code) {
     cmd->add_option("--min-excess", args->min_excess, "Packets above the baseline a period needs (default 20 per hour, 200 per day)");
     cmd->add_option("--window", args->window, "Periods of history in the baseline (default 168 hours, 28 days)");
     cmd->add_option("--min-source-ratio", args->min_source_ratio,
-                    "Times the sources of the periods before a peak must hold (default 1 per hour, 2 per day)");
+                    "Times the sources of the periods before a peak must hold (default 1 per hour, 2 per day)")
+        ->check(CLI::Range(0.0, 1000.0));
     cmd->add_flag("--no-per-sensor", args->no_per_sensor, "Score only the sum over all sensors");
     cmd->add_option("--water-torture-names", args->water_torture.min_names,
                     "Distinct names under one zone in an hour that make water torture")

@@ -559,8 +559,8 @@ void RegisterProbe(CLI::App &app, int &exit_code) {
     resolvers->callback([r, &exit_code] { exit_code = RunResolvers(*r); });
 
     auto im = std::make_shared<ImportArgs>();
-    auto *import = probe->add_subcommand("import-resolvers", "Store open-resolver verdicts made elsewhere (CSV)");
-    import->footer(
+    auto *import_cmd = probe->add_subcommand("import-resolvers", "Store open-resolver verdicts made elsewhere (CSV)");
+    import_cmd->footer(
         "Reads CSV files with the header address,status[,detail] (status: open, not-open or no-answer;\n"
         "fields may be quoted as RFC 4180 says) and stores every row in the resolver_probes table with\n"
         "origin import:<file name>: another team's scan, a published open-resolver list, or the synthetic\n"
@@ -574,46 +574,45 @@ void RegisterProbe(CLI::App &app, int &exit_code) {
         "  address,status,detail\n"
         "  192.0.2.53,open,\"answer: \"\"open-resolver-detected\"\"\"\n"
         "  198.51.100.7,not-open,rcode REFUSED");
-    import->add_option("--store", im->store, "Store file")->capture_default_str();
-    import->add_option("files", im->files, "CSV files")->required()->check(CLI::ExistingFile);
-    import->callback([im, &exit_code] { exit_code = RunImport(*im);
-});
+    import_cmd->add_option("--store", im->store, "Store file")->capture_default_str();
+    import_cmd->add_option("files", im->files, "CSV files")->required()->check(CLI::ExistingFile);
+    import_cmd->callback([im, &exit_code] { exit_code = RunImport(*im); });
 
-auto d = std::make_shared<DevicesArgs>();
-auto *devices =
-    probe->add_subcommand("devices", "Scan targets with nmap and classify them (server, router, printer, camera, ...)");
-devices->footer(std::string(THIRD_PARTY_NOTICE) +
-                "Runs `nmap -sV -O --script banner` (version detection, OS detection, banners) with --max-rate\n"
-                "and --host-timeout on the targets, reads its XML, and classifies each host by ordered rules\n"
-                "(docs/probes.md#device-rules): blocked (no open port), DVR, load balancer, nmap's device type,\n"
-                "MikroTik (8728/tcp, RouterOS), printer, camera, NAS and router products, the OS guess, server\n"
-                "(server services on a general-purpose OS), else unknown. Prints the paper's Table 2 (hosts per\n"
-                "class) and one line per host with the rule that decided it; stores each host in the\n"
-                "device_probes table with the rule and what it read (JSON).\n"
-                "-O needs root: without it nmap runs without -O, and the output says so. nmap's default ports\n"
-                "(its top 1000) leave out 8728 (MikroTik API): add --ports to scan it.\n"
-                "--nmap-xml FILE classifies scans recorded earlier (nmap -oX, or --save-xml) without sending\n"
-                "anything; the exclusion list still decides what is stored.\n\n"
-                "Examples:\n"
-                "  darkscope probe devices --open-resolvers --ports 1-1024,8080,8291,8728,9100 --max-rate 50\n"
-                "  darkscope probe devices --targets hosts.txt --save-xml scan.xml --no-ping\n"
-                "  darkscope probe devices --nmap-xml scan-2016-09.xml --nmap-xml scan-2016-10.xml --json");
-AddTargetOptions(devices, *d);
-devices->add_flag("--open-resolvers", d->open_resolvers, "Add the addresses whose latest resolver probe says open");
-devices->add_option("--nmap-xml", d->nmap_xml, "Classify this recorded nmap XML instead of scanning (repeatable)")
-    ->check(CLI::ExistingFile);
-devices->add_option("--nmap", d->nmap, "nmap binary (name in PATH or path)")->capture_default_str();
-devices->add_option("--ports", d->ports, "nmap -p LIST (default: nmap's top 1000 TCP ports)");
-devices->add_option("--max-rate", d->max_rate, "nmap --max-rate: packets per second, at most")
-    ->capture_default_str()
-    ->check(CLI::Range(1, 100000));
-devices->add_option("--timeout", d->timeout_s, "nmap --host-timeout in seconds (0: none)")
-    ->capture_default_str()
-    ->check(CLI::Range(0, 86400));
-devices->add_flag("--no-os", d->no_os, "Leave out -O even as root");
-devices->add_flag("--no-ping", d->no_ping, "nmap -Pn: scan targets that do not answer host discovery");
-devices->add_option("--save-xml", d->save_xml, "Keep a copy of nmap's XML here (for --nmap-xml later)");
-devices->callback([d, &exit_code] { exit_code = RunDevices(*d); });
-}  // namespace darkscope::app
+    auto d = std::make_shared<DevicesArgs>();
+    auto *devices = probe->add_subcommand(
+        "devices", "Scan targets with nmap and classify them (server, router, printer, camera, ...)");
+    devices->footer(std::string(THIRD_PARTY_NOTICE) +
+                    "Runs `nmap -sV -O --script banner` (version detection, OS detection, banners) with --max-rate\n"
+                    "and --host-timeout on the targets, reads its XML, and classifies each host by ordered rules\n"
+                    "(docs/probes.md#device-rules): blocked (no open port), DVR, load balancer, nmap's device type,\n"
+                    "MikroTik (8728/tcp, RouterOS), printer, camera, NAS and router products, the OS guess, server\n"
+                    "(server services on a general-purpose OS), else unknown. Prints the paper's Table 2 (hosts per\n"
+                    "class) and one line per host with the rule that decided it; stores each host in the\n"
+                    "device_probes table with the rule and what it read (JSON).\n"
+                    "-O needs root: without it nmap runs without -O, and the output says so. nmap's default ports\n"
+                    "(its top 1000) leave out 8728 (MikroTik API): add --ports to scan it.\n"
+                    "--nmap-xml FILE classifies scans recorded earlier (nmap -oX, or --save-xml) without sending\n"
+                    "anything; the exclusion list still decides what is stored.\n\n"
+                    "Examples:\n"
+                    "  darkscope probe devices --open-resolvers --ports 1-1024,8080,8291,8728,9100 --max-rate 50\n"
+                    "  darkscope probe devices --targets hosts.txt --save-xml scan.xml --no-ping\n"
+                    "  darkscope probe devices --nmap-xml scan-2016-09.xml --nmap-xml scan-2016-10.xml --json");
+    AddTargetOptions(devices, *d);
+    devices->add_flag("--open-resolvers", d->open_resolvers, "Add the addresses whose latest resolver probe says open");
+    devices->add_option("--nmap-xml", d->nmap_xml, "Classify this recorded nmap XML instead of scanning (repeatable)")
+        ->check(CLI::ExistingFile);
+    devices->add_option("--nmap", d->nmap, "nmap binary (name in PATH or path)")->capture_default_str();
+    devices->add_option("--ports", d->ports, "nmap -p LIST (default: nmap's top 1000 TCP ports)");
+    devices->add_option("--max-rate", d->max_rate, "nmap --max-rate: packets per second, at most")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
+    devices->add_option("--timeout", d->timeout_s, "nmap --host-timeout in seconds (0: none)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 86400));
+    devices->add_flag("--no-os", d->no_os, "Leave out -O even as root");
+    devices->add_flag("--no-ping", d->no_ping, "nmap -Pn: scan targets that do not answer host discovery");
+    devices->add_option("--save-xml", d->save_xml, "Keep a copy of nmap's XML here (for --nmap-xml later)");
+    devices->callback([d, &exit_code] { exit_code = RunDevices(*d); });
+}
 
 }  // namespace darkscope::app

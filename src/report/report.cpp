@@ -163,10 +163,6 @@ namespace {
 
 using nlohmann::json;
 
-// What one scan gathers per cell: everything, and separately what research scanners sent (a subset,
-// so subtracting it is exact for packets and for distinct sources).
-// The source sets exist only where sources are counted: a day has a hundred thousand service keys.
-//
 // Distinct sources of a cell over many days. Each stored segment's row brings its sources sorted and unique,
 // so they are kept as sorted runs, and a run is united with the one before it while that one is not longer
 // (a binary counter's carries): each source is moved about log2(runs) times, in sequential passes, and
@@ -216,6 +212,9 @@ private:
     mutable std::vector<std::vector<Ipv6Bytes>> v6_;
 };
 
+// What one scan gathers per cell: everything, and separately what research scanners sent (a subset,
+// so subtracting it is exact for packets and for distinct sources).
+// The source sets exist only where sources are counted: a day has a hundred thousand service keys.
 struct Cell {
     uint64_t packets = 0, bytes = 0;
     uint64_t research_packets = 0, research_bytes = 0;
@@ -350,12 +349,10 @@ Cells CollectDays(Store &store, bool exclude_research, Dimension dim, int64_t fr
             Cell &c = cells[{part, *key}];
             (research ? c.research_packets : c.packets) += r.packets;
             (research ? c.research_bytes : c.bytes) += r.bytes;
-            if (with_sources) {
-                std::unique_ptr<SourceUnion> &slot = research ? c.research_sources : c.sources;
-                if (!slot) slot = std::make_unique<SourceUnion>();
-                slot->AddV4(r.sources_v4);
-                slot->AddV6(r.sources_v6);
-            }
+            std::unique_ptr<SourceUnion> &slot = research ? c.research_sources : c.sources;
+            if (!slot) slot = std::make_unique<SourceUnion>();
+            slot->AddV4(r.sources_v4);
+            slot->AddV6(r.sources_v6);
         });
     };
     scan(dim, false);

@@ -1087,44 +1087,24 @@ public:
             r.unique_sources = row.unique_sources;
             f(r);
         };
-        if (g == Granularity::HOUR) {
-            ScanSegments(g, dim, from, to,
-                         [&](int64_t period, int64_t sensor_id, std::string_view blob) {
-                             r.period = period;
-                             r.sensor_id = sensor_id;
-                             return Segment::ScanCounts(blob, emit);
-                         },
-                         nullptr, sensor);
-            return;
-        }
-        // Days: the heads of their rows (schema 8; every write of a daily row writes its heads), or the rows
-        // themselves in an older store opened read-only (not migrated). The heads table alone: a query that
-        // also touches counters_daily reads its rows' overflow pages (0.6 s a quarter for one dimension).
-        const std::set<int64_t> pending = PendingDays(from, to);
-        const bool heads_stored = SchemaVersion() >= 8;
-        Statement s(db_, fmt::format("SELECT period, sensor_id, {} FROM {} WHERE dim = ? AND period BETWEEN ? AND ?{}",
-                                     heads_stored ? "heads" : "segment",
-                                     heads_stored ? "counters_daily_heads" : "counters_daily",
-                                     sensor ? " AND sensor_id = ?" : "")
-                             .c_str());
-        s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
-        if (sensor) s.Bind(4, *sensor);
-        while (s.Step()) {
-            r.period = s.Int(0);
-            r.sensor_id = s.Int(1);
-            if (pending.count(r.period)) continue;
-            if (!(heads_stored ? Segment::ScanHeads(s.Blob(2), emit) : Segment::ScanCounts(s.Blob(2), emit)))
-                throw StoreError(fmt::format("{}: daily {} (dim {}, period {}, sensor {}) is corrupt", path_,
-                                             heads_stored ? "heads" : "segment", int(dim), r.period, r.sensor_id));
-        }
-        // A marked day is united from its hours, sources and all (rare: an ingest running or interrupted).
-        for (const int64_t day : pending)
-            for (auto &[sensor_id, segment] : DayFromHours(int64_t(dim), day)) {
-                if (sensor && sensor_id != *sensor) continue;
-                r.period = day;
-                r.sensor_id = sensor_id;
-                for (const SegmentRowView row : segment.Rows()) emit({row.key, row.packets, row.bytes, row.UniqueSources()});
-            }
+        // Days read their heads (schema 8; every write of a daily row writes its heads), or the rows themselves
+        // in an older store opened read-only (not migrated).
+        const bool heads = g == Granularity::DAY && SchemaVersion() >= 8;
+        ScanSegments(g, dim, from, to,
+                     [&](int64_t period, int64_t sensor_id, std::string_view blob) {
+                         r.period = period;
+                         r.sensor_id = sensor_id;
+                         return heads ? Segment::ScanHeads(blob, emit) : Segment::ScanCounts(blob, emit);
+                     },
+                     // A marked day is united from its hours, sources and all (rare: an ingest running or
+                     // interrupted).
+                     [&](int64_t day, int64_t sensor_id, const Segment &segment) {
+                         r.period = day;
+                         r.sensor_id = sensor_id;
+                         for (const SegmentRowView row : segment.Rows())
+                             emit({row.key, row.packets, row.bytes, row.UniqueSources()});
+                     },
+                     sensor, heads);
     }
 
     std::optional<std::pair<int64_t, int64_t>> DayRange() override {
@@ -1224,14 +1204,18 @@ public:
 private:
     // The stored segments of `dim` over [from, to], each handed to `stored` as its encoding (false: corrupt);
     // days whose daily rows are not built yet (an ingest still running, or interrupted) are united from their
-    // hours and handed to `from_hours` instead.
+    // hours and handed to `from_hours` instead, of `sensor` only when given. With `heads`, days hand their
+    // heads (counters_daily_heads) instead of their encodings: the heads table alone, since a query that also
+    // touches counters_daily reads its rows' overflow pages (0.6 s a quarter for one dimension).
     void ScanSegments(Granularity g, Dimension dim, int64_t from, int64_t to,
                       const std::function<bool(int64_t period, int64_t sensor_id, std::string_view blob)> &stored,
                       const std::function<void(int64_t day, int64_t sensor_id, const Segment &)> &from_hours,
-                      std::optional<int64_t> sensor = std::nullopt) {
+                      std::optional<int64_t> sensor = std::nullopt, bool heads = false) {
         const std::set<int64_t> pending = g == Granularity::DAY ? PendingDays(from, to) : std::set<int64_t>();
-        Statement s(db_, fmt::format("SELECT period, sensor_id, segment FROM {} WHERE dim = ? AND period BETWEEN ? AND ?{}",
-                                     g == Granularity::HOUR ? "counters_hourly" : "counters_daily",
+        const char *what = g == Granularity::HOUR ? "segment FROM counters_hourly"
+                           : heads                ? "heads FROM counters_daily_heads"
+                                                  : "segment FROM counters_daily";
+        Statement s(db_, fmt::format("SELECT period, sensor_id, {} WHERE dim = ? AND period BETWEEN ? AND ?{}", what,
                                      sensor ? " AND sensor_id = ?" : "")
                              .c_str());
         s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
@@ -1239,10 +1223,13 @@ private:
         while (s.Step()) {
             if (pending.count(s.Int(0))) continue;
             if (!stored(s.Int(0), s.Int(1), s.Blob(2)))
-                throw StoreError(fmt::format("{}: segment (dim {}, period {}) is corrupt", path_, int(dim), s.Int(0)));
+                throw StoreError(fmt::format("{}: {} (dim {}, period {}, sensor {}) is corrupt", path_,
+                                             heads ? "daily heads" : "segment", int(dim),
+                                             s.Int(0), s.Int(1)));
         }
         for (const int64_t day : pending)
-            for (auto &[sensor_id, segment] : DayFromHours(int64_t(dim), day)) from_hours(day, sensor_id, segment);
+            for (auto &[sensor_id, segment] : DayFromHours(int64_t(dim), day))
+                if (!sensor || sensor_id == *sensor) from_hours(day, sensor_id, segment);
     }
     // Days in [from, to] whose daily rows wait to be built from their hours.
     std::set<int64_t> PendingDays(int64_t from, int64_t to) {
