@@ -25,6 +25,7 @@ struct DetectArgs {
     double min_source_ratio = -1;
     int window = 0;
     bool no_per_sensor = false;
+    bool no_groups = false;
     detect::WaterTortureOptions water_torture;
     bool dry_run = false;
     bool json = false;
@@ -44,7 +45,8 @@ int RunDetect(const DetectArgs &args) {
     for (auto &options : passes) {
         if (!args.method.empty()) {
             bool known = false;
-            for (auto m : detect::SERIES_METHODS) known |= m == args.method;
+            for (auto m : detect::SERIES_METHODS)
+                known |= m == args.method;
             if (!known) return Usage(fmt::format("--method {}: expected ewma or mad", args.method));
             options.method = args.method;
         }
@@ -53,6 +55,7 @@ int RunDetect(const DetectArgs &args) {
         if (args.min_source_ratio >= 0) options.min_source_ratio = args.min_source_ratio;
         if (args.window > 0) options.window = args.window;
         options.per_sensor = !args.no_per_sensor;
+        options.per_group = !args.no_groups;
     }
 
     if (!std::filesystem::exists(args.store))
@@ -78,16 +81,30 @@ int RunDetect(const DetectArgs &args) {
         for (const auto &options : passes) {
             const bool hours = options.granularity == Granularity::HOUR;
             const int64_t per_day = hours ? 24 : 1;
-            auto events = detect::DetectSurges(*store, from_day * per_day - options.window,
-                                               (to_day + 1) * per_day - 1, options);
-            std::erase_if(events, [&](const detect::DetectedEvent &e) { return e.start < from_ns || e.start > to_ns; });
+            auto events =
+                detect::DetectSurges(*store, from_day * per_day - options.window, (to_day + 1) * per_day - 1, options);
+            // By when the detector fired, not by the onset: a rise that began before the period but was detected
+            // inside it belongs to no earlier run (that run could not see it yet).
+            std::erase_if(events, [&](const detect::DetectedEvent &e) {
+                const TimestampNs at = e.detected ? e.detected : e.start;
+                return at < from_ns || at > to_ns;
+            });
+            // Events are replaced by start (DeleteDetectedEvents), so one whose rise began before the period starts
+            // with it here, the onset kept in the evidence: re-running the period replaces it instead of adding it.
+            for (auto &e : events)
+                if (e.start < from_ns) {
+                    e.evidence["onset_before_period"] = FormatTimestamp(e.start);
+                    e.start = from_ns;
+                }
             detect::FoldDailyIntoHourly(found, std::move(events));
-            settings.push_back(fmt::format("{} over {} series, window {}, score >= {}, excess >= {} and >= {} x "
-                                           "baseline, >= {} more sources and >= {} x those before{}",
-                                           options.method, hours ? "hourly" : "daily", options.window,
-                                           options.threshold, options.min_excess, options.min_rise,
-                                           options.min_source_rise, options.min_source_ratio,
-                                           options.per_sensor ? ", per sensor too" : ""));
+            settings.push_back(fmt::format(
+                "{} over {} series, window {}, score >= {}, excess >= {} and >= {} x "
+                "baseline, >= {} more sources and >= {} x those before{}{}; twice the score before {} periods "
+                "of history; start at the onset",
+                options.method, hours ? "hourly" : "daily", options.window, options.threshold, options.min_excess,
+                options.min_rise, options.min_source_rise, options.min_source_ratio,
+                options.per_sensor ? ", per sensor too" : "",
+                options.per_group ? ", per group of sensors (provider, location) too" : "", options.cycle));
         }
         // Top sources for the events kept only: the reflectors from the DNS study's records first, then every series
         // event still without any from its exact source sets (docs/detectors.md#top-sources-of-series-events).
@@ -96,11 +113,13 @@ int RunDetect(const DetectArgs &args) {
         // Water torture over the DNS study's zone-hours of the period itself (it needs no history).
         auto floods = detect::DetectWaterTorture(*store, from_day * 24, to_day * 24 + 23, args.water_torture);
         found.insert(found.end(), floods.begin(), floods.end());
-        std::stable_sort(found.begin(), found.end(), [](const detect::DetectedEvent &a, const detect::DetectedEvent &b) {
-            return a.start < b.start;
-        });
-        settings.push_back(fmt::format("water torture: >= {} distinct names under a zone in an hour, >= {} of its "
-                                       "messages", args.water_torture.min_names, args.water_torture.min_share));
+        std::stable_sort(
+            found.begin(), found.end(),
+            [](const detect::DetectedEvent &a, const detect::DetectedEvent &b) { return a.start < b.start; });
+        settings.push_back(
+            fmt::format("water torture: >= {} distinct names under a zone in an hour, >= {} of its "
+                        "messages",
+                        args.water_torture.min_names, args.water_torture.min_share));
         if (!args.dry_run) {
             store->Begin();
             const uint64_t removed = store->DeleteDetectedEvents("series", from_ns, to_ns);
@@ -108,13 +127,14 @@ int RunDetect(const DetectArgs &args) {
             store->PutDetectorRun({"series", from_ns, to_ns, fmt::format("surge: {}", fmt::join(settings, "; ")), ""});
             store->Commit();
             if (!args.json)
-                fmt::print(stderr, "{} .. {}: {} event{} stored in {}{}\n", FormatDay(from_day),
-                           FormatDay(to_day), found.size(), found.size() == 1 ? "" : "s", args.store,
+                fmt::print(stderr, "{} .. {}: {} event{} stored in {}{}\n", FormatDay(from_day), FormatDay(to_day),
+                           found.size(), found.size() == 1 ? "" : "s", args.store,
                            removed ? fmt::format(" (replacing {} from an earlier run)", removed) : "");
         }
         if (args.json) {
             nlohmann::ordered_json out = nlohmann::ordered_json::array();
-            for (auto &e : found) out.push_back(detect::ToJson(e));
+            for (auto &e : found)
+                out.push_back(detect::ToJson(e));
             fmt::print("{}\n", out.dump(2));
         } else {
             for (auto &e : found)
@@ -158,18 +178,22 @@ void RegisterDetect(CLI::App &app, int &exit_code) {
         "  darkscope detect --period 2014-02 --method ewma --threshold 8\n"
         "  darkscope detect --from 2024-10-01 --to 2024-10-02 --dry-run --json");
     cmd->add_option("--store", args->store, "Store file")->capture_default_str();
-    cmd->add_option("--period", args->period, "2024Q4, 2014-02, 2024-W51, 2024-12-03, 2024 or FIRST..LAST (default: all)");
+    cmd->add_option("--period", args->period,
+                    "2024Q4, 2014-02, 2024-W51, 2024-12-03, 2024 or FIRST..LAST (default: all)");
     cmd->add_option("--from", args->from, "First day (YYYY-MM-DD, UTC)");
     cmd->add_option("--to", args->to, "Last day, inclusive");
     cmd->add_option("--granularity", args->granularity, "Series of hours, of days, or both")->capture_default_str();
     cmd->add_option("--method", args->method, "Baseline: ewma or mad (default: ewma hourly, mad daily)");
     cmd->add_option("--threshold", args->threshold, "Score a period must reach (default 6 hourly, 10 daily)");
-    cmd->add_option("--min-excess", args->min_excess, "Packets above the baseline a period needs (default 20 per hour, 200 per day)");
+    cmd->add_option("--min-excess", args->min_excess,
+                    "Packets above the baseline a period needs (default 20 per hour, 200 per day)");
     cmd->add_option("--window", args->window, "Periods of history in the baseline (default 168 hours, 28 days)");
     cmd->add_option("--min-source-ratio", args->min_source_ratio,
                     "Times the sources of the periods before a peak must hold (default 1 per hour, 2 per day)")
         ->check(CLI::Range(0.0, 1000.0));
-    cmd->add_flag("--no-per-sensor", args->no_per_sensor, "Score only the sum over all sensors");
+    cmd->add_flag("--no-per-sensor", args->no_per_sensor, "Score only the sum over all sensors (and the groups)");
+    cmd->add_flag("--no-groups", args->no_groups,
+                  "Do not score the groups of sensors that share a provider or a location");
     cmd->add_option("--water-torture-names", args->water_torture.min_names,
                     "Distinct names under one zone in an hour that make water torture")
         ->capture_default_str();

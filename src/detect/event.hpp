@@ -21,13 +21,13 @@
 namespace darkscope::detect {
 
 // X(ENUM, "stable-name"): stored by name, so the order may change.
-#define DARKSCOPE_EVENT_KINDS(X)          \
-    X(SURGE, "surge")                     \
-    X(NEW_SERVICE, "new-service")         \
-    X(CAMPAIGN, "campaign")               \
-    X(SCAN, "scan")                       \
-    X(BACKSCATTER, "backscatter")         \
-    X(DNS_REFLECTION, "dns-reflection")   \
+#define DARKSCOPE_EVENT_KINDS(X)        \
+    X(SURGE, "surge")                   \
+    X(NEW_SERVICE, "new-service")       \
+    X(CAMPAIGN, "campaign")             \
+    X(SCAN, "scan")                     \
+    X(BACKSCATTER, "backscatter")       \
+    X(DNS_REFLECTION, "dns-reflection") \
     X(WATER_TORTURE, "water-torture")
 
 enum class EventKind : uint8_t {
@@ -52,8 +52,8 @@ inline std::optional<EventKind> ParseEventKind(std::string_view name) {
 
 /// One source's share of an event, for the "top sources" evidence.
 struct EventSource {
-    std::string address;  // IpAddress::ToString
-    std::string country;  // ISO 3166 code, "" when not looked up
+    std::string address;   // IpAddress::ToString
+    std::string country;   // ISO 3166 code, "" when not looked up
     uint64_t packets = 0;  // the event's (stream), or the peak day's, all services (series: evidence.top_sources_rank)
 };
 
@@ -71,12 +71,15 @@ struct DetectedEvent {
     double magnitude = 0;
     uint64_t packets = 0;
     uint64_t sources = 0;
-    std::vector<EventSource> top_sources;   // largest first (series: the new ones first), at most a handful
-    std::vector<std::string> regions;       // country codes of the sources, largest first
-    std::vector<std::string> sensors;       // sensor names that saw it
+    std::vector<EventSource> top_sources;  // largest first (series: the new ones first), at most a handful
+    std::vector<std::string> regions;      // country codes of the sources, largest first
+    std::vector<std::string> sensors;      // sensor names that saw it
     nlohmann::ordered_json evidence = nlohmann::ordered_json::object();  // detector-specific figures
     std::string sentence_en;
     std::string sentence_ja;
+    /// Series events: the start of the period where the detector fired (start is where the rise began, which
+    /// can be earlier). Not stored: 0 once read back. `detect` keeps the events detected inside its period.
+    TimestampNs detected = 0;
 };
 
 /// "1,234,567": the digit grouping of the events' sentences (both detector families).

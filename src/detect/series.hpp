@@ -62,6 +62,7 @@ inline constexpr std::string_view SERIES_METHODS[] = {"ewma", "mad"};
 ///    a rise on a service series a NEW_SERVICE rather than a SURGE.
 ///  - gap 1: one quiet period inside a run (a diurnal trough, an hour a botnet paused) does not split it.
 ///  - ewma_span 24 periods: alpha = 2 / (span + 1), the average forgets a day (of hours) at a time.
+///  - cycle 24 periods (days: 7): before a whole cycle of history, the threshold doubles (see cycle).
 struct SeriesOptions {
     std::string method = "ewma";  // chosen by bench/detect_eval.py (docs/detectors.md): fewer false events than mad
     Granularity granularity = Granularity::HOUR;
@@ -75,11 +76,20 @@ struct SeriesOptions {
     double min_source_ratio = 1;
     int gap = 1;
     int ewma_span = 24;
+    /// Periods of one seasonal cycle (24 hours; days: 7). Until a series has a cycle of history its baseline has not
+    /// seen the time-of-day swing, so a period must score twice the threshold: at half the demo's volume, with 6
+    /// hours of history, the morning rise of 1900/UDP and of TW 23/TCP scored 6.3-6.5, while the rises seeded on
+    /// the capture's first day score 400 and more.
+    int cycle = 24;
     /// The series scored. CLASS_SOURCE_PORT means the DNS responses from 53/UDP only.
     std::vector<Dimension> dims = {Dimension::SERVICE, Dimension::COUNTRY, Dimension::COUNTRY_SERVICE,
                                    Dimension::CLASS_SOURCE_PORT};
     /// Also score each sensor's own series, for what one sensor alone sees.
     bool per_sensor = true;
+    /// Also score the series of each group of sensors sharing a provider or a location (two or more sensors, not
+    /// all): a change only one kind of network sees (the cloud sensors' reflection bursts of 2024Q4) can be too
+    /// small against every sensor's sum and split too thin over its sensors to show at any one.
+    bool per_group = true;
 
     /// The defaults for daily series (quarters): a window of 28 days (four of each weekday), 7 days of
     /// history, 200 packets of excess a day, the median/MAD baseline with a score of 10, twice the sources
@@ -100,8 +110,8 @@ struct Series {
 /// The baseline and score of each period. Periods with less than min_history periods before them (or,
 /// inside DetectInSeries, too few packets to be an event) are not scored: scored[i] false, score 0.
 struct Baseline {
-    std::vector<double> expected;  // the median (mad) or moving average (ewma) of the history
-    std::vector<double> scale;     // 1.4826 MAD or the moving deviation, after the Poisson floor
+    std::vector<double> expected;      // the median (mad) or moving average (ewma) of the history
+    std::vector<double> scale;         // 1.4826 MAD or the moving deviation, after the Poisson floor
     std::vector<double> history_mean;  // the plain mean of the trailing window, for the near-zero rule
     std::vector<double> score;
     std::vector<bool> scored;
@@ -123,10 +133,11 @@ std::vector<DetectedEvent> DetectInSeries(const Series &series, const SeriesOpti
                                           std::string_view sensor_name = {});
 
 /// Reads the store's counters over [from_period, to_period] (hours or days as options.granularity says;
-/// clipped to the periods that hold data) and detects in every series of options.dims, all sensors
-/// summed and, with per_sensor, each sensor alone. A sensor's event that overlaps an all-sensor event of
-/// the same series is folded into it (its sensor listed) instead of being reported twice. Events come
-/// ordered by start, then magnitude.
+/// clipped to the periods that hold data) and detects in every series of options.dims: all sensors summed,
+/// with per_group each group of sensors sharing a provider or a location, and with per_sensor each sensor alone.
+/// A narrower event that overlaps a wider one of the same series folds into it (its group or sensor listed)
+/// instead of being reported twice. An event starts at its onset, where its rise left the noise (daily events: to
+/// the hour), and `detected` says where the detector fired. Events come ordered by start, then magnitude.
 std::vector<DetectedEvent> DetectSurges(Store &store, int64_t from_period, int64_t to_period,
                                         const SeriesOptions &options);
 

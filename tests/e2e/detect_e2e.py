@@ -131,6 +131,20 @@ def synth(binary):
             flags = [x["address"] in not_new for x in e["top_sources"]]
             c.true(f"{e['kind']} {e['subject']} at {e['start']} has top sources, the new ones first ({flags})",
                    e["top_sources"] and flags == sorted(flags))
+        # The CN 23/TCP ramp (twice the background by the day's end) fires hours in; its start is where it left the
+        # noise, within an hour of the seeded start (docs/detectors.md, onset).
+        ramp = comp["telnet-surge-cn"]
+        ramps = [e for e in by_kind.get("surge", []) if e["subject"] in ("CN 23/TCP", "23/TCP", "CN")
+                 and ts(ramp["window"]["start"]) - timedelta(hours=1) <= ts(e["end"])
+                 and ts(e["start"]) <= ts(ramp["window"]["end"])]
+        c.true(f"the CN 23/TCP ramp is found ({[e['subject'] for e in ramps]})", ramps)
+        if ramps:
+            first = min(ramps, key=lambda e: ts(e["start"]))
+            c.true(f"the ramp starts within an hour of the seeded start ({first['start']}, detected at "
+                   f"{first['evidence'].get('detected_at')})",
+                   abs(ts(first["start"]) - ts(ramp["window"]["start"])) <= timedelta(hours=1))
+            c.true("the ramp was detected later than it started (its onset went back)",
+                   ts(first["evidence"].get("detected_at", first["start"])) > ts(first["start"]))
         refl = by_kind.get("dns-reflection", [])
         c.eq("one DNS reflection event", len(refl), 1)
         if refl:

@@ -25,7 +25,8 @@ Series MakeSeries(std::vector<double> packets, Dimension dim = Dimension::SERVIC
     s.key = key;
     s.first_period = HOUR0;
     // Sources move with packets, as when a population grows: a rise brings new sources (min_source_rise).
-    for (double p : packets) s.sources.push_back(std::max(1.0, p / 2));
+    for (double p : packets)
+        s.sources.push_back(std::max(1.0, p / 2));
     s.packets = std::move(packets);
     return s;
 }
@@ -50,7 +51,8 @@ TEST(SeriesScore, MadAndEwmaOnAFlatHistoryUseThePoissonFloor) {
         SeriesOptions o = Mad();
         o.method = method;
         const Baseline b = ScoreSeries(values, o);
-        for (size_t i = 0; i < 6; ++i) EXPECT_FALSE(b.scored[i]) << method << " " << i;  // min_history 6
+        for (size_t i = 0; i < 6; ++i)
+            EXPECT_FALSE(b.scored[i]) << method << " " << i;  // min_history 6
         EXPECT_TRUE(b.scored[6]);
         EXPECT_NEAR(b.score[6], 0, 1e-12) << method;
         EXPECT_NEAR(b.expected[7], 10, 1e-12) << method;
@@ -87,7 +89,8 @@ TEST(SeriesScore, EwmaClipsTheRiseItLearns) {
     SeriesOptions o = Mad();
     o.method = "ewma";
     std::vector<double> values(30, 100);
-    for (size_t i = 20; i < 30; ++i) values[i] = 400;
+    for (size_t i = 20; i < 30; ++i)
+        values[i] = 400;
     const Baseline b = ScoreSeries(values, o);
     EXPECT_GE(b.score[20], o.threshold);
     EXPECT_GE(b.score[22], o.threshold);
@@ -105,18 +108,20 @@ TEST(SeriesScore, UnknownMethodThrows) {
 TEST(SeriesEvents, RunsJoinAcrossTheGap) {
     SeriesOptions o = Mad();
     std::vector<double> one = Zeros(20);
-    for (double v : {100, 100, 0, 100}) one.push_back(v);
+    for (double v : {100, 100, 0, 100})
+        one.push_back(v);
     one.resize(30, 0);
     const auto joined = DetectInSeries(MakeSeries(one), o);
     ASSERT_EQ(joined.size(), 1u);
     EXPECT_EQ(joined[0].start, testing::DAY0 + 20 * NS_PER_HOUR);
     EXPECT_EQ(joined[0].end, testing::DAY0 + 24 * NS_PER_HOUR);
     EXPECT_EQ(joined[0].packets, 300u);  // excess over a baseline of 0
-    EXPECT_EQ(joined[0].sources, 50u);  // at the peak (100 packets; MakeSeries gives half as many sources)
+    EXPECT_EQ(joined[0].sources, 50u);   // at the peak (100 packets; MakeSeries gives half as many sources)
     EXPECT_EQ(joined[0].evidence["periods"], 4);
 
     std::vector<double> two = Zeros(20);
-    for (double v : {100, 100, 0, 0, 100}) two.push_back(v);
+    for (double v : {100, 100, 0, 0, 100})
+        two.push_back(v);
     two.resize(30, 0);
     const auto split = DetectInSeries(MakeSeries(two), o);
     ASSERT_EQ(split.size(), 2u);
@@ -129,7 +134,8 @@ TEST(SeriesEvents, RunsJoinAcrossTheGap) {
 // The peak is the period of the highest score, and the magnitude that score.
 TEST(SeriesEvents, PeakIsTheHighestScore) {
     std::vector<double> v = Zeros(20);
-    for (double x : {50, 300, 120}) v.push_back(x);
+    for (double x : {50, 300, 120})
+        v.push_back(x);
     const auto events = DetectInSeries(MakeSeries(v), Mad());
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].peak, testing::DAY0 + 21 * NS_PER_HOUR);
@@ -162,7 +168,8 @@ TEST(SeriesEvents, KindAndGuards) {
     stray.resize(36, 200);
     EXPECT_EQ(DetectInSeries(MakeSeries(stray), o).at(0).kind, EventKind::NEW_SERVICE);
 
-    const uint32_t dns = ClassSourcePortKey(uint8_t(TrafficClass::DNS_RESPONSE), ServiceKey::Make(ServiceKind::UDP, 53).packed);
+    const uint32_t dns =
+        ClassSourcePortKey(uint8_t(TrafficClass::DNS_RESPONSE), ServiceKey::Make(ServiceKind::UDP, 53).packed);
     events = DetectInSeries(MakeSeries(fresh, Dimension::CLASS_SOURCE_PORT, dns), o);
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].kind, EventKind::DNS_REFLECTION);
@@ -225,29 +232,23 @@ TEST(SeriesEvents, SentencesNameTheSubjectAndTheTime) {
 
 namespace {
 
-// A store in the temporary directory with two sensors, tokyo-1 and cloud-1, removed when done.
-class TwoSensorStore : public testing::SummaryTestStore {
+// A store in the temporary directory with the given sensors, removed when done; `destinations[i]` is an address of
+// sensor i.
+class SeriesTestStore : public testing::SummaryTestStore {
 public:
-    TwoSensorStore()
-        : SummaryTestStore("darkscope_series_test.db", {Sensor24("tokyo-1", "198.51.100.0/24"),
-                                                        Sensor24("cloud-1", "203.0.113.0/24")}) {}
+    SeriesTestStore(const std::string &file, const std::vector<Sensor> &sensors, std::vector<std::string> destinations)
+        : SummaryTestStore(file, sensors), destinations_(std::move(destinations)) {}
 
-    // `count` SYNs to `dport` at sensor 0 (tokyo-1) or 1 (cloud-1) in `hour` (hours after DAY0), from
-    // `sources` distinct addresses.
-    void Syn(int sensor, uint16_t dport, int hour, int count, int sources) {
-        const char *dst = sensor == 0 ? "198.51.100.7" : "203.0.113.7";
-        for (int i = 0; i < count; ++i) {
-            const std::string src = "192.0.2." + std::to_string(i % sources + 1);
-            shard_.Observe(testing::SynPacket(src.c_str(), dst, dport, testing::DAY0 + hour * NS_PER_HOUR + i),
-                           testing::SynProbe(dport), SensorIndex(sensor));
-        }
+    // `count` SYNs to `dport` at sensor `sensor` in `hour` (hours after DAY0), from `sources` distinct addresses
+    // 192.0.2.first_source, ...
+    void Syn(int sensor, uint16_t dport, int64_t hour, int count, int sources, int first_source = 1) {
+        for (int i = 0; i < count; ++i)
+            Observe(sensor, "192.0.2." + std::to_string(first_source + i % sources), dport, hour, i);
     }
     // `count` SYNs to `dport` at `sensor` in `hour`, all from `src`.
-    void SynFrom(int sensor, const std::string &src, uint16_t dport, int hour, int count) {
-        const char *dst = sensor == 0 ? "198.51.100.7" : "203.0.113.7";
+    void SynFrom(int sensor, const std::string &src, uint16_t dport, int64_t hour, int count) {
         for (int i = 0; i < count; ++i)
-            shard_.Observe(testing::SynPacket(src.c_str(), dst, dport, testing::DAY0 + hour * NS_PER_HOUR + i),
-                           testing::SynProbe(dport), SensorIndex(sensor));
+            Observe(sensor, src, dport, hour, i);
     }
     // The hours' counters and the per-source day records, as ingest writes them.
     void Write() {
@@ -261,7 +262,22 @@ public:
     }
 
 private:
+    void Observe(int sensor, const std::string &src, uint16_t dport, int64_t hour, int i) {
+        shard_.Observe(testing::SynPacket(src.c_str(), destinations_[size_t(sensor)].c_str(), dport,
+                                          testing::DAY0 + hour * NS_PER_HOUR + i),
+                       testing::SynProbe(dport), SensorIndex(sensor));
+    }
+    std::vector<std::string> destinations_;
     AggregateShard shard_;
+};
+
+// Two sensors: tokyo-1 (0) and cloud-1 (1).
+class TwoSensorStore : public SeriesTestStore {
+public:
+    TwoSensorStore()
+        : SeriesTestStore("darkscope_series_test.db",
+                          {Sensor24("tokyo-1", "198.51.100.0/24"), Sensor24("cloud-1", "203.0.113.0/24")},
+                          {"198.51.100.7", "203.0.113.7"}) {}
 };
 
 }  // namespace
@@ -327,12 +343,13 @@ TEST(DetectSurges, NewServiceAtBothSensorsAndASurgeAtOne) {
 // A flat series (and a range with no data) gives no event.
 TEST(DetectSurges, FlatSeriesGivesNone) {
     TwoSensorStore t;
-    for (int hour = 0; hour < 48; ++hour) t.Syn(0, 445, hour, 100 + (hour * 7) % 11, 30);
+    for (int hour = 0; hour < 48; ++hour)
+        t.Syn(0, 445, hour, 100 + (hour * 7) % 11, 30);
     t.Write();
     EXPECT_TRUE(DetectSurges(*t.store, HOUR0, HOUR0 + 47, Mad()).empty());
     EXPECT_TRUE(DetectSurges(*t.store, HOUR0 + 100, HOUR0 + 200, Mad()).empty());
-    EXPECT_TRUE(DetectSurges(*t.store, HOUR0 / 24, HOUR0 / 24 + 1, SeriesOptions::ForGranularity(Granularity::DAY))
-                    .empty());
+    EXPECT_TRUE(
+        DetectSurges(*t.store, HOUR0 / 24, HOUR0 / 24 + 1, SeriesOptions::ForGranularity(Granularity::DAY)).empty());
 }
 
 }  // namespace darkscope::detect
@@ -343,19 +360,23 @@ namespace darkscope::detect {
 // source is none, with ten new sources one.
 TEST(SeriesEvents, RiseCarriedByOneSourceIsNoSurge) {
     std::vector<double> packets(30, 20);
-    for (size_t i = 20; i < 24; ++i) packets[i] = 200;
+    for (size_t i = 20; i < 24; ++i)
+        packets[i] = 200;
     Series s = MakeSeries(packets);
     s.sources.assign(packets.size(), 5);
-    for (size_t i = 20; i < 24; ++i) s.sources[i] = 6;
+    for (size_t i = 20; i < 24; ++i)
+        s.sources[i] = 6;
     for (const char *method : {"mad", "ewma"}) {
         SeriesOptions o;
         o.method = method;
         EXPECT_TRUE(DetectInSeries(s, o).empty()) << method;
-        for (size_t i = 20; i < 24; ++i) s.sources[i] = 15;
+        for (size_t i = 20; i < 24; ++i)
+            s.sources[i] = 15;
         const auto events = DetectInSeries(s, o);
         ASSERT_EQ(events.size(), 1u) << method;
         EXPECT_EQ(events[0].evidence["sources_before"], 5.0);
-        for (size_t i = 20; i < 24; ++i) s.sources[i] = 6;
+        for (size_t i = 20; i < 24; ++i)
+            s.sources[i] = 6;
     }
 }
 
@@ -383,6 +404,159 @@ TEST(SeriesEvents, DailyPeakNeedsTwiceTheSources) {
     EXPECT_EQ(events[0].evidence["min_source_ratio"], 2.0);
 }
 
+// A ramp starts where it left the noise, not where the score first passed the threshold: 30 quiet hours, then
+// 3, 6, 10 (2 to 6 deviations: below the threshold or below min_excess) and 30, 60, 90. The detector fires at 30
+// (hour 33); the rise began at hour 30. A sudden rise starts where it fires (RunsJoinAcrossTheGap).
+TEST(SeriesEvents, RampStartsWhereItLeftTheNoise) {
+    std::vector<double> v = Zeros(30);
+    for (double x : {3, 6, 10, 30, 60, 90})
+        v.push_back(x);
+    v.resize(40, 0);
+    for (const char *method : {"mad", "ewma"}) {
+        SeriesOptions o;
+        o.method = method;
+        const auto events = DetectInSeries(MakeSeries(v), o);
+        ASSERT_EQ(events.size(), 1u) << method;
+        EXPECT_EQ(events[0].start, testing::DAY0 + 30 * NS_PER_HOUR) << method;
+        EXPECT_EQ(events[0].detected, testing::DAY0 + 33 * NS_PER_HOUR) << method;
+        EXPECT_EQ(events[0].evidence["detected_at"], FormatTimestamp(testing::DAY0 + 33 * NS_PER_HOUR)) << method;
+        EXPECT_EQ(events[0].packets, 199u) << method;  // 3 + 6 + 10 + 30 + 60 + 90 over a baseline of 0
+        EXPECT_EQ(events[0].evidence["periods"], 6) << method;
+    }
+    // One period at 1 deviation (the Poisson floor of a zero baseline is 1) is noise: the onset stops there.
+    v[30] = 1;
+    const auto events = DetectInSeries(MakeSeries(v), Mad());
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].start, testing::DAY0 + 31 * NS_PER_HOUR);
+}
+
+// Before a day of history the baseline has not seen the time of day's swing: a rise must score twice the threshold.
+// Hours of 2, then one of 22: (22 - 2) / (sqrt(2) + 1) = 8.3 deviations, an event after 24 hours, not before.
+TEST(SeriesEvents, BeforeADayOfHistoryTheThresholdDoubles) {
+    for (size_t at : {10, 30}) {
+        std::vector<double> v(40, 2);
+        v[at] = 22;
+        const auto events = DetectInSeries(MakeSeries(v), Mad());
+        EXPECT_EQ(events.size(), at < 24 ? 0u : 1u) << at;
+        SeriesOptions no_cycle = Mad();
+        no_cycle.cycle = 0;
+        EXPECT_EQ(DetectInSeries(MakeSeries(v), no_cycle).size(), 1u) << at;
+    }
+}
+
+}  // namespace darkscope::detect
+
+namespace darkscope::detect {
+
+namespace {
+
+// Four sensors of two providers: uni-1 and uni-2 ("university", Tokyo), cloud-1 and cloud-2 ("cloud X", Osaka
+// and Tokyo), in this order.
+class FourSensorStore : public SeriesTestStore {
+public:
+    FourSensorStore()
+        : SeriesTestStore("darkscope_series_groups.db", Sensors(),
+                          {"198.51.100.7", "198.51.101.7", "203.0.113.7", "203.0.114.7"}) {}
+
+    static std::vector<Sensor> Sensors() {
+        std::vector<Sensor> out = {Sensor24("uni-1", "198.51.100.0/24"), Sensor24("uni-2", "198.51.101.0/24"),
+                                   Sensor24("cloud-1", "203.0.113.0/24"), Sensor24("cloud-2", "203.0.114.0/24")};
+        out[0].provider = out[1].provider = "university";
+        out[2].provider = out[3].provider = "cloud X";
+        out[0].location = out[1].location = out[3].location = "Tokyo";
+        out[2].location = "Osaka";
+        return out;
+    }
+};
+
+}  // namespace
+
+// 23/TCP: 400 an hour at each university sensor, 5 at each cloud sensor; from hour 30 each cloud sensor gets 15 more
+// from 6 sources of its own. Too little at either cloud sensor alone (15 < min_excess 20) and nothing against every
+// sensor's 810; the cloud provider's two sensors together rise from 10 to 40: one event, for that group.
+TEST(DetectSurges, ARiseOnlyAProvidersSensorsSeeTogetherIsTheirGroupsEvent) {
+    FourSensorStore t;
+    for (int hour = 0; hour < 48; ++hour) {
+        for (int uni : {0, 1})
+            t.Syn(uni, 23, hour, 400 + hour % 7, 50, 1);
+        for (int cloud : {2, 3}) {
+            t.Syn(cloud, 23, hour, 5, 5, 60 + 10 * cloud);
+            if (hour >= 30) t.Syn(cloud, 23, hour, 15, 6, 100 + 10 * cloud);
+        }
+    }
+    t.Write();
+
+    SeriesOptions o = Mad();
+    o.dims = {Dimension::SERVICE};
+    const auto events = DetectSurges(*t.store, HOUR0 - 24, HOUR0 + 72, o);
+    ASSERT_EQ(events.size(), 1u);
+    const DetectedEvent &e = events[0];
+    EXPECT_EQ(e.subject, "23/TCP");
+    EXPECT_EQ(e.start, testing::DAY0 + 30 * NS_PER_HOUR);
+    EXPECT_EQ(e.evidence["sensor"], "group");
+    EXPECT_EQ(e.evidence["sensor_group"]["by"], "provider");
+    EXPECT_EQ(e.evidence["sensor_group"]["name"], "cloud X");
+    EXPECT_EQ(e.sensors, (std::vector<std::string>{"cloud-1", "cloud-2"}));
+    EXPECT_EQ(e.sources, 22u);  // the union at the peak: 5 + 6 at each sensor, none shared
+    EXPECT_NE(e.sentence_en.find("at the sensors of cloud X (cloud-1, cloud-2)"), std::string::npos) << e.sentence_en;
+    EXPECT_NE(e.sentence_ja.find("cloud Xのセンサー"), std::string::npos) << e.sentence_ja;
+
+    // Its top sources are read from the group's sensors: the 12 new ones, none of the background's.
+    std::vector<DetectedEvent> with_sources = events;
+    AddTopSources(*t.store, with_sources, 12);
+    EXPECT_EQ(with_sources[0].top_sources.size(), 12u);
+    EXPECT_EQ(with_sources[0].evidence["new_sources_at_peak"], 12);
+    EXPECT_TRUE(with_sources[0].evidence["top_sources_not_new"].empty());
+
+    o.per_group = false;
+    EXPECT_TRUE(DetectSurges(*t.store, HOUR0 - 24, HOUR0 + 72, o).empty());
+}
+
+// A group event that every sensor's sum sees too folds into that one; the location group of uni-1, uni-2 and cloud-2
+// (Tokyo) is a group of its own, and a set of sensors already grouped by provider is not grouped again.
+TEST(DetectSurges, AGroupsEventFoldsIntoTheAllSensorEvent) {
+    FourSensorStore t;
+    for (int hour = 0; hour < 48; ++hour)
+        for (int sensor = 0; sensor < 4; ++sensor) {
+            t.Syn(sensor, 445, hour, 10, 5, 1 + 10 * sensor);
+            if (hour >= 36) t.Syn(sensor, 5000, hour, 40, 8, 100 + 10 * sensor);
+        }
+    t.Write();
+    SeriesOptions o = Mad();
+    o.dims = {Dimension::SERVICE};
+    const auto events = DetectSurges(*t.store, HOUR0 - 24, HOUR0 + 72, o);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].evidence["sensor"], "all");
+    EXPECT_EQ(events[0].sources, 32u);
+    const auto &groups = events[0].evidence["groups_detected"];
+    EXPECT_EQ(groups.size(), 3u) << groups.dump();  // provider university, provider cloud X, location Tokyo
+    EXPECT_NE(std::find(groups.begin(), groups.end(), "location Tokyo"), groups.end()) << groups.dump();
+    EXPECT_EQ(events[0].evidence["sensors_detected"].size(), 4u);
+}
+
+// A daily event's start is refined to the hour: 5000/TCP appears at 09:00 on the eleventh day, 15 packets an hour from
+// 10 sources; the daily series fires that day (225 packets against none), and its hours say 09:00.
+TEST(DetectSurges, ADailyEventStartsAtTheHourItsRiseBegan) {
+    FourSensorStore t;
+    for (int64_t hour = 0; hour < 12 * 24; ++hour) {
+        t.Syn(0, 445, hour, 5, 5, 1 + int(hour % 24));
+        if (hour >= 10 * 24 + 9) t.Syn(0, 5000, hour, 15, 10, 100);
+    }
+    t.Write();
+    SeriesOptions o = SeriesOptions::ForGranularity(Granularity::DAY);
+    o.dims = {Dimension::SERVICE};
+    const int64_t day0 = HOUR0 / 24;
+    const auto events = DetectSurges(*t.store, day0 - 28, day0 + 12, o);
+    auto it =
+        std::find_if(events.begin(), events.end(), [](const DetectedEvent &d) { return d.subject == "5000/TCP"; });
+    ASSERT_NE(it, events.end());
+    const DetectedEvent *e = &*it;
+    EXPECT_EQ(e->kind, EventKind::NEW_SERVICE);
+    EXPECT_EQ(e->detected, testing::DAY0 + 10 * 24 * NS_PER_HOUR);
+    EXPECT_EQ(e->start, testing::DAY0 + (10 * 24 + 9) * NS_PER_HOUR);
+    EXPECT_GE(e->peak, e->start);
+}
+
 }  // namespace darkscope::detect
 
 namespace darkscope::detect {
@@ -397,7 +571,8 @@ const DetectedEvent *Find(const std::vector<DetectedEvent> &events, std::string_
 
 std::vector<std::string> Addresses(const DetectedEvent &e) {
     std::vector<std::string> out;
-    for (const EventSource &s : e.top_sources) out.push_back(s.address);
+    for (const EventSource &s : e.top_sources)
+        out.push_back(s.address);
     return out;
 }
 
@@ -412,11 +587,15 @@ std::vector<std::string> Addresses(const DetectedEvent &e) {
 TEST(AddTopSources, SurgeListsItsNewSourcesByTheirPacketsOfTheDay) {
     TwoSensorStore t;
     for (int hour = 0; hour < 48; ++hour) {
-        for (int b = 1; b <= 5; ++b) t.SynFrom(b % 2, "192.0.2." + std::to_string(b), 23, hour, 20);
-        for (int b = 1; b <= 4; ++b) t.SynFrom(0, "192.0.2." + std::to_string(20 + b), 80, hour, 8 + 2 * b);
+        for (int b = 1; b <= 5; ++b)
+            t.SynFrom(b % 2, "192.0.2." + std::to_string(b), 23, hour, 20);
+        for (int b = 1; b <= 4; ++b)
+            t.SynFrom(0, "192.0.2." + std::to_string(20 + b), 80, hour, 8 + 2 * b);
         if (hour >= 36 && hour < 40) {
-            for (int k = 1; k <= 6; ++k) t.SynFrom(k % 2, "198.18.0." + std::to_string(k), 23, hour, 30 + 10 * k);
-            for (int k = 1; k <= 3; ++k) t.SynFrom(0, "198.18.1." + std::to_string(k), 80, hour, 26 + 2 * k);
+            for (int k = 1; k <= 6; ++k)
+                t.SynFrom(k % 2, "198.18.0." + std::to_string(k), 23, hour, 30 + 10 * k);
+            for (int k = 1; k <= 3; ++k)
+                t.SynFrom(0, "198.18.1." + std::to_string(k), 80, hour, 26 + 2 * k);
         }
     }
     t.SynFrom(0, "198.18.0.1", 8080, 30, 1000);
@@ -435,7 +614,8 @@ TEST(AddTopSources, SurgeListsItsNewSourcesByTheirPacketsOfTheDay) {
     EXPECT_EQ(Addresses(*telnet),
               (std::vector<std::string>{"198.18.0.1", "198.18.0.6", "198.18.0.5", "198.18.0.4", "198.18.0.3"}));
     std::vector<uint64_t> packets;
-    for (const EventSource &s : telnet->top_sources) packets.push_back(s.packets);
+    for (const EventSource &s : telnet->top_sources)
+        packets.push_back(s.packets);
     EXPECT_EQ(packets, (std::vector<uint64_t>{1160, 360, 320, 280, 240}));
     EXPECT_EQ(telnet->top_sources[0].country, "");  // no country data in this store
     EXPECT_EQ(telnet->evidence["new_sources_at_peak"], 6u);
@@ -464,10 +644,12 @@ TEST(AddTopSources, SurgeListsItsNewSourcesByTheirPacketsOfTheDay) {
 TEST(AddTopSources, ASourceSeenEarlierInTheWindowIsNotNew) {
     TwoSensorStore t;
     for (int hour = 0; hour < 48; ++hour) {
-        for (int b = 1; b <= 5; ++b) t.SynFrom(0, "192.0.2." + std::to_string(b), 23, hour, 20);
+        for (int b = 1; b <= 5; ++b)
+            t.SynFrom(0, "192.0.2." + std::to_string(b), 23, hour, 20);
         if (hour < 3) t.SynFrom(0, "198.18.0.9", 23, hour, 1);
         if (hour >= 36 && hour < 40) {
-            for (int k = 1; k <= 5; ++k) t.SynFrom(0, "198.18.0." + std::to_string(k), 23, hour, 30 + 10 * k);
+            for (int k = 1; k <= 5; ++k)
+                t.SynFrom(0, "198.18.0." + std::to_string(k), 23, hour, 30 + 10 * k);
             t.SynFrom(0, "198.18.0.9", 23, hour, 200);  // the heaviest at the peak, but no newcomer
         }
     }
