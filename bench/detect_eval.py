@@ -209,6 +209,8 @@ def main():
                          "passes with that method")
     ap.add_argument("--threads", default="1")
     ap.add_argument("--detect-args", default="", help="more arguments for darkscope detect, e.g. '--threshold 8'")
+    ap.add_argument("--ingest-args", default="",
+                    help="more arguments for darkscope ingest, e.g. '--detector-setting campaign.timeout=3600'")
     ap.add_argument("--work", help="keep captures and stores here (default: a temporary folder, removed)")
     ap.add_argument("--json", help="write every figure and every missed or false event here")
     args = ap.parse_args()
@@ -221,10 +223,13 @@ def main():
             store = os.path.join(out, "store.db")
             if not os.path.exists(store):
                 os.makedirs(out, exist_ok=True)
-                run([args.bin, "synth", "--scenario", name, "--scale", args.scale, "--out", out])
+                # A capture already synthesized there is reused: only the store is made again.
+                if not os.path.exists(os.path.join(out, f"{name}.truth.json")):
+                    run([args.bin, "synth", "--scenario", name, "--scale", args.scale, "--out", out])
                 t0 = time.time()
                 run([args.bin, "ingest", "--quiet", "--threads", args.threads, "--store", store, "--sensors",
-                     os.path.join(out, f"{name}.sensors.toml"), os.path.join(out, f"{name}.pcap")])
+                     os.path.join(out, f"{name}.sensors.toml"), os.path.join(out, f"{name}.pcap")]
+                    + args.ingest_args.split())
                 ingest_s = time.time() - t0
             else:
                 ingest_s = None
