@@ -55,22 +55,34 @@ std::string ApplyDetectorSettings(const std::vector<std::string> &settings, dete
         } catch (const std::exception &) {
             return fmt::format("--detector-setting {}: {} is not a number of zero or more", setting, text);
         }
-        if (name == "scan.gap") o.scan_gap = seconds(v);
-        else if (name == "scan.floor") o.scan_floor = uint64_t(v);
-        else if (name == "rsdos.timeout") o.rsdos_timeout = seconds(v);
-        else if (name == "rsdos.min_packets") o.rsdos_min_packets = uint64_t(v);
-        else if (name == "rsdos.min_duration") o.rsdos_min_duration = seconds(v);
-        else if (name == "rsdos.min_peak_per_minute") o.rsdos_min_peak_per_minute = uint64_t(v);
-        else if (name == "campaign.window") o.campaign_window = seconds(v);
-        else if (name == "campaign.min_sensors") o.campaign_min_sensors = uint32_t(v);
-        else if (name == "campaign.min_rounds") o.campaign_min_rounds = uint32_t(v);
-        else if (name == "campaign.min_round_share") o.campaign_min_round_share = v;
-        else if (name == "campaign.timeout") o.campaign_timeout = seconds(v);
+        if (name == "scan.gap")
+            o.scan_gap = seconds(v);
+        else if (name == "scan.floor")
+            o.scan_floor = uint64_t(v);
+        else if (name == "rsdos.timeout")
+            o.rsdos_timeout = seconds(v);
+        else if (name == "rsdos.min_packets")
+            o.rsdos_min_packets = uint64_t(v);
+        else if (name == "rsdos.min_duration")
+            o.rsdos_min_duration = seconds(v);
+        else if (name == "rsdos.min_peak_per_minute")
+            o.rsdos_min_peak_per_minute = uint64_t(v);
+        else if (name == "campaign.window")
+            o.campaign_window = seconds(v);
+        else if (name == "campaign.min_sensors")
+            o.campaign_min_sensors = uint32_t(v);
+        else if (name == "campaign.min_rounds")
+            o.campaign_min_rounds = uint32_t(v);
+        else if (name == "campaign.min_round_share")
+            o.campaign_min_round_share = v;
+        else if (name == "campaign.timeout")
+            o.campaign_timeout = seconds(v);
         else
-            return fmt::format("--detector-setting {}: unknown setting {} (scan.gap, scan.floor, rsdos.timeout, "
-                               "rsdos.min_packets, rsdos.min_duration, rsdos.min_peak_per_minute, campaign.window, "
-                               "campaign.min_sensors, campaign.min_rounds, campaign.min_round_share, campaign.timeout)",
-                               setting, name);
+            return fmt::format(
+                "--detector-setting {}: unknown setting {} (scan.gap, scan.floor, rsdos.timeout, "
+                "rsdos.min_packets, rsdos.min_duration, rsdos.min_peak_per_minute, campaign.window, "
+                "campaign.min_sensors, campaign.min_rounds, campaign.min_round_share, campaign.timeout)",
+                setting, name);
     }
     return "";
 }
@@ -80,8 +92,8 @@ std::string ApplyDetectorSettings(const std::vector<std::string> &settings, dete
 void CopyRdnsFrom(const IngestArgs &args, Store &store) {
     std::error_code ec;
     if (std::filesystem::equivalent(args.rdns_from, args.store, ec))
-        throw StoreError(fmt::format("--rdns-from {}: that is the store being ingested into; name the other store",
-                                     args.rdns_from));
+        throw StoreError(
+            fmt::format("--rdns-from {}: that is the store being ingested into; name the other store", args.rdns_from));
     auto from = Store::OpenSqliteReadOnly(args.rdns_from);
     // The cache came with schema 2 (enrichment); an older store never ran `enrich rdns`.
     if (from->SchemaVersion() < 2)
@@ -91,9 +103,9 @@ void CopyRdnsFrom(const IngestArgs &args, Store &store) {
     if (!args.quiet)
         fmt::print(stderr, "reverse DNS: {} cached answer{} copied from {}{}\n", counts.copied,
                    counts.copied == 1 ? "" : "s", args.rdns_from,
-                   counts.kept_newer ? fmt::format(" ({} left as they were: {} had answers as recent)", counts.kept_newer,
-                                                   args.store)
-                                     : "");
+                   counts.kept_newer
+                       ? fmt::format(" ({} left as they were: {} had answers as recent)", counts.kept_newer, args.store)
+                       : "");
 }
 
 // Loads the rules (the built-in set unless --no-default-rules, then --rules files) and compiles
@@ -106,12 +118,14 @@ std::unique_ptr<sig::Matcher> LoadSignatures(const IngestArgs &args) {
     if (!args.classtype_map.empty()) sig::LoadClasstypeMap(args.classtype_map, options);
     std::vector<std::filesystem::path> files(args.rules.begin(), args.rules.end());
     sig::RuleSet set = sig::LoadRules(!args.no_default_rules, files, options);
-    for (const auto &e : set.errors) fmt::print(stderr, "darkscope ingest: rule error: {}\n", e.ToString());
+    for (const auto &e : set.errors)
+        fmt::print(stderr, "darkscope ingest: rule error: {}\n", e.ToString());
     if (args.list_skipped)
-        for (const auto &e : set.skipped) fmt::print(stderr, "darkscope ingest: {}\n", e.ToString());
+        for (const auto &e : set.skipped)
+            fmt::print(stderr, "darkscope ingest: {}\n", e.ToString());
     if (args.strict_rules && !set.errors.empty())
-        throw std::runtime_error(fmt::format("{} rule error{} (--strict-rules)", set.errors.size(),
-                                             set.errors.size() == 1 ? "" : "s"));
+        throw std::runtime_error(
+            fmt::format("{} rule error{} (--strict-rules)", set.errors.size(), set.errors.size() == 1 ? "" : "s"));
     const size_t loaded = set.rules.size();
     auto matcher = std::make_unique<sig::Matcher>(std::move(set.rules));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -182,12 +196,15 @@ int RunIngest(const IngestArgs &args) {
     std::vector<std::string> errors;
     std::vector<std::filesystem::path> not_captures;
     auto files = ExpandInputs(args.inputs, errors, &not_captures);
-    for (auto &e : errors) fmt::print(stderr, "darkscope ingest: {}\n", e);
+    for (auto &e : errors)
+        fmt::print(stderr, "darkscope ingest: {}\n", e);
     if (!not_captures.empty() && !args.quiet) {
         std::string names;
-        for (size_t i = 0; i < not_captures.size() && i < 5; ++i) names += (i ? ", " : "") + not_captures[i].string();
+        for (size_t i = 0; i < not_captures.size() && i < 5; ++i)
+            names += (i ? ", " : "") + not_captures[i].string();
         if (not_captures.size() > 5) names += fmt::format(" and {} more", not_captures.size() - 5);
-        fmt::print(stderr, "darkscope ingest: {} file(s) in the folders or patterns given are not captures (their "
+        fmt::print(stderr,
+                   "darkscope ingest: {} file(s) in the folders or patterns given are not captures (their "
                    "first bytes are not pcap, pcapng, gzip, zstd or xz) and were left out: {}\n",
                    not_captures.size(), names);
     }
@@ -198,9 +215,8 @@ int RunIngest(const IngestArgs &args) {
     try {
         store = Store::OpenSqlite(args.store);
         std::string note;
-        sensors = ResolveSensors(*store, args.sensors.empty() ? std::nullopt
-                                                              : std::optional<std::filesystem::path>(args.sensors),
-                                 note);
+        sensors = ResolveSensors(
+            *store, args.sensors.empty() ? std::nullopt : std::optional<std::filesystem::path>(args.sensors), note);
         if (!args.quiet) fmt::print(stderr, "{}\n", note);
         if (!args.rdns_from.empty()) CopyRdnsFrom(args, *store);
     } catch (const std::exception &e) {
@@ -253,7 +269,8 @@ int RunIngest(const IngestArgs &args) {
     }
     options.enrichment = enrichment.get();
     options.signatures = signatures.get();
-    for (auto &sensor : sensors.Sensors()) detect_options.monitored_addresses += sensor.addresses;
+    for (auto &sensor : sensors.Sensors())
+        detect_options.monitored_addresses += sensor.addresses;
     if (!args.no_detect) options.detectors = &detect_options;
     if (show_progress) options.on_progress = [&](const IngestProgress &p) { bar.Update(p); };
     options.log = [&](const std::string &line) {
@@ -275,21 +292,30 @@ int RunIngest(const IngestArgs &args) {
     size_t ingested = result.Count(FileStatus::INGESTED), partial = result.Count(FileStatus::PARTIAL);
     size_t failed = result.Count(FileStatus::FAILED) + errors.size(), dup = result.Count(FileStatus::DUPLICATE);
     if (!args.quiet)
-        fmt::print(stderr,
-                   "ingested {} file{} ({} packets, {} to no sensor) in {:.2f} s ({}packets/s) into {}{}{}{}\n",
-                   ingested + partial, ingested + partial == 1 ? "" : "s", result.packets,
-                   result.unattributed_packets, result.seconds,
-                   HumanRate(result.seconds > 0 ? double(result.packets) / result.seconds : 0), args.store,
-                   partial ? fmt::format("; {} only partly readable", partial) : "",
+        fmt::print(stderr, "ingested {} file{} ({} packets, {} to no sensor) in {:.2f} s ({}packets/s) into {}{}{}{}\n",
+                   ingested + partial, ingested + partial == 1 ? "" : "s", result.packets, result.unattributed_packets,
+                   result.seconds, HumanRate(result.seconds > 0 ? double(result.packets) / result.seconds : 0),
+                   args.store, partial ? fmt::format("; {} only partly readable", partial) : "",
                    dup ? fmt::format("; {} already ingested, skipped", dup) : "",
                    failed ? fmt::format("; {} failed", failed) : "");
     if (!args.quiet && signatures)
         fmt::print(stderr, "signatures: {} packets matched a rule ({} matches)\n", result.signature_packets,
                    result.signature_hits);
-    if (!args.quiet && !args.no_detect)
-        fmt::print(stderr, "detectors: {} event{} (scans, DoS backscatter, campaigns): `darkscope events`; surges "
-                           "and new services: `darkscope detect`\n",
+    if (!args.quiet && !args.no_detect) {
+        fmt::print(stderr,
+                   "detectors: {} event{} (scans, DoS backscatter, campaigns): `darkscope events`; surges "
+                   "and new services: `darkscope detect`\n",
                    result.detected_events, result.detected_events == 1 ? "" : "s");
+        // The joins across runs (docs/detectors.md#runs-into-one-store), said where there are any.
+        if (result.carried_in > 0)
+            fmt::print(stderr,
+                       "detectors: went on from {} state{} the previous run left open ({} of its events replaced "
+                       "by what they became)\n",
+                       result.carried_in, result.carried_in == 1 ? "" : "s", result.merged_events);
+        if (result.carried_out > 0)
+            fmt::print(stderr, "detectors: {} state{} still open, for the next run into this store to go on from\n",
+                       result.carried_out, result.carried_out == 1 ? "" : "s");
+    }
     if (failed || partial) return EXIT_SOME_FAILED;
     if (dup) return EXIT_DUPLICATES;
     return EXIT_OK;
@@ -333,7 +359,10 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
         "Detectors: while reading, each source is followed for scans (many darknet addresses on one\n"
         "port), DoS backscatter (a victim's SYN/ACKs, RSTs and ICMP errors, CAIDA's RS-DoS thresholds)\n"
         "and multi-sensor campaigns (one source at several sensors within seconds, round after round);\n"
-        "`darkscope events` lists them (docs/detectors.md). --no-detect turns them off;\n"
+        "`darkscope events` lists them (docs/detectors.md). What is still open when a run ends goes on\n"
+        "in the next run into the same store (with the same settings and sensors), so a scan across two\n"
+        "hourly files ingested one at a time is one event. --no-detect turns them off (and leaves that\n"
+        "carried state as it was);\n"
         "--detector-setting changes a threshold (seconds for durations):\n"
         "  scan.gap=480 scan.floor=10 rsdos.timeout=300 rsdos.min_packets=25 rsdos.min_duration=60\n"
         "  rsdos.min_peak_per_minute=30 campaign.window=2 campaign.min_sensors=3 campaign.min_rounds=3\n"
@@ -353,7 +382,8 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
                     "built by `darkscope geo import-rir` (default: the pinned ip-location-db data that "
                     "scripts/setup.sh installs in data/geo)")
         ->check(CLI::ExistingFile);
-    cmd->add_option("--asn", args->asn, "AS lookup file built by `darkscope geo import-asn` (default: data/geo/asn.dsrange)")
+    cmd->add_option("--asn", args->asn,
+                    "AS lookup file built by `darkscope geo import-asn` (default: data/geo/asn.dsrange)")
         ->check(CLI::ExistingFile);
     cmd->add_option("--research-list", args->research_list,
                     "Research scanners (TOML; default: data/research_scanners.toml)")
@@ -380,8 +410,9 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
     cmd->add_flag("--list-skipped", args->list_skipped,
                   "Name every rule skipped as outside the single-packet subset, with file:line and keyword");
     cmd->add_flag("--no-detect", args->no_detect, "Do not run the scan, DoS-backscatter and campaign detectors");
-    cmd->add_option("--detector-setting", args->detector_settings,
-                    "NAME=VALUE: a stream detector's threshold, e.g. rsdos.min_duration=30 (repeatable; docs/detectors.md)");
+    cmd->add_option(
+        "--detector-setting", args->detector_settings,
+        "NAME=VALUE: a stream detector's threshold, e.g. rsdos.min_duration=30 (repeatable; docs/detectors.md)");
     cmd->add_flag("--quiet,-q", args->quiet, "Print nothing but errors");
     cmd->add_flag("--no-progress", args->no_progress, "No progress bar even on a terminal");
     cmd->callback([args, &exit_code] { exit_code = RunIngest(*args); });

@@ -13,6 +13,7 @@
 
 #include "classify/fingerprint.hpp"
 #include "common/flat_map.hpp"
+#include "common/varint.hpp"
 #include "enrich/country.hpp"
 
 namespace darkscope::detect {
@@ -58,6 +59,62 @@ constexpr TrafficClass BACKSCATTER_CLASSES[4] = {TrafficClass::SYNACK_BACKSCATTE
                                                  TrafficClass::RSTACK_BACKSCATTER, TrafficClass::ICMP_BACKSCATTER};
 constexpr const char *BACKSCATTER_WORDS[4] = {"SYN/ACK", "RST", "RST/ACK", "ICMP error"};
 constexpr const char *BACKSCATTER_WORDS_JA[4] = {"SYN/ACK", "RST", "RST/ACK", "ICMP エラー"};
+
+// ---- The encoding of carried states: LEB128 varints, signed values zigzagged ----
+
+constexpr uint8_t CARRY_FORMAT = 1;
+// Timestamps read back must lie within this of the epoch, so that no difference of two overflows.
+constexpr int64_t CARRY_TIME_LIMIT = int64_t(1) << 61;
+
+void PutSigned(std::string &out, int64_t v) { PutVarint(out, (uint64_t(v) << 1) ^ uint64_t(v >> 63)); }
+
+/// Reads what PutVarint and PutSigned wrote. The first fault (a read past the end, a value out of range)
+/// fails the reader, and every read after it gives 0, so a decoder reads on and checks Ok once: the carry
+/// table is read like a packet, never trusted.
+class CarryReader {
+public:
+    explicit CarryReader(std::string_view s) : in_(s) {}
+    uint64_t U64() {
+        uint64_t v = 0;
+        if (ok_ && !in_.Read(v)) Fail("truncated");
+        return ok_ ? v : 0;
+    }
+    /// A value below `limit`.
+    uint64_t Below(uint64_t limit, const char *what) {
+        const uint64_t v = U64();
+        if (ok_ && v >= limit) Fail(what);
+        return ok_ ? v : 0;
+    }
+    uint32_t U32() { return uint32_t(Below(uint64_t(1) << 32, "a 32-bit count out of range")); }
+    int64_t I64() {
+        const uint64_t v = U64();
+        return int64_t(v >> 1) ^ -int64_t(v & 1);
+    }
+    TimestampNs Time() {
+        const int64_t t = I64();
+        if (ok_ && (t <= -CARRY_TIME_LIMIT || t >= CARRY_TIME_LIMIT)) Fail("a timestamp out of range");
+        return ok_ ? t : 0;
+    }
+    const uint8_t *Bytes(size_t n) {
+        if (!ok_) return nullptr;
+        const uint8_t *p = in_.Take(n);
+        if (p == nullptr) Fail("truncated");
+        return p;
+    }
+    void Fail(std::string why) {
+        if (!ok_) return;
+        ok_ = false;
+        error_ = std::move(why);
+    }
+    bool Ok() const { return ok_; }
+    bool AtEnd() const { return in_.AtEnd(); }
+    const std::string &Error() const { return error_; }
+
+private:
+    VarintReader in_;
+    bool ok_ = true;
+    std::string error_;
+};
 
 /// An open-addressing map whose entries lie densely in one vector, so that a sweep walks them in
 /// order and an erase moves the last entry into the hole (FlatMap has no erase: its tables only grow
@@ -213,9 +270,54 @@ public:
     }
     bool Exact() const { return mode_ != Mode::SKETCH; }
 
+    /// Exact values as a list (re-added when read back, which rebuilds the table), or the registers.
+    void Encode(std::string &out) const {
+        out.push_back(char(mode_));
+        PutVarint(out, count_);
+        switch (mode_) {
+            case Mode::INLINE:
+                for (uint32_t i = 0; i < count_; ++i)
+                    PutVarint(out, inline_[i]);
+                return;
+            case Mode::TABLE:
+                if (has_zero_) PutVarint(out, 0);
+                for (uint32_t x : heap_->table)
+                    if (x != 0) PutVarint(out, x);
+                return;
+            case Mode::SKETCH:
+                out.append(reinterpret_cast<const char *>(heap_->registers.data()), REGISTERS);
+                return;
+        }
+    }
+    /// Reads what Encode wrote, for a counter of cap `exact_cap`; fails `in` on a counter Add cannot make.
+    void Decode(CarryReader &in, uint32_t exact_cap) {
+        *this = DistinctCounter{};
+        const uint8_t *mode = in.Bytes(1);
+        const uint64_t count = in.Below(uint64_t(1) << 32, "a destination count out of range");
+        if (!in.Ok()) return;
+        if (mode[0] == uint8_t(Mode::SKETCH)) {
+            const uint8_t *registers = in.Bytes(REGISTERS);
+            if (registers == nullptr) return;
+            for (size_t r = 0; r < REGISTERS; ++r)
+                if (registers[r] > MAX_RANK) return in.Fail("a HyperLogLog register out of range");
+            heap_ = std::make_unique<Heap>();
+            heap_->registers.assign(registers, registers + REGISTERS);
+            count_ = uint32_t(count);
+            mode_ = Mode::SKETCH;
+            return;
+        }
+        if (mode[0] > uint8_t(Mode::SKETCH)) return in.Fail("an unknown destination counter");
+        // An exact counter holds fewer values than the cap (it turns into a sketch on reaching it).
+        if (count >= std::max<uint32_t>(exact_cap, 1)) return in.Fail("more exact destinations than the cap");
+        for (uint64_t i = 0; i < count && in.Ok(); ++i)
+            Add(in.U32(), exact_cap);
+        if (in.Ok() && count_ != count) in.Fail("a destination listed twice");
+    }
+
 private:
     static constexpr uint32_t INLINE = 4;
-    static constexpr size_t REGISTERS = 1024;  // 2^10: the top 10 hash bits pick the register
+    static constexpr size_t REGISTERS = 1024;         // 2^10: the top 10 hash bits pick the register
+    static constexpr uint8_t MAX_RANK = 64 - 10 + 1;  // AddSketch's rank of a hash whose other 54 bits are zero
     enum class Mode : uint8_t { INLINE, TABLE, SKETCH };
     struct Heap {
         std::vector<uint32_t> table;  // 0 marks an empty slot
@@ -324,6 +426,28 @@ public:
                 Add(e.sensor, e.packets);
     }
     size_t Size() const { return inline_count_ + (more_ ? more_->size() : 0); }
+    void Encode(std::string &out) const {
+        PutVarint(out, Size());
+        auto put = [&](const Entry &e) {
+            PutVarint(out, e.sensor);
+            PutVarint(out, e.packets);
+        };
+        for (uint32_t i = 0; i < inline_count_; ++i)
+            put(inline_[i]);
+        if (more_)
+            for (const Entry &e : *more_)
+                put(e);
+    }
+    /// Reads what Encode wrote; `sensors`: how many sensors there are.
+    void Decode(CarryReader &in, size_t sensors) {
+        Clear();
+        const uint64_t n = in.Below(sensors + 1, "more sensors than there are");
+        for (uint64_t i = 0; i < n && in.Ok(); ++i) {
+            const auto sensor = SensorIndex(in.Below(sensors, "a sensor index out of range"));
+            const uint64_t packets = in.U64();
+            if (in.Ok()) Add(sensor, packets);
+        }
+    }
     void Clear() {
         inline_count_ = 0;
         more_.reset();
@@ -377,6 +501,32 @@ public:
     uint64_t Peak() const { return peak_; }
     /// Start of the busiest window (not before the flow's first packet).
     TimestampNs PeakStart() const { return origin_ + std::max<int64_t>(0, peak_step_ - STEPS + 1) * STEP; }
+
+    void Encode(std::string &out) const {
+        PutSigned(out, origin_);
+        PutVarint(out, uint64_t(current_));
+        PutVarint(out, sum_);
+        PutVarint(out, peak_);
+        PutVarint(out, uint64_t(peak_step_));
+        for (uint32_t b : buckets_)
+            PutVarint(out, b);
+    }
+    void Decode(CarryReader &in) {
+        *this = PeakWindow{};
+        origin_ = in.Time();
+        // Steps only go forward from the first packet's, and never further than the timestamps reach.
+        const uint64_t steps = uint64_t(2 * CARRY_TIME_LIMIT / STEP);
+        current_ = int64_t(in.Below(steps, "a peak window step out of range"));
+        sum_ = in.U64();
+        peak_ = in.U64();
+        peak_step_ = int64_t(in.Below(uint64_t(current_) + 1, "a peak window step out of range"));
+        uint64_t sum = 0;
+        for (uint32_t &b : buckets_) {
+            b = in.U32();
+            sum += b;
+        }
+        if (in.Ok() && (sum != sum_ || peak_ < sum_)) in.Fail("peak window counts that do not add up");
+    }
 
 private:
     static int64_t Ring(int64_t b) { return ((b % STEPS) + STEPS) % STEPS; }
@@ -463,6 +613,124 @@ struct VictimState {
     SensorCounts sensors;
 };
 
+// ---- Carried states (StreamDetectors::Restore, FinishCarrying) ----
+
+void EncodeScan(const ScanPart &scan, std::string &out) {
+    PutSigned(out, scan.start);
+    PutSigned(out, scan.last);
+    PutVarint(out, scan.packets);
+    scan.destinations.Encode(out);
+    PutVarint(out, scan.syn_packets);
+    PutVarint(out, FINGERPRINT_RULES);
+    for (uint64_t n : scan.rule_packets)
+        PutVarint(out, n);
+    scan.sensors.Encode(out);
+    scan.peak.Encode(out);
+}
+
+void DecodeScan(CarryReader &in, ScanPart &scan, const StreamOptions &options, size_t sensors) {
+    scan.start = in.Time();
+    scan.last = in.Time();
+    scan.packets = in.U64();
+    scan.destinations.Decode(in, options.scan_exact_destinations);
+    scan.syn_packets = in.U64();
+    // The fingerprint rules are a list of this darkscope's: another one's counts cannot be told apart.
+    if (in.U64() != FINGERPRINT_RULES) in.Fail("counts of another set of fingerprint rules");
+    for (uint64_t &n : scan.rule_packets)
+        n = in.U64();
+    scan.sensors.Decode(in, sensors);
+    scan.peak.Decode(in);
+    if (in.Ok() && (scan.packets == 0 || scan.start > scan.last))
+        in.Fail("a scan with no packets or ending before it starts");
+}
+
+void EncodeCampaign(const CampaignPart &c, std::string &out) {
+    out.push_back(char(c.window_open));
+    PutSigned(out, c.window_start);
+    PutSigned(out, c.window_last);
+    PutVarint(out, c.window_packets);
+    c.window_sensors.Encode(out);
+    PutVarint(out, c.rounds);
+    PutVarint(out, c.short_windows);
+    PutSigned(out, c.first_round);
+    PutSigned(out, c.last_round_end);
+    PutVarint(out, c.packets);
+    c.sensors.Encode(out);
+    PutSigned(out, c.busiest_round);
+    PutVarint(out, c.busiest_round_packets);
+}
+
+void DecodeCampaign(CarryReader &in, CampaignPart &c, size_t sensors) {
+    const uint8_t *open = in.Bytes(1);
+    if (open != nullptr && *open > 1) in.Fail("a round neither open nor closed");
+    c.window_open = open != nullptr && *open == 1;
+    c.window_start = in.Time();
+    c.window_last = in.Time();
+    c.window_packets = in.U64();
+    c.window_sensors.Decode(in, sensors);
+    c.rounds = in.U32();
+    c.short_windows = in.U32();
+    c.first_round = in.Time();
+    c.last_round_end = in.Time();
+    c.packets = in.U64();
+    c.sensors.Decode(in, sensors);
+    c.busiest_round = in.Time();
+    c.busiest_round_packets = in.U64();
+    if (in.Ok() && !c.window_open && c.rounds == 0) in.Fail("a campaign with no round");
+}
+
+void EncodeVictim(const VictimState &v, std::string &out) {
+    PutSigned(out, v.start);
+    PutSigned(out, v.last);
+    PutVarint(out, v.packets);
+    v.peak.Encode(out);
+    PutVarint(out, v.port_count);
+    for (uint32_t i = 0; i < v.port_count; ++i) {
+        PutVarint(out, v.ports[i].port);
+        PutVarint(out, v.ports[i].packets);
+    }
+    PutVarint(out, v.other_port_packets);
+    PutVarint(out, v.responses.size());
+    for (uint64_t n : v.responses)
+        PutVarint(out, n);
+    v.sensors.Encode(out);
+}
+
+void DecodeVictim(CarryReader &in, VictimState &v, size_t sensors) {
+    v.start = in.Time();
+    v.last = in.Time();
+    v.packets = in.U64();
+    v.peak.Decode(in);
+    v.port_count = uint32_t(in.Below(VictimState::PORTS + 1, "more ports than a flow keeps"));
+    for (uint32_t i = 0; i < v.port_count && in.Ok(); ++i) {
+        v.ports[i].port = in.U32();
+        v.ports[i].packets = in.U64();
+    }
+    v.other_port_packets = in.U64();
+    if (in.U64() != v.responses.size()) in.Fail("counts of another set of response types");
+    for (uint64_t &n : v.responses)
+        n = in.U64();
+    v.sensors.Decode(in, sensors);
+    if (in.Ok() && (v.packets == 0 || v.start > v.last)) in.Fail("a flow with no packets or ending before it starts");
+}
+
+// A carried state's key: its kind beside its (source, service); victims have service 0.
+struct CarryKey {
+    IpAddress src;
+    uint32_t service = 0;
+    CarriedState::Kind kind = CarriedState::Kind::SCAN;
+    friend bool operator==(const CarryKey &, const CarryKey &) = default;
+};
+struct CarryKeyHash {
+    size_t operator()(const CarryKey &k) const noexcept {
+        return size_t(HashAddress(k.src) ^ Mix64(uint64_t(k.service) << 8 | uint64_t(k.kind)));
+    }
+};
+struct CarryMark {
+    int64_t event_id = 0;  // its stored event, 0 none
+    bool changed = false;  // a packet since it was taken up: it closes as an event of its own again
+};
+
 // ---- Words and numbers for the sentences ----
 
 std::string Fixed(double v, int decimals) {
@@ -534,6 +802,24 @@ double Seconds(TimestampNs d) { return double(d) / double(NS_PER_SEC); }
 
 }  // namespace
 
+std::string_view CarriedKindName(CarriedState::Kind kind) {
+    switch (kind) {
+        case CarriedState::Kind::SCAN:
+            return "scan";
+        case CarriedState::Kind::CAMPAIGN:
+            return "campaign";
+        case CarriedState::Kind::RSDOS:
+            return "rsdos";
+    }
+    return "scan";
+}
+
+std::optional<CarriedState::Kind> CarriedKindFromName(std::string_view name) {
+    for (auto kind : {CarriedState::Kind::SCAN, CarriedState::Kind::CAMPAIGN, CarriedState::Kind::RSDOS})
+        if (CarriedKindName(kind) == name) return kind;
+    return std::nullopt;
+}
+
 uint64_t StreamOptions::ScanThreshold() const {
     const uint64_t scaled = uint64_t(std::ceil(100.0 * double(monitored_addresses) / TWO_POW_24));
     return std::max(scan_floor, scaled);
@@ -549,6 +835,13 @@ struct StreamDetectors::Impl {
     DenseMap<ServiceStateKey, ServiceState, ServiceStateKeyHash> services;
     DenseMap<IpAddress, SourceRecord, AddressHash> sources;
     DenseMap<IpAddress, VictimState, AddressHash> victims;
+
+    // The states carried in from the previous run (Restore) and not closed yet, with what their closing must
+    // know. It empties as they close, within the timeouts of packet time into the run; until then a packet of
+    // a carried state marks it changed, and after it each packet pays one size check.
+    DenseMap<CarryKey, CarryMark, CarryKeyHash> carried;
+    TimestampNs carried_last = INT64_MIN;  // the latest packet of a carried state
+    std::vector<int64_t> superseded;       // stored events that events emitted since TakeSuperseded replace
 
     bool started = false;
     TimestampNs now = 0;         // the latest packet time
@@ -580,7 +873,8 @@ struct StreamDetectors::Impl {
     // otherwise waits on memory twice per packet (its slot, then its entry).
     void ObserveBatch(std::span<const Observation> batch) {
         if (!options.scans && campaign_k == 0) {
-            for (const Observation &o : batch) Observe(o, 0);
+            for (const Observation &o : batch)
+                Observe(o, 0);
             return;
         }
         constexpr size_t SLOT_AHEAD = 16, ENTRY_AHEAD = 8, RING = 32;
@@ -591,7 +885,8 @@ struct StreamDetectors::Impl {
             tags[i % RING] = ProbeTag(batch[i]);
             services.PrefetchSlot(tags[i % RING]);
         };
-        for (size_t i = 0; i < std::min(n, SLOT_AHEAD); ++i) fetch_slot(i);
+        for (size_t i = 0; i < std::min(n, SLOT_AHEAD); ++i)
+            fetch_slot(i);
         for (size_t i = 0; i < n; ++i) {
             if (i + SLOT_AHEAD < n) fetch_slot(i + SLOT_AHEAD);
             if (i + ENTRY_AHEAD < n && IsProbe(batch[i + ENTRY_AHEAD].cp.cls))
@@ -604,6 +899,8 @@ struct StreamDetectors::Impl {
 
     // `tag`: ProbeTag(o) for a probe.
     void Observe(const Observation &o, uint32_t tag) {
+        if (!started && carried.Size() > 0) [[unlikely]]
+            DropCarriedFromTheFuture(o.ts);
         if (!started || o.ts > now) now = o.ts;
         if (!started || now >= next_sweep) {
             started = true;
@@ -645,6 +942,8 @@ struct StreamDetectors::Impl {
 
     void ObserveScan(const ServiceStateKey &key, ScanPart &scan, const Observation &o) {
         if (scan.packets > 0 && o.ts - scan.last > options.scan_gap) CloseScan(key, scan);
+        if (carried.Size() > 0) [[unlikely]]
+            MarkChanged(CarriedState::Kind::SCAN, key.src, key.service);
         if (scan.packets == 0) {
             scan.start = scan.last = o.ts;
             scan.peak.Start(o.ts);
@@ -665,6 +964,8 @@ struct StreamDetectors::Impl {
     void ObserveCampaign(const ServiceStateKey &key, CampaignPart &c, const Observation &o) {
         if (c.window_open && o.ts - c.window_start > options.campaign_window) CloseRound(key, c);
         if (c.rounds > 0 && o.ts - c.last_round_end > options.campaign_timeout) CloseCampaign(key, c);
+        if (carried.Size() > 0) [[unlikely]]
+            MarkChanged(CarriedState::Kind::CAMPAIGN, key.src, key.service);
         if (!c.window_open) {
             c.window_open = true;
             c.window_start = c.window_last = o.ts;
@@ -681,6 +982,8 @@ struct StreamDetectors::Impl {
             *v = VictimState{};
         }
         if (v == nullptr) v = &victims.Insert(o.src);
+        if (carried.Size() > 0) [[unlikely]]
+            MarkChanged(CarriedState::Kind::RSDOS, o.src, 0);
         if (v->packets == 0) {
             v->start = v->last = o.ts;
             v->peak.Start(o.ts);
@@ -714,8 +1017,11 @@ struct StreamDetectors::Impl {
                 if (c->rounds > 0 && (all || at - c->last_round_end > options.campaign_timeout)) CloseCampaign(key, *c);
             }
             if (!state.Idle()) continue;
-            idle.push_back(IdleState{e, uint32_t(ServiceStateKeyHash{}(key)), uint32_t(AddressHash{}(key.src)),
-                                     key.src, key.service == MANY_PORTS});
+            // A carried campaign part that never had a round ends without CloseCampaign.
+            if (carried.Size() > 0) [[unlikely]]
+                carried.Erase(CarryKey{key.src, key.service, CarriedState::Kind::CAMPAIGN});
+            idle.push_back(IdleState{e, uint32_t(ServiceStateKeyHash{}(key)), uint32_t(AddressHash{}(key.src)), key.src,
+                                     key.service == MANY_PORTS});
         }
         // The idle states go in a second pass, in the same (descending) order, so that the slots and source
         // records of the erases a few places on can be fetched meanwhile: each erase otherwise waits on
@@ -750,6 +1056,198 @@ struct StreamDetectors::Impl {
         victims.ShrinkIfSparse();
     }
 
+    // ---- States carried across runs ----
+
+    void MarkChanged(CarriedState::Kind kind, const IpAddress &src, uint32_t service) {
+        if (CarryMark *mark = carried.Find(CarryKey{src, service, kind})) mark->changed = true;
+    }
+
+    struct CarryVerdict {
+        bool emit = true;      // false: a carried state with no packet since, whose event (if any) is stored
+        int64_t replaces = 0;  // the stored event that its closing replaces
+    };
+    // A state closes: it is no longer carried. The event stored for a carried state when its run ended was
+    // that of a state cut short; once the state has changed, what it closes as replaces that event, and
+    // where it no longer qualifies (a campaign whose short windows grew past its rounds) replaces it with
+    // nothing, as one run over both would have emitted nothing.
+    CarryVerdict EndCarried(CarriedState::Kind kind, const IpAddress &src, uint32_t service) {
+        if (carried.Size() == 0) return {};
+        const CarryKey key{src, service, kind};
+        const CarryMark *mark = carried.Find(key);
+        if (mark == nullptr) return {};
+        const CarryVerdict verdict{mark->changed, mark->changed ? mark->event_id : 0};
+        carried.Erase(key);
+        return verdict;
+    }
+
+    uint64_t LongestTimeout() const {
+        return std::max({uint64_t(options.scan_gap), uint64_t(options.rsdos_timeout),
+                         uint64_t(options.campaign_timeout) + uint64_t(options.campaign_window)});
+    }
+
+    // The first packet of the run lies before the carried states by more than any timeout: the run reads an
+    // earlier stretch of time (a backfill), which those states cannot go on into. They close as they are,
+    // without events (theirs are stored).
+    void DropCarriedFromTheFuture(TimestampNs first) {
+        if (first >= carried_last || uint64_t(carried_last - first) <= LongestTimeout()) return;
+        Sweep(0, true);
+        carried = {};
+    }
+
+    ServiceState &RestoredServiceState(const ServiceStateKey &key) {
+        if (ServiceState *state = services.Find(key)) return *state;
+        SourceRecord *record = sources.Find(key.src);
+        if (record == nullptr) record = &sources.Insert(key.src);
+        if (key.service == MANY_PORTS)
+            record->many_ports = true;
+        else
+            ++record->services;
+        return services.Insert(key);
+    }
+
+    std::string Restore(const CarriedState &c) {
+        CarryReader in(c.state);
+        const uint8_t *format = in.Bytes(1);
+        if (format == nullptr) return "empty";
+        if (*format != CARRY_FORMAT)
+            return "encoding " + std::to_string(*format) + " (this darkscope reads " + std::to_string(CARRY_FORMAT) +
+                   ")";
+        if (!c.source.Valid()) return "no source address";
+        const CarryKey key{c.source, c.kind == CarriedState::Kind::RSDOS ? 0 : c.service, c.kind};
+        if (carried.Find(key) != nullptr) return "carried twice";
+        const size_t sensors = sensor_names.size();
+        TimestampNs last = 0;
+        switch (c.kind) {
+            case CarriedState::Kind::SCAN: {
+                ScanPart scan;
+                DecodeScan(in, scan, options, sensors);
+                if (in.Ok() && !options.scans) return "scans are off";
+                if (!in.Ok() || !in.AtEnd()) break;
+                last = scan.last;
+                RestoredServiceState(ServiceStateKey{c.source, c.service}).scan = std::move(scan);
+                break;
+            }
+            case CarriedState::Kind::CAMPAIGN: {
+                auto campaign = std::make_unique<CampaignPart>();
+                DecodeCampaign(in, *campaign, sensors);
+                if (in.Ok() && campaign_k == 0) return "campaigns are off";
+                if (!in.Ok() || !in.AtEnd()) break;
+                last = std::max(campaign->window_open ? campaign->window_last : INT64_MIN,
+                                campaign->rounds > 0 ? campaign->last_round_end : INT64_MIN);
+                RestoredServiceState(ServiceStateKey{c.source, c.service}).campaign = std::move(campaign);
+                break;
+            }
+            case CarriedState::Kind::RSDOS: {
+                VictimState v;
+                DecodeVictim(in, v, sensors);
+                if (in.Ok() && !options.rsdos) return "DoS backscatter detection is off";
+                if (!in.Ok() || !in.AtEnd()) break;
+                last = v.last;
+                if (VictimState *held = victims.Find(c.source))
+                    *held = std::move(v);
+                else
+                    victims.Insert(c.source) = std::move(v);
+                break;
+            }
+        }
+        if (!in.Ok()) return in.Error();
+        if (!in.AtEnd()) return "bytes after the state";
+        carried.Insert(key) = CarryMark{c.event_id, false};
+        carried_last = std::max(carried_last, last);
+        return {};
+    }
+
+    static CarriedState Carried(CarriedState::Kind kind, const IpAddress &src, uint32_t service, TimestampNs last) {
+        CarriedState c;
+        c.kind = kind;
+        c.source = src;
+        c.service = service;
+        c.last = last;
+        return c;
+    }
+
+    // Encodes a part, then closes it as Finish does; `close` closes it.
+    template <typename Encode, typename Close>
+    void CarryOut(std::vector<CarriedState> &out, CarriedState c, const Encode &encode, const Close &close) {
+        c.state.push_back(char(CARRY_FORMAT));
+        encode(c.state);
+        const CarryKey key{c.source, c.service, c.kind};
+        // A changed state's stored event goes as it closes below (TakeSuperseded), replaced or not.
+        if (const CarryMark *mark = carried.Size() > 0 ? carried.Find(key) : nullptr)
+            c.event_id = mark->changed ? 0 : mark->event_id;
+        const size_t before = events.size();
+        close();
+        if (events.size() > before) {
+            c.event = events.size() - 1;
+            c.event_id = 0;  // the caller's, once stored
+        }
+        out.push_back(std::move(c));
+    }
+
+    std::vector<CarriedState> FinishCarrying(TimestampNs run_end) {
+        Sweep(run_end, false);
+        std::vector<CarriedState> out;
+        for (size_t e = 0; e < services.Size(); ++e) {
+            auto &[key, state] = services.At(e);
+            if (state.scan.packets > 0) {
+                CarriedState c = Carried(CarriedState::Kind::SCAN, key.src, key.service, state.scan.last);
+                CarryOut(
+                    out, std::move(c), [&](std::string &to) { EncodeScan(state.scan, to); },
+                    [&] { CloseScan(key, state.scan); });
+            }
+            CampaignPart *campaign = state.campaign.get();
+            if (campaign != nullptr && (campaign->window_open || campaign->rounds > 0)) {
+                const TimestampNs last = std::max(campaign->window_open ? campaign->window_last : INT64_MIN,
+                                                  campaign->rounds > 0 ? campaign->last_round_end : INT64_MIN);
+                CarriedState c = Carried(CarriedState::Kind::CAMPAIGN, key.src, key.service, last);
+                CarryOut(
+                    out, std::move(c), [&](std::string &to) { EncodeCampaign(*campaign, to); },
+                    [&] {
+                        if (campaign->window_open) CloseRound(key, *campaign);
+                        if (campaign->rounds > 0) CloseCampaign(key, *campaign);
+                        // A carried campaign without a round ends here too.
+                        EndCarried(CarriedState::Kind::CAMPAIGN, key.src, key.service);
+                    });
+            }
+        }
+        for (size_t e = 0; e < victims.Size(); ++e) {
+            auto &[victim, v] = victims.At(e);
+            CarriedState c = Carried(CarriedState::Kind::RSDOS, victim, 0, v.last);
+            CarryOut(
+                out, std::move(c), [&](std::string &to) { EncodeVictim(v, to); }, [&] { CloseVictim(victim, v); });
+        }
+        services = {};
+        sources = {};
+        victims = {};
+        carried = {};
+        return out;
+    }
+
+    std::string CarrySettings() const {
+        nlohmann::ordered_json j;
+        j["format"] = CARRY_FORMAT;
+        j["monitored_addresses"] = options.monitored_addresses;
+        j["scans"] = options.scans;
+        j["scan_gap_ns"] = options.scan_gap;
+        j["scan_floor"] = options.scan_floor;
+        j["scan_exact_destinations"] = options.scan_exact_destinations;
+        j["scan_services_per_source"] = options.scan_services_per_source;
+        j["rsdos"] = options.rsdos;
+        j["rsdos_timeout_ns"] = options.rsdos_timeout;
+        j["rsdos_min_packets"] = options.rsdos_min_packets;
+        j["rsdos_min_duration_ns"] = options.rsdos_min_duration;
+        j["rsdos_min_peak_per_minute"] = options.rsdos_min_peak_per_minute;
+        j["campaigns"] = options.campaigns;
+        j["campaign_window_ns"] = options.campaign_window;
+        j["campaign_min_sensors"] = options.campaign_min_sensors;
+        j["campaign_min_rounds"] = options.campaign_min_rounds;
+        j["campaign_min_round_share"] = options.campaign_min_round_share;
+        j["campaign_timeout_ns"] = options.campaign_timeout;
+        j["fingerprint_rules"] = FINGERPRINT_RULES;
+        j["sensors"] = sensor_names;
+        return j.dump();
+    }
+
     // ---- Closing states ----
 
     std::string Country(const IpAddress &a) const {
@@ -782,8 +1280,10 @@ struct StreamDetectors::Impl {
     }
 
     void CloseScan(const ServiceStateKey &key, ScanPart &scan) {
+        const CarryVerdict carry = EndCarried(CarriedState::Kind::SCAN, key.src, key.service);
         const uint64_t distinct = scan.destinations.Count();
-        if (distinct >= scan_threshold) EmitScan(key, scan, distinct);
+        if (carry.emit && distinct >= scan_threshold) EmitScan(key, scan, distinct);
+        if (carry.replaces != 0) superseded.push_back(carry.replaces);
         scan = ScanPart{};
     }
 
@@ -879,9 +1379,11 @@ struct StreamDetectors::Impl {
     }
 
     void CloseCampaign(const ServiceStateKey &key, CampaignPart &c) {
-        if (c.rounds >= options.campaign_min_rounds &&
+        const CarryVerdict carry = EndCarried(CarriedState::Kind::CAMPAIGN, key.src, key.service);
+        if (carry.emit && c.rounds >= options.campaign_min_rounds &&
             c.rounds >= options.campaign_min_round_share * double(c.rounds + c.short_windows))
             EmitCampaign(key, c);
+        if (carry.replaces != 0) superseded.push_back(carry.replaces);
         c.rounds = 0;
         c.short_windows = 0;
         c.first_round = c.last_round_end = 0;
@@ -921,7 +1423,8 @@ struct StreamDetectors::Impl {
         for (size_t i = 0; i < e.sensors.size(); ++i)
             names += (i ? ", " : "") + e.sensors[i];
         const double window_s = Seconds(options.campaign_window);
-        const std::string window = window_s == std::floor(window_s) ? GroupDigits(uint64_t(window_s)) : Fixed(window_s, 1);
+        const std::string window =
+            window_s == std::floor(window_s) ? GroupDigits(uint64_t(window_s)) : Fixed(window_s, 1);
         e.sentence_en = e.subject + " sent " + what + " packets that reached " + std::to_string(c.sensors.Size()) +
                         " sensors (" + names + ") within " + window + " s, " + std::to_string(c.rounds) + " times " +
                         SpanEn(e.start, e.end) + ": " + GroupDigits(c.packets) + " packets, a campaign across sensors";
@@ -943,10 +1446,12 @@ struct StreamDetectors::Impl {
     }
 
     void CloseVictim(const IpAddress &victim, const VictimState &v) {
+        const CarryVerdict carry = EndCarried(CarriedState::Kind::RSDOS, victim, 0);
         const TimestampNs duration = v.last - v.start;
-        if (v.packets >= options.rsdos_min_packets && duration >= options.rsdos_min_duration &&
+        if (carry.emit && v.packets >= options.rsdos_min_packets && duration >= options.rsdos_min_duration &&
             v.peak.Peak() >= options.rsdos_min_peak_per_minute)
             EmitVictim(victim, v);
+        if (carry.replaces != 0) superseded.push_back(carry.replaces);
     }
 
     void EmitVictim(const IpAddress &victim, const VictimState &v) {
@@ -1041,6 +1546,13 @@ void StreamDetectors::ObserveBatch(std::span<const Observation> batch) { impl_->
 void StreamDetectors::Expire(TimestampNs now) { impl_->Sweep(now, false); }
 void StreamDetectors::Finish() { impl_->Sweep(0, true); }
 std::vector<DetectedEvent> StreamDetectors::TakeEvents() { return std::exchange(impl_->events, {}); }
+std::string StreamDetectors::CarrySettings() const { return impl_->CarrySettings(); }
+std::string StreamDetectors::Restore(const CarriedState &state) { return impl_->Restore(state); }
+std::vector<CarriedState> StreamDetectors::FinishCarrying(TimestampNs run_end) {
+    return impl_->FinishCarrying(run_end);
+}
+std::vector<int64_t> StreamDetectors::TakeSuperseded() { return std::exchange(impl_->superseded, {}); }
+size_t StreamDetectors::CarriedStates() const { return impl_->carried.Size(); }
 size_t StreamDetectors::ActiveStates() const { return impl_->services.Size() + impl_->victims.Size(); }
 uint32_t StreamDetectors::CampaignSensors() const { return impl_->campaign_k; }
 

@@ -56,12 +56,22 @@
 /// are those of the qualifying rounds.
 ///
 /// Countries come from the Enrichment (may be null: no regions), asked only when an event is emitted.
+///
+/// Runs into the same store go on from each other (docs/detectors.md#runs-into-one-store): at the end of a
+/// run FinishCarrying encodes the states still open (not idle past their timeouts at the run's last
+/// packet) before closing them, and the next run hands each to the worker of its source (Restore). A
+/// carried state that sees packets again replaces, when it closes, the event stored for it when the previous
+/// run ended (TakeSuperseded); one that sees none closes without an event, since its event, if it had one,
+/// is stored already. So a scan across two hourly files ingested one run at a time is one
+/// event, as it is when both files are ingested in one run.
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aggregate/aggregator.hpp"
@@ -98,6 +108,29 @@ struct StreamOptions {
     uint64_t ScanThreshold() const;
 };
 
+/// An open state of the detectors at the end of an ingest run, carried to the next run into the same store
+/// (the store's `stream_carry` table): one open scan, campaign or victim flow.
+struct CarriedState {
+    enum class Kind : uint8_t { SCAN, CAMPAIGN, RSDOS };
+    static constexpr size_t NO_EVENT = SIZE_MAX;
+    /// The service of a source's "many ports" state (past scan_services_per_source services).
+    static constexpr uint32_t MANY_PORTS = 0xFFFFFFFFu;
+
+    Kind kind = Kind::SCAN;
+    IpAddress source;
+    uint32_t service = 0;  // ServiceKey::packed, or MANY_PORTS; 0 for rsdos
+    TimestampNs last = 0;  // its last packet
+    int64_t event_id = 0;  // the stored event of this state (emitted when a run ended), 0 none
+    /// Set by FinishCarrying: the index, among the events TakeEvents returns next, of the event emitted for
+    /// it as the run ended; its caller stores that event and puts its id in event_id.
+    size_t event = NO_EVENT;
+    std::string state;  // the state, encoded by stream.cpp (a version byte first)
+};
+
+/// scan | campaign | rsdos, as the store names them.
+std::string_view CarriedKindName(CarriedState::Kind kind);
+std::optional<CarriedState::Kind> CarriedKindFromName(std::string_view name);
+
 class StreamDetectors {
 public:
     /// Packet time between two sweeps of the tables that Observe makes by itself. A sweep visits every
@@ -122,6 +155,25 @@ public:
     void Finish();
     /// The events closed since the last call, in the order they closed.
     std::vector<DetectedEvent> TakeEvents();
+
+    /// What a carried state must have been made under to go on here: the options and the sensor names (their
+    /// indexes are in the states), as text. Equal settings, equal text.
+    std::string CarrySettings() const;
+    /// Takes up a state that FinishCarrying of an earlier run with the same CarrySettings returned; call
+    /// before the first Observe, on the detectors of the state's source. Returns why it cannot be read (it is
+    /// then left out), or an empty string.
+    std::string Restore(const CarriedState &state);
+    /// End of input of a run that the next run into the store goes on from: closes the states idle past their
+    /// timeouts at `run_end` (the run's last packet time), then encodes every state still open and closes it
+    /// as Finish does. The events go to TakeEvents as usual; a state carried in unchanged closes without
+    /// one (its event is stored) and is carried on with its event_id.
+    std::vector<CarriedState> FinishCarrying(TimestampNs run_end);
+    /// The ids of the stored events that states closed since the last call replace: each was stored for a
+    /// carried state when its run ended, and that state has since gone on, to close as one of the events
+    /// (or as none, a campaign that no longer qualifies). Ingest deletes them with the events' transaction.
+    std::vector<int64_t> TakeSuperseded();
+    /// Carried states taken up and not yet closed.
+    size_t CarriedStates() const;
     /// Open states: (source, service) scan/campaign states and victim flows.
     size_t ActiveStates() const;
     /// The campaign's K, 0 when campaigns are off (fewer than two sensors).

@@ -29,7 +29,8 @@ namespace darkscope {
 
 size_t IngestSummary::Count(FileStatus s) const {
     size_t n = 0;
-    for (auto &f : files) n += f.status == s;
+    for (auto &f : files)
+        n += f.status == s;
     return n;
 }
 
@@ -70,8 +71,9 @@ SensorMap ResolveSensors(Store &store, const std::optional<std::filesystem::path
         note = fmt::format("sensors: {} stored in {} (give --sensors to change them)", stored.size(), store.Location());
         return SensorMap::FromSensors(std::move(stored));
     }
-    note = "sensors: none defined; one implicit sensor 'all' holds every destination, and its address count is the "
-           "number of distinct destinations seen (give --sensors FILE to name your networks)";
+    note =
+        "sensors: none defined; one implicit sensor 'all' holds every destination, and its address count is the "
+        "number of distinct destinations seen (give --sensors FILE to name your networks)";
     return SensorMap::Implicit();
 }
 
@@ -108,8 +110,11 @@ public:
         // of the run (Store::FoldDayParts) rather than being rebuilt once per file.
         int64_t last_day = INT64_MIN;
         if (closed.day_closed && !closed.end_of_file)
-            for (const auto &[key, segment] : closed.hourly) last_day = std::max<int64_t>(last_day, FloorDiv(key.period, 24));
+            for (const auto &[key, segment] : closed.hourly)
+                last_day = std::max<int64_t>(last_day, FloorDiv(key.period, 24));
         store_.MergeHourlyCounters(closed.hourly, sensor_ids_, unattributed_id_);
+        // An event that continues one stored when the previous run ended takes its place.
+        if (!closed.superseded.empty()) store_.DeleteDetectedEventsById("ingest", closed.superseded);
         if (!closed.detections.empty()) store_.PutDetectedEvents("ingest", closed.detections);
         if (last_day != INT64_MIN) store_.BuildDays(last_day);
         if (!closed.day_closed) return;
@@ -196,7 +201,8 @@ private:
 // order) and the categories of every hit; the matches left to the source's shard, by rule index.
 void FillSignatureHits(SignatureHits &out, const sig::RuleHits &hits, const sig::RuleHits &by_source,
                        const std::vector<sig::Rule> &rules, uint16_t dport) {
-    for (uint32_t index : hits) out.Add(rules[index].sid, uint8_t(rules[index].category));
+    for (uint32_t index : hits)
+        out.Add(rules[index].sid, uint8_t(rules[index].category));
     for (uint32_t index : by_source) {
         if (out.deferred_count == SignatureHits::MAX_DEFERRED) {
             out.truncated = true;  // more by-source threshold rules than a packet carries: counted as cut
@@ -230,13 +236,95 @@ void SaveSignatures(Store &store, const sig::Matcher &matcher) {
     }
 }
 
+// Hands each state the previous run carried to the detectors of its source's shard (the previous run may have had
+// another number of them). Returns that run's last packet time, INT64_MIN when nothing is carried on.
+TimestampNs RestoreCarry(Store &store, std::vector<detect::StreamDetectors> &detectors,
+                         const std::function<void(const std::string &)> &log, IngestSummary &summary) {
+    std::optional<StreamCarry> carry = store.LoadStreamCarry();
+    if (!carry) return INT64_MIN;
+    for (const std::string &row : carry->unreadable)
+        log(fmt::format("{}: stream_carry: {}; left out", store.Location(), row));
+    if (carry->states.empty()) return carry->at;
+    if (carry->settings != detectors.front().CarrySettings()) {
+        // Counts of other thresholds, or sensor indexes of other sensors, cannot be continued.
+        log(
+            fmt::format("{}: stream_carry: {} open detector state{} of the previous run were made with other "
+                        "detector settings or sensors; dropped (what spans both runs is not joined)",
+                        store.Location(), carry->states.size(), carry->states.size() == 1 ? "" : "s"));
+        return INT64_MIN;
+    }
+    size_t corrupt = 0;
+    std::string first_fault;
+    for (const detect::CarriedState &state : carry->states) {
+        const size_t shard = ShardedAggregation::ShardOf(state.source, detectors.size());
+        const std::string fault = detectors[shard].Restore(state);
+        if (fault.empty()) {
+            ++summary.carried_in;
+            continue;
+        }
+        if (corrupt++ == 0)
+            first_fault = fmt::format("{} {} {}: {}", detect::CarriedKindName(state.kind), state.source.ToString(),
+                                      state.service, fault);
+    }
+    if (corrupt > 0)
+        log(fmt::format("{}: stream_carry: {} of {} carried detector states are corrupt and were left out (first: {})",
+                        store.Location(), corrupt, carry->states.size(), first_fault));
+    return carry->at;
+}
+
+// End of the run: every open state closes and those that qualify are stored, as Finish does; the states not
+// idle past their timeouts at `run_end` are saved for the next run, replacing the previous run's, and those
+// whose events were stored just now carry their ids, all in one transaction. A run that stops before this
+// leaves the previous run's carry in place.
+void FinishDetectors(Store &store, std::vector<detect::StreamDetectors> &detectors, TimestampNs run_end,
+                     IngestSummary &summary) {
+    StreamCarry carry;
+    carry.settings = detectors.front().CarrySettings();
+    carry.at = run_end;
+    std::vector<detect::DetectedEvent> last;
+    std::vector<int64_t> superseded;
+    for (auto &d : detectors) {
+        if (run_end == INT64_MIN) {
+            d.Finish();  // nothing was read, and nothing is carried in
+        } else {
+            for (detect::CarriedState &state : d.FinishCarrying(run_end)) {
+                if (state.event != detect::CarriedState::NO_EVENT) state.event += last.size();
+                carry.states.push_back(std::move(state));
+            }
+        }
+        for (auto &e : d.TakeEvents())
+            last.push_back(std::move(e));
+        for (int64_t id : d.TakeSuperseded())
+            superseded.push_back(id);
+    }
+    store.Begin();
+    try {
+        store.DeleteDetectedEventsById("ingest", superseded);
+        const std::vector<int64_t> ids = store.PutDetectedEvents("ingest", last);
+        for (detect::CarriedState &state : carry.states) {
+            if (state.event == detect::CarriedState::NO_EVENT) continue;
+            state.event_id = ids.at(state.event);
+            state.event = detect::CarriedState::NO_EVENT;
+        }
+        store.ReplaceStreamCarry(carry);
+        store.Commit();
+    } catch (...) {
+        store.Rollback();
+        throw;
+    }
+    summary.detected_events += last.size();
+    summary.merged_events += superseded.size();
+    summary.carried_out = carry.states.size();
+}
+
 }  // namespace
 
 size_t LabelResearchForStore(Store &store, Enrichment &enrichment) {
     const ResearchList *list = enrichment.Research();
     if (!list) return 0;
     std::vector<std::string> names;
-    for (const auto &e : list->Entries()) names.push_back(e.name);
+    for (const auto &e : list->Entries())
+        names.push_back(e.name);
     std::vector<uint16_t> ids;
     for (int64_t id : store.SaveResearchNames(names)) {
         if (id <= 0 || id > UINT16_MAX) throw StoreError(store.Location() + ": too many research scanner names");
@@ -246,7 +334,8 @@ size_t LabelResearchForStore(Store &store, Enrichment &enrichment) {
     // research scanner in every dimension of the days ingested now, and --exclude-research removes it
     // exactly; the days ingested before its name was cached cannot be relabelled (summary says so).
     std::vector<std::pair<IpAddress, uint16_t>> by_rdns;
-    for (const RdnsResearchSource &s : ResearchByRdns(store, *list)) by_rdns.emplace_back(s.address, ids[s.entry - 1]);
+    for (const RdnsResearchSource &s : ResearchByRdns(store, *list))
+        by_rdns.emplace_back(s.address, ids[s.entry - 1]);
     const size_t labelled = by_rdns.size();
     enrichment.SetResearchIds(std::move(ids));
     enrichment.SetResearchByRdns(std::move(by_rdns));
@@ -283,13 +372,18 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         sig_state = options.signatures->MakeState();
     }
     // The stream detectors live for the run, one per shard like the trackers: a scan or an attack spans files.
+    // They go on from the states the previous run into this store left open, so it spans runs too.
     std::vector<detect::StreamDetectors> detectors;
+    TimestampNs carried_at = INT64_MIN;  // the last packet time of the run that left the carry
+    TimestampNs read_end = INT64_MIN;    // the latest packet time this run read
     if (options.detectors) {
         std::vector<std::string> names;
-        for (auto &s : sensors.Sensors()) names.push_back(s.name);
+        for (auto &s : sensors.Sensors())
+            names.push_back(s.name);
         if (sensors.IsImplicit() && names.empty()) names.push_back("all");
         for (unsigned i = 0; i < std::max(1u, options.threads); ++i)
             detectors.emplace_back(*options.detectors, names, options.enrichment);
+        carried_at = RestoreCarry(store, detectors, log, summary);
     }
 
     for (size_t file_index = 0; file_index < files.size(); ++file_index) {
@@ -352,13 +446,16 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         std::optional<AsyncStoreSink> async_sink;
         if (options.threads > 0) async_sink.emplace(sink);
         uint64_t signature_packets = 0, signature_hits = 0;  // added to the summary once the file commits
-        uint64_t detected = 0;
+        uint64_t detected = 0, merged = 0;
         const auto write = [&](ClosedInterval &&closed) {
             signature_packets += closed.signature_packets;
             signature_hits += closed.signature_matches;
             detected += closed.detections.size();
-            if (async_sink) async_sink->Write(std::move(closed));
-            else sink.Write(std::move(closed));
+            merged += closed.superseded.size();
+            if (async_sink)
+                async_sink->Write(std::move(closed));
+            else
+                sink.Write(std::move(closed));
         };
         RawPacket raw;
         DecodedPacket pkt;
@@ -374,7 +471,8 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                 Classify(pkt, cp);
                 const SensorIndex sensor = sensors.Lookup(pkt.dst);
                 unattributed += sensor == UNATTRIBUTED;
-                if (cp.dns != DnsVerdict::NOT_DNS && sensor != UNATTRIBUTED) [[unlikely]] dns_study.Add(pkt, cp);
+                if (cp.dns != DnsVerdict::NOT_DNS && sensor != UNATTRIBUTED) [[unlikely]]
+                    dns_study.Add(pkt, cp);
                 // Hours close when a later one begins; a late packet for a closed hour is merged
                 // into the stored row, so out-of-order captures stay exact.
                 const int64_t hour = HourOf(pkt.ts);
@@ -421,7 +519,8 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
             if (error) record.message = error->message;
             store.InsertFile(record);
             if (!detectors.empty() && record.packets > 0)
-                store.PutDetectorRun({"ingest", record.first_ts, record.last_ts, DescribeDetectors(*options.detectors), ""});
+                store.PutDetectorRun(
+                    {"ingest", record.first_ts, record.last_ts, DescribeDetectors(*options.detectors), ""});
             store.Commit();
         } catch (...) {
             async_sink.reset();  // the writing thread stops before the rollback touches the store
@@ -433,6 +532,8 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         summary.signature_packets += signature_packets;
         summary.signature_hits += signature_hits;
         summary.detected_events += detected;
+        summary.merged_events += merged;
+        if (record.packets > 0) read_end = std::max(read_end, record.last_ts);
         outcome.packets = record.packets;
         if (reader->Error()) {
             outcome.status = FileStatus::PARTIAL;
@@ -447,20 +548,10 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         finish(std::move(outcome));
     }
     // What is still open at the end of the input closes now: an attack or a scan that ran to the end of the
-    // last file is an event too. A run interrupted before this loses only these open states.
-    if (!detectors.empty()) {
-        std::vector<detect::DetectedEvent> last;
-        for (auto &d : detectors) {
-            d.Finish();
-            for (auto &e : d.TakeEvents()) last.push_back(std::move(e));
-        }
-        if (!last.empty()) {
-            store.Begin();
-            store.PutDetectedEvents("ingest", last);
-            store.Commit();
-            summary.detected_events += last.size();
-        }
-    }
+    // last file is an event too, and goes on in the next run (FinishDetectors). The run ends at its last packet,
+    // even where the carry came from a later time (a backfill): what it read goes on into the next hour it
+    // precedes. A run that read nothing ends where the carry did, which it then saves again as it was.
+    if (!detectors.empty()) FinishDetectors(store, detectors, read_end != INT64_MIN ? read_end : carried_at, summary);
     // The days left marked (those that ended with a file) are built from their hours, and the per-source
     // parts that later files wrote are merged into their days: once per run, not once per file (reads are
     // right either way, so a crash before this loses nothing).

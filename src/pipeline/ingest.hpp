@@ -24,8 +24,8 @@ struct StreamOptions;
 struct IngestProgress {
     size_t file_index = 0;  // 0-based index of the file being read
     size_t file_count = 0;
-    uint64_t packets = 0;           // packets read so far, all files
-    uint64_t disk_bytes_done = 0;   // bytes of the input files consumed so far, all files
+    uint64_t packets = 0;          // packets read so far, all files
+    uint64_t disk_bytes_done = 0;  // bytes of the input files consumed so far, all files
     uint64_t disk_bytes_total = 0;
 };
 
@@ -43,7 +43,8 @@ struct IngestOptions {
     /// counted per sid and category (Dimension::SIGNATURE, SIGNATURE_CATEGORY). Null: no matching.
     const sig::Matcher *signatures = nullptr;
     /// The stream detectors (scans, DoS backscatter, multi-sensor campaigns; detect/stream.hpp), run by
-    /// each aggregation worker on its sources for the whole run. Null: none.
+    /// each aggregation worker on its sources for the whole run, going on from the states the previous run
+    /// into the store left open (its store's stream_carry). Null: none, and the carry is left as it is.
     const detect::StreamOptions *detectors = nullptr;
 };
 
@@ -63,6 +64,10 @@ struct IngestSummary {
     uint64_t signature_packets = 0;  // packets that matched at least one rule
     uint64_t signature_hits = 0;     // (packet, rule) matches
     uint64_t detected_events = 0;    // events the stream detectors stored
+    uint64_t merged_events = 0;      // events stored when the previous run ended that went on (replaced, or withdrawn
+                                     // where a campaign no longer qualified)
+    uint64_t carried_in = 0;         // detector states the previous run left open, taken up
+    uint64_t carried_out = 0;        // detector states left open for the next run
     double seconds = 0;
 
     size_t Count(FileStatus s) const;

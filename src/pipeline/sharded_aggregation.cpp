@@ -30,7 +30,8 @@ ShardedAggregation::ShardedAggregation(unsigned workers, bool track_destinations
         pending_[i].reserve(BATCH);
         workers_.push_back(std::move(w));
     }
-    for (auto &w : workers_) w->thread = std::thread([this, worker = w.get()] { Run(*worker); });
+    for (auto &w : workers_)
+        w->thread = std::thread([this, worker = w.get()] { Run(*worker); });
 }
 
 void ShardedAggregation::SetThresholds(const sig::Matcher *matcher, std::vector<sig::ThresholdTracker> &trackers) {
@@ -38,21 +39,25 @@ void ShardedAggregation::SetThresholds(const sig::Matcher *matcher, std::vector<
         throw std::logic_error("ShardedAggregation::SetThresholds: one tracker per shard");
     if (workers_.empty()) inline_state_->shard.SetThresholds(matcher, &trackers[0]);
     // Before the first batch: the workers read their shard only once a message arrives.
-    for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->state.shard.SetThresholds(matcher, &trackers[i]);
+    for (size_t i = 0; i < workers_.size(); ++i)
+        workers_[i]->state.shard.SetThresholds(matcher, &trackers[i]);
 }
 
 void ShardedAggregation::SetDetectors(std::vector<detect::StreamDetectors> &detectors) {
     if (detectors.size() != std::max<size_t>(1, workers_.size()))
         throw std::logic_error("ShardedAggregation::SetDetectors: one set of detectors per shard");
     if (workers_.empty()) inline_state_->detectors = &detectors[0];
-    for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->state.detectors = &detectors[i];
+    for (size_t i = 0; i < workers_.size(); ++i)
+        workers_[i]->state.detectors = &detectors[i];
 }
 
 void ShardedAggregation::ObserveDetectors(ShardState &state, const Observation &o) { state.detectors->Observe(o); }
 
 ShardedAggregation::~ShardedAggregation() {
-    for (size_t w = 0; w < workers_.size(); ++w) Send(w, Message{Message::Kind::STOP, {}});
-    for (auto &w : workers_) w->thread.join();
+    for (size_t w = 0; w < workers_.size(); ++w)
+        Send(w, Message{Message::Kind::STOP, {}});
+    for (auto &w : workers_)
+        w->thread.join();
 }
 
 void ShardedAggregation::SendBatch(size_t w) {
@@ -130,7 +135,10 @@ ClosedInterval ShardedAggregation::CloseShard(ShardState &state, bool day) const
     std::tie(out.signature_packets, out.signature_matches) = shard.TakeSignatureCounts();
     // Events closed by packet time (Observe sweeps idle states as time passes) go with the hour in which
     // they closed, and so into the transaction of the file that closed them.
-    if (state.detectors) out.detections = state.detectors->TakeEvents();
+    if (state.detectors) {
+        out.detections = state.detectors->TakeEvents();
+        out.superseded = state.detectors->TakeSuperseded();
+    }
     if (day) {
         SourceTable sources = shard.TakeSources();
         out.sources = ToSourceChunks(sources, sensor_ids_);
@@ -148,13 +156,17 @@ void ShardedAggregation::Unite(ClosedInterval &into, ClosedInterval &&part) {
     // Workers own disjoint sources: their chunks stay parts of the bucket, joined when stored.
     for (auto &[key, parts] : part.sources) {
         std::vector<std::string> &to = into.sources[key];
-        for (std::string &p : parts) to.push_back(std::move(p));
+        for (std::string &p : parts)
+            to.push_back(std::move(p));
     }
     part.events.ForEach([&](const EventKey &k, uint64_t n) { into.events[k] += n; });
     into.signature_packets += part.signature_packets;
     into.signature_matches += part.signature_matches;
-    for (auto &e : part.detections) into.detections.push_back(std::move(e));
-    for (auto &[key, set] : part.destinations) into.destinations[key].Merge(set);
+    for (auto &e : part.detections)
+        into.detections.push_back(std::move(e));
+    into.superseded.insert(into.superseded.end(), part.superseded.begin(), part.superseded.end());
+    for (auto &[key, set] : part.destinations)
+        into.destinations[key].Merge(set);
 }
 
 ClosedInterval ShardedAggregation::Collect() {

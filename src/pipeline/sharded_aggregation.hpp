@@ -35,16 +35,17 @@ class StreamDetectors;
 
 /// What the workers hand back at a close, united over every worker.
 struct ClosedInterval {
-    bool day_closed = false;    // sources, events and destinations are set only when a day closed
-    bool end_of_file = false;   // the last close of the input (Finish): its day may go on in the next file
-    CounterRows hourly;         // every hour's segments observed since the previous close; the store
-                                // builds daily rows from the hours (Store::BuildDays)
-    SourceChunks sources;       // per-source day records, ready for the store
+    bool day_closed = false;   // sources, events and destinations are set only when a day closed
+    bool end_of_file = false;  // the last close of the input (Finish): its day may go on in the next file
+    CounterRows hourly;        // every hour's segments observed since the previous close; the store
+                               // builds daily rows from the hours (Store::BuildDays)
+    SourceChunks sources;      // per-source day records, ready for the store
     EventTable events{16};
     std::map<std::pair<int32_t, SensorIndex>, SourceSet> destinations;
     uint64_t signature_packets = 0;  // packets with a signature hit, and rule matches, since the last close
     uint64_t signature_matches = 0;
     std::vector<detect::DetectedEvent> detections;  // events the stream detectors closed since the last close
+    std::vector<int64_t> superseded;  // stored events (ids) that detections replace (StreamDetectors::TakeSuperseded)
 };
 
 class ShardedAggregation {
@@ -64,16 +65,23 @@ public:
     ShardedAggregation(const ShardedAggregation &) = delete;
     ShardedAggregation &operator=(const ShardedAggregation &) = delete;
 
+    /// The shard that owns `src` among `shards` (the workers, or 1 when inline). Ingest hands each stream
+    /// detector state carried from an earlier run to its source's shard by this, whatever the earlier number.
+    static size_t ShardOf(const IpAddress &src, size_t shards) {
+        return shards <= 1 ? 0 : size_t(IpAddressHash{}(src) % shards);
+    }
+
     void Observe(const Observation &o) {
         if (workers_.empty()) {
             inline_state_->shard.Observe(o);
             if (inline_state_->detectors) ObserveDetectors(*inline_state_, o);
             return;
         }
-        const size_t w = workers_.size() == 1 ? 0 : size_t(IpAddressHash{}(o.src) % workers_.size());
+        const size_t w = ShardOf(o.src, workers_.size());
         std::vector<Observation> &batch = pending_[w];
         batch.push_back(o);
-        if (batch.size() == BATCH) [[unlikely]] SendBatch(w);
+        if (batch.size() == BATCH) [[unlikely]]
+            SendBatch(w);
     }
 
     using Sink = std::function<void(ClosedInterval &&)>;

@@ -16,6 +16,7 @@
 #include "aggregate/source_chunk.hpp"
 #include "classify/sensors.hpp"
 #include "detect/event.hpp"
+#include "detect/stream.hpp"
 #include "dns/study.hpp"
 
 namespace darkscope {
@@ -86,6 +87,16 @@ struct DetectorRun {
     TimestampNs to = 0;
     std::string settings;  // which detectors, with which settings, in words
     std::string ran_at;    // UTC ISO time; set by the store when empty
+};
+
+/// The stream detectors' states still open when an ingest run ended, for the next run into the store to go
+/// on from (docs/detectors.md#runs-into-one-store). One set at a time: each run's end replaces it.
+struct StreamCarry {
+    std::string settings;  // StreamDetectors::CarrySettings of the run that saved them
+    TimestampNs at = 0;    // that run's last packet time
+    std::vector<detect::CarriedState> states;
+    /// As read back: the rows that could not be (an unknown kind, an unreadable address), in words.
+    std::vector<std::string> unreadable;
 };
 
 /// One source's day as read back (src/aggregate/source_chunk.hpp); valid during the callback only.
@@ -194,8 +205,17 @@ public:
     virtual void MergeDnsSources(const std::vector<dns::SourceDay> &sources) = 0;
     virtual void MergeDnsZones(const std::vector<dns::ZoneHour> &zones) = 0;
     virtual void InsertFile(const FileRecord &file) = 0;
-    /// Adds detected events (inside the current transaction, if one is open).
-    virtual void PutDetectedEvents(std::string_view origin, const std::vector<detect::DetectedEvent> &events) = 0;
+    /// Adds detected events (inside the current transaction, if one is open); returns their ids, in order.
+    virtual std::vector<int64_t> PutDetectedEvents(std::string_view origin,
+                                                   const std::vector<detect::DetectedEvent> &events) = 0;
+    /// Removes the events of `origin` with these ids (ids of other origins, or gone, are left); returns how many.
+    virtual uint64_t DeleteDetectedEventsById(std::string_view origin, std::span<const int64_t> ids) = 0;
+    /// The carry the last ingest run with its stream detectors on saved; none if no run saved one (or the store
+    /// is older than the table). A row whose state is corrupt is returned as it is: StreamDetectors::Restore
+    /// tells.
+    virtual std::optional<StreamCarry> LoadStreamCarry() = 0;
+    /// Replaces the saved carry with `carry` (its `unreadable` is ignored), inside the current transaction.
+    virtual void ReplaceStreamCarry(const StreamCarry &carry) = 0;
     virtual void PutDetectorRun(const DetectorRun &run) = 0;
     /// Removes the events of `origin` that start in [from, to]; returns how many.
     virtual uint64_t DeleteDetectedEvents(std::string_view origin, TimestampNs from, TimestampNs to) = 0;
@@ -228,7 +248,8 @@ public:
     virtual void ScanEvents(int64_t from_day, int64_t to_day,
                             const std::function<void(int64_t sensor_id, std::string_view name, uint64_t count)> &f) = 0;
     /// Detected events overlapping [from, to], in start order. None from a store older than the table.
-    virtual void ScanDetectedEvents(TimestampNs from, TimestampNs to, const std::function<void(const StoredEvent &)> &f) = 0;
+    virtual void ScanDetectedEvents(TimestampNs from, TimestampNs to,
+                                    const std::function<void(const StoredEvent &)> &f) = 0;
     /// Detected events overlapping [from, to] per kind (detect::EventKindName).
     virtual std::map<std::string, uint64_t> CountDetectedEvents(TimestampNs from, TimestampNs to) = 0;
     /// Of the events ScanDetectedEvents would give, each kind's `top` largest by magnitude (ties: the earlier
@@ -237,10 +258,12 @@ public:
     virtual void ScanLargestDetectedEvents(TimestampNs from, TimestampNs to, size_t top,
                                            const std::function<void(const StoredEvent &)> &f) = 0;
     /// Detector runs whose range overlaps [from, to], oldest first. None from a store older than the table.
-    virtual void ScanDetectorRuns(TimestampNs from, TimestampNs to, const std::function<void(const DetectorRun &)> &f) = 0;
+    virtual void ScanDetectorRuns(TimestampNs from, TimestampNs to,
+                                  const std::function<void(const DetectorRun &)> &f) = 0;
     /// The DNS study's per-source day records in [from_day, to_day], by day then address. None from a store
     /// older than the table.
-    virtual void ScanDnsSources(int64_t from_day, int64_t to_day, const std::function<void(const dns::SourceDay &)> &f) = 0;
+    virtual void ScanDnsSources(int64_t from_day, int64_t to_day,
+                                const std::function<void(const dns::SourceDay &)> &f) = 0;
     /// The DNS study's sums over [from_day, to_day] by the latest resolver verdict of each source ([0] non-open,
     /// [1] open), in SQL without reading the records: what the report shows of a quarter. Unique sources are
     /// distinct over the whole range.
@@ -257,7 +280,8 @@ public:
     /// (hour set to the first): ranked in SQL, and only the top zones' records read.
     virtual std::vector<dns::ZoneHour> TopDnsZones(int64_t from_hour, int64_t to_hour, size_t top) = 0;
     /// The per-zone hour records in [from_hour, to_hour], by hour then zone.
-    virtual void ScanDnsZones(int64_t from_hour, int64_t to_hour, const std::function<void(const dns::ZoneHour &)> &f) = 0;
+    virtual void ScanDnsZones(int64_t from_hour, int64_t to_hour,
+                              const std::function<void(const dns::ZoneHour &)> &f) = 0;
     /// Union of destinations seen by a sensor over [from_day, to_day] (implicit sensors only).
     virtual SourceSet Destinations(int64_t sensor_id, int64_t from_day, int64_t to_day) = 0;
 };

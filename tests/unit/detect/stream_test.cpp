@@ -341,7 +341,8 @@ TEST(StreamCampaign, ScannerThatMeetsTwoSensorsByChanceIsNoCampaign) {
         d.Observe(DnsQuery("192.0.2.77", uint32_t(i), t, SensorIndex(i % 2)));
     }
     d.Finish();
-    for (const DetectedEvent &e : d.TakeEvents()) EXPECT_NE(e.kind, EventKind::CAMPAIGN) << e.sentence_en;
+    for (const DetectedEvent &e : d.TakeEvents())
+        EXPECT_NE(e.kind, EventKind::CAMPAIGN) << e.sentence_en;
 }
 
 TEST(StreamCampaign, ScannerPassingThreeSensorsOnceIsNoCampaign) {
@@ -465,6 +466,319 @@ TEST(StreamState, TimestampsGoingBackwardsNeitherCrashNorGiveNegativeDurations) 
         EXPECT_GE(e.magnitude, 0.0);
     }
     EXPECT_EQ(d.ActiveStates(), 0u);
+}
+
+// ---- States carried across ingest runs ----
+
+std::vector<std::string> EventTexts(const std::vector<DetectedEvent> &events) {
+    std::vector<std::string> out;
+    for (const DetectedEvent &e : events)
+        out.push_back(ToJson(e).dump());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<DetectedEvent> OneRun(const std::vector<Observation> &packets, const StreamOptions &options,
+                                  const std::vector<std::string> &sensors) {
+    StreamDetectors d(options, sensors, nullptr);
+    for (const Observation &o : packets)
+        d.Observe(o);
+    d.Finish();
+    return d.TakeEvents();
+}
+
+/// Two ingest runs into one store, as ingest makes them: the first ends with FinishCarrying and its events are
+/// "stored" (event i gets id 1000 + i); the second takes the carried states up in fresh detectors, reads on
+/// and finishes; the events it emits replace the stored ones it supersedes.
+struct TwoRuns {
+    std::vector<DetectedEvent> first;  // stored by the first run
+    std::vector<CarriedState> carried;
+    std::vector<DetectedEvent> second;
+    std::vector<int64_t> superseded;
+    std::vector<DetectedEvent> stored;  // what the store holds after both
+
+    TwoRuns(const std::vector<Observation> &packets, size_t split, const StreamOptions &options = Options(),
+            const std::vector<std::string> &sensors = ThreeSensors()) {
+        StreamDetectors a(options, sensors, nullptr);
+        TimestampNs end = 0;
+        for (size_t i = 0; i < split; ++i) {
+            a.Observe(packets[i]);
+            end = std::max(end, packets[i].ts);
+        }
+        carried = a.FinishCarrying(end);
+        first = a.TakeEvents();
+        EXPECT_TRUE(a.TakeSuperseded().empty());
+        EXPECT_EQ(a.ActiveStates(), 0u);
+        for (CarriedState &c : carried) {
+            if (c.event == CarriedState::NO_EVENT) continue;
+            EXPECT_LT(c.event, first.size());
+            c.event_id = 1000 + int64_t(c.event);
+            c.event = CarriedState::NO_EVENT;
+        }
+        StreamDetectors b(options, sensors, nullptr);
+        for (const CarriedState &c : carried)
+            EXPECT_EQ(b.Restore(c), "") << CarriedKindName(c.kind);
+        EXPECT_EQ(b.CarriedStates(), carried.size());
+        for (size_t i = split; i < packets.size(); ++i)
+            b.Observe(packets[i]);
+        b.Finish();
+        second = b.TakeEvents();
+        superseded = b.TakeSuperseded();
+        EXPECT_EQ(b.CarriedStates(), 0u);
+        for (size_t i = 0; i < first.size(); ++i)
+            if (std::find(superseded.begin(), superseded.end(), 1000 + int64_t(i)) == superseded.end())
+                stored.push_back(first[i]);
+        for (const DetectedEvent &e : second)
+            stored.push_back(e);
+    }
+};
+
+// Every split of the input into two runs stores what one run over all of it stores: the carried states hold
+// everything the events are made of.
+void ExpectSplitsAsOneRun(const std::vector<Observation> &packets, const std::vector<size_t> &splits,
+                          const StreamOptions &options = Options(),
+                          const std::vector<std::string> &sensors = ThreeSensors()) {
+    const std::vector<std::string> whole = EventTexts(OneRun(packets, options, sensors));
+    ASSERT_FALSE(whole.empty());
+    for (size_t split : splits) {
+        const TwoRuns runs(packets, split, options, sensors);
+        EXPECT_FALSE(runs.carried.empty()) << "split " << split;
+        EXPECT_EQ(EventTexts(runs.stored), whole) << "split " << split;
+    }
+}
+
+// 3,000 destinations (past the 1,024 exact ones: the HyperLogLog is carried), with zmap's marks, at two
+// sensors (campaigns off: a scanner at two sensors is the campaign tests' business).
+TEST(StreamCarry, ScanSplitAcrossRunsIsTheOneRunScan) {
+    std::vector<Observation> packets;
+    const uint8_t zmap = RuleBit(FingerprintRule::ZMAP_IP_ID);
+    for (int i = 0; i < 3000; ++i)
+        packets.push_back(Probe("198.51.100.7", uint32_t(i) * 3, ServiceKey::Make(ServiceKind::TCP, 23),
+                                TrafficClass::SYN_PROBE, DAY0 + i * 400 * MS, SensorIndex(i % 7 == 0), zmap));
+    StreamOptions options = Options();
+    options.campaigns = false;
+    ExpectSplitsAsOneRun(packets, {5, 500, 1024, 1500, 2999}, options, {"tokyo-1", "osaka-1"});
+
+    const TwoRuns runs(packets, 1500, options, {"tokyo-1", "osaka-1"});
+    ASSERT_EQ(runs.first.size(), 1u);  // what the first run saw was a scan already, stored as it ended
+    ASSERT_EQ(runs.second.size(), 1u);
+    EXPECT_EQ(runs.superseded, std::vector<int64_t>{1000});  // and the whole scan replaced it
+    EXPECT_EQ(runs.second[0].start, DAY0);
+    EXPECT_EQ(runs.second[0].packets, 3000u);
+    EXPECT_EQ(runs.second[0].evidence["distinct_destinations_exact"], false);
+    EXPECT_EQ(runs.second[0].evidence["tool"], "zmap-old");
+}
+
+TEST(StreamCarry, HalvesBelowTheThresholdJoinIntoOneScan) {
+    std::vector<Observation> packets;
+    for (int i = 0; i < 12; ++i)
+        packets.push_back(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + i * 30 * SEC));
+    const TwoRuns runs(packets, 6);
+    EXPECT_TRUE(runs.first.empty());     // 6 destinations: no scan when the first run ended
+    ASSERT_EQ(runs.carried.size(), 2u);  // the scan, and the round its last packet opened
+    const auto scan = std::find_if(runs.carried.begin(), runs.carried.end(),
+                                   [](const CarriedState &c) { return c.kind == CarriedState::Kind::SCAN; });
+    ASSERT_NE(scan, runs.carried.end());
+    EXPECT_EQ(scan->event_id, 0);
+    EXPECT_EQ(scan->last, DAY0 + 150 * SEC);
+    EXPECT_EQ(scan->service, ServiceKey::Make(ServiceKind::TCP, 23).packed);
+    ASSERT_EQ(runs.second.size(), 1u);
+    EXPECT_TRUE(runs.superseded.empty());
+    EXPECT_EQ(runs.second[0].start, DAY0);
+    EXPECT_EQ(runs.second[0].end, DAY0 + 330 * SEC);
+    EXPECT_DOUBLE_EQ(runs.second[0].magnitude, 12.0);
+}
+
+// Twelve attacked ports (four past the eight a flow names), three response types, a peak that straddles the split.
+TEST(StreamCarry, VictimSplitAcrossRunsIsTheOneRunAttack) {
+    std::vector<Observation> packets;
+    const TrafficClass classes[] = {TrafficClass::SYNACK_BACKSCATTER, TrafficClass::RST_BACKSCATTER,
+                                    TrafficClass::ICMP_BACKSCATTER};
+    for (int i = 0; i < 200; ++i)
+        packets.push_back(
+            Backscatter("203.0.113.9", uint32_t(i * 13), DAY0 + i * 700 * MS, uint16_t(6660 + i % 12), classes[i % 3]));
+    ExpectSplitsAsOneRun(packets, {10, 30, 100, 199});
+    const TwoRuns runs(packets, 30);  // 21 s: below every threshold
+    EXPECT_TRUE(runs.first.empty());
+    ASSERT_EQ(runs.second.size(), 1u);
+    EXPECT_EQ(runs.second[0].packets, 200u);
+    EXPECT_EQ(runs.second[0].evidence["ports"].size(), 8u);
+    EXPECT_GT(runs.second[0].evidence["other_port_packets"].get<uint64_t>(), 0u);
+}
+
+// Rounds of spoofed DNS queries at three sensors, split between rounds, inside a round's window, and after a
+// campaign had qualified.
+TEST(StreamCarry, CampaignSplitAcrossRunsIsTheOneRunCampaign) {
+    std::vector<Observation> packets;
+    for (int round = 0; round < 6; ++round)
+        for (SensorIndex s = 0; s < 3; ++s)
+            packets.push_back(
+                DnsQuery("192.0.2.53", uint32_t(s) << 12 | uint32_t(round), DAY0 + round * 40 * SEC + s * 300 * MS, s));
+    ExpectSplitsAsOneRun(packets, {2, 6, 7, 10, 12, 16});
+    const TwoRuns runs(packets, 13);  // four rounds and the first query of the fifth
+    ASSERT_EQ(OfKind(runs.first, EventKind::CAMPAIGN).size(), 1u);
+    EXPECT_EQ(runs.superseded.size(), runs.first.size());  // the campaign, and the scan of its 13 destinations
+    const auto campaigns = OfKind(runs.second, EventKind::CAMPAIGN);
+    ASSERT_EQ(campaigns.size(), 1u);
+    EXPECT_EQ(campaigns[0].evidence["rounds"], 6u);
+    EXPECT_EQ(campaigns[0].packets, 18u);
+}
+
+// Three rounds at three sensors and then ten windows at one: a campaign when the first run ends after the
+// rounds, none once the windows outnumber them. The second run withdraws the first's event, as one run over
+// both emits none.
+TEST(StreamCarry, CampaignThatStopsQualifyingWithdrawsItsEvent) {
+    std::vector<Observation> packets;
+    for (int round = 0; round < 3; ++round)
+        for (SensorIndex s = 0; s < 3; ++s)
+            packets.push_back(
+                DnsQuery("192.0.2.53", uint32_t(s) << 12 | uint32_t(round), DAY0 + round * 40 * SEC + s * 300 * MS, s));
+    for (int w = 0; w < 10; ++w)
+        packets.push_back(DnsQuery("192.0.2.53", uint32_t(100 + w), DAY0 + (120 + w * 40) * SEC, 0));
+    EXPECT_TRUE(OfKind(OneRun(packets, Options(), ThreeSensors()), EventKind::CAMPAIGN).empty());
+    ExpectSplitsAsOneRun(packets, {9, 12});
+    const TwoRuns runs(packets, 9);
+    ASSERT_EQ(OfKind(runs.first, EventKind::CAMPAIGN).size(), 1u);
+    EXPECT_TRUE(OfKind(runs.second, EventKind::CAMPAIGN).empty());
+    EXPECT_EQ(runs.superseded.size(), runs.first.size());
+}
+
+// A carried state that sees no packet again is not emitted a second time: not when it expires in the next run,
+// and not when that run ends while it is still open, in which case it is carried on with the same event.
+TEST(StreamCarry, CarriedStateWithoutNewPacketsIsNotEmittedAgain) {
+    std::vector<Observation> packets;
+    for (int i = 0; i < 20; ++i)
+        packets.push_back(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + i * SEC));
+    for (int i = 0; i < 40; ++i)
+        packets.push_back(Backscatter("203.0.113.9", uint32_t(i), DAY0 + i * 2 * SEC));
+    // The next run: another source only, 20 minutes on (past every timeout).
+    packets.push_back(Syn("192.0.2.1", 1, 80, DAY0 + 1200 * SEC));
+    const TwoRuns runs(packets, packets.size() - 1);
+    EXPECT_EQ(runs.first.size(), 2u);
+    EXPECT_EQ(runs.carried.size(), 2u);
+    EXPECT_TRUE(runs.second.empty());
+    EXPECT_TRUE(runs.superseded.empty());
+
+    // A short next run that ends a minute on: both still open, carried on with their events.
+    StreamDetectors b(Options(), ThreeSensors(), nullptr);
+    for (const CarriedState &c : runs.carried)
+        ASSERT_EQ(b.Restore(c), "");
+    b.Observe(Syn("192.0.2.1", 1, 80, DAY0 + 100 * SEC));
+    const auto again = b.FinishCarrying(DAY0 + 100 * SEC);
+    EXPECT_TRUE(b.TakeEvents().empty());
+    EXPECT_TRUE(b.TakeSuperseded().empty());
+    size_t carried_on = 0;
+    for (const CarriedState &c : again) {
+        if (c.source.ToString() == "192.0.2.1") {  // the new source's scan and round
+            EXPECT_EQ(c.event_id, 0);
+            continue;
+        }
+        ++carried_on;
+        EXPECT_EQ(c.event, CarriedState::NO_EVENT);
+        const auto before = std::find_if(runs.carried.begin(), runs.carried.end(),
+                                         [&](const CarriedState &p) { return p.kind == c.kind; });
+        ASSERT_NE(before, runs.carried.end());
+        EXPECT_EQ(c.event_id, before->event_id);
+        EXPECT_GE(c.event_id, 1000);
+        EXPECT_EQ(c.state, before->state);
+    }
+    EXPECT_EQ(carried_on, 2u);
+}
+
+TEST(StreamCarry, StatesIdlePastTheirTimeoutAtTheRunsEndAreNotCarried) {
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    for (int i = 0; i < 20; ++i)
+        d.Observe(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + i * SEC));
+    d.Observe(Syn("192.0.2.1", 1, 80, DAY0 + 600 * SEC));
+    const auto carried = d.FinishCarrying(DAY0 + 600 * SEC);  // the scan has been idle 581 s, past the 480 s gap
+    ASSERT_FALSE(carried.empty());
+    for (const CarriedState &c : carried) {  // the other source's scan and round only
+        EXPECT_EQ(c.source.ToString(), "192.0.2.1");
+        EXPECT_EQ(c.event, CarriedState::NO_EVENT);
+    }
+    const auto events = d.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);  // the scan, closed as usual
+    EXPECT_EQ(events[0].subject, "198.51.100.7");
+}
+
+// A run over an earlier stretch of time (a backfill) does not continue states carried from a later one.
+TEST(StreamCarry, AnEarlierStretchDoesNotGoOnFromLaterStates) {
+    std::vector<Observation> packets;
+    for (int i = 0; i < 6; ++i)
+        packets.push_back(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + 7200 * SEC + i * SEC));
+    for (int i = 0; i < 6; ++i)
+        packets.push_back(Syn("198.51.100.7", uint32_t(100 + i), 23, DAY0 + i * SEC));
+    const TwoRuns runs(packets, 6);
+    EXPECT_TRUE(runs.stored.empty());  // two halves of six, two hours apart
+}
+
+TEST(StreamCarry, SettingsTextFollowsTheOptionsAndTheSensors) {
+    const std::string base = StreamDetectors(Options(), ThreeSensors(), nullptr).CarrySettings();
+    EXPECT_EQ(StreamDetectors(Options(), ThreeSensors(), nullptr).CarrySettings(), base);
+    StreamOptions gap = Options();
+    gap.scan_gap += SEC;
+    EXPECT_NE(StreamDetectors(gap, ThreeSensors(), nullptr).CarrySettings(), base);
+    StreamOptions share = Options();
+    share.campaign_min_round_share = 0.6;
+    EXPECT_NE(StreamDetectors(share, ThreeSensors(), nullptr).CarrySettings(), base);
+    StreamOptions monitored = Options();
+    monitored.monitored_addresses += 256;
+    EXPECT_NE(StreamDetectors(monitored, ThreeSensors(), nullptr).CarrySettings(), base);
+    EXPECT_NE(StreamDetectors(Options(), {"tokyo-1", "sapporo-1", "osaka-1"}, nullptr).CarrySettings(), base);
+}
+
+// The carry table is read like a packet: whatever its bytes, Restore takes the state up or says why not, and
+// the detectors go on working.
+TEST(StreamCarry, CorruptStatesAreRefusedWithAReason) {
+    StreamDetectors a(Options(), ThreeSensors(), nullptr);
+    for (int i = 0; i < 2000; ++i)
+        a.Observe(Probe("198.51.100.7", uint32_t(i), ServiceKey::Make(ServiceKind::UDP, 53), TrafficClass::DNS_QUERY,
+                        DAY0 + i * 100 * MS, SensorIndex(i % 3)));
+    for (int i = 0; i < 50; ++i) {
+        Observation o = Backscatter("203.0.113.9", uint32_t(i), DAY0 + i * SEC, uint16_t(80 + i));
+        o.sensor = 2;
+        a.Observe(o);
+    }
+    const std::vector<CarriedState> good = a.FinishCarrying(DAY0 + 200 * SEC);
+    ASSERT_EQ(good.size(), 3u);  // scan (sketch), campaign, victim
+
+    auto restore = [](const CarriedState &c, const std::vector<std::string> &sensors = ThreeSensors()) {
+        StreamDetectors d(Options(), sensors, nullptr);
+        const std::string fault = d.Restore(c);
+        // Whatever was taken up closes without harm.
+        d.Observe(Syn("192.0.2.1", 1, 80, DAY0 + 201 * SEC));
+        d.Finish();
+        for (const DetectedEvent &e : d.TakeEvents())
+            EXPECT_LE(e.start, e.end);
+        return fault;
+    };
+    for (const CarriedState &c : good) {
+        EXPECT_EQ(restore(c), "");
+        CarriedState bad = c;
+        bad.state.clear();
+        EXPECT_EQ(restore(bad), "empty");
+        bad.state = c.state;
+        bad.state[0] = 2;
+        EXPECT_NE(restore(bad).find("encoding 2"), std::string::npos);
+        bad.state = c.state + '\0';
+        EXPECT_EQ(restore(bad), "bytes after the state");
+        for (size_t n = 1; n < c.state.size(); ++n) {
+            bad.state = c.state.substr(0, n);
+            EXPECT_FALSE(restore(bad).empty()) << CarriedKindName(c.kind) << " cut at " << n;
+        }
+        // Every byte changed, one at a time, to a few values: taken up or refused, never a crash.
+        for (size_t at = 1; at < c.state.size(); ++at)
+            for (uint8_t v : {0x00, 0x01, 0x7F, 0x80, 0xFF}) {
+                bad.state = c.state;
+                bad.state[at] = char(v);
+                restore(bad);
+            }
+        // Sensor indexes of a deployment with fewer sensors.
+        EXPECT_FALSE(restore(c, {"tokyo-1"}).empty()) << CarriedKindName(c.kind);
+    }
+    StreamDetectors d(Options(), ThreeSensors(), nullptr);
+    EXPECT_EQ(d.Restore(good[0]), "");
+    EXPECT_EQ(d.Restore(good[0]), "carried twice");
 }
 
 }  // namespace

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <map>
 
+#include "../aggregate/test_packets.hpp"
 #include "aggregate/aggregator.hpp"
 #include "store/store.hpp"
-#include "../aggregate/test_packets.hpp"
 
 namespace darkscope {
 namespace {
@@ -39,7 +39,8 @@ protected:
         Cleanup();
     }
     void Cleanup() {
-        for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+        for (auto suffix : {"", "-wal", "-shm"})
+            std::filesystem::remove(path_.string() + suffix);
     }
     // Closes the store, changes its file with plain SQLite (as an older darkscope left it, say) and
     // opens it again, which migrates it.
@@ -82,10 +83,10 @@ protected:
 }  // namespace
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
-    EXPECT_EQ(store_->SchemaVersion(), 8);
+    EXPECT_EQ(store_->SchemaVersion(), 9);
     store_.reset();
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 8);
+    EXPECT_EQ(store_->SchemaVersion(), 9);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
     store_.reset();
     sqlite3 *db = nullptr;
@@ -156,14 +157,17 @@ TEST_F(StoreTest, Schema4DayPartsAreRebuiltFromTheHours) {
     const auto key = ServiceKey::Make(ServiceKind::TCP, 445).packed;
     ASSERT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
     // As schema 4 left it: the day's service row stale (one hour only) with the rest in a part.
-    RewriteAndReopen("INSERT INTO counters_daily_parts(dim, period, sensor_id, part, segment) "
-                     "SELECT dim, 20075, sensor_id, 1, segment FROM counters_hourly WHERE dim = 1 AND "
-                     "period = 20075 * 24 + 1; "
-                     "UPDATE counters_daily SET segment = (SELECT segment FROM counters_hourly h WHERE "
-                     "h.dim = 1 AND h.period = 20075 * 24 AND h.sensor_id = counters_daily.sensor_id) "
-                     "WHERE dim = 1; "
-                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; DROP TABLE counters_daily_heads; PRAGMA user_version = 4;");
-    EXPECT_EQ(store_->SchemaVersion(), 8);
+    RewriteAndReopen(
+        "INSERT INTO counters_daily_parts(dim, period, sensor_id, part, segment) "
+        "SELECT dim, 20075, sensor_id, 1, segment FROM counters_hourly WHERE dim = 1 AND "
+        "period = 20075 * 24 + 1; "
+        "UPDATE counters_daily SET segment = (SELECT segment FROM counters_hourly h WHERE "
+        "h.dim = 1 AND h.period = 20075 * 24 AND h.sensor_id = counters_daily.sensor_id) "
+        "WHERE dim = 1; "
+        "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; "
+        "DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; DROP TABLE "
+        "counters_daily_heads; DROP TABLE stream_carry; PRAGMA user_version = 4;");
+    EXPECT_EQ(store_->SchemaVersion(), 9);
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
     store_->FoldDayParts();
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
@@ -202,10 +206,12 @@ TEST_F(StoreTest, DayBuiltInSmallBatchesEqualsOneBatch) {
         std::string rows;
         EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
         EXPECT_EQ(sqlite3_exec(
-                      db, "SELECT dim, period, sensor_id, keys, packets, bytes, hex(segment) FROM counters_daily "
-                          "ORDER BY 1, 2, 3",
+                      db,
+                      "SELECT dim, period, sensor_id, keys, packets, bytes, hex(segment) FROM counters_daily "
+                      "ORDER BY 1, 2, 3",
                       [](void *out, int n, char **values, char **) {
-                          for (int i = 0; i < n; ++i) *static_cast<std::string *>(out) += std::string(values[i]) + " ";
+                          for (int i = 0; i < n; ++i)
+                              *static_cast<std::string *>(out) += std::string(values[i]) + " ";
                           *static_cast<std::string *>(out) += "\n";
                           return 0;
                       },
@@ -223,7 +229,8 @@ TEST_F(StoreTest, DayBuiltInSmallBatchesEqualsOneBatch) {
     store_->FoldDayParts(2);
     EXPECT_EQ(daily_rows(), small);
     const auto key = ServiceKey::Make(ServiceKind::TCP, 23).packed;
-    EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key].first, 25u);  // 23/TCP to s1: i = 3, 6, 9, 15, 18, each hour
+    EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key].first,
+              25u);  // 23/TCP to s1: i = 3, 6, 9, 15, 18, each hour
 }
 
 // Count-only reads of days come from the heads (schema 8); a store migrated from schema 7 gets them for the
@@ -235,7 +242,8 @@ TEST_F(StoreTest, DailyCountsFromHeadsEqualCountsFromSegments) {
         const std::string src = "192.0.2." + std::to_string(1 + i % 11);
         const std::string dst = "198.51.100." + std::to_string(1 + i);
         const uint16_t port = uint16_t(i % 4 == 0 ? 23 : 1000 + i % 7);
-        shard.Observe(Syn(src.c_str(), dst.c_str(), port, DAY0 + (i % 30) * 86400 * NS_PER_SEC / 20 + i), SynClass(port), 0);
+        shard.Observe(Syn(src.c_str(), dst.c_str(), port, DAY0 + (i % 30) * 86400 * NS_PER_SEC / 20 + i),
+                      SynClass(port), 0);
     }
     Commit(shard);
     store_->FoldDayParts();
@@ -246,21 +254,24 @@ TEST_F(StoreTest, DailyCountsFromHeadsEqualCountsFromSegments) {
         auto add = [&](const CounterRecord &r) {
             out[{r.period, r.sensor_id, r.key}] = {r.packets, r.bytes, r.unique_sources};
         };
-        if (heads) store->ScanCounts(Granularity::DAY, Dimension::SERVICE, 20075, 20076, add);
-        else store->ScanCounters(Granularity::DAY, Dimension::SERVICE, 20075, 20076, add);
+        if (heads)
+            store->ScanCounts(Granularity::DAY, Dimension::SERVICE, 20075, 20076, add);
+        else
+            store->ScanCounters(Granularity::DAY, Dimension::SERVICE, 20075, 20076, add);
         return out;
     };
     const Counts whole = counts(false);
     ASSERT_GE(whole.size(), 8u);
     EXPECT_EQ(counts(true), whole);
-    RewriteAndReopen("DROP TABLE counters_daily_heads; PRAGMA user_version = 7;");
-    EXPECT_EQ(store_->SchemaVersion(), 8);  // migrated, heads filled
+    RewriteAndReopen("DROP TABLE counters_daily_heads; DROP TABLE stream_carry; PRAGMA user_version = 7;");
+    EXPECT_EQ(store_->SchemaVersion(), 9);  // migrated, heads filled
     EXPECT_EQ(counts(true), whole);
     store_.reset();
     {
         sqlite3 *db = nullptr;
         ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-        ASSERT_EQ(sqlite3_exec(db, "DROP TABLE counters_daily_heads; PRAGMA user_version = 7;", nullptr, nullptr, nullptr),
+        ASSERT_EQ(sqlite3_exec(db, "DROP TABLE counters_daily_heads; DROP TABLE stream_carry; PRAGMA user_version = 7;",
+                               nullptr, nullptr, nullptr),
                   SQLITE_OK);
         sqlite3_close(db);
 
@@ -347,10 +358,13 @@ TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
     f.enrichment = "country: test";
     store_->InsertFile(f);
     EXPECT_EQ(store_->FindFile("00ff")->enrichment, "country: test");
-    RewriteAndReopen("ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; "
-                     "DROP TABLE signatures; DROP TABLE counters_daily_parts; DROP TABLE source_daily_parts; "
-                     "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; DROP TABLE counters_daily_heads; PRAGMA user_version = 1;");
-    EXPECT_EQ(store_->SchemaVersion(), 8);
+    RewriteAndReopen(
+        "ALTER TABLE files DROP COLUMN enrichment; DROP TABLE rdns; DROP TABLE research_names; "
+        "DROP TABLE signatures; DROP TABLE counters_daily_parts; DROP TABLE source_daily_parts; "
+        "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; "
+        "DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; DROP TABLE "
+        "counters_daily_heads; DROP TABLE stream_carry; PRAGMA user_version = 1;");
+    EXPECT_EQ(store_->SchemaVersion(), 9);
     auto back = store_->FindFile("00ff");
     ASSERT_TRUE(back);
     EXPECT_EQ(back->enrichment, "");
@@ -415,6 +429,101 @@ TEST_F(StoreTest, DetectedEventsRoundTripAndReplaceByOrigin) {
     EXPECT_EQ(all[0].event.kind, EventKind::BACKSCATTER);
 }
 
+// Events that a merged one replaces go by id, and only those of the origin named.
+TEST_F(StoreTest, DetectedEventsDeletedByIdOnlyInTheirOrigin) {
+    auto event = [](const std::string &subject) {
+        detect::DetectedEvent e;
+        e.kind = detect::EventKind::SCAN;
+        e.detector = "scan";
+        e.subject = subject;
+        e.start = e.peak = e.end = 10 * NS_PER_SEC;
+        return e;
+    };
+    store_->Begin();
+    const std::vector<int64_t> ingest = store_->PutDetectedEvents("ingest", {event("a"), event("b")});
+    const std::vector<int64_t> series = store_->PutDetectedEvents("series", {event("c")});
+    store_->Commit();
+    ASSERT_EQ(ingest.size(), 2u);
+    ASSERT_EQ(series.size(), 1u);
+    EXPECT_NE(ingest[0], ingest[1]);
+    const std::vector<int64_t> doomed = {ingest[0], series[0], 999999};
+    EXPECT_EQ(store_->DeleteDetectedEventsById("ingest", doomed), 1u);
+    std::vector<std::string> left;
+    store_->ScanDetectedEvents(0, 20 * NS_PER_SEC, [&](const StoredEvent &e) { left.push_back(e.event.subject); });
+    EXPECT_EQ(left, (std::vector<std::string>{"b", "c"}));
+}
+
+// The stream detectors' carry (schema 9): none until a run saves one; each save replaces the whole set; rows
+// come back field for field, the state bytes untouched (Restore judges them); a row that names no kind or
+// address is reported as unreadable, not returned.
+TEST_F(StoreTest, StreamCarryIsReplacedWholeAndReadBack) {
+    EXPECT_FALSE(store_->LoadStreamCarry());
+    detect::CarriedState scan;
+    scan.kind = detect::CarriedState::Kind::SCAN;
+    scan.source = *IpAddress::Parse("198.51.100.7");
+    scan.service = ServiceKey::Make(ServiceKind::TCP, 23).packed;
+    scan.last = 1734480000LL * NS_PER_SEC;
+    scan.event_id = 42;
+    scan.state = std::string("\x01\x00\xff\x00", 4);  // bytes, zeros included
+    detect::CarriedState victim;
+    victim.kind = detect::CarriedState::Kind::RSDOS;
+    victim.source = *IpAddress::Parse("2001:db8::9");
+    victim.last = scan.last + 5;
+    victim.state = "\x01";
+    StreamCarry carry;
+    carry.settings = "settings a";
+    carry.at = scan.last + 7;
+    carry.states = {scan, victim};
+    store_->Begin();
+    store_->ReplaceStreamCarry(carry);
+    store_->Commit();
+
+    auto back = store_->LoadStreamCarry();
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->settings, "settings a");
+    EXPECT_EQ(back->at, carry.at);
+    EXPECT_TRUE(back->unreadable.empty());
+    ASSERT_EQ(back->states.size(), 2u);
+    const detect::CarriedState &v = back->states[0];  // by kind: rsdos before scan
+    const detect::CarriedState &s = back->states[1];
+    EXPECT_EQ(v.kind, detect::CarriedState::Kind::RSDOS);
+    EXPECT_EQ(v.source, victim.source);
+    EXPECT_EQ(v.service, 0u);
+    EXPECT_EQ(v.event_id, 0);
+    EXPECT_EQ(v.last, victim.last);
+    EXPECT_EQ(s.kind, detect::CarriedState::Kind::SCAN);
+    EXPECT_EQ(s.source, scan.source);
+    EXPECT_EQ(s.service, scan.service);
+    EXPECT_EQ(s.event_id, 42);
+    EXPECT_EQ(s.state, scan.state);
+
+    carry.settings = "settings b";
+    carry.states = {victim};
+    store_->Begin();
+    store_->ReplaceStreamCarry(carry);
+    store_->Commit();
+    back = store_->LoadStreamCarry();
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->settings, "settings b");
+    ASSERT_EQ(back->states.size(), 1u);
+    EXPECT_EQ(back->states[0].kind, detect::CarriedState::Kind::RSDOS);
+
+    RewriteAndReopen(
+        "INSERT INTO stream_carry VALUES ('probe', '198.51.100.1', 0, 0, NULL, x'01'), "
+        "('scan', 'not an address', 23, 0, NULL, x'01'), ('scan', '198.51.100.2', -1, 0, NULL, x'01');");
+    back = store_->LoadStreamCarry();
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->states.size(), 1u);
+    ASSERT_EQ(back->unreadable.size(), 3u);
+    EXPECT_NE(back->unreadable[0].find("probe"), std::string::npos) << back->unreadable[0];
+
+    // A schema-8 store gains the table, empty.
+    RewriteAndReopen(
+        "DROP TABLE stream_carry; DELETE FROM meta WHERE key LIKE 'stream_carry.%'; PRAGMA user_version = 8;");
+    EXPECT_EQ(store_->SchemaVersion(), 9);
+    EXPECT_FALSE(store_->LoadStreamCarry());
+}
+
 TEST_F(StoreTest, LargestDetectedEventsPerKindInStartOrderWithTiesToTheEarlier) {
     using detect::DetectedEvent;
     using detect::EventKind;
@@ -431,9 +540,10 @@ TEST_F(StoreTest, LargestDetectedEventsPerKindInStartOrderWithTiesToTheEarlier) 
     };
     store_->Begin();
     // Scans a (5) and c (5) tie; a starts first, so it is kept with b (9) when two are asked for.
-    store_->PutDetectedEvents("ingest", {event(EventKind::SCAN, "a", 3, 5), event(EventKind::SCAN, "b", 4, 9),
-                                         event(EventKind::SCAN, "c", 1, 2), event(EventKind::SCAN, "d", 6, 5),
-                                         event(EventKind::BACKSCATTER, "v", 2, 1), event(EventKind::SCAN, "e", 30, 99)});
+    store_->PutDetectedEvents("ingest",
+                              {event(EventKind::SCAN, "a", 3, 5), event(EventKind::SCAN, "b", 4, 9),
+                               event(EventKind::SCAN, "c", 1, 2), event(EventKind::SCAN, "d", 6, 5),
+                               event(EventKind::BACKSCATTER, "v", 2, 1), event(EventKind::SCAN, "e", 30, 99)});
     store_->Commit();
 
     std::vector<std::string> subjects;
@@ -443,7 +553,6 @@ TEST_F(StoreTest, LargestDetectedEventsPerKindInStartOrderWithTiesToTheEarlier) 
     const auto counts = store_->CountDetectedEvents(0, 24 * hour);
     EXPECT_EQ(counts, (std::map<std::string, uint64_t>{{"backscatter", 1}, {"scan", 4}}));
 }
-
 
 TEST_F(StoreTest, LatestProbePerAddressWins) {
     store_->PutResolverProbe({"192.0.2.1", "no-answer", "timeout after 2 tries", "2016-11-01T00:00:00Z", "probe"});
