@@ -366,7 +366,7 @@ void RegisterIngest(CLI::App &app, int &exit_code) {
         "--detector-setting changes a threshold (seconds for durations):\n"
         "  scan.gap=480 scan.floor=10 rsdos.timeout=300 rsdos.min_packets=25 rsdos.min_duration=60\n"
         "  rsdos.min_peak_per_minute=30 campaign.window=2 campaign.min_sensors=3 campaign.min_rounds=3\n"
-        "  campaign.min_round_share=0.5 campaign.timeout=600\n\n"
+        "  campaign.min_round_share=0.5 campaign.timeout=21600\n\n"
         "Exit status: 0 all read; 1 some failed or were only partly read; 2 usage; 3 some skipped\n"
         "as already ingested (nothing failed).");
     cmd->add_option("inputs", args->inputs, "Capture files, directories or glob patterns")->required();

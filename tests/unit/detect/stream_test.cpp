@@ -362,8 +362,8 @@ TEST(StreamCampaign, TwoRoundsAreTooFewAndSilenceResetsTheCount) {
     };
     round(DAY0);
     round(DAY0 + 30 * SEC);
-    round(DAY0 + 700 * SEC);  // more than 600 s after the last round: a new count
-    round(DAY0 + 730 * SEC);
+    round(DAY0 + 7 * 3600 * SEC);  // more than the timeout (6 hours) after the last round: a new count
+    round(DAY0 + 7 * 3600 * SEC + 30 * SEC);
     d.Finish();
     EXPECT_TRUE(d.TakeEvents().empty());
 }
@@ -705,11 +705,11 @@ TEST(StreamCarry, StatesIdlePastTheirTimeoutAtTheRunsEndAreNotCarried) {
 TEST(StreamCarry, AnEarlierStretchDoesNotGoOnFromLaterStates) {
     std::vector<Observation> packets;
     for (int i = 0; i < 6; ++i)
-        packets.push_back(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + 7200 * SEC + i * SEC));
+        packets.push_back(Syn("198.51.100.7", uint32_t(i), 23, DAY0 + 8 * 3600 * SEC + i * SEC));
     for (int i = 0; i < 6; ++i)
         packets.push_back(Syn("198.51.100.7", uint32_t(100 + i), 23, DAY0 + i * SEC));
     const TwoRuns runs(packets, 6);
-    EXPECT_TRUE(runs.stored.empty());  // two halves of six, two hours apart
+    EXPECT_TRUE(runs.stored.empty());  // two halves of six, eight hours apart (past the longest timeout, 6 hours)
 }
 
 TEST(StreamCarry, SettingsTextFollowsTheOptionsAndTheSensors) {
