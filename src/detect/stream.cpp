@@ -1188,7 +1188,10 @@ struct StreamDetectors::Impl {
         Sweep(run_end, false);
         std::vector<CarriedState> out;
         for (size_t e = 0; e < services.Size(); ++e) {
-            auto &[key, state] = services.At(e);
+            // Plain references, not a structured binding: clang before 16 cannot capture those in a lambda.
+            auto &entry = services.At(e);
+            const auto &key = entry.first;
+            auto &state = entry.second;
             if (state.scan.packets > 0) {
                 CarriedState c = Carried(CarriedState::Kind::SCAN, key.src, key.service, state.scan.last);
                 CarryOut(
@@ -1211,7 +1214,9 @@ struct StreamDetectors::Impl {
             }
         }
         for (size_t e = 0; e < victims.Size(); ++e) {
-            auto &[victim, v] = victims.At(e);
+            auto &entry = victims.At(e);
+            const auto &victim = entry.first;
+            auto &v = entry.second;
             CarriedState c = Carried(CarriedState::Kind::RSDOS, victim, 0, v.last);
             CarryOut(
                 out, std::move(c), [&](std::string &to) { EncodeVictim(v, to); }, [&] { CloseVictim(victim, v); });
