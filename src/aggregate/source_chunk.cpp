@@ -9,10 +9,6 @@
 namespace darkscope {
 namespace {
 
-// Timestamps are signed: zigzag keeps a pre-1970 capture's small negatives small.
-uint64_t ZigZag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
-int64_t UnZigZag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
-
 void PutSet(std::string &out, const std::vector<uint32_t> &values) {
     PutVarint(out, values.size());
     uint32_t prev = 0;
@@ -56,7 +52,8 @@ void SourceDay::Merge(const SourceDay &other) {
     services = Union(services, other.services);
     sensors = Union(sensors, other.sensors);
     syn_packets += other.syn_packets;
-    for (size_t i = 0; i < FINGERPRINT_RULES; ++i) rule_packets[i] += other.rule_packets[i];
+    for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
+        rule_packets[i] += other.rule_packets[i];
     if (country == 0) country = other.country;
     if (asn == 0) asn = other.asn;
     if (research == 0) research = other.research;
@@ -65,7 +62,8 @@ void SourceDay::Merge(const SourceDay &other) {
 uint16_t SourceBucket(const IpAddress &src) {
     if (src.IsV4()) return src.bytes[0];
     uint64_t h = 0;
-    for (uint8_t b : src.bytes) h = h * 31 + b;
+    for (uint8_t b : src.bytes)
+        h = h * 31 + b;
     return uint16_t(256 + (Mix64(h) & 0xFF));
 }
 
@@ -87,7 +85,8 @@ std::string EncodeSourceChunk(std::vector<SourceDay> &records) {
         PutSet(out, r.sensors);
         PutVarint(out, r.syn_packets);
         uint64_t mask = 0;
-        for (size_t i = 0; i < FINGERPRINT_RULES; ++i) mask |= uint64_t(r.rule_packets[i] != 0) << i;
+        for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
+            mask |= uint64_t(r.rule_packets[i] != 0) << i;
         PutVarint(out, mask);
         for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
             if (r.rule_packets[i] != 0) PutVarint(out, r.rule_packets[i]);

@@ -17,6 +17,10 @@ inline void PutVarint(std::string &out, uint64_t v) {
     out.push_back(char(v));
 }
 
+/// Signed values as varints: zigzag keeps small negatives (a pre-1970 capture's timestamps) small.
+inline uint64_t ZigZag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
+inline int64_t UnZigZag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
+
 /// Reads varints and raw bytes from a blob; every read checks what remains and fails rather than
 /// read past the end (store blobs are checked like packets: a corrupt store must not crash).
 class VarintReader {

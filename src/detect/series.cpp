@@ -72,6 +72,17 @@ double Median(std::vector<double> &v) {
 
 double PoissonFloor(double expected) { return std::sqrt(std::max(expected, 0.0)) + 1; }
 
+/// The median of values[i - window, i) and its scale: 1.4826 MAD, floored by the Poisson floor of the median.
+std::pair<double, double> MadBaseline(const std::vector<double> &values, size_t i, size_t window,
+                                      std::vector<double> &buf) {
+    const size_t lo = i > window ? i - window : 0;
+    buf.assign(values.begin() + lo, values.begin() + i);
+    const double median = Median(buf);
+    for (double &v : buf)
+        v = std::abs(v - median);
+    return {median, std::max(MAD_TO_SIGMA * Median(buf), PoissonFloor(median))};
+}
+
 /// Periods below skip_below are left unscored: an event needs x >= min_excess, and the medians are the
 /// costly part of a long hourly series.
 Baseline ComputeBaseline(const std::vector<double> &values, const SeriesOptions &o, double skip_below) {
@@ -96,14 +107,9 @@ Baseline ComputeBaseline(const std::vector<double> &values, const SeriesOptions 
         std::vector<double> buf;
         for (size_t i = min_history; i < n; ++i) {
             if (values[i] < skip_below) continue;
-            const size_t lo = i > window ? i - window : 0;
-            buf.assign(values.begin() + lo, values.begin() + i);
-            const double median = Median(buf);
-            for (double &v : buf)
-                v = std::abs(v - median);
-            const double mad = Median(buf);
+            const auto [median, scale] = MadBaseline(values, i, window, buf);
             b.expected[i] = median;
-            b.scale[i] = std::max(MAD_TO_SIGMA * mad, PoissonFloor(median));
+            b.scale[i] = scale;
             b.history_mean[i] = trailing_mean(i);
             b.score[i] = (values[i] - median) / b.scale[i];
             b.scored[i] = true;
@@ -244,7 +250,6 @@ struct RawEvent {
     DetectedEvent event;
     Dimension dim = Dimension::SERVICE;
     uint32_t key = 0;
-    int64_t sensor_id = -1;
     const Scope *scope = nullptr;
     size_t onset = 0;                      // where the rise began (Onset), <= first
     size_t first = 0, peak = 0, last = 0;  // indices into the series: the first scored period, the peak, the last
@@ -257,12 +262,9 @@ std::optional<std::pair<double, double>> BaselineAt(const std::vector<double> &x
                                                     const SeriesOptions &o) {
     if (b.scored[i]) return std::pair{b.expected[i], b.score[i]};
     if (o.method != "mad" || i < size_t(std::max(o.min_history, 1))) return std::nullopt;
-    const size_t lo = i > size_t(o.window) ? i - size_t(o.window) : 0;
-    std::vector<double> buf(x.begin() + lo, x.begin() + i);
-    const double median = Median(buf);
-    for (double &v : buf)
-        v = std::abs(v - median);
-    return std::pair{median, (x[i] - median) / std::max(MAD_TO_SIGMA * Median(buf), PoissonFloor(median))};
+    std::vector<double> buf;
+    const auto [median, scale] = MadBaseline(x, i, size_t(std::max(o.window, 1)), buf);
+    return std::pair{median, (x[i] - median) / scale};
 }
 
 /// Where a rise began: after the last period before `first` (the one the detector fired on) that scored below
@@ -322,7 +324,6 @@ std::vector<RawEvent> Detect(const Series &s, const SeriesOptions &o, const Scop
         RawEvent r;
         r.dim = s.dim;
         r.key = s.key;
-        r.sensor_id = s.sensor_id;
         r.scope = &scope;
         r.onset = onset;
         r.first = first;

@@ -66,7 +66,7 @@ constexpr uint8_t CARRY_FORMAT = 1;
 // Timestamps read back must lie within this of the epoch, so that no difference of two overflows.
 constexpr int64_t CARRY_TIME_LIMIT = int64_t(1) << 61;
 
-void PutSigned(std::string &out, int64_t v) { PutVarint(out, (uint64_t(v) << 1) ^ uint64_t(v >> 63)); }
+void PutSigned(std::string &out, int64_t v) { PutVarint(out, ZigZag(v)); }
 
 /// Reads what PutVarint and PutSigned wrote. The first fault (a read past the end, a value out of range)
 /// fails the reader, and every read after it gives 0, so a decoder reads on and checks Ok once: the carry
@@ -86,10 +86,7 @@ public:
         return ok_ ? v : 0;
     }
     uint32_t U32() { return uint32_t(Below(uint64_t(1) << 32, "a 32-bit count out of range")); }
-    int64_t I64() {
-        const uint64_t v = U64();
-        return int64_t(v >> 1) ^ -int64_t(v & 1);
-    }
+    int64_t I64() { return UnZigZag(U64()); }
     TimestampNs Time() {
         const int64_t t = I64();
         if (ok_ && (t <= -CARRY_TIME_LIMIT || t >= CARRY_TIME_LIMIT)) Fail("a timestamp out of range");
