@@ -1,6 +1,8 @@
 #include "aggregate/segment.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <type_traits>
 #include <iterator>
 
 #include "common/varint.hpp"
@@ -8,10 +10,14 @@
 namespace darkscope {
 namespace {
 
+// How sources are ordered: IPv4 as numbers, IPv6 by Ipv6Less (not memcmp).
+template <typename T>
+using SourceLess = std::conditional_t<std::is_same_v<T, Ipv6Bytes>, Ipv6Less, std::less<T>>;
+
 template <typename T>
 void SortUnique(std::vector<T> &v) {
     if (v.size() < 2) return;
-    std::sort(v.begin(), v.end());
+    std::sort(v.begin(), v.end(), SourceLess<T>{});
     v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
@@ -19,11 +25,12 @@ void SortUnique(std::vector<T> &v) {
 // that a day's segments, united hour after hour, carry no spare capacity.
 template <typename T>
 size_t UnionSize(std::span<const T> a, std::span<const T> b) {
-    if (a.empty() || b.empty() || a.back() < b.front() || b.back() < a.front()) return a.size() + b.size();
+    const SourceLess<T> less;
+    if (a.empty() || b.empty() || less(a.back(), b.front()) || less(b.back(), a.front())) return a.size() + b.size();
     size_t i = 0, j = 0, common = 0;
     while (i < a.size() && j < b.size()) {
-        if (a[i] < b[j]) ++i;
-        else if (b[j] < a[i]) ++j;
+        if (less(a[i], b[j])) ++i;
+        else if (less(b[j], a[i])) ++j;
         else ++common, ++i, ++j;
     }
     return a.size() + b.size() - common;
@@ -32,12 +39,13 @@ size_t UnionSize(std::span<const T> a, std::span<const T> b) {
 // Appends a ∪ b (sorted, unique) to out, whose capacity is already enough.
 template <typename T>
 void AppendUnion(std::vector<T> &out, std::span<const T> a, std::span<const T> b) {
-    if (b.empty() || a.empty() || a.back() < b.front()) {  // hours often add sources above all those seen
+    const SourceLess<T> less;
+    if (b.empty() || a.empty() || less(a.back(), b.front())) {  // hours often add sources above all those seen
         out.insert(out.end(), a.begin(), a.end());
         out.insert(out.end(), b.begin(), b.end());
         return;
     }
-    std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+    std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out), less);
 }
 
 }  // namespace
@@ -285,7 +293,7 @@ void MergeRowsInto(PackedWriter &w, A &a, B &b) {
             std::vector<Ipv6Bytes> sa, sb, u;
             for (uint64_t k = 0; k < a.N6(); ++k) sa.push_back(a.NextV6());
             for (uint64_t k = 0; k < b.N6(); ++k) sb.push_back(b.NextV6());
-            std::set_union(sa.begin(), sa.end(), sb.begin(), sb.end(), std::back_inserter(u));
+            std::set_union(sa.begin(), sa.end(), sb.begin(), sb.end(), std::back_inserter(u), Ipv6Less{});
             for (const Ipv6Bytes &x : u) w.sources.append(reinterpret_cast<const char *>(x.data()), 16);
             n6 = u.size();
             w.Head(a.Key(), a.Packets() + b.Packets(), a.Bytes() + b.Bytes(), n4, n6);
@@ -367,7 +375,7 @@ Segment Segment::UniteMany(std::vector<Segment> parts) {
         }
         RadixSort(v4, scratch);
         v4.erase(std::unique(v4.begin(), v4.end()), v4.end());
-        std::sort(v6.begin(), v6.end());
+        std::sort(v6.begin(), v6.end(), Ipv6Less{});
         v6.erase(std::unique(v6.begin(), v6.end()), v6.end());
         w.Head(key, packets, bytes, v4.size(), v6.size());
         uint64_t prev = 0;
@@ -463,7 +471,9 @@ Segment SegmentBuilder::Build() {
     RadixSort(v4_pairs_, sort_scratch, v4_sources_ascending_ ? 32 : 0);
     v4_sources_ascending_ = true;
     v4_pairs_.erase(std::unique(v4_pairs_.begin(), v4_pairs_.end()), v4_pairs_.end());
-    std::sort(v6_pairs_.begin(), v6_pairs_.end());
+    std::sort(v6_pairs_.begin(), v6_pairs_.end(), [](const auto &a, const auto &b) {
+        return a.first != b.first ? a.first < b.first : Ipv6Less{}(a.second, b.second);
+    });
     v6_pairs_.erase(std::unique(v6_pairs_.begin(), v6_pairs_.end()), v6_pairs_.end());
     Segment s;
     s.heads_.reserve(counts_.Size());

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "aggregate/segment.hpp"
+
 namespace darkscope {
 
 // The bitmap is created on first use: hash tables default-construct many empty sets.
@@ -202,8 +204,8 @@ void SourceSet::AddV6(const IpAddress &a) {
 }
 void SourceSet::NormalizeV6() {
     if (v6_sorted_ == v6_.size()) return;
-    std::sort(v6_.begin() + long(v6_sorted_), v6_.end());
-    std::inplace_merge(v6_.begin(), v6_.begin() + long(v6_sorted_), v6_.end());
+    std::sort(v6_.begin() + long(v6_sorted_), v6_.end(), Ipv6Less{});
+    std::inplace_merge(v6_.begin(), v6_.begin() + long(v6_sorted_), v6_.end(), Ipv6Less{});
     v6_.erase(std::unique(v6_.begin(), v6_.end()), v6_.end());
     v6_sorted_ = v6_.size();
 }

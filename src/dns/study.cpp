@@ -357,6 +357,17 @@ size_t Accumulator::ZoneKeyHash::operator()(const std::pair<int64_t, uint64_t> &
     return size_t(k.second ^ (uint64_t(k.first) * 0x9E3779B97F4A7C15ull));
 }
 
+const Accumulator::CachedZone &Accumulator::ZoneOfName(const std::string &name, uint64_t name_hash) {
+    auto it = zone_cache_.find(name_hash);
+    if (it != zone_cache_.end() && it->second.name == name) return it->second;
+    if (it == zone_cache_.end() && zone_cache_.size() >= ZONE_CACHE_LIMIT) zone_cache_.clear();
+    CachedZone &c = zone_cache_[name_hash];  // a colliding name takes the slot over
+    c.name = name;
+    c.zone = ZoneOf(name);
+    c.zone_hash = HashText(c.zone);
+    return c;
+}
+
 void Accumulator::Add(const DecodedPacket &pkt, const ClassifiedPacket &cp) {
     if (cp.dns == DnsVerdict::NOT_DNS || !pkt.src.Valid()) return;
     ++packets_;
@@ -391,11 +402,11 @@ void Accumulator::Add(const DecodedPacket &pkt, const ClassifiedPacket &cp) {
             names_ += name;
 
             const int64_t hour = HourOf(pkt.ts);
-            std::string zone = ZoneOf(name);
-            ZoneHour &z = zones_[{hour, HashText(zone)}];
+            const CachedZone &zone = ZoneOfName(name, r.name_hash);
+            ZoneHour &z = zones_[{hour, zone.zone_hash}];
             if (z.queries + z.responses == 0) {
                 z.hour = hour;
-                z.zone = std::move(zone);
+                z.zone = zone.zone;
             }
             (m.qr ? z.responses : z.queries) += 1;
             if (m.qr) ++z.rcodes[m.rcode];
@@ -411,10 +422,19 @@ void Accumulator::Add(const DecodedPacket &pkt, const ClassifiedPacket &cp) {
 
 void Accumulator::Fold() {
     // By day, source and time: each source-day's records become one piece, its gaps in order.
-    std::sort(records_.begin(), records_.end(), [](const Record &x, const Record &y) {
+    // The address as two big-endian words: comparing the byte arrays called memcmp, n log n times.
+    auto word = [](const IpAddress &a, size_t at) {
+        uint64_t w;
+        std::memcpy(&w, a.bytes.data() + at, 8);
+        return __builtin_bswap64(w);
+    };
+    std::sort(records_.begin(), records_.end(), [&](const Record &x, const Record &y) {
         if (x.day != y.day) return x.day < y.day;
         if (x.src.family != y.src.family) return x.src.family < y.src.family;
-        if (x.src.bytes != y.src.bytes) return x.src.bytes < y.src.bytes;
+        const uint64_t x0 = word(x.src, 0), y0 = word(y.src, 0);
+        if (x0 != y0) return x0 < y0;
+        const uint64_t x1 = word(x.src, 8), y1 = word(y.src, 8);
+        if (x1 != y1) return x1 < y1;
         return x.ts < y.ts;
     });
     std::vector<uint64_t> hashes;

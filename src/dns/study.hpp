@@ -165,6 +165,15 @@ private:
         size_t operator()(const std::pair<int64_t, uint64_t> &k) const noexcept;
     };
     std::unordered_map<std::pair<int64_t, uint64_t>, ZoneHour, ZoneKeyHash> zones_;  // by (hour, zone hash)
+    // The zone of each name seen lately, by name hash (the name is kept to compare): scanners ask the same
+    // names again and again, and the public suffix lookup was most of a DNS message's cost on the reading thread.
+    struct CachedZone {
+        std::string name, zone;
+        uint64_t zone_hash = 0;
+    };
+    static constexpr size_t ZONE_CACHE_LIMIT = size_t(1) << 16;
+    std::unordered_map<uint64_t, CachedZone> zone_cache_;
+    const CachedZone &ZoneOfName(const std::string &name, uint64_t name_hash);
     uint64_t packets_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <map>
 #include <random>
@@ -245,6 +246,58 @@ TEST(SegmentBuilder, BuildsTheSameRowsWhateverTheOrderOfSources) {
             }
             // The builder is reused hour after hour: a second build starts empty.
             EXPECT_TRUE(builder.Build().Empty());
+        }
+    }
+}
+
+TEST(Ipv6Less, OrdersAsTheBytesDo) {
+    std::mt19937 rng(11);
+    auto random_address = [&] {
+        Ipv6Bytes a{};
+        // Few distinct bytes, so that equal prefixes (and equal addresses) are common; high bits set too.
+        for (auto &b : a) b = uint8_t(std::array<int, 4>{0x00, 0x01, 0x7f, 0xff}[rng() % 4]);
+        return a;
+    };
+    for (int i = 0; i < 20000; ++i) {
+        const Ipv6Bytes a = random_address(), b = random_address();
+        EXPECT_EQ(Ipv6Less{}(a, b), a < b);
+        EXPECT_EQ(Ipv6Less{}(b, a), b < a);
+    }
+}
+
+// IPv6 sources stay sorted and unique, in the bytes' order, through the builder, merges and a day's union.
+TEST(Segment, Ipv6SourcesKeepTheBytesOrder) {
+    std::mt19937 rng(12);
+    auto address = [&] {
+        Ipv6Bytes a{0x20, 0x01};
+        a[7] = uint8_t(rng() % 3 ? 0x80 : 0x01);
+        a[8] = uint8_t(rng() % 256);
+        a[15] = uint8_t(rng() % 4);
+        return a;
+    };
+    std::map<uint32_t, std::set<Ipv6Bytes>> expected;
+    std::vector<Segment> hours;
+    for (int hour = 0; hour < 6; ++hour) {
+        SegmentBuilder builder;
+        for (int i = 0; i < 400; ++i) {
+            const uint32_t key = rng() % 3;
+            const Ipv6Bytes a = address();
+            builder.AddV6(key, 1, 60, a);
+            expected[key].insert(a);
+        }
+        hours.push_back(builder.Build());
+    }
+    Segment merged = hours[0];
+    for (size_t i = 1; i < hours.size(); ++i) merged.Merge(hours[i]);
+    Segment packed = hours[0];
+    packed.Pack();
+    for (size_t i = 1; i < hours.size(); ++i) packed.Merge(hours[i]);
+    const Segment united = Segment::UniteMany(hours);
+    for (const Segment *s : std::array<const Segment *, 3>{&merged, &packed, &united}) {
+        ASSERT_EQ(s->Size(), expected.size());
+        for (const SegmentRowView row : s->Rows()) {
+            const std::set<Ipv6Bytes> &want = expected.at(row.key);
+            EXPECT_TRUE(std::equal(row.v6.begin(), row.v6.end(), want.begin(), want.end())) << "key " << row.key;
         }
     }
 }
