@@ -349,6 +349,13 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         if (options.log) options.log(line);
     };
     IngestSummary summary;
+    // Each file's commit is copied from the log into the store file while the next file is read, or the days
+    // are built; the copy ends in an fsync, which took 0.3 s of the 10M benchmark's 8 on its own.
+    struct CheckpointsBehind {
+        Store &store;
+        explicit CheckpointsBehind(Store &s) : store(s) { store.CheckpointBehind(true); }
+        ~CheckpointsBehind() { store.CheckpointBehind(false); }
+    } checkpoints_behind(store);
     const std::vector<int64_t> sensor_ids = store.SaveSensors(sensors.Sensors());
     const int64_t unattributed_id = store.UnattributedSensorId();
     if (options.enrichment && options.enrichment->Research() && !options.enrichment->HasResearchIds())
@@ -556,6 +563,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
     // parts that later files wrote are merged into their days: once per run, not once per file (reads are
     // right either way, so a crash before this loses nothing).
     store.FoldDayParts(std::max(1u, options.threads));
+    store.CheckpointBehind(false);  // the run's time includes the wait for the last copy
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return summary;
 }

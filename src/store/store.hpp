@@ -181,6 +181,11 @@ public:
     virtual void Begin() = 0;
     virtual void Commit() = 0;
     virtual void Rollback() = 0;
+    /// With `on`, each Commit hands the copying of what it wrote from the write-ahead log into the store
+    /// file (a checkpoint, which ends in an fsync) to a thread of its own, so that the next file's reading
+    /// or the day's build goes on meanwhile; off waits for that thread and lets commits checkpoint
+    /// themselves again (SQLite's default). What readers see is the same either way.
+    virtual void CheckpointBehind(bool on) = 0;
     /// Adds hourly segments to what is stored: packets and bytes are summed, source sets united.
     /// `sensor_ids` maps a SensorIndex to a stored sensor id (UNATTRIBUTED -> unattributed id).
     /// Daily rows are not written here: the days of these hours are marked, and their daily rows

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -305,6 +306,67 @@ std::string NowIso() {
     return FormatTimestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
 }
 
+// Copies the write-ahead log into the store file on a connection and a thread of its own, each time it
+// is kicked (Store::CheckpointBehind). A passive checkpoint never blocks the writer; what one leaves in
+// the log (a failure, or frames written meanwhile) readers still find there, and the next checkpoint
+// or the store's close copies it.
+class Checkpointer {
+public:
+    explicit Checkpointer(const std::string &path) {
+        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+            sqlite3_close(db_);
+            db_ = nullptr;
+            return;  // commits then leave the log to the store's close
+        }
+        sqlite3_busy_timeout(db_, 10000);
+        // A connection learns that the store is in WAL mode from its first read; until then a checkpoint does
+        // nothing.
+        sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+        thread_ = std::thread([this] { Run(); });
+    }
+    ~Checkpointer() {
+        if (thread_.joinable()) {
+            {
+                std::lock_guard lock(mutex_);
+                stop_ = true;
+            }
+            changed_.notify_all();
+            thread_.join();
+        }
+        // Not the last connection (the store's is open): closing it does not checkpoint again.
+        sqlite3_close(db_);
+    }
+    Checkpointer(const Checkpointer &) = delete;
+    Checkpointer &operator=(const Checkpointer &) = delete;
+    void Kick() {
+        {
+            std::lock_guard lock(mutex_);
+            kicked_ = true;
+        }
+        changed_.notify_all();
+    }
+
+private:
+    void Run() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            changed_.wait(lock, [&] { return kicked_ || stop_; });
+            if (!kicked_) return;  // stopped with nothing left to copy
+            kicked_ = false;
+            lock.unlock();
+            sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            lock.lock();
+        }
+    }
+
+    sqlite3 *db_ = nullptr;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool kicked_ = false;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
 class SqliteStore final : public Store {
 public:
     SqliteStore(const std::string &path, bool read_only) : path_(path) {
@@ -352,6 +414,7 @@ public:
         }
     }
     ~SqliteStore() override {
+        checkpointer_.reset();  // its checkpoint ends before the close's own
         statements_.clear();
         sqlite3_close(db_);
     }
@@ -875,7 +938,22 @@ public:
     std::vector<FileRecord> ListFiles() override { return QueryFiles("ORDER BY id", {}); }
 
     void Begin() override { Exec("BEGIN IMMEDIATE"); }
-    void Commit() override { Exec("COMMIT"); }
+    void Commit() override {
+        Exec("COMMIT");
+        if (checkpointer_) checkpointer_->Kick();
+    }
+    void CheckpointBehind(bool on) override {
+        if (on == bool(checkpointer_)) return;
+        // Errors are left alone: either way the log's frames are read where they are, and copied at the latest
+        // when the store closes; and this is called on the way out of a failed ingest too.
+        if (on) {
+            sqlite3_exec(db_, "PRAGMA wal_autocheckpoint=0", nullptr, nullptr, nullptr);
+            checkpointer_ = std::make_unique<Checkpointer>(path_);
+        } else {
+            checkpointer_.reset();
+            sqlite3_exec(db_, "PRAGMA wal_autocheckpoint=1000", nullptr, nullptr, nullptr);
+        }
+    }
     void Rollback() override {
         if (!sqlite3_get_autocommit(db_)) Exec("ROLLBACK");
     }
@@ -1477,6 +1555,7 @@ private:
     std::string path_;
     sqlite3 *db_ = nullptr;
     std::vector<std::pair<std::string, std::unique_ptr<Statement>>> statements_;
+    std::unique_ptr<Checkpointer> checkpointer_;  // while CheckpointBehind is on
 };
 
 }  // namespace

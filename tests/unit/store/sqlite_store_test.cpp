@@ -104,6 +104,42 @@ TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
     EXPECT_EQ(page_size, 65536);  // a new store's pages hold its segments in fewer overflow pages
 }
 
+// With CheckpointBehind on, each commit is copied from the log into the store file by a thread of its own, while
+// the store stays open; a commit this small would otherwise wait in the log for the close. The store file is
+// read alone, from a copy without the log.
+TEST_F(StoreTest, CommitsReachTheStoreFileBehindTheWriter) {
+    auto rows_in_store_file = [&] {
+        const std::filesystem::path copy = path_.string() + ".copy";
+        std::filesystem::copy_file(path_, copy, std::filesystem::copy_options::overwrite_existing);
+        sqlite3 *db = nullptr;
+        int64_t rows = 0;  // none where not even the table has reached the file
+        EXPECT_EQ(sqlite3_open(copy.c_str(), &db), SQLITE_OK);
+        sqlite3_exec(
+            db, "SELECT count(*) FROM counters_hourly",
+            [](void *out, int, char **values, char **) {
+                *static_cast<int64_t *>(out) = std::stoll(values[0]);
+                return 0;
+            },
+            &rows, nullptr);
+        sqlite3_close(db);
+        std::filesystem::remove(copy);
+        return rows;
+    };
+    const auto svc = SynClass(445);
+    AggregateShard first;
+    first.Observe(Syn("192.0.2.1", "198.51.100.1", 445, DAY0 + 10), svc, 0);
+    Commit(first);
+    EXPECT_EQ(rows_in_store_file(), 0);  // in the log only
+
+    store_->CheckpointBehind(true);
+    AggregateShard second;
+    second.Observe(Syn("192.0.2.2", "198.51.100.2", 445, DAY0 + 3600 * NS_PER_SEC), svc, 0);
+    Commit(second);
+    store_->CheckpointBehind(false);  // waits for the copy under way
+    EXPECT_GT(rows_in_store_file(), 0);
+    EXPECT_EQ(ServiceRows(Granularity::HOUR, 20075 * 24, 20075 * 24 + 23).size(), 1u);  // the store reads on as before
+}
+
 TEST_F(StoreTest, TwoFilesCoveringTheSameHourMergeExactly) {
     const auto svc = SynClass(445);
     AggregateShard first;
