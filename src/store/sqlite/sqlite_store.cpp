@@ -1082,9 +1082,13 @@ public:
     }
     // A day's hourly segments of one (dimension, sensor), in hour order.
     std::vector<Segment> HoursOfDay(int64_t dim, int64_t sensor_id, int64_t day) {
-        Statement &q = Cached(
-            "SELECT period, segment FROM counters_hourly WHERE dim=? AND period BETWEEN ? AND ? "
-            "AND sensor_id=?");
+        return ReadHoursOfDay(Cached(HOURS_OF_DAY_SQL), path_, dim, sensor_id, day);
+    }
+    static constexpr const char *HOURS_OF_DAY_SQL =
+        "SELECT period, segment FROM counters_hourly WHERE dim=? AND period BETWEEN ? AND ? AND sensor_id=?";
+    // `q`: HOURS_OF_DAY_SQL, on any connection to the store.
+    static std::vector<Segment> ReadHoursOfDay(Statement &q, const std::string &path, int64_t dim, int64_t sensor_id,
+                                               int64_t day) {
         q.Bind(1, dim).Bind(2, day * 24).Bind(3, day * 24 + 23).Bind(4, sensor_id);
         std::vector<Segment> out;
         try {
@@ -1092,7 +1096,7 @@ public:
                 auto hour = Segment::DecodePacked(std::string(q.Blob(1)));
                 if (!hour)
                     throw StoreError(
-                        fmt::format("{}: counters_hourly segment (dim {}, period {}, sensor {}) is corrupt", path_, dim,
+                        fmt::format("{}: counters_hourly segment (dim {}, period {}, sensor {}) is corrupt", path, dim,
                                     q.Int(0), sensor_id));
                 out.push_back(std::move(*hour));
             }
@@ -1103,6 +1107,31 @@ public:
         q.Reset();
         return out;
     }
+    // A read-only connection of a day build's helper thread, for hours already committed.
+    struct HourReader {
+        sqlite3 *db = nullptr;
+        std::unique_ptr<Statement> hours;
+        explicit HourReader(const std::string &path) {
+            if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+                std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+                sqlite3_close(db);
+                throw StoreError(fmt::format("{}: cannot open store to read its hours: {}", path, msg));
+            }
+            sqlite3_busy_timeout(db, 10000);
+            try {
+                hours = std::make_unique<Statement>(db, HOURS_OF_DAY_SQL);
+            } catch (...) {
+                sqlite3_close(db);
+                throw;
+            }
+        }
+        ~HourReader() {
+            hours.reset();
+            sqlite3_close(db);
+        }
+        HourReader(const HourReader &) = delete;
+        HourReader &operator=(const HourReader &) = delete;
+    };
     // Hours of a day read for one build batch: a bound on what a day's build holds at once.
     size_t day_build_batch_bytes_ = size_t(48) << 20;
     void SetDayBuildBatchBytes(size_t bytes) override { day_build_batch_bytes_ = bytes; }
@@ -1141,7 +1170,11 @@ public:
     // for the ones present.
     static constexpr int64_t DIMENSION_NUMBERS = 256;
 
-    void BuildDays(int64_t up_to_day, unsigned threads) override {
+    void BuildDays(int64_t up_to_day, unsigned threads) override { BuildDaysFrom(up_to_day, threads, false); }
+    // `hours_committed`: every hour of these days is committed (as for FoldDayParts, not inside a file's
+    // transaction), so that the helper threads read the hours of their pairs on read-only connections of
+    // their own, beside the uniting: read on this thread, the hours were a third of the 10M benchmark's build.
+    void BuildDaysFrom(int64_t up_to_day, unsigned threads, bool hours_committed) {
         std::vector<int64_t> days;
         {
             Statement q(db_, "SELECT day FROM days_pending WHERE day <= ? ORDER BY day");
@@ -1158,6 +1191,7 @@ public:
             std::vector<Segment> hours;
             Segment day;
         };
+        std::vector<std::unique_ptr<HourReader>> readers;  // the helpers' connections, when hours_committed
         for (const int64_t day : days) {
             // The day's (dimension, sensor) pairs by encoded size, largest first, then read and united in
             // batches of at most day_build_batch_bytes_ of hours (but always `threads` pairs, so that the
@@ -1166,17 +1200,20 @@ public:
             // benchmark capture, on top of what ingest holds).
             std::vector<Task> tasks;
             {
-                // length() of a blob reads its size, not its pages.
+                // length() of a blob reads its size, not its pages; but summed with GROUP BY, SQLite's sorter
+                // copied every blob (0.12 s of the 10M benchmark's build), so the sums are taken here.
                 Statement &sizes = Cached(
-                    "SELECT sensor_id, sum(length(segment)) FROM counters_hourly "
-                    "WHERE dim=? AND period BETWEEN ? AND ? GROUP BY sensor_id");
+                    "SELECT sensor_id, length(segment) FROM counters_hourly WHERE dim=? AND period BETWEEN ? AND ?");
                 for (int64_t dim = 0; dim < DIMENSION_NUMBERS; ++dim) {
                     sizes.Bind(1, dim).Bind(2, day * 24).Bind(3, day * 24 + 23);
-                    while (sizes.Step()) {
+                    std::map<int64_t, size_t> by_sensor;
+                    while (sizes.Step())
+                        by_sensor[sizes.Int(0)] += size_t(sizes.Int(1));
+                    for (const auto &[sensor_id, bytes] : by_sensor) {
                         Task &t = tasks.emplace_back();
                         t.dim = dim;
-                        t.sensor_id = sizes.Int(0);
-                        t.bytes = size_t(sizes.Int(1));
+                        t.sensor_id = sensor_id;
+                        t.bytes = bytes;
                     }
                     sizes.Reset();
                 }
@@ -1194,30 +1231,23 @@ public:
                 size_t to = from, bytes = 0;
                 while (to < tasks.size() && (to - from < threads || bytes + tasks[to].bytes <= day_build_batch_bytes_))
                     bytes += tasks[to++].bytes;
-                for (size_t i = from; i < to; ++i)
-                    tasks[i].hours = HoursOfDay(tasks[i].dim, tasks[i].sensor_id, day);
-                std::atomic<size_t> next{from};
-                std::exception_ptr error;
-                std::mutex error_mutex;
-                auto unite = [&] {
-                    try {
-                        for (size_t i; (i = next.fetch_add(1)) < to;)
-                            tasks[i].day = Segment::UniteMany(std::move(tasks[i].hours));
-                    } catch (...) {
-                        std::lock_guard lock(error_mutex);
-                        if (!error) error = std::current_exception();
-                        next = to;
-                    }
+                // With more than one thread, `uniters` threads unite the batch's pairs (reading their hours too, each
+                // on a connection of its own, when they are committed) while this one writes each day row as it is done.
+                const size_t n = to - from;
+                const unsigned uniters = threads > 1 ? unsigned(std::min<size_t>(threads, n)) : 0;
+                while (hours_committed && readers.size() < uniters)
+                    readers.push_back(std::make_unique<HourReader>(path_));
+                if (!hours_committed)
+                    for (size_t i = from; i < to; ++i)
+                        tasks[i].hours = HoursOfDay(tasks[i].dim, tasks[i].sensor_id, day);
+                // `reader`: a uniting thread's connection; null on this thread.
+                auto build = [&](Task &t, HourReader *reader) {
+                    if (hours_committed)
+                        t.hours = reader ? ReadHoursOfDay(*reader->hours, path_, t.dim, t.sensor_id, day)
+                                         : HoursOfDay(t.dim, t.sensor_id, day);
+                    t.day = Segment::UniteMany(std::move(t.hours));
                 };
-                std::vector<std::thread> helpers;
-                for (unsigned t = 1; t < std::min<size_t>(threads, to - from); ++t)
-                    helpers.emplace_back(unite);
-                unite();
-                for (std::thread &h : helpers)
-                    h.join();
-                if (error) std::rethrow_exception(error);
-                for (size_t i = from; i < to; ++i) {
-                    Task &t = tasks[i];
+                auto write = [&](Task &t) {
                     put.Bind(1, t.dim).Bind(2, day).Bind(3, t.sensor_id).Bind(4, int64_t(t.day.Size()));
                     put.Bind(5, int64_t(t.day.Packets())).Bind(6, int64_t(t.day.Bytes()));
                     const std::string blob = t.day.TakeEncoding();
@@ -1226,7 +1256,63 @@ public:
                     put.Unbind(7);
                     PutDailyHeads(t.dim, day, t.sensor_id, blob);
                     t.day = Segment();
+                };
+                if (uniters == 0) {
+                    for (size_t i = from; i < to; ++i) {
+                        build(tasks[i], nullptr);
+                        write(tasks[i]);
+                    }
+                    from = to;
+                    continue;
                 }
+                std::atomic<size_t> next{from};
+                std::mutex mutex;
+                std::condition_variable built;
+                std::vector<size_t> ready;  // built, not written yet
+                std::exception_ptr error;
+                auto unite = [&](HourReader *reader) {
+                    for (size_t i; (i = next.fetch_add(1)) < to;) {
+                        try {
+                            build(tasks[i], reader);
+                        } catch (...) {
+                            std::lock_guard lock(mutex);
+                            if (!error) error = std::current_exception();
+                            next = to;
+                            built.notify_all();
+                            return;
+                        }
+                        std::lock_guard lock(mutex);
+                        ready.push_back(i);
+                        built.notify_all();
+                    }
+                };
+                std::vector<std::thread> uniting;
+                for (unsigned u = 0; u < uniters; ++u)
+                    uniting.emplace_back(unite, hours_committed ? readers[u].get() : nullptr);
+                std::exception_ptr write_error;
+                for (size_t written = 0; written < n;) {
+                    std::vector<size_t> batch;
+                    {
+                        std::unique_lock lock(mutex);
+                        built.wait(lock, [&] { return !ready.empty() || error; });
+                        if (error) break;
+                        batch.swap(ready);
+                    }
+                    try {
+                        for (size_t i : batch) {
+                            write(tasks[i]);
+                            ++written;
+                        }
+                    } catch (...) {
+                        write_error = std::current_exception();
+                        next = to;  // the uniting threads stop after the pair they hold
+                        break;
+                    }
+                }
+                for (std::thread &u : uniting)
+                    u.join();
+                if (error) std::rethrow_exception(error);
+                if (write_error) std::rethrow_exception(write_error);
                 from = to;
             }
             // Parts of a schema-4 store's day are in its hours too.
@@ -1248,7 +1334,7 @@ public:
         if (!days && chunk_keys.empty()) return;
         Begin();
         try {
-            BuildDays(INT64_MAX, threads);
+            BuildDaysFrom(INT64_MAX, threads, true);
             for (const auto &k : chunk_keys) {
                 const int64_t day = k.first, bucket = k.second;
                 std::vector<SourceDay> records;

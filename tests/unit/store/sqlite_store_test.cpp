@@ -264,6 +264,17 @@ TEST_F(StoreTest, DayBuiltInSmallBatchesEqualsOneBatch) {
     RewriteAndReopen("DELETE FROM counters_daily; INSERT INTO days_pending VALUES (20075);");
     store_->FoldDayParts(2);
     EXPECT_EQ(daily_rows(), small);
+    // Three threads reading the hours on connections of their own, batch after batch, while this one writes.
+    RewriteAndReopen("DELETE FROM counters_daily; INSERT INTO days_pending VALUES (20075);");
+    store_->SetDayBuildBatchBytes(1);
+    store_->FoldDayParts(3);
+    EXPECT_EQ(daily_rows(), small);
+    // Inside a transaction (a day closed within a file), the hours are read on the store's own connection first.
+    RewriteAndReopen("DELETE FROM counters_daily; INSERT INTO days_pending VALUES (20075);");
+    store_->Begin();
+    store_->BuildDays(INT64_MAX, 2);
+    store_->Commit();
+    EXPECT_EQ(daily_rows(), small);
     const auto key = ServiceKey::Make(ServiceKind::TCP, 23).packed;
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key].first,
               25u);  // 23/TCP to s1: i = 3, 6, 9, 15, 18, each hour
