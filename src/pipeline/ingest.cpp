@@ -517,10 +517,14 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                 continue;
             }
             aggregation.Finish(write);
+            // The DNS study's fold (a sort of the file's DNS messages by source) needs neither the workers nor the
+            // store: it runs while the store's thread writes the last hour.
+            const std::vector<dns::SourceDay> dns_sources = dns_study.TakeSources();
+            const std::vector<dns::ZoneHour> dns_zones = dns_study.TakeZones();
             if (async_sink) async_sink->Drain();
             // In the file's transaction, like its counters.
-            store.MergeDnsSources(dns_study.TakeSources());
-            store.MergeDnsZones(dns_study.TakeZones());
+            store.MergeDnsSources(dns_sources);
+            store.MergeDnsZones(dns_zones);
             record.status = error ? "partial" : "complete";
             // The reader's message names the offset, the fault and how many packets came before it.
             if (error) record.message = error->message;
