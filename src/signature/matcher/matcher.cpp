@@ -89,7 +89,17 @@ Matcher::Matcher(std::vector<Rule> rules) : rules_(std::move(rules)) {
             }
             auto keys = g == 3 ? std::vector<uint32_t>{} : HeaderKeys(rules_[r]);
             if (keys.empty()) group.any.push_back(r);
-            for (uint32_t k : keys) group.by_key[k].push_back(r);
+            for (uint32_t k : keys) {
+                if (group.key_slot.empty()) group.key_slot.assign(KEY_SLOTS, 0);
+                uint16_t &slot = group.key_slot[KeySlot(k)];
+                if (slot == 0) {
+                    if (group.keyed.size() >= UINT16_MAX) throw std::runtime_error("signatures: too many rule keys");
+                    group.keyed.emplace_back();
+                    slot = uint16_t(group.keyed.size());
+                }
+                std::vector<uint32_t> &list = group.keyed[slot - 1];
+                if (list.empty() || list.back() != r) list.push_back(r);
+            }
         }
     }
     for (int g = 0; g < GROUPS; ++g) {
@@ -182,6 +192,39 @@ void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits, Rule
     if (by_source) by_source->clear();
     if (pkt.ip_version == 0 || rules_.empty()) return;
     const Group &group = groups_[GroupOf(pkt)];
+    const std::vector<uint32_t> *keyed = nullptr;
+    if (!group.key_slot.empty()) {
+        uint32_t key = UINT32_MAX;
+        if (pkt.has_ports && (pkt.proto == IPPROTO_NUM_TCP || pkt.proto == IPPROTO_NUM_UDP)) key = pkt.dport;
+        else if (pkt.has_icmp_type) key = uint32_t(pkt.icmp_type) | 0x10000;
+        if (key != UINT32_MAX)
+            if (const uint16_t slot = group.key_slot[KeySlot(key)]; slot != 0) keyed = &group.keyed[slot - 1];
+    }
+    state.patterns.clear();
+    if (group.db && pkt.payload_len > 0) [[unlikely]]
+        hs_scan(group.db, reinterpret_cast<const char *>(pkt.payload), pkt.payload_len, 0, state.scratch, OnMatch,
+                &state.patterns);
+    // Rules are tried in ascending index order, each once.
+    auto verify = [&](uint32_t r) {
+        const Rule &rule = rules_[r];
+        if (!Verify(rule, pkt, state.verify)) return;
+        if (by_source && ThresholdBySource(rule)) by_source->push_back(r);
+        else if (state.thresholds.Pass(rule, r, pkt.ts, rule.threshold.by_dst ? pkt.dst : pkt.src, pkt.dport))
+            hits.push_back(r);
+    };
+    if (state.patterns.empty()) {
+        // Most packets: the any and keyed lists, both sorted, walked as one without marks or a sort.
+        const std::vector<uint32_t> &a = group.any;
+        static const std::vector<uint32_t> none;
+        const std::vector<uint32_t> &b = keyed ? *keyed : none;
+        size_t i = 0, j = 0;
+        while (i < a.size() || j < b.size()) {
+            if (j == b.size() || (i < a.size() && a[i] < b[j])) verify(a[i++]);
+            else if (i == a.size() || b[j] < a[i]) verify(b[j++]);
+            else verify(a[i++]), ++j;
+        }
+        return;
+    }
     if (++state.generation == 0) {  // wrapped: forget every mark
         std::fill(state.mark.begin(), state.mark.end(), 0);
         state.generation = 1;
@@ -196,28 +239,10 @@ void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits, Rule
         }
     };
     propose(group.any);
-    if (!group.by_key.empty()) {
-        uint32_t key = UINT32_MAX;
-        if (pkt.has_ports && (pkt.proto == IPPROTO_NUM_TCP || pkt.proto == IPPROTO_NUM_UDP)) key = pkt.dport;
-        else if (pkt.has_icmp_type) key = uint32_t(pkt.icmp_type) | 0x10000;
-        if (key != UINT32_MAX)
-            if (auto it = group.by_key.find(key); it != group.by_key.end()) propose(it->second);
-    }
-    if (group.db && pkt.payload_len > 0) [[unlikely]] {
-        state.patterns.clear();
-        hs_scan(group.db, reinterpret_cast<const char *>(pkt.payload), pkt.payload_len, 0, state.scratch, OnMatch,
-                &state.patterns);
-        for (uint32_t p : state.patterns) propose(group.pattern_rules[p]);
-    }
-    if (candidates.empty()) return;
+    if (keyed) propose(*keyed);
+    for (uint32_t p : state.patterns) propose(group.pattern_rules[p]);
     std::sort(candidates.begin(), candidates.end());
-    for (uint32_t r : candidates) {
-        const Rule &rule = rules_[r];
-        if (!Verify(rule, pkt, state.verify)) continue;
-        if (by_source && ThresholdBySource(rule)) by_source->push_back(r);
-        else if (state.thresholds.Pass(rule, r, pkt.ts, rule.threshold.by_dst ? pkt.dst : pkt.src, pkt.dport))
-            hits.push_back(r);
-    }
+    for (uint32_t r : candidates) verify(r);
 }
 
 }  // namespace darkscope::sig

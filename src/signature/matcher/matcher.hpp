@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "common/flat_map.hpp"
@@ -105,11 +104,18 @@ private:
     struct Group {
         hs_database *db = nullptr;
         std::vector<std::vector<uint32_t>> pattern_rules;  // pattern id -> rules
-        // Rules without a prefilter pattern: by destination port (TCP/UDP) or ICMP type, else any.
-        std::unordered_map<uint32_t, std::vector<uint32_t>> by_key;
+        // Rules without a prefilter pattern: by destination port (TCP/UDP) or ICMP type, else any. Every list
+        // holds rule indexes in ascending order.
+        std::vector<std::vector<uint32_t>> keyed;
+        // KeySlot(key) -> 1 + index into keyed, 0 for none; empty when no rule of the group has a key. An array,
+        // not a hash map: the lookup is on every packet.
+        std::vector<uint16_t> key_slot;
         std::vector<uint32_t> any;
     };
     static int GroupOf(const DecodedPacket &pkt);
+    /// HeaderKeys' keys (a port, or 0x10000 | an ICMP type) as indexes of Group::key_slot.
+    static size_t KeySlot(uint32_t key) { return key < 0x10000 ? key : 0x10000 + (key & 0xFF); }
+    static constexpr size_t KEY_SLOTS = 0x10000 + 0x100;
     std::vector<Rule> rules_;
     Group groups_[GROUPS];
     Stats stats_;
