@@ -598,6 +598,45 @@ SourceInfo AggregateShard::CachedInfoOf(uint8_t family, uint32_t src) {
     return c.info;
 }
 
+// Orders the records by (hour, sensor, dimension), keeping arrival order within each: the groups are few (the
+// hours of one flush, times sensors, times a few dimensions), so a counting pass and a scatter do it, where a
+// comparison sort of millions of records cost more than building their segments.
+void AggregateShard::GroupSignatureRecords() {
+    auto key_of = [](const SignatureRecord &s) {
+        // The hour's sign bit flipped, so that unsigned order is the hours' order.
+        return uint64_t(uint32_t(s.hour) ^ 0x80000000u) << 32 | uint64_t(s.sensor) << 8 | uint8_t(s.dim);
+    };
+    struct Group {
+        uint64_t key;
+        size_t count;
+    };
+    std::vector<Group> groups;
+    std::vector<uint32_t> group_of(signature_records_.size());
+    size_t last = 0;
+    for (size_t i = 0; i < signature_records_.size(); ++i) {
+        const uint64_t key = key_of(signature_records_[i]);
+        if (groups.empty() || groups[last].key != key) {
+            last = 0;
+            while (last < groups.size() && groups[last].key != key) ++last;
+            if (last == groups.size()) groups.push_back(Group{key, 0});
+        }
+        ++groups[last].count;
+        group_of[i] = uint32_t(last);
+    }
+    std::vector<uint32_t> rank(groups.size());
+    for (uint32_t g = 0; g < groups.size(); ++g) rank[g] = g;
+    std::sort(rank.begin(), rank.end(), [&](uint32_t a, uint32_t b) { return groups[a].key < groups[b].key; });
+    std::vector<size_t> at(groups.size());
+    size_t offset = 0;
+    for (uint32_t g : rank) {
+        at[g] = offset;
+        offset += groups[g].count;
+    }
+    std::vector<SignatureRecord> ordered(signature_records_.size());
+    for (size_t i = 0; i < signature_records_.size(); ++i) ordered[at[group_of[i]]++] = signature_records_[i];
+    signature_records_.swap(ordered);
+}
+
 // Segments per (hour, sensor, dimension) with exact sources, as FlushHour makes for the other
 // dimensions; hits are few, so a comparison sort and one builder per dimension do.
 void AggregateShard::FlushSignatures() {
@@ -626,9 +665,7 @@ void AggregateShard::FlushSignatures() {
             }
         }
     }
-    std::sort(signature_records_.begin(), signature_records_.end(), [](const SignatureRecord &a, const SignatureRecord &b) {
-        return std::tuple(a.hour, a.sensor, a.dim) < std::tuple(b.hour, b.sensor, b.dim);
-    });
+    GroupSignatureRecords();
     SegmentBuilder builder, by_country, by_category_country;
     auto add = [&](SegmentBuilder &b, uint32_t key, const SignatureRecord &s) {
         if (s.family == 4) b.AddV4(key, 1, s.wire_len, s.src);

@@ -294,6 +294,7 @@ private:
         bool first_category = false;  // the packet's first category record: it counts by country
     };
     std::vector<SignatureRecord> signature_records_;
+    void GroupSignatureRecords();
     void AddSignatureHits(const Observation &o, const SignatureHits &hits, const PacketRecord &r);
     SignatureHits ResolveDeferred(const Observation &o);
     const sig::Matcher *matcher_ = nullptr;
