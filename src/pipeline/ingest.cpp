@@ -104,6 +104,7 @@ public:
         : store_(store), sensor_ids_(std::move(sensor_ids)), unattributed_id_(unattributed_id) {}
 
     void Write(ClosedInterval &&closed) {
+        closed.UniteHourly();
         // A day closed inside a file (a later day began) is complete but for late packets, which mark it
         // again: its daily rows are built now, on this thread, while the workers go on. One that closes at
         // the end of a file may go on in the next file (hourly rotated captures), so it waits for the end

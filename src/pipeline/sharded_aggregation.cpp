@@ -148,10 +148,19 @@ ClosedInterval ShardedAggregation::CloseShard(ShardState &state, bool day) const
     return out;
 }
 
+void ClosedInterval::UniteHourly() {
+    for (CounterRows &part : hourly_parts)
+        for (auto &[key, segment] : part) {
+            Segment &slot = hourly[key];
+            slot.Merge(std::move(segment));
+        }
+    hourly_parts.clear();
+}
+
 void ShardedAggregation::Unite(ClosedInterval &into, ClosedInterval &&part) {
-    for (auto &[key, segment] : part.hourly) {
-        Segment &slot = into.hourly[key];
-        slot.Merge(std::move(segment));
+    if (!part.hourly.empty()) {
+        if (into.hourly.empty()) into.hourly = std::move(part.hourly);
+        else into.hourly_parts.push_back(std::move(part.hourly));
     }
     // Workers own disjoint sources: their chunks stay parts of the bucket, joined when stored.
     for (auto &[key, parts] : part.sources) {

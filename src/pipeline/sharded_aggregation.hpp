@@ -39,6 +39,10 @@ struct ClosedInterval {
     bool end_of_file = false;  // the last close of the input (Finish): its day may go on in the next file
     CounterRows hourly;        // every hour's segments observed since the previous close; the store
                                // builds daily rows from the hours (Store::BuildDays)
+    std::vector<CounterRows> hourly_parts;  // the other workers' segments: UniteHourly merges them into hourly
+    /// Unites the workers' segments into `hourly`. The store's thread does it: on the reading thread, which
+    /// collects the workers' results at every hour, the merging held up the packets of the next hour.
+    void UniteHourly();
     SourceChunks sources;      // per-source day records, ready for the store
     EventTable events{16};
     std::map<std::pair<int32_t, SensorIndex>, SourceSet> destinations;

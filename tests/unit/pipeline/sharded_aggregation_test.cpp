@@ -76,6 +76,7 @@ struct Collected {
 Collected Aggregate(unsigned workers, const std::vector<Observation> &packets, const Enrichment *enrichment = nullptr) {
     Collected c;
     auto sink = [&](ClosedInterval &&closed) {
+        closed.UniteHourly();
         ++c.closes;
         c.day_closes += closed.day_closed;
         for (auto &[k, segment] : closed.hourly) {
@@ -146,7 +147,10 @@ TEST(ShardedAggregation, EmptyIntervalsAreEmpty) {
     for (unsigned workers : {0u, 2u}) {
         ShardedAggregation aggregation(workers, false, {1});
         std::vector<ClosedInterval> got;
-        auto sink = [&](ClosedInterval &&c) { got.push_back(std::move(c)); };
+        auto sink = [&](ClosedInterval &&c) {
+            c.UniteHourly();
+            got.push_back(std::move(c));
+        };
         Observation o;
         o.ts = DAY0;
         o.src = IpAddress::V4(0x0A000001);
