@@ -1235,8 +1235,14 @@ public:
                 // on a connection of its own, when they are committed) while this one writes each day row as it is done.
                 const size_t n = to - from;
                 const unsigned uniters = threads > 1 ? unsigned(std::min<size_t>(threads, n)) : 0;
-                while (hours_committed && readers.size() < uniters)
-                    readers.push_back(std::make_unique<HourReader>(path_));
+                try {
+                    while (hours_committed && readers.size() < uniters)
+                        readers.push_back(std::make_unique<HourReader>(path_));
+                } catch (const StoreError &) {
+                    // A store no second connection reaches (an in-memory one, say): its hours are read here.
+                    readers.clear();
+                    hours_committed = false;
+                }
                 if (!hours_committed)
                     for (size_t i = from; i < to; ++i)
                         tasks[i].hours = HoursOfDay(tasks[i].dim, tasks[i].sensor_id, day);
