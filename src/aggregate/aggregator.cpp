@@ -638,7 +638,7 @@ void AggregateShard::GroupSignatureRecords() {
 }
 
 // Segments per (hour, sensor, dimension) with exact sources, as FlushHour makes for the other
-// dimensions; hits are few, so a comparison sort and one builder per dimension do.
+// dimensions: the records grouped (GroupSignatureRecords), then one builder per dimension.
 void AggregateShard::FlushSignatures() {
     if (signature_records_.empty()) return;
     const bool enriched = enrichment_ != nullptr;

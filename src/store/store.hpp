@@ -193,8 +193,9 @@ public:
     virtual void MergeHourlyCounters(CounterRows &hourly, const std::vector<int64_t> &sensor_ids,
                                      int64_t unattributed_id) = 0;
     /// Rebuilds the daily rows of the marked days up to `up_to_day` from their hourly rows, in one
-    /// pass per (dimension, sensor), inside the current transaction; the passes run on `threads`
-    /// threads (the calling one and threads - 1 more).
+    /// pass per (dimension, sensor), inside the current transaction. With `threads` above 1 the passes run
+    /// on that many threads of their own while the calling one writes the rows they finish; with 1, all on
+    /// the calling thread.
     virtual void BuildDays(int64_t up_to_day, unsigned threads = 1) = 0;
     /// The most encoded hourly data BuildDays reads at once (48 MiB unless set); a batch still holds
     /// `threads` (dimension, sensor) pairs when they weigh more. The output does not depend on it.

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <thread>
 #include <tuple>
 
@@ -322,7 +323,12 @@ public:
         // A connection learns that the store is in WAL mode from its first read; until then a checkpoint does
         // nothing.
         sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
-        thread_ = std::thread([this] { Run(); });
+        try {
+            thread_ = std::thread([this] { Run(); });
+        } catch (const std::system_error &) {
+            sqlite3_close(db_);  // no thread to be had: commits leave the log to the store's close
+            db_ = nullptr;
+        }
     }
     ~Checkpointer() {
         if (thread_.joinable()) {
