@@ -13,7 +13,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <iterator>
 #include <optional>
@@ -25,24 +24,10 @@
 #include <vector>
 
 #include "common/flat_map.hpp"
+#include "common/ip_address.hpp"
 
 namespace darkscope {
 
-using Ipv6Bytes = std::array<uint8_t, 16>;
-
-/// Orders IPv6 addresses as their bytes do, by two big-endian words. std::array's operator< calls memcmp
-/// for each comparison, which sorting and uniting the sources of segments made 3.5% of an ingest's CPU.
-struct Ipv6Less {
-    static uint64_t Word(const uint8_t *p) noexcept {
-        uint64_t w;
-        std::memcpy(&w, p, 8);
-        return __builtin_bswap64(w);
-    }
-    bool operator()(const Ipv6Bytes &a, const Ipv6Bytes &b) const noexcept {
-        const uint64_t a0 = Word(a.data()), b0 = Word(b.data());
-        return a0 != b0 ? a0 < b0 : Word(a.data() + 8) < Word(b.data() + 8);
-    }
-};
 
 /// One key of a segment as read back: the sources point into the segment and stay valid until it
 /// changes.

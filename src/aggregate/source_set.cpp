@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "aggregate/segment.hpp"
+#include "common/ip_address.hpp"
 
 namespace darkscope {
 

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -6,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <thread>
+#include <type_traits>
+#include <variant>
 
 #include "app/commands.hpp"
 #include "capture/capture_reader.hpp"
@@ -42,7 +45,27 @@ struct IngestArgs {
 // `--detector-setting NAME=VALUE`: the stream detectors' thresholds (docs/detectors.md). Durations in
 // seconds. Returns an error message, or "" when every setting was applied.
 std::string ApplyDetectorSettings(const std::vector<std::string> &settings, detect::StreamOptions &o) {
-    const auto seconds = [](double v) { return TimestampNs(v * double(NS_PER_SEC)); };
+    using Options = detect::StreamOptions;
+    struct Setting {
+        const char *name;
+        std::variant<TimestampNs Options::*, uint64_t Options::*, uint32_t Options::*, double Options::*> field;
+    };
+    // A TimestampNs field is a duration, given in seconds.
+    static const Setting SETTINGS[] = {
+        {"scan.gap", &Options::scan_gap},
+        {"scan.floor", &Options::scan_floor},
+        {"rsdos.timeout", &Options::rsdos_timeout},
+        {"rsdos.min_packets", &Options::rsdos_min_packets},
+        {"rsdos.min_duration", &Options::rsdos_min_duration},
+        {"rsdos.min_peak_per_minute", &Options::rsdos_min_peak_per_minute},
+        {"campaign.window", &Options::campaign_window},
+        {"campaign.min_sensors", &Options::campaign_min_sensors},
+        {"campaign.min_rounds", &Options::campaign_min_rounds},
+        {"campaign.min_round_share", &Options::campaign_min_round_share},
+        {"campaign.timeout", &Options::campaign_timeout},
+    };
+    // Every field holds 1e9 (a billion seconds is 31 years); past it the conversions would overflow.
+    constexpr double MAX_VALUE = 1e9;
     for (const std::string &setting : settings) {
         const auto eq = setting.find('=');
         if (eq == std::string::npos) return fmt::format("--detector-setting {}: expected NAME=VALUE", setting);
@@ -51,38 +74,25 @@ std::string ApplyDetectorSettings(const std::vector<std::string> &settings, dete
         try {
             size_t used = 0;
             v = std::stod(text, &used);
-            if (used != text.size() || v < 0) throw std::invalid_argument(text);
+            if (used != text.size() || !(v >= 0)) throw std::invalid_argument(text);  // NaN fails too
         } catch (const std::exception &) {
             return fmt::format("--detector-setting {}: {} is not a number of zero or more", setting, text);
         }
-        if (name == "scan.gap")
-            o.scan_gap = seconds(v);
-        else if (name == "scan.floor")
-            o.scan_floor = uint64_t(v);
-        else if (name == "rsdos.timeout")
-            o.rsdos_timeout = seconds(v);
-        else if (name == "rsdos.min_packets")
-            o.rsdos_min_packets = uint64_t(v);
-        else if (name == "rsdos.min_duration")
-            o.rsdos_min_duration = seconds(v);
-        else if (name == "rsdos.min_peak_per_minute")
-            o.rsdos_min_peak_per_minute = uint64_t(v);
-        else if (name == "campaign.window")
-            o.campaign_window = seconds(v);
-        else if (name == "campaign.min_sensors")
-            o.campaign_min_sensors = uint32_t(v);
-        else if (name == "campaign.min_rounds")
-            o.campaign_min_rounds = uint32_t(v);
-        else if (name == "campaign.min_round_share")
-            o.campaign_min_round_share = v;
-        else if (name == "campaign.timeout")
-            o.campaign_timeout = seconds(v);
-        else
-            return fmt::format(
-                "--detector-setting {}: unknown setting {} (scan.gap, scan.floor, rsdos.timeout, "
-                "rsdos.min_packets, rsdos.min_duration, rsdos.min_peak_per_minute, campaign.window, "
-                "campaign.min_sensors, campaign.min_rounds, campaign.min_round_share, campaign.timeout)",
-                setting, name);
+        if (v > MAX_VALUE) return fmt::format("--detector-setting {}: {} is more than {:g}", setting, text, MAX_VALUE);
+        const auto *found = std::find_if(std::begin(SETTINGS), std::end(SETTINGS),
+                                         [&](const Setting &s) { return name == s.name; });
+        if (found == std::end(SETTINGS)) {
+            std::vector<std::string> names;
+            for (const Setting &s : SETTINGS) names.emplace_back(s.name);
+            return fmt::format("--detector-setting {}: unknown setting {} ({})", setting, name, fmt::join(names, ", "));
+        }
+        std::visit(
+            [&](auto field) {
+                using T = std::remove_reference_t<decltype(o.*field)>;
+                if constexpr (std::is_same_v<T, TimestampNs>) o.*field = TimestampNs(v * double(NS_PER_SEC));
+                else o.*field = T(v);
+            },
+            found->field);
     }
     return "";
 }

@@ -11,6 +11,22 @@
 
 namespace darkscope {
 
+using Ipv6Bytes = std::array<uint8_t, 16>;
+
+/// Orders IPv6 addresses as their bytes do, by two big-endian words. std::array's operator< calls memcmp
+/// for each comparison, which sorting and uniting the sources of segments made 3.5% of an ingest's CPU.
+struct Ipv6Less {
+    static uint64_t Word(const uint8_t *p) noexcept {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        return __builtin_bswap64(w);
+    }
+    bool operator()(const Ipv6Bytes &a, const Ipv6Bytes &b) const noexcept {
+        const uint64_t a0 = Word(a.data()), b0 = Word(b.data());
+        return a0 != b0 ? a0 < b0 : Word(a.data() + 8) < Word(b.data() + 8);
+    }
+};
+
 /// An IPv4 or IPv6 address. IPv4 is kept in the first four bytes (network order) so that
 /// the per-packet path can read it as one integer; the remaining bytes stay zero.
 struct IpAddress {
