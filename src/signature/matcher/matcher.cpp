@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <hs/hs.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <map>
@@ -139,6 +140,7 @@ std::unique_ptr<Matcher::State> Matcher::MakeState() const {
             throw std::runtime_error("signatures: cannot allocate Hyperscan scratch space");
     }
     state->mark.assign(rules_.size(), 0);
+    state->memo.resize(State::MEMO_SLOTS);
     return state;
 }
 
@@ -157,6 +159,8 @@ bool ThresholdTracker::Pass(const Rule &rule, uint32_t index, int64_t ts, const 
     if (th.unique_dst_port) {
         // Only a new destination port counts; past count + 1 ports the answer no longer changes.
         if (t.count <= th.count && std::find(t.ports.begin(), t.ports.end(), dport) == t.ports.end()) {
+            // One allocation per track rather than one per doubling: a port scan fills count + 1 ports.
+            if (t.ports.capacity() == 0) t.ports.reserve(std::min<size_t>(size_t(th.count) + 1, 64));
             t.ports.push_back(dport);
             ++t.count;
         }
@@ -180,11 +184,29 @@ bool ThresholdTracker::Pass(const Rule &rule, uint32_t index, int64_t ts, const 
 
 void ThresholdTracker::Purge(int64_t now) {
     FlatMap<TrackKey, Track, TrackKeyHash> live(tracks_.Size());
-    tracks_.ForEach([&](const TrackKey &k, const Track &t) {
-        if (now - t.window_start < t.window) live[k] = t;
+    tracks_.ForEach([&](const TrackKey &k, Track &t) {
+        if (now - t.window_start < t.window) live[k] = std::move(t);
     });
     tracks_ = std::move(live);
     purge_at_ = std::max(size_t(1) << 16, tracks_.Size() * 2);
+}
+
+void Matcher::ScanPayload(int g, const DecodedPacket &pkt, State &state) const {
+    const char *payload = reinterpret_cast<const char *>(pkt.payload);
+    auto scan = [&] { hs_scan(groups_[g].db, payload, pkt.payload_len, 0, state.scratch, OnMatch, &state.patterns); };
+    if (pkt.payload_len > State::MEMO_MAX_PAYLOAD) return scan();
+    const std::string_view bytes(payload, pkt.payload_len);
+    const uint64_t hash = XXH3_64bits_withSeed(bytes.data(), bytes.size(), uint64_t(g));
+    State::Memo &memo = state.memo[hash & (State::MEMO_SLOTS - 1)];
+    if (memo.hash == hash && memo.group == g && memo.payload == bytes) {
+        state.patterns.assign(memo.patterns.begin(), memo.patterns.end());
+        return;
+    }
+    scan();
+    memo.hash = hash;
+    memo.group = g;
+    memo.payload.assign(bytes);
+    memo.patterns.assign(state.patterns.begin(), state.patterns.end());
 }
 
 void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits, RuleHits *by_source) const {
@@ -202,8 +224,7 @@ void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits, Rule
     }
     state.patterns.clear();
     if (group.db && pkt.payload_len > 0) [[unlikely]]
-        hs_scan(group.db, reinterpret_cast<const char *>(pkt.payload), pkt.payload_len, 0, state.scratch, OnMatch,
-                &state.patterns);
+        ScanPayload(GroupOf(pkt), pkt, state);
     // Rules are tried in ascending index order, each once.
     auto verify = [&](uint32_t r) {
         const Rule &rule = rules_[r];

@@ -113,6 +113,8 @@ private:
         std::vector<uint32_t> any;
     };
     static int GroupOf(const DecodedPacket &pkt);
+    /// Fills state.patterns with the pattern ids group g's database finds in the packet's payload.
+    void ScanPayload(int g, const DecodedPacket &pkt, State &state) const;
     /// HeaderKeys' keys (a port, or 0x10000 | an ICMP type) as indexes of Group::key_slot.
     static size_t KeySlot(uint32_t key) { return key < 0x10000 ? key : 0x10000 + (key & 0xFF); }
     static constexpr size_t KEY_SLOTS = 0x10000 + 0x100;
@@ -132,6 +134,18 @@ private:
     uint32_t generation = 0;
     std::vector<uint32_t> candidates;
     std::vector<uint32_t> patterns;  // pattern ids hit by the current scan
+    // The pattern ids of recently scanned payloads, by a hash of (group, bytes), so that a payload seen
+    // again (a darknet hears the same probe from thousands of sources) is not scanned again: Hyperscan's
+    // answer depends on nothing else. Direct-mapped; a slot keeps the bytes to compare on a hit.
+    struct Memo {
+        uint64_t hash = 0;
+        int group = -1;
+        std::string payload;
+        std::vector<uint32_t> patterns;
+    };
+    static constexpr size_t MEMO_SLOTS = 4096;
+    static constexpr uint32_t MEMO_MAX_PAYLOAD = 512;  // longer payloads are scanned every time
+    std::vector<Memo> memo;
     VerifyScratch verify;
     ThresholdTracker thresholds;
 };

@@ -145,3 +145,29 @@ TEST(Matcher, DetectionFilterUniqueOnDestinationPort) {
     EXPECT_EQ(syn(80, 5 * s), 1u);  // and every match after, within the window
     EXPECT_EQ(syn(83, 70 * s), 0u);  // a new window
 }
+
+// Payloads are remembered with their scan's answer (Matcher::State's memo): a payload seen again, in
+// the same protocol group, must match exactly as the first time, and nothing else may share its answer.
+TEST(Matcher, PayloadsSeenAgainMatchAsTheFirstTime) {
+    // The TCP group's "evil" is its second pattern, the UDP group's its first: an answer remembered
+    // for the wrong group would propose the wrong rule.
+    Matcher m(Rules("alert tcp any any -> any any (content:\"other\"; sid:5;)\n"
+                    "alert udp any any -> any any (content:\"evil\"; sid:1;)\n"
+                    "alert tcp any any -> any any (content:\"evil\"; sid:2;)\n"
+                    "alert udp any any -> any any (content:\"good\"; sid:3;)\n"));
+    auto state = m.MakeState();
+    const std::string long_evil = std::string(600, 'a') + "evil";  // beyond what is remembered
+    for (int round = 0; round < 3; ++round) {
+        SCOPED_TRACE(round);
+        EXPECT_EQ(Sids(m, *state, Packet(IPPROTO_NUM_UDP, 53, "an evil x")), (std::vector<uint32_t>{1}));
+        EXPECT_EQ(Sids(m, *state, Packet(IPPROTO_NUM_TCP, 80, "an evil x")), (std::vector<uint32_t>{2}));
+        EXPECT_EQ(Sids(m, *state, Packet(IPPROTO_NUM_UDP, 53, "an evix x")), (std::vector<uint32_t>{}));
+        EXPECT_EQ(Sids(m, *state, Packet(IPPROTO_NUM_UDP, 53, "a good x")), (std::vector<uint32_t>{3}));
+        EXPECT_EQ(Sids(m, *state, Packet(IPPROTO_NUM_UDP, 53, long_evil)), (std::vector<uint32_t>{1}));
+        // Enough other payloads to push the first ones out of the memo before the next round.
+        for (int i = 0; i < 10000; ++i) {
+            const std::string other = "payload " + std::to_string(i) + (i % 2 ? " good" : "");
+            EXPECT_EQ(Sids(m, *state, Packet(IPPROTO_NUM_UDP, 53, other)).size(), size_t(i % 2)) << other;
+        }
+    }
+}
