@@ -1,6 +1,7 @@
 #include "aggregate/segment.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <functional>
 #include <type_traits>
 #include <iterator>
@@ -441,25 +442,50 @@ void Segment::MergeFrom(SegmentRef &&other_ref) {
 }
 
 void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, int from_bit) {
-    if (values.size() < 4096) {
+    const size_t n = values.size();
+    if (from_bit >= 64) return;
+    // Below this a comparison sort wins (docs/performance.md, thirteenth session). A full sort is what
+    // a stable sort on the upper bits gives too, when the lower bits come in order.
+    if (n < 1024) {
         std::sort(values.begin(), values.end());
         return;
     }
-    scratch.resize(values.size());
-    std::vector<uint32_t> counts(1 << 16);
-    for (int shift = from_bit; shift < 64; shift += 16) {
-        std::fill(counts.begin(), counts.end(), 0);
-        for (uint64_t v : values) ++counts[(v >> shift) & 0xFFFF];
-        if (counts[(values[0] >> shift) & 0xFFFF] == values.size()) continue;  // every value shares this digit
-        uint32_t sum = 0;
-        for (auto &c : counts) {
-            uint32_t n = c;
-            c = sum;
-            sum += n;
-        }
-        for (uint64_t v : values) scratch[counts[(v >> shift) & 0xFFFF]++] = v;
-        values.swap(scratch);
+    // Only the bits in which some values differ need a pass: sources of a /20 telescope's day, or the keys of
+    // one dimension, vary in a few of the 64. One reading pass finds them, and a second counts every digit.
+    const uint64_t first = values[0];
+    uint64_t varying = 0;
+    for (uint64_t v : values) varying |= v ^ first;
+    varying &= ~uint64_t(0) << from_bit;
+    if (varying == 0) return;
+    constexpr int DIGIT = 11;  // 2048 buckets: the counts of a pass stay in the first-level cache
+    constexpr size_t BUCKETS = size_t(1) << DIGIT;
+    const int low = std::countr_zero(varying), high = 64 - std::countl_zero(varying);
+    const int passes = (high - low + DIGIT - 1) / DIGIT;
+    thread_local std::vector<uint32_t> counts;
+    counts.assign(size_t(passes) * BUCKETS, 0);
+    for (uint64_t v : values) {
+        const uint64_t k = v >> low;
+        for (int p = 0; p < passes; ++p) ++counts[size_t(p) * BUCKETS + ((k >> (p * DIGIT)) & (BUCKETS - 1))];
     }
+    scratch.resize(n);
+    // The passes go back and forth between the two buffers, which keep their owners: `values` is often a
+    // builder's own vector and `scratch` a thread's, and swapping them would hand the thread's large buffer
+    // to one builder after another.
+    uint64_t *from = values.data(), *to = scratch.data();
+    for (int p = 0; p < passes; ++p) {
+        uint32_t *c = &counts[size_t(p) * BUCKETS];
+        const int shift = low + p * DIGIT;
+        if (c[(first >> shift) & (BUCKETS - 1)] == n) continue;  // every value shares this digit
+        uint32_t sum = 0;
+        for (size_t b = 0; b < BUCKETS; ++b) {
+            const uint32_t m = c[b];
+            c[b] = sum;
+            sum += m;
+        }
+        for (size_t i = 0; i < n; ++i) to[c[(from[i] >> shift) & (BUCKETS - 1)]++] = from[i];
+        std::swap(from, to);
+    }
+    if (from != values.data()) std::copy(from, from + n, values.data());
 }
 
 Segment SegmentBuilder::Build() {
@@ -518,28 +544,43 @@ uint64_t Segment::Bytes() const {
 std::string Segment::Encode() const {
     Settle();
     if (Packed()) return packed_;
-    std::string out;
-    out.reserve(heads_.size() * 8 + v4_.size() * 2 + v6_.size() * 16 + 16);
-    out.push_back(char(1));
-    PutVarint(out, heads_.size());
+    // Sized exactly first, then written without a check per byte: a packed segment keeps its string, so
+    // room to spare would stay with it.
+    size_t size = 1 + VarintSize(heads_.size());
     uint32_t prev_key = 0;
     for (size_t i = 0; i < Size(); ++i) {
         const SegmentRowView r = Row(i);
-        PutVarint(out, r.key - prev_key);
+        size += VarintSize(r.key - prev_key) + VarintSize(r.packets) + VarintSize(r.bytes) + VarintSize(r.v4.size()) +
+                VarintSize(r.v6.size()) + 16 * r.v6.size();
         prev_key = r.key;
-        PutVarint(out, r.packets);
-        PutVarint(out, r.bytes);
-        PutVarint(out, r.v4.size());
-        PutVarint(out, r.v6.size());
+        uint32_t prev = 0;
+        for (uint32_t a : r.v4) {
+            size += VarintSize(a - prev);
+            prev = a;
+        }
+    }
+    std::string out(size, '\0');
+    char *p = out.data();
+    *p++ = char(1);
+    p = PutVarint(p, heads_.size());
+    prev_key = 0;
+    for (size_t i = 0; i < Size(); ++i) {
+        const SegmentRowView r = Row(i);
+        p = PutVarint(p, r.key - prev_key);
+        prev_key = r.key;
+        p = PutVarint(p, r.packets);
+        p = PutVarint(p, r.bytes);
+        p = PutVarint(p, r.v4.size());
+        p = PutVarint(p, r.v6.size());
     }
     for (size_t i = 0; i < Size(); ++i) {
         const SegmentRowView r = Row(i);
         uint32_t prev = 0;
         for (uint32_t a : r.v4) {
-            PutVarint(out, a - prev);
+            p = PutVarint(p, a - prev);
             prev = a;
         }
-        for (auto &a : r.v6) out.append(reinterpret_cast<const char *>(a.data()), 16);
+        for (auto &a : r.v6) p = std::copy(a.begin(), a.end(), p);
     }
     return out;
 }

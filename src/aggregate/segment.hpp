@@ -245,7 +245,7 @@ private:
     bool v4_sources_ascending_ = true;    // every AddV4 so far came with a source >= the one before
 };
 
-/// Sorts 64-bit values (LSD radix, 16-bit digits; digits that every value shares are skipped),
+/// Sorts 64-bit values (LSD radix, 11-bit digits over the bits in which the values differ),
 /// using `scratch` as the second buffer. With from_bit > 0 only bits [from_bit, 64) are sorted on,
 /// stably: values already in order on the lower bits stay so within equal upper bits.
 void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, int from_bit = 0);

@@ -3,6 +3,7 @@
 /// sorted addresses, take one or two bytes instead of four or eight.
 
 #include <cstddef>
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,6 +16,23 @@ inline void PutVarint(std::string &out, uint64_t v) {
         v >>= 7;
     }
     out.push_back(char(v));
+}
+
+/// The most bytes PutVarint writes (a 64-bit value).
+inline constexpr size_t VARINT_MAX_BYTES = 10;
+
+/// The bytes PutVarint writes for v.
+inline size_t VarintSize(uint64_t v) { return size_t(std::bit_width(v | 1) + 6) / 7; }
+
+/// PutVarint for encoders of many values (a segment's sources) that size their output first: writes v at
+/// p, which has room for VarintSize(v) bytes, without push_back's check of room per byte; returns the end.
+inline char *PutVarint(char *p, uint64_t v) {
+    while (v >= 0x80) {
+        *p++ = char(uint8_t(v) | 0x80);
+        v >>= 7;
+    }
+    *p++ = char(v);
+    return p;
 }
 
 /// Signed values as varints: zigzag keeps small negatives (a pre-1970 capture's timestamps) small.

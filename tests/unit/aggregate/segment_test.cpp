@@ -303,3 +303,43 @@ TEST(Segment, Ipv6SourcesKeepTheBytesOrder) {
 }
 
 }  // namespace darkscope
+
+// The radix sort orders as std::sort does, whatever bits vary: below and above its cut-over to a comparison
+// sort, values that differ only in high or only in low bits, all equal, and 64-bit extremes.
+TEST(RadixSort, OrdersAsStdSort) {
+    std::mt19937_64 rng(11);
+    std::vector<uint64_t> scratch;
+    for (size_t n : {size_t(0), size_t(1), size_t(1000), size_t(1024), size_t(5000), size_t(70000)}) {
+        for (int shape = 0; shape < 5; ++shape) {
+            SCOPED_TRACE(testing::Message() << "n " << n << " shape " << shape);
+            std::vector<uint64_t> v(n);
+            for (uint64_t &x : v) {
+                switch (shape) {
+                    case 0: x = rng(); break;
+                    case 1: x = uint32_t(rng()); break;                             // sources of a unite
+                    case 2: x = (rng() % 3000) << 32 | 0x1234; break;               // keys only
+                    case 3: x = 42; break;                                          // all equal
+                    case 4: x = rng() % 2 ? UINT64_MAX - rng() % 5000 : rng() % 5000; break;
+                }
+            }
+            std::vector<uint64_t> expected = v;
+            std::sort(expected.begin(), expected.end());
+            darkscope::RadixSort(v, scratch);
+            EXPECT_EQ(v, expected);
+        }
+    }
+}
+
+// With from_bit, the bits below it are not sorted on: the order they came in is kept among equal upper bits.
+TEST(RadixSort, FromBitKeepsTheLowerBitsInTheirOrder) {
+    std::mt19937_64 rng(12);
+    for (size_t n : {size_t(100), size_t(5000)}) {
+        std::vector<uint64_t> v(n), scratch;
+        for (size_t i = 0; i < n; ++i) v[i] = (rng() % 50) << 32 | uint32_t(n - i);  // lower halves descending
+        std::vector<uint64_t> expected = v;
+        std::stable_sort(expected.begin(), expected.end(), [](uint64_t a, uint64_t b) { return a >> 32 < b >> 32; });
+        darkscope::RadixSort(v, scratch, 32);
+        if (n < 1024) std::sort(expected.begin(), expected.end());  // a comparison sort orders on every bit
+        EXPECT_EQ(v, expected) << n;
+    }
+}

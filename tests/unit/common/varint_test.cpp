@@ -1,0 +1,26 @@
+#include "common/varint.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace darkscope;
+
+// The raw writer writes the bytes the string one writes, and VarintSize says how many: encoders size their
+// output with it and then write unchecked, so a size one short would write past the end.
+TEST(Varint, RawWriterAndSizeAgreeWithPutVarint) {
+    std::mt19937_64 rng(7);
+    std::vector<uint64_t> values = {0, 1, 127, 128, 16383, 16384, UINT32_MAX, uint64_t(1) << 63, UINT64_MAX};
+    for (int i = 0; i < 5000; ++i) values.push_back(rng() >> (rng() % 64));
+    for (uint64_t v : values) {
+        std::string expected;
+        PutVarint(expected, v);
+        EXPECT_EQ(VarintSize(v), expected.size()) << v;
+        char raw[VARINT_MAX_BYTES + 1] = {};
+        const char *end = PutVarint(raw, v);
+        EXPECT_EQ(std::string(raw, size_t(end - raw)), expected) << v;
+        uint64_t back = 0;
+        VarintReader in(expected);
+        EXPECT_TRUE(in.Read(back) && in.AtEnd() && back == v) << v;
+    }
+}
