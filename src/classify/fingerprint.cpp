@@ -1,6 +1,7 @@
 #include "classify/fingerprint.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace darkscope {
 namespace {
@@ -17,6 +18,18 @@ constexpr V4Range V4_BOGONS[] = {
     {0xAC100000, 12}, {0xC0000000, 24}, {0xC0000200, 24}, {0xC0A80000, 16}, {0xC6120000, 15},
     {0xC6336400, 24}, {0xCB007100, 24}, {0xE0000000, 4},  {0xF0000000, 4},
 };
+
+// The first octets that some bogon range covers: every IPv4 packet asks, and most sources are turned away
+// by one bit instead of fourteen range tests.
+constexpr std::array<uint64_t, 4> BogonFirstOctets() {
+    std::array<uint64_t, 4> bits{};
+    for (const V4Range &r : V4_BOGONS) {
+        const uint32_t first = r.network >> 24, count = r.prefix >= 8 ? 1 : uint32_t(1) << (8 - r.prefix);
+        for (uint32_t o = first; o < first + count; ++o) bits[o / 64] |= uint64_t(1) << (o % 64);
+    }
+    return bits;
+}
+constexpr std::array<uint64_t, 4> BOGON_FIRST_OCTETS = BogonFirstOctets();
 
 }  // namespace
 
@@ -48,6 +61,7 @@ std::string_view TagName(Tag t) {
 bool IsBogon(const IpAddress &src) {
     if (src.IsV4()) {
         const uint32_t a = src.V4HostOrder();
+        if (!(BOGON_FIRST_OCTETS[a >> 30] >> ((a >> 24) & 63) & 1)) return false;
         for (const V4Range &r : V4_BOGONS)
             if ((a >> (32 - r.prefix)) == (r.network >> (32 - r.prefix))) return true;
         return false;

@@ -81,6 +81,16 @@ TEST(Fingerprint, BogonSources) {
         EXPECT_TRUE(IsBogon(*IpAddress::Parse(text))) << text;
     for (const char *text : {"8.8.8.8", "172.32.0.1", "100.128.0.1", "198.20.0.1", "2001:200::1", "2a00:1450::1"})
         EXPECT_FALSE(IsBogon(*IpAddress::Parse(text))) << text;
+    // Each IPv4 range at its edges, and its neighbours: a first octet that holds a range is looked at further.
+    for (const char *text : {"0.255.255.255", "10.255.255.255", "100.127.255.255", "127.255.255.255", "169.254.0.0",
+                             "169.254.255.255", "172.16.0.0", "192.0.0.255", "192.0.2.0", "192.168.255.255",
+                             "198.19.255.255", "198.51.100.255", "203.0.113.0", "239.255.255.255", "240.0.0.0"})
+        EXPECT_TRUE(IsBogon(*IpAddress::Parse(text))) << text;
+    for (const char *text : {"1.0.0.0", "9.255.255.255", "11.0.0.0", "100.63.255.255", "126.255.255.255",
+                             "128.0.0.0", "169.253.255.255", "169.255.0.0", "172.15.255.255", "192.0.1.0",
+                             "192.0.3.0", "192.169.0.0", "198.17.255.255", "198.51.101.0", "203.0.112.255",
+                             "203.0.114.0", "223.255.255.255"})
+        EXPECT_FALSE(IsBogon(*IpAddress::Parse(text))) << text;
     DecodedPacket p = Syn(443, 1, 2, 52, 20);
     p.src = *IpAddress::Parse("10.0.0.1");
     EXPECT_EQ(Bits(p), BOGON);
