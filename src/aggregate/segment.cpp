@@ -506,7 +506,19 @@ Segment SegmentBuilder::Build() {
     counts_.ForEach([&](uint32_t key, const std::pair<uint64_t, uint64_t> &c) {
         s.heads_.push_back(Segment::Head{key, 0, 0, c.first, c.second});
     });
-    std::sort(s.heads_.begin(), s.heads_.end(), [](const Segment::Head &a, const Segment::Head &b) { return a.key < b.key; });
+    if (s.heads_.size() < 1024) {
+        std::sort(s.heads_.begin(), s.heads_.end(), [](const Segment::Head &a, const Segment::Head &b) { return a.key < b.key; });
+    } else {
+        // A dimension of many keys (source ports, country x service) sorts its rows by key as integers:
+        // (key, index) pairs through the radix sort, then the rows gathered in that order.
+        thread_local std::vector<uint64_t> order;
+        order.resize(s.heads_.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = uint64_t(s.heads_[i].key) << 32 | i;
+        RadixSort(order, sort_scratch, 32);
+        std::vector<Segment::Head> sorted(order.size());
+        for (size_t i = 0; i < order.size(); ++i) sorted[i] = s.heads_[uint32_t(order[i])];
+        s.heads_ = std::move(sorted);
+    }
     // Both pair arrays are sorted by key first: walk them beside the rows.
     s.v4_.resize(v4_pairs_.size());
     for (size_t i = 0; i < v4_pairs_.size(); ++i) s.v4_[i] = uint32_t(v4_pairs_[i]);
