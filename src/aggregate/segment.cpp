@@ -441,6 +441,105 @@ void Segment::MergeFrom(SegmentRef &&other_ref) {
     *this = std::move(out);
 }
 
+namespace {
+
+// The two passes of PackedUnion: one counts the bytes of the heads and of the sources, one writes them.
+struct UnionSizer {
+    size_t heads = 0, sources = 0;
+    uint64_t rows = 0, packets = 0, bytes = 0;
+    uint32_t prev_key = 0;
+    void V4(uint32_t delta) { sources += VarintSize(delta); }
+    void V6(const Ipv6Bytes &) { sources += 16; }
+    void Head(uint32_t key, uint64_t row_packets, uint64_t row_bytes, uint64_t n4, uint64_t n6) {
+        heads += VarintSize(key - prev_key) + VarintSize(row_packets) + VarintSize(row_bytes) + VarintSize(n4) +
+                 VarintSize(n6);
+        prev_key = key;
+        ++rows;
+        packets += row_packets;
+        bytes += row_bytes;
+    }
+};
+
+struct UnionWriter {
+    char *heads, *sources;
+    uint32_t prev_key = 0;
+    void V4(uint32_t delta) { sources = PutVarint(sources, delta); }
+    void V6(const Ipv6Bytes &a) { sources = std::copy(a.begin(), a.end(), sources); }
+    void Head(uint32_t key, uint64_t row_packets, uint64_t row_bytes, uint64_t n4, uint64_t n6) {
+        heads = PutVarint(heads, key - prev_key);
+        prev_key = key;
+        heads = PutVarint(heads, row_packets);
+        heads = PutVarint(heads, row_bytes);
+        heads = PutVarint(heads, n4);
+        heads = PutVarint(heads, n6);
+    }
+};
+
+}  // namespace
+
+// The rows of a ∪ b in key order, as MergeFrom makes them: each row's sources (IPv4 deltas, then IPv6
+// addresses), then its head.
+template <typename Out>
+void Segment::WalkUnion(const Segment &a, const Segment &b, Out &out) {
+    auto one = [&](const SegmentRowView &r) {
+        uint32_t prev = 0;
+        for (uint32_t v : r.v4) {
+            out.V4(v - prev);
+            prev = v;
+        }
+        for (const Ipv6Bytes &v : r.v6) out.V6(v);
+        out.Head(r.key, r.packets, r.bytes, r.v4.size(), r.v6.size());
+    };
+    const size_t na = a.Size(), nb = b.Size();
+    for (size_t i = 0, j = 0; i < na || j < nb;) {
+        if (j == nb || (i < na && a.heads_[i].key < b.heads_[j].key)) {
+            one(a.Row(i++));
+            continue;
+        }
+        if (i == na || b.heads_[j].key < a.heads_[i].key) {
+            one(b.Row(j++));
+            continue;
+        }
+        const SegmentRowView x = a.Row(i++), y = b.Row(j++);
+        uint64_t n4 = 0, n6 = 0;
+        uint32_t prev = 0;
+        for (size_t p = 0, q = 0; p < x.v4.size() || q < y.v4.size(); ++n4) {
+            uint32_t v;
+            if (q == y.v4.size() || (p < x.v4.size() && x.v4[p] < y.v4[q])) v = x.v4[p++];
+            else if (p == x.v4.size() || y.v4[q] < x.v4[p]) v = y.v4[q++];
+            else v = x.v4[p++], ++q;
+            out.V4(v - prev);
+            prev = v;
+        }
+        const Ipv6Less less;
+        for (size_t p = 0, q = 0; p < x.v6.size() || q < y.v6.size(); ++n6) {
+            if (q == y.v6.size() || (p < x.v6.size() && less(x.v6[p], y.v6[q]))) out.V6(x.v6[p++]);
+            else if (p == x.v6.size() || less(y.v6[q], x.v6[p])) out.V6(y.v6[q++]);
+            else out.V6(x.v6[p++]), ++q;
+        }
+        out.Head(x.key, x.packets + y.packets, x.bytes + y.bytes, n4, n6);
+    }
+}
+
+Segment Segment::PackedUnion(const Segment &a, const Segment &b) {
+    a.Unpack();
+    b.Unpack();
+    UnionSizer size;
+    WalkUnion(a, b, size);
+    if (size.rows == 0) return Segment();
+    Segment out;
+    out.packed_.assign(1 + VarintSize(size.rows) + size.heads + size.sources, '\0');
+    char *p = out.packed_.data();
+    *p++ = char(1);
+    p = PutVarint(p, size.rows);
+    UnionWriter write{p, p + size.heads};
+    WalkUnion(a, b, write);
+    out.packed_rows_ = size.rows;
+    out.packed_packets_ = size.packets;
+    out.packed_bytes_ = size.bytes;
+    return out;
+}
+
 void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, int from_bit) {
     const size_t n = values.size();
     if (from_bit >= 64) return;

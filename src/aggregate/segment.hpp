@@ -63,6 +63,10 @@ public:
     void Merge(const Segment &other);
     /// The same; takes other's arrays when this one is empty. other is left empty.
     void Merge(Segment &&other);
+    /// a ∪ b, packed: the encoding Encode would give for `a` merged with `b`, written straight from their
+    /// rows (one pass to size it, one to write it) without the merged arrays in between. How the workers'
+    /// parts of an hour are united before the hour is stored.
+    static Segment PackedUnion(const Segment &a, const Segment &b);
     /// Unites many segments of one (dimension, sensor) in a single pass over their encodings, packed:
     /// how a day is built from its hours. Merging them two at a time rewrites the growing result
     /// once per part; this reads every part once and writes the result once.
@@ -138,6 +142,8 @@ private:
     };
     template <typename SegmentRef>
     void MergeFrom(SegmentRef &&other);
+    template <typename Out>
+    static void WalkUnion(const Segment &a, const Segment &b, Out &out);
     void MergePacked(const Segment &other) const;
     template <bool FILL>
     bool Parse(std::string_view bytes);

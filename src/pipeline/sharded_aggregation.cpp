@@ -152,7 +152,9 @@ void ClosedInterval::UniteHourly() {
     for (CounterRows &part : hourly_parts)
         for (auto &[key, segment] : part) {
             Segment &slot = hourly[key];
-            slot.Merge(std::move(segment));
+            // Two workers' parts of a key (the usual case) go straight to the encoding the store writes.
+            if (slot.Empty() || slot.Packed() || segment.Packed()) slot.Merge(std::move(segment));
+            else slot = Segment::PackedUnion(slot, segment);
         }
     hourly_parts.clear();
 }

@@ -343,3 +343,42 @@ TEST(RadixSort, FromBitKeepsTheLowerBitsInTheirOrder) {
         EXPECT_EQ(v, expected) << n;
     }
 }
+
+namespace darkscope {
+
+// The workers' parts of an hour are united straight into an encoding: it must be byte for byte what merging
+// them and encoding the result gives, whatever the keys and sources share (rows on one side only, rows on
+// both with common and separate sources, IPv6 sources, rows with no source at all).
+TEST(Segment, PackedUnionEncodesAsMergeThenEncode) {
+    std::mt19937 rng(21);
+    auto random_segment = [&](int keys) {
+        std::vector<SegmentRow> rows;
+        for (int k = 0; k < keys; ++k) {
+            SegmentRow r;
+            r.key = rng() % 400;
+            r.packets = 1 + rng() % 1000;
+            r.bytes = r.packets * 60;
+            const int kind = int(rng() % 4);
+            for (int s = kind == 0 ? 0 : int(rng() % 50); s > 0; --s) r.v4.push_back(rng() % 3000 * 1000003u);
+            if (kind == 3)
+                for (int s = int(rng() % 5); s > 0; --s) r.v6.push_back(Ipv6Bytes{0x20, 0x01, 0, 0, uint8_t(rng() % 4)});
+            rows.push_back(std::move(r));
+        }
+        return Segment::FromRows(std::move(rows));
+    };
+    for (int round = 0; round < 50; ++round) {
+        SCOPED_TRACE(round);
+        const Segment a = random_segment(int(rng() % 300)), b = random_segment(int(rng() % 300));
+        Segment merged = a;
+        merged.Merge(b);
+        const Segment united = Segment::PackedUnion(a, b);
+        EXPECT_TRUE(united.Packed() || merged.Empty());
+        EXPECT_EQ(united.Encode(), merged.Encode());
+        EXPECT_EQ(united.Size(), merged.Size());
+        EXPECT_EQ(united.Packets(), merged.Packets());
+        EXPECT_EQ(united.Bytes(), merged.Bytes());
+    }
+    EXPECT_TRUE(Segment::PackedUnion(Segment(), Segment()).Empty());
+}
+
+}  // namespace darkscope
