@@ -2,8 +2,8 @@
 /// LEB128 varints for the store's blobs (segments, source chunks): small numbers, and the deltas of
 /// sorted addresses, take one or two bytes instead of four or eight.
 
-#include <cstddef>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -153,8 +153,12 @@ void ClosedInterval::UniteHourly() {
         for (auto &[key, segment] : part) {
             Segment &slot = hourly[key];
             // Two workers' parts of a key (the usual case) go straight to the encoding the store writes.
-            if (slot.Empty() || slot.Packed() || segment.Packed()) slot.Merge(std::move(segment));
-            else slot = Segment::PackedUnion(slot, segment);
+            if (slot.Empty() || slot.Packed() || segment.Packed()) {
+                slot.Merge(std::move(segment));
+            } else {
+                slot = Segment::PackedUnion(slot, segment);
+                segment = Segment();  // its arrays go now, as Merge's would, not with the whole part
+            }
         }
     hourly_parts.clear();
 }
