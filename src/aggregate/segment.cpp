@@ -521,22 +521,31 @@ void Segment::WalkUnion(const Segment &a, const Segment &b, Out &out) {
     }
 }
 
-Segment Segment::PackedUnion(const Segment &a, const Segment &b) {
+// The encoding of a ∪ b (b empty: of a alone), sized exactly first and then written without a check of
+// room per byte: a packed segment keeps its string, so room to spare would stay with it.
+std::string Segment::EncodeUnion(const Segment &a, const Segment &b, uint64_t &rows, uint64_t &packets,
+                                 uint64_t &bytes) {
     a.Unpack();
     b.Unpack();
     UnionSizer size;
     WalkUnion(a, b, size);
-    if (size.rows == 0) return Segment();
-    Segment out;
-    out.packed_.assign(1 + VarintSize(size.rows) + size.heads + size.sources, '\0');
-    char *p = out.packed_.data();
+    std::string out(1 + VarintSize(size.rows) + size.heads + size.sources, '\0');
+    char *p = out.data();
     *p++ = char(1);
     p = PutVarint(p, size.rows);
     UnionWriter write{p, p + size.heads};
     WalkUnion(a, b, write);
-    out.packed_rows_ = size.rows;
-    out.packed_packets_ = size.packets;
-    out.packed_bytes_ = size.bytes;
+    rows = size.rows;
+    packets = size.packets;
+    bytes = size.bytes;
+    return out;
+}
+
+Segment Segment::PackedUnion(const Segment &a, const Segment &b) {
+    Segment out;
+    std::string encoding = EncodeUnion(a, b, out.packed_rows_, out.packed_packets_, out.packed_bytes_);
+    if (out.packed_rows_ == 0) return Segment();
+    out.packed_ = std::move(encoding);
     return out;
 }
 
@@ -655,45 +664,8 @@ uint64_t Segment::Bytes() const {
 std::string Segment::Encode() const {
     Settle();
     if (Packed()) return packed_;
-    // Sized exactly first, then written without a check per byte: a packed segment keeps its string, so
-    // room to spare would stay with it.
-    size_t size = 1 + VarintSize(heads_.size());
-    uint32_t prev_key = 0;
-    for (size_t i = 0; i < Size(); ++i) {
-        const SegmentRowView r = Row(i);
-        size += VarintSize(r.key - prev_key) + VarintSize(r.packets) + VarintSize(r.bytes) + VarintSize(r.v4.size()) +
-                VarintSize(r.v6.size()) + 16 * r.v6.size();
-        prev_key = r.key;
-        uint32_t prev = 0;
-        for (uint32_t a : r.v4) {
-            size += VarintSize(a - prev);
-            prev = a;
-        }
-    }
-    std::string out(size, '\0');
-    char *p = out.data();
-    *p++ = char(1);
-    p = PutVarint(p, heads_.size());
-    prev_key = 0;
-    for (size_t i = 0; i < Size(); ++i) {
-        const SegmentRowView r = Row(i);
-        p = PutVarint(p, r.key - prev_key);
-        prev_key = r.key;
-        p = PutVarint(p, r.packets);
-        p = PutVarint(p, r.bytes);
-        p = PutVarint(p, r.v4.size());
-        p = PutVarint(p, r.v6.size());
-    }
-    for (size_t i = 0; i < Size(); ++i) {
-        const SegmentRowView r = Row(i);
-        uint32_t prev = 0;
-        for (uint32_t a : r.v4) {
-            p = PutVarint(p, a - prev);
-            prev = a;
-        }
-        for (auto &a : r.v6) p = std::copy(a.begin(), a.end(), p);
-    }
-    return out;
+    uint64_t rows, packets, bytes;
+    return EncodeUnion(*this, Segment(), rows, packets, bytes);
 }
 
 // Checks an encoding as Decode promises (never reading past its end) and fills the row heads, and the

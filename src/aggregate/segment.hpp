@@ -144,6 +144,9 @@ private:
     void MergeFrom(SegmentRef &&other);
     template <typename Out>
     static void WalkUnion(const Segment &a, const Segment &b, Out &out);
+    /// The encoding of a ∪ b (with b empty, Encode's), and its row, packet and byte totals.
+    static std::string EncodeUnion(const Segment &a, const Segment &b, uint64_t &rows, uint64_t &packets,
+                                   uint64_t &bytes);
     void MergePacked(const Segment &other) const;
     template <bool FILL>
     bool Parse(std::string_view bytes);

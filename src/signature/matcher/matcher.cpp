@@ -213,7 +213,8 @@ void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits, Rule
     hits.clear();
     if (by_source) by_source->clear();
     if (pkt.ip_version == 0 || rules_.empty()) return;
-    const Group &group = groups_[GroupOf(pkt)];
+    const int g = GroupOf(pkt);
+    const Group &group = groups_[g];
     const std::vector<uint32_t> *keyed = nullptr;
     if (!group.key_slot.empty()) {
         uint32_t key = UINT32_MAX;
@@ -224,7 +225,7 @@ void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits, Rule
     }
     state.patterns.clear();
     if (group.db && pkt.payload_len > 0) [[unlikely]]
-        ScanPayload(GroupOf(pkt), pkt, state);
+        ScanPayload(g, pkt, state);
     // Rules are tried in ascending index order, each once.
     auto verify = [&](uint32_t r) {
         const Rule &rule = rules_[r];
