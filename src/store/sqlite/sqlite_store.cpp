@@ -222,6 +222,46 @@ constexpr const char *MIGRATIONS[] = {
         PRIMARY KEY (kind, source, service)
     ) WITHOUT ROWID;
     )sql",
+    // 9 -> 10: tables whose rows are segments, chunks and bitmaps (tens of kilobytes to megabytes) become
+    // rowid tables, their keys UNIQUE constraints. A WITHOUT ROWID table is a b-tree of whole rows used as
+    // keys: a lookup compared its key with rows that overflow their page by reading each one whole (a
+    // segment of 150 KB on average), and its interior pages held copies of whole rows. Those reads were
+    // 5.4% of the instructions of an ingest of the 1M benchmark capture; the 10M benchmark's store is 4%
+    // smaller (docs/performance.md). Same columns in the same order. These are the new tables, which
+    // MoveToRowidTables fills from the old ones and renames.
+    R"sql(
+    CREATE TABLE counters_hourly_v10 (
+        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL,
+        keys INTEGER NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL, segment BLOB NOT NULL,
+        UNIQUE (dim, period, sensor_id)
+    );
+    CREATE TABLE counters_daily_v10 (
+        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL,
+        keys INTEGER NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL, segment BLOB NOT NULL,
+        UNIQUE (dim, period, sensor_id)
+    );
+    CREATE TABLE counters_daily_heads_v10 (
+        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL, heads BLOB NOT NULL,
+        UNIQUE (dim, period, sensor_id)
+    );
+    CREATE TABLE counters_daily_parts_v10 (
+        dim INTEGER NOT NULL, period INTEGER NOT NULL, sensor_id INTEGER NOT NULL, part INTEGER NOT NULL,
+        segment BLOB NOT NULL,
+        UNIQUE (dim, period, sensor_id, part)
+    );
+    CREATE TABLE source_daily_v10 (
+        day INTEGER NOT NULL, bucket INTEGER NOT NULL, sources INTEGER NOT NULL, chunk BLOB NOT NULL,
+        UNIQUE (day, bucket)
+    );
+    CREATE TABLE source_daily_parts_v10 (
+        day INTEGER NOT NULL, bucket INTEGER NOT NULL, part INTEGER NOT NULL, chunk BLOB NOT NULL,
+        UNIQUE (day, bucket, part)
+    );
+    CREATE TABLE sensor_destinations_v10 (
+        sensor_id INTEGER NOT NULL, day INTEGER NOT NULL, v4 BLOB NOT NULL, v6 BLOB NOT NULL,
+        UNIQUE (sensor_id, day)
+    );
+    )sql",
 };
 constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
 
@@ -1091,7 +1131,8 @@ public:
         return ReadHoursOfDay(Cached(HOURS_OF_DAY_SQL), path_, dim, sensor_id, day);
     }
     static constexpr const char *HOURS_OF_DAY_SQL =
-        "SELECT period, segment FROM counters_hourly WHERE dim=? AND period BETWEEN ? AND ? AND sensor_id=?";
+        "SELECT period, segment FROM counters_hourly WHERE dim=? AND period BETWEEN ? AND ? AND sensor_id=? "
+        "ORDER BY period";
     // `q`: HOURS_OF_DAY_SQL, on any connection to the store.
     static std::vector<Segment> ReadHoursOfDay(Statement &q, const std::string &path, int64_t dim, int64_t sensor_id,
                                                int64_t day) {
@@ -1238,7 +1279,8 @@ public:
                 while (to < tasks.size() && (to - from < threads || bytes + tasks[to].bytes <= day_build_batch_bytes_))
                     bytes += tasks[to++].bytes;
                 // With more than one thread, `uniters` threads unite the batch's pairs (reading their hours too, each
-                // on a connection of its own, when they are committed) while this one writes each day row as it is done.
+                // on a connection of its own, when they are committed) while this one writes each day row as it is
+                // done.
                 const size_t n = to - from;
                 const unsigned uniters = threads > 1 ? unsigned(std::min<size_t>(threads, n)) : 0;
                 try {
@@ -1480,7 +1522,7 @@ public:
                 f(r);
             }
         };
-        Statement s(db_, "SELECT day, bucket, chunk FROM source_daily WHERE day BETWEEN ? AND ?");
+        Statement s(db_, "SELECT day, bucket, chunk FROM source_daily WHERE day BETWEEN ? AND ? ORDER BY day, bucket");
         s.Bind(1, from_day).Bind(2, to_day);
         while (s.Step()) {
             std::vector<SourceDay> records = decode(s, "source_daily");
@@ -1559,9 +1601,12 @@ private:
         const char *what = g == Granularity::HOUR ? "segment FROM counters_hourly"
                            : heads                ? "heads FROM counters_daily_heads"
                                                   : "segment FROM counters_daily";
-        Statement s(db_, fmt::format("SELECT period, sensor_id, {} WHERE dim = ? AND period BETWEEN ? AND ?{}", what,
-                                     sensor ? " AND sensor_id = ?" : "")
-                             .c_str());
+        Statement s(
+            db_,
+            fmt::format(
+                "SELECT period, sensor_id, {} WHERE dim = ? AND period BETWEEN ? AND ?{} ORDER BY period, sensor_id",
+                what, sensor ? " AND sensor_id = ?" : "")
+                .c_str());
         s.Bind(1, int64_t(dim)).Bind(2, from).Bind(3, to);
         if (sensor) s.Bind(4, *sensor);
         while (s.Step()) {
@@ -1593,6 +1638,35 @@ private:
         }
     }
 
+    // Schema 10's second half: each table's rows into its `_v10` table (migration 9 -> 10), which then takes
+    // its name. A few rows at a time, each batch deleted once copied, so that the copies reuse the pages the
+    // old rows free: copied whole and then dropped, a quarter's store grew by its largest table (7.5 GB to
+    // 13.7 GB) and kept that size.
+    void MoveToRowidTables() {
+        static constexpr std::pair<const char *, const char *> TABLES[] = {
+            {"counters_hourly", "dim, period, sensor_id"},
+            {"counters_daily", "dim, period, sensor_id"},
+            {"counters_daily_heads", "dim, period, sensor_id"},
+            {"counters_daily_parts", "dim, period, sensor_id, part"},
+            {"source_daily", "day, bucket"},
+            {"source_daily_parts", "day, bucket, part"},
+            {"sensor_destinations", "sensor_id, day"},
+        };
+        for (const auto &[table, key] : TABLES) {
+            // A daily segment can be tens of megabytes: a batch of 16 bounds what the file grows by.
+            Statement copy(db_, fmt::format("INSERT INTO {0}_v10 SELECT * FROM {0} ORDER BY {1} LIMIT 16", table, key));
+            Statement remove(
+                db_,
+                fmt::format("DELETE FROM {0} WHERE ({1}) IN (SELECT {1} FROM {0} ORDER BY {1} LIMIT 16)", table, key));
+            for (;;) {
+                copy.Run();
+                if (sqlite3_changes64(db_) == 0) break;
+                remove.Run();
+            }
+            Exec(fmt::format("DROP TABLE {0}; ALTER TABLE {0}_v10 RENAME TO {0};", table));
+        }
+    }
+
     void Migrate() {
         int version = SchemaVersion();
         if (version > SCHEMA_VERSION)
@@ -1603,8 +1677,10 @@ private:
         if (version == SCHEMA_VERSION) return;
         Exec("BEGIN IMMEDIATE");
         try {
-            for (int v = version; v < SCHEMA_VERSION; ++v)
+            for (int v = version; v < SCHEMA_VERSION; ++v) {
                 Exec(MIGRATIONS[v]);
+                if (v == 9) MoveToRowidTables();
+            }
             if (version < 8) FillDailyHeads();
             Exec(fmt::format("PRAGMA user_version = {}", SCHEMA_VERSION));
             Exec(fmt::format("INSERT OR REPLACE INTO meta(key, value) VALUES('darkscope_version', '{}')",

@@ -83,10 +83,10 @@ protected:
 }  // namespace
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
-    EXPECT_EQ(store_->SchemaVersion(), 9);
+    EXPECT_EQ(store_->SchemaVersion(), 10);
     store_.reset();
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 9);
+    EXPECT_EQ(store_->SchemaVersion(), 10);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
     store_.reset();
     sqlite3 *db = nullptr;
@@ -203,7 +203,7 @@ TEST_F(StoreTest, Schema4DayPartsAreRebuiltFromTheHours) {
         "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; "
         "DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; DROP TABLE "
         "counters_daily_heads; DROP TABLE stream_carry; PRAGMA user_version = 4;");
-    EXPECT_EQ(store_->SchemaVersion(), 9);
+    EXPECT_EQ(store_->SchemaVersion(), 10);
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
     store_->FoldDayParts();
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
@@ -221,6 +221,95 @@ TEST_F(StoreTest, Schema4DayPartsAreRebuiltFromTheHours) {
               SQLITE_OK);
     sqlite3_close(db);
     EXPECT_EQ(left, 0u);  // schema 4's parts dropped, no day waiting
+}
+
+// Schema 10 keeps segments, chunks and bitmaps in rowid tables: a schema-9 store's WITHOUT ROWID tables of them
+// are rebuilt with every row, their keys still unique, and reads give what they gave before.
+TEST_F(StoreTest, Schema9SegmentTablesBecomeRowidTablesWithTheirRows) {
+    AggregateShard shard;
+    for (int hour = 0; hour < 3; ++hour)
+        for (int i = 0; i < 12; ++i) {
+            const std::string src = "192.0.2." + std::to_string(1 + (i * 5 + hour) % 30);
+            const uint16_t port = uint16_t(i % 2 ? 23 : 445);
+            shard.Observe(Syn(src.c_str(), "198.51.100.7", port, DAY0 + hour * 3600 * NS_PER_SEC + i), SynClass(port),
+                          0);
+        }
+    Commit(shard);
+    store_->FoldDayParts();
+    const auto hourly = ServiceRows(Granularity::HOUR, 20075 * 24, 20075 * 24 + 23);
+    const auto daily = ServiceRows(Granularity::DAY, 20075, 20075);
+    ASSERT_EQ(hourly.size(), 2u);
+    store_.reset();
+
+    // Plain SQLite on the closed store; each result row's values, then a newline.
+    auto sql = [&](const std::string &text, int want = SQLITE_OK) {
+        sqlite3 *db = nullptr;
+        std::string out;
+        EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+        EXPECT_EQ(sqlite3_exec(
+                      db, text.c_str(),
+                      [](void *to, int n, char **values, char **) {
+                          for (int i = 0; i < n; ++i)
+                              *static_cast<std::string *>(to) += std::string(values[i] ? values[i] : "NULL") + " ";
+                          *static_cast<std::string *>(to) += "\n";
+                          return 0;
+                      },
+                      &out, nullptr),
+                  want)
+            << sqlite3_errmsg(db) << " in " << text;
+        sqlite3_close(db);
+        return out;
+    };
+    const std::vector<std::pair<std::string, std::string>> tables = {
+        {"counters_hourly", "dim, period, sensor_id"},
+        {"counters_daily", "dim, period, sensor_id"},
+        {"counters_daily_heads", "dim, period, sensor_id"},
+        {"counters_daily_parts", "dim, period, sensor_id, part"},
+        {"source_daily", "day, bucket"},
+        {"source_daily_parts", "day, bucket, part"},
+        {"sensor_destinations", "sensor_id, day"}};
+    auto rows = [&] {
+        std::string out;
+        for (const auto &[table, key] : tables)
+            out += table + ":\n" + sql("SELECT * FROM " + table + " ORDER BY " + key);
+        return out;
+    };
+    const std::string without_rowid =
+        "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%WITHOUT ROWID%' AND name IN "
+        "('counters_hourly', 'counters_daily', 'counters_daily_heads', "
+        "'counters_daily_parts', 'source_daily', 'source_daily_parts', "
+        "'sensor_destinations')";
+    ASSERT_EQ(sql(without_rowid), "0 \n");
+
+    // A row in each of the tables ingest no longer writes, on a day of their own (reads of 20075 unite no part).
+    sql("INSERT INTO counters_daily_parts SELECT dim, 20076, sensor_id, 1, segment FROM counters_daily; "
+        "INSERT INTO source_daily_parts SELECT 20076, bucket, 1, chunk FROM source_daily; "
+        "INSERT INTO sensor_destinations VALUES (1, 20076, x'0102', x'');");
+    const std::string before = rows();
+    ASSERT_NE(before.find("source_daily_parts:\n20076"), std::string::npos) << before;
+    // As schema 9 made them.
+    std::string to_schema9;
+    for (const auto &[table, key] : tables) {
+        std::string columns = sql("SELECT group_concat(name, ', ') FROM pragma_table_info('" + table + "')");
+        columns.resize(columns.size() - 2);  // " \n"
+        to_schema9 += "CREATE TABLE old AS SELECT * FROM " + table + "; DROP TABLE " + table + "; CREATE TABLE " +
+                      table + " (" + columns + ", PRIMARY KEY (" + key + ")) WITHOUT ROWID; INSERT INTO " + table +
+                      " SELECT * FROM old; DROP TABLE old; ";
+    }
+    sql(to_schema9 + "PRAGMA user_version = 9;");
+    ASSERT_EQ(sql(without_rowid), "7 \n");
+    ASSERT_EQ(rows(), before);
+
+    store_ = Store::OpenSqlite(path_.string());  // migrates
+    EXPECT_EQ(store_->SchemaVersion(), 10);
+    store_.reset();
+    EXPECT_EQ(sql(without_rowid), "0 \n");
+    EXPECT_EQ(rows(), before);
+    sql("INSERT INTO counters_hourly SELECT * FROM counters_hourly", SQLITE_CONSTRAINT);
+    sql("INSERT INTO source_daily SELECT * FROM source_daily", SQLITE_CONSTRAINT);
+    store_ = Store::OpenSqlite(path_.string());
+    EXPECT_EQ(ServiceRows(Granularity::HOUR, 20075 * 24, 20075 * 24 + 23), hourly);
+    EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075), daily);
 }
 
 // A day's build reads its hours in batches bounded by their encoded size; the rows must not depend on
@@ -311,7 +400,7 @@ TEST_F(StoreTest, DailyCountsFromHeadsEqualCountsFromSegments) {
     ASSERT_GE(whole.size(), 8u);
     EXPECT_EQ(counts(true), whole);
     RewriteAndReopen("DROP TABLE counters_daily_heads; DROP TABLE stream_carry; PRAGMA user_version = 7;");
-    EXPECT_EQ(store_->SchemaVersion(), 9);  // migrated, heads filled
+    EXPECT_EQ(store_->SchemaVersion(), 10);  // migrated, heads filled
     EXPECT_EQ(counts(true), whole);
     store_.reset();
     {
@@ -411,7 +500,7 @@ TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
         "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; "
         "DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; DROP TABLE "
         "counters_daily_heads; DROP TABLE stream_carry; PRAGMA user_version = 1;");
-    EXPECT_EQ(store_->SchemaVersion(), 9);
+    EXPECT_EQ(store_->SchemaVersion(), 10);
     auto back = store_->FindFile("00ff");
     ASSERT_TRUE(back);
     EXPECT_EQ(back->enrichment, "");
@@ -567,7 +656,7 @@ TEST_F(StoreTest, StreamCarryIsReplacedWholeAndReadBack) {
     // A schema-8 store gains the table, empty.
     RewriteAndReopen(
         "DROP TABLE stream_carry; DELETE FROM meta WHERE key LIKE 'stream_carry.%'; PRAGMA user_version = 8;");
-    EXPECT_EQ(store_->SchemaVersion(), 9);
+    EXPECT_EQ(store_->SchemaVersion(), 10);
     EXPECT_FALSE(store_->LoadStreamCarry());
 }
 
