@@ -275,30 +275,42 @@ TEST(Segment, Ipv6SourcesKeepTheBytesOrder) {
         a[15] = uint8_t(rng() % 4);
         return a;
     };
-    std::map<uint32_t, std::set<Ipv6Bytes>> expected;
+    // Per hour, each key's sources; key 2 has none in hour 3, so that UniteMany's runs skip an hour.
+    std::vector<std::map<uint32_t, std::set<Ipv6Bytes>>> sources;
     std::vector<Segment> hours;
-    for (int hour = 0; hour < 6; ++hour) {
+    for (int hour = 0; hour < 7; ++hour) {
         SegmentBuilder builder;
+        auto &expected = sources.emplace_back();
         for (int i = 0; i < 400; ++i) {
             const uint32_t key = rng() % 3;
+            if (key == 2 && hour == 3) continue;
             const Ipv6Bytes a = address();
             builder.AddV6(key, 1, 60, a);
             expected[key].insert(a);
         }
         hours.push_back(builder.Build());
     }
-    Segment merged = hours[0];
-    for (size_t i = 1; i < hours.size(); ++i) merged.Merge(hours[i]);
-    Segment packed = hours[0];
-    packed.Pack();
-    for (size_t i = 1; i < hours.size(); ++i) packed.Merge(hours[i]);
-    const Segment united = Segment::UniteMany(hours);
-    for (const Segment *s : std::array<const Segment *, 3>{&merged, &packed, &united}) {
-        ASSERT_EQ(s->Size(), expected.size());
-        for (const SegmentRowView row : s->Rows()) {
+    auto check = [&](const Segment &s, size_t n) {
+        std::map<uint32_t, std::set<Ipv6Bytes>> expected;
+        for (size_t h = 0; h < n; ++h)
+            for (const auto &[key, set] : sources[h]) expected[key].insert(set.begin(), set.end());
+        ASSERT_EQ(s.Size(), expected.size());
+        for (const SegmentRowView row : s.Rows()) {
             const std::set<Ipv6Bytes> &want = expected.at(row.key);
             EXPECT_TRUE(std::equal(row.v6.begin(), row.v6.end(), want.begin(), want.end())) << "key " << row.key;
         }
+    };
+    Segment merged = hours[0];
+    for (size_t i = 1; i < hours.size(); ++i) merged.Merge(hours[i]);
+    check(merged, hours.size());
+    Segment packed = hours[0];
+    packed.Pack();
+    for (size_t i = 1; i < hours.size(); ++i) packed.Merge(hours[i]);
+    check(packed, hours.size());
+    // UniteMany merges each key's sorted runs, one per hour: an odd and an even number of them, and one.
+    for (size_t n = 1; n <= hours.size(); ++n) {
+        SCOPED_TRACE(n);
+        check(Segment::UniteMany(std::vector<Segment>(hours.begin(), hours.begin() + long(n))), n);
     }
 }
 
