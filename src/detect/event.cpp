@@ -1,5 +1,7 @@
 #include "detect/event.hpp"
 
+#include <charconv>
+
 namespace darkscope::detect {
 
 std::string GroupDigits(uint64_t n) {
@@ -12,30 +14,93 @@ std::string GroupDigits(uint64_t n) {
     return out;
 }
 
-nlohmann::ordered_json ToJson(const DetectedEvent &e) {
-    nlohmann::ordered_json j;
-    j["kind"] = EventKindName(e.kind);
-    j["detector"] = e.detector;
-    j["subject"] = e.subject;
-    j["start"] = FormatTimestamp(e.start);
-    j["peak"] = FormatTimestamp(e.peak);
-    j["end"] = FormatTimestamp(e.end);
-    // Nanoseconds too: the ISO forms round to the second, and reading back must give the same event.
-    j["start_ns"] = e.start;
-    j["peak_ns"] = e.peak;
-    j["end_ns"] = e.end;
-    j["magnitude"] = e.magnitude;
-    j["packets"] = e.packets;
-    j["sources"] = e.sources;
-    auto &top = j["top_sources"] = nlohmann::ordered_json::array();
-    for (auto &s : e.top_sources) top.push_back({{"address", s.address}, {"country", s.country}, {"packets", s.packets}});
-    j["regions"] = e.regions;
-    j["sensors"] = e.sensors;
-    j["evidence"] = e.evidence;
-    j["sentence_en"] = e.sentence_en;
-    j["sentence_ja"] = e.sentence_ja;
-    return j;
+namespace {
+
+// A string as nlohmann's dump writes it. Printable ASCII, which is what most of an event's strings are, is
+// copied as it is; anything else (the Japanese sentence, a sensor name with a quote) goes through nlohmann, so
+// that escapes and the refusal of invalid UTF-8 stay exactly its own.
+void AppendString(std::string &out, std::string_view s) {
+    for (const unsigned char c : s)
+        if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
+            out += nlohmann::ordered_json(s).dump();
+            return;
+        }
+    out += '"';
+    out += s;
+    out += '"';
 }
+
+template <typename Int>
+void AppendInt(std::string &out, Int v) {
+    char buf[24];
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+void AppendStrings(std::string &out, const std::vector<std::string> &list) {
+    out += '[';
+    for (size_t i = 0; i < list.size(); ++i) {
+        if (i) out += ',';
+        AppendString(out, list[i]);
+    }
+    out += ']';
+}
+
+}  // namespace
+
+std::string ToJsonText(const DetectedEvent &e) {
+    std::string out;
+    out.reserve(1536);
+    out += "{\"kind\":";
+    AppendString(out, EventKindName(e.kind));
+    out += ",\"detector\":";
+    AppendString(out, e.detector);
+    out += ",\"subject\":";
+    AppendString(out, e.subject);
+    out += ",\"start\":";
+    AppendString(out, FormatTimestamp(e.start));
+    out += ",\"peak\":";
+    AppendString(out, FormatTimestamp(e.peak));
+    out += ",\"end\":";
+    AppendString(out, FormatTimestamp(e.end));
+    // Nanoseconds too: the ISO forms round to the second, and reading back must give the same event.
+    out += ",\"start_ns\":";
+    AppendInt(out, e.start);
+    out += ",\"peak_ns\":";
+    AppendInt(out, e.peak);
+    out += ",\"end_ns\":";
+    AppendInt(out, e.end);
+    out += ",\"magnitude\":";
+    out += nlohmann::ordered_json(e.magnitude).dump();  // its shortest round-trip digits, and null for NaN
+    out += ",\"packets\":";
+    AppendInt(out, e.packets);
+    out += ",\"sources\":";
+    AppendInt(out, e.sources);
+    out += ",\"top_sources\":[";
+    for (size_t i = 0; i < e.top_sources.size(); ++i) {
+        const EventSource &s = e.top_sources[i];
+        out += i ? ",{\"address\":" : "{\"address\":";
+        AppendString(out, s.address);
+        out += ",\"country\":";
+        AppendString(out, s.country);
+        out += ",\"packets\":";
+        AppendInt(out, s.packets);
+        out += '}';
+    }
+    out += "],\"regions\":";
+    AppendStrings(out, e.regions);
+    out += ",\"sensors\":";
+    AppendStrings(out, e.sensors);
+    out += ",\"evidence\":";
+    out += e.evidence.dump();
+    out += ",\"sentence_en\":";
+    AppendString(out, e.sentence_en);
+    out += ",\"sentence_ja\":";
+    AppendString(out, e.sentence_ja);
+    out += '}';
+    return out;
+}
+
+nlohmann::ordered_json ToJson(const DetectedEvent &e) { return nlohmann::ordered_json::parse(ToJsonText(e)); }
 
 DetectedEvent EventFromJson(const nlohmann::ordered_json &j) {
     DetectedEvent e;

@@ -85,7 +85,10 @@ struct DetectedEvent {
 /// "1,234,567": the digit grouping of the events' sentences (both detector families).
 std::string GroupDigits(uint64_t n);
 
-/// The event as one JSON object (the store's `detail` column, `darkscope events --json`, the report).
+/// The event as one JSON object's text (the store's `detail` column), written directly: the store writes one per
+/// event, and building a tree to dump was most of an event's cost to the ingest.
+std::string ToJsonText(const DetectedEvent &e);
+/// The same object parsed (`darkscope events --json`, the report).
 nlohmann::ordered_json ToJson(const DetectedEvent &e);
 /// The inverse of ToJson; throws nlohmann::json::exception on a malformed document.
 DetectedEvent EventFromJson(const nlohmann::ordered_json &j);

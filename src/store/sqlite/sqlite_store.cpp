@@ -805,7 +805,7 @@ public:
         for (auto &e : events) {
             put.Bind(1, origin).Bind(2, detect::EventKindName(e.kind)).Bind(3, e.detector).Bind(4, e.subject);
             put.Bind(5, e.start).Bind(6, e.end).BindReal(7, e.magnitude).Bind(8, int64_t(e.packets));
-            put.Bind(9, detect::ToJson(e).dump());
+            put.Bind(9, detect::ToJsonText(e));
             put.Run();
             ids.push_back(sqlite3_last_insert_rowid(db_));
         }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+
 #include "common/time.hpp"
 
 namespace darkscope {
@@ -51,6 +54,32 @@ TEST(Time, DaysAndHoursRoundTowardsMinusInfinity) {
     EXPECT_FALSE(ParseDay("2024-02-30"));
     EXPECT_FALSE(ParseDay("2024-2-3"));
     EXPECT_EQ(FormatTimestamp(int64_t(20075) * 86400 * NS_PER_SEC + 5 * 3600 * NS_PER_SEC), "2024-12-18T05:00:00Z");
+}
+
+// Days and times are written digit by digit; std::chrono's calendar and printf are the reference: days from year
+// -1 to past 9999, times at each second's edges.
+TEST(Time, FormatsAsTheCalendarAndPrintfDo) {
+    auto expected_day = [](int64_t day) {
+        const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()));
+        return std::string(buf);
+    };
+    std::vector<int64_t> days = {-719529, -719528, -719162, -1, 0, 1, 10956, 11016, 20075, 2932896, 2932897};
+    for (int64_t day = -800000; day < 3000000; day += 997)
+        days.push_back(day);
+    for (const int64_t day : days) {
+        SCOPED_TRACE(day);
+        EXPECT_EQ(FormatDay(day), expected_day(day));
+        if (day < -106000 || day > 106000) continue;  // nanoseconds in 64 bits: 1677 to 2262
+        for (const int64_t second : {int64_t(0), int64_t(59), int64_t(3599), int64_t(45296), int64_t(86399)}) {
+            char time[16];
+            std::snprintf(time, sizeof time, "T%02d:%02d:%02dZ", int(second / 3600), int(second / 60 % 60),
+                          int(second % 60));
+            const TimestampNs ts = (day * 86400 + second) * NS_PER_SEC + (second == 86399 ? NS_PER_SEC - 1 : 0);
+            EXPECT_EQ(FormatTimestamp(ts), expected_day(day) + time);
+        }
+    }
 }
 
 }  // namespace darkscope
