@@ -26,10 +26,17 @@ TEST(Varint, RawWriterAndSizeAgreeWithPutVarint) {
 }
 
 // The reader takes its unchecked path with ten bytes ahead and its checked one nearer the end: both read the
-// same values and refuse the same bad input (a varint of more than ten bytes, one cut off by the end).
+// same values of every length, consume the same bytes and refuse the same bad input (a varint of more than ten
+// bytes, one cut off by the end).
 TEST(Varint, ReaderAgreesNearAndFarFromTheEnd) {
+    std::vector<uint64_t> values = {0, 300, UINT64_MAX, 5, uint64_t(1) << 35, 127, 128};
+    for (int bits = 7; bits < 64; bits += 7) {  // each length's first and last value
+        values.push_back((uint64_t(1) << bits) - 1);
+        values.push_back(uint64_t(1) << bits);
+    }
+    std::mt19937_64 rng(11);
+    for (int i = 0; i < 2000; ++i) values.push_back(rng() >> (rng() % 64));
     std::string bytes;
-    const std::vector<uint64_t> values = {0, 300, UINT64_MAX, 5, uint64_t(1) << 35, 127, 128};
     for (uint64_t v : values) PutVarint(bytes, v);
     VarintReader in(bytes);
     for (uint64_t expected : values) {
@@ -39,6 +46,24 @@ TEST(Varint, ReaderAgreesNearAndFarFromTheEnd) {
     }
     uint64_t v = 0;
     EXPECT_FALSE(in.Read(v));  // at the end
+    for (uint64_t expected : values)
+        for (size_t pad = 0; pad <= 10; ++pad) {
+            std::string one;
+            PutVarint(one, expected);
+            const size_t size = one.size();
+            one.append(pad, '\xff');
+            VarintReader r(one);
+            ASSERT_TRUE(r.Read(v)) << expected << " pad " << pad;
+            EXPECT_EQ(v, expected) << " pad " << pad;
+            EXPECT_EQ(r.Remaining(), one.size() - size) << expected << " pad " << pad;
+        }
+    for (size_t pad = 0; pad <= 10; ++pad) {
+        const std::string zero = std::string("\x80\x00", 2) + std::string(pad, '\0');  // not the shortest form
+        VarintReader r(zero);
+        ASSERT_TRUE(r.Read(v));
+        EXPECT_EQ(v, 0u);
+        EXPECT_EQ(r.Remaining(), pad);
+    }
     for (size_t pad : {size_t(0), size_t(20)}) {
         SCOPED_TRACE(pad);
         const std::string overlong = std::string(11, '\x80') + '\x01' + std::string(pad, '\0');
