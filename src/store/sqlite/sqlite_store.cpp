@@ -1207,11 +1207,19 @@ public:
         put.Run();
         put.Unbind(4);
     }
-    // The heads of every daily row stored before schema 8.
+    // The heads of every daily row stored before schema 8. A row whose heads do not decode marks its day to be
+    // rebuilt from its hours instead, as an interrupted build leaves a day: reads unite the hours until the next
+    // ingest run's end rebuilds it. Refused, it stopped the migration, and with it every later ingest into the store.
     void FillDailyHeads() {
         Statement q(db_, "SELECT dim, period, sensor_id, segment FROM counters_daily");
-        while (q.Step())
+        Statement rebuild(db_, "INSERT OR IGNORE INTO days_pending(day) VALUES(?)");
+        while (q.Step()) {
+            if (!Segment::Heads(q.Blob(3))) {
+                rebuild.Bind(1, q.Int(1)).Run();
+                continue;
+            }
             PutDailyHeads(q.Int(0), q.Int(1), q.Int(2), q.Blob(3));
+        }
     }
     // Dimensions are stored as 8-bit numbers; a seek per possible one costs less than scanning the hours
     // for the ones present.

@@ -421,6 +421,45 @@ TEST_F(StoreTest, DailyCountsFromHeadsEqualCountsFromSegments) {
     EXPECT_THROW(counts(true), StoreError);
 }
 
+// A schema-7 daily row whose heads do not decode does not stop the migration to heads (which would refuse every
+// later ingest into the store): its day is rebuilt from the hours, read from them until then.
+TEST_F(StoreTest, CorruptDailyRowOfASchema7StoreIsRebuiltFromItsHours) {
+    AggregateShard shard;
+    for (int i = 0; i < 12; ++i) {
+        const std::string src = "192.0.2." + std::to_string(1 + i % 5);
+        const uint16_t port = uint16_t(i % 3 == 0 ? 23 : 445);
+        shard.Observe(Syn(src.c_str(), "198.51.100.9", port, DAY0 + i * 3600 * NS_PER_SEC), SynClass(port), 0);
+    }
+    Commit(shard);
+    store_->FoldDayParts();
+    const auto daily = ServiceRows(Granularity::DAY, 20075, 20075);
+    ASSERT_EQ(daily.size(), 2u);
+    RewriteAndReopen(
+        "DROP TABLE counters_daily_heads; DROP TABLE stream_carry; UPDATE counters_daily SET segment = x'01ff' "
+        "WHERE dim = 1; PRAGMA user_version = 7;");
+    EXPECT_EQ(store_->SchemaVersion(), 10);
+    EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075), daily);  // from the hours
+    store_->FoldDayParts();                                         // rebuilds the day
+    EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075), daily);
+    store_.reset();
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    int64_t corrupt = -1;
+    ASSERT_EQ(sqlite3_exec(
+                  db,
+                  "SELECT (SELECT count(*) FROM counters_daily WHERE segment = x'01ff') + "
+                  "(SELECT count(*) FROM days_pending)",
+                  [](void *out, int, char **values, char **) {
+                      *static_cast<int64_t *>(out) = std::stoll(values[0]);
+                      return 0;
+                  },
+                  &corrupt, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    EXPECT_EQ(corrupt, 0);
+    store_ = Store::OpenSqlite(path_.string());
+}
+
 TEST_F(StoreTest, DaysAndUnattributedPacketsAreKeptApart) {
     AggregateShard shard;
     shard.Observe(Syn("192.0.2.1", "198.51.100.1", 23, DAY0), SynClass(23), 0);
