@@ -8,9 +8,11 @@ refuses. Exit 77 (skipped) when dnsmasq is missing; the nmap run is skipped (sai
 """
 import argparse
 import csv
+import ctypes
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -55,10 +57,21 @@ ssh_port = port + 1 if port < 39999 else port - 1
 OPEN, REFUSING, NOTHING = loopback(0), loopback(1), loopback(2)
 
 
+def die_with_this_test():
+    # The kernel sends dnsmasq SIGTERM when this test ends however it ends (a ctest timeout kills it outright, and
+    # `finally` below never runs): otherwise the servers outlived it, holding their addresses and ports. dnsmasq's
+    # --group=root keeps it in our group: its default switch to "dip" would clear this signal.
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start_dnsmasq(address, *extra):
     return subprocess.Popen([dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
                              "--no-poll", "--bind-interfaces", f"--listen-address={address}", f"--port={port}",
-                             "--pid-file", "--user=root", *extra])
+                             "--pid-file", "--user=root", "--group=root", *extra], preexec_fn=die_with_this_test)
+
+
+# A SIGTERM (ctest, a user) ends the test through `finally`, which stops the servers and removes the store.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def banner_server(address, port_, banner, stop):
