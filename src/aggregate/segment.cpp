@@ -5,6 +5,7 @@
 #include <functional>
 #include <type_traits>
 #include <iterator>
+#include <stdexcept>
 
 #include "common/varint.hpp"
 
@@ -123,7 +124,9 @@ void Segment::Unpack() const {
     Settle();
     if (!Packed() || !heads_.empty()) return;
     std::optional<Segment> s = Decode(packed_);
-    if (!s) return;  // cannot happen: packed_ is what Encode wrote
+    // packed_ is what this process encoded, or what DecodePacked checked: a failure here is a bug, and returning
+    // left a segment whose row count promised rows it did not have (a reader walked past its arrays).
+    if (!s) throw std::logic_error("segment: an encoding made or checked in this process does not decode");
     heads_ = std::move(s->heads_);
     v4_ = std::move(s->v4_);
     v6_ = std::move(s->v6_);
