@@ -38,6 +38,19 @@ size_t UnionSize(std::span<const T> a, std::span<const T> b) {
     return a.size() + b.size() - common;
 }
 
+// Hands each value of a ∪ b (sorted, unique ranges) to f, in order; returns how many there were.
+template <typename T, typename F>
+uint64_t ForEachOfUnion(std::span<const T> a, std::span<const T> b, F &&f) {
+    const SourceLess<T> less;
+    uint64_t n = 0;
+    for (size_t i = 0, j = 0; i < a.size() || j < b.size(); ++n) {
+        if (j == b.size() || (i < a.size() && less(a[i], b[j]))) f(a[i++]);
+        else if (i == a.size() || less(b[j], a[i])) f(b[j++]);
+        else f(a[i++]), ++j;
+    }
+    return n;
+}
+
 // Appends a ∪ b (sorted, unique) to out, whose capacity is already enough.
 template <typename T>
 void AppendUnion(std::vector<T> &out, std::span<const T> a, std::span<const T> b) {
@@ -527,22 +540,12 @@ void Segment::WalkUnion(const Segment &a, const Segment &b, Out &out) {
             continue;
         }
         const SegmentRowView x = a.Row(i++), y = b.Row(j++);
-        uint64_t n4 = 0, n6 = 0;
         uint32_t prev = 0;
-        for (size_t p = 0, q = 0; p < x.v4.size() || q < y.v4.size(); ++n4) {
-            uint32_t v;
-            if (q == y.v4.size() || (p < x.v4.size() && x.v4[p] < y.v4[q])) v = x.v4[p++];
-            else if (p == x.v4.size() || y.v4[q] < x.v4[p]) v = y.v4[q++];
-            else v = x.v4[p++], ++q;
+        const uint64_t n4 = ForEachOfUnion(x.v4, y.v4, [&](uint32_t v) {
             out.V4(v - prev);
             prev = v;
-        }
-        const Ipv6Less less;
-        for (size_t p = 0, q = 0; p < x.v6.size() || q < y.v6.size(); ++n6) {
-            if (q == y.v6.size() || (p < x.v6.size() && less(x.v6[p], y.v6[q]))) out.V6(x.v6[p++]);
-            else if (p == x.v6.size() || less(y.v6[q], x.v6[p])) out.V6(y.v6[q++]);
-            else out.V6(x.v6[p++]), ++q;
-        }
+        });
+        const uint64_t n6 = ForEachOfUnion(x.v6, y.v6, [&](const Ipv6Bytes &v) { out.V6(v); });
         out.Head(x.key, x.packets + y.packets, x.bytes + y.bytes, n4, n6);
     }
 }

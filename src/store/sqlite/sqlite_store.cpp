@@ -1201,9 +1201,12 @@ public:
         if (!heads)
             throw StoreError(fmt::format("{}: counters_daily segment (dim {}, period {}, sensor {}) is corrupt", path_,
                                          dim, day, sensor_id));
+        PutHeads(dim, day, sensor_id, *heads);
+    }
+    void PutHeads(int64_t dim, int64_t day, int64_t sensor_id, std::string_view heads) {
         Statement &put =
             Cached("INSERT OR REPLACE INTO counters_daily_heads(dim, period, sensor_id, heads) VALUES(?,?,?,?)");
-        put.Bind(1, dim).Bind(2, day).Bind(3, sensor_id).BindBlobUncopied(4, *heads);
+        put.Bind(1, dim).Bind(2, day).Bind(3, sensor_id).BindBlobUncopied(4, heads);
         put.Run();
         put.Unbind(4);
     }
@@ -1214,11 +1217,10 @@ public:
         Statement q(db_, "SELECT dim, period, sensor_id, segment FROM counters_daily");
         Statement rebuild(db_, "INSERT OR IGNORE INTO days_pending(day) VALUES(?)");
         while (q.Step()) {
-            if (!Segment::Heads(q.Blob(3))) {
+            if (const auto heads = Segment::Heads(q.Blob(3)))
+                PutHeads(q.Int(0), q.Int(1), q.Int(2), *heads);
+            else
                 rebuild.Bind(1, q.Int(1)).Run();
-                continue;
-            }
-            PutDailyHeads(q.Int(0), q.Int(1), q.Int(2), q.Blob(3));
         }
     }
     // Dimensions are stored as 8-bit numbers; a seek per possible one costs less than scanning the hours
@@ -1660,12 +1662,13 @@ private:
             {"source_daily_parts", "day, bucket, part"},
             {"sensor_destinations", "sensor_id, day"},
         };
+        // A daily segment can be tens of megabytes: the rows of a batch bound what the file grows by.
+        constexpr int BATCH = 16;
         for (const auto &[table, key] : TABLES) {
-            // A daily segment can be tens of megabytes: a batch of 16 bounds what the file grows by.
-            Statement copy(db_, fmt::format("INSERT INTO {0}_v10 SELECT * FROM {0} ORDER BY {1} LIMIT 16", table, key));
-            Statement remove(
-                db_,
-                fmt::format("DELETE FROM {0} WHERE ({1}) IN (SELECT {1} FROM {0} ORDER BY {1} LIMIT 16)", table, key));
+            const std::string first_rows = fmt::format("FROM {} ORDER BY {} LIMIT {}", table, key, BATCH);
+            Statement copy(db_, fmt::format("INSERT INTO {}_v10 SELECT * {}", table, first_rows));
+            Statement remove(db_,
+                             fmt::format("DELETE FROM {} WHERE ({}) IN (SELECT {} {})", table, key, key, first_rows));
             for (;;) {
                 copy.Run();
                 if (sqlite3_changes64(db_) == 0) break;
