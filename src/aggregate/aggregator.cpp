@@ -225,12 +225,83 @@ void RadixSortRecords(std::vector<PacketRecord> &records, std::vector<PacketReco
     }
 }
 
+// The distinct values of a run in order, from a bitmap over their range: linear where a comparison sort
+// took most of the per-source work. A scanner's hour holds hundreds of packets that repeat a few ports or
+// cover a telescope's few thousand addresses, so the range is small beside the count. Reused between runs.
+class DenseValues {
+public:
+    /// Marks get(x) for each x of items; false, with nothing marked, below 16 items or when the range
+    /// would take more than two words per item (the sort is cheaper then).
+    template <typename Items, typename Get>
+    bool Mark(const Items &items, Get get) {
+        const size_t n = std::size(items);
+        if (n < 16) return false;
+        uint32_t low = get(*std::begin(items)), high = low;
+        for (const auto &x : items) {
+            low = std::min(low, get(x));
+            high = std::max(high, get(x));
+        }
+        const size_t words = size_t((uint64_t(high) - low) >> 6) + 1;
+        if (words > 8 * n) return false;
+        low_ = low;
+        bits_.assign(words, 0);
+        for (const auto &x : items) {
+            const uint32_t offset = get(x) - low;
+            bits_[offset >> 6] |= uint64_t(1) << (offset & 63);
+        }
+        ranks_.resize(words);
+        uint32_t before = 0;
+        for (size_t w = 0; w < words; ++w) {
+            ranks_[w] = before;
+            before += Popcount(bits_[w]);
+        }
+        distinct_ = before;
+        return true;
+    }
+    size_t Distinct() const { return distinct_; }
+    /// The position of a marked value among the distinct ones.
+    uint32_t Rank(uint32_t value) const {
+        const uint32_t offset = value - low_;
+        const uint64_t below = (uint64_t(1) << (offset & 63)) - 1;
+        return ranks_[offset >> 6] + Popcount(bits_[offset >> 6] & below);
+    }
+    /// f(value) for each distinct value, in order.
+    template <typename F>
+    void ForEach(F &&f) const {
+        for (size_t w = 0; w < bits_.size(); ++w)
+            for (uint64_t word = bits_[w]; word != 0; word &= word - 1)
+                f(low_ + uint32_t(w << 6) + uint32_t(std::countr_zero(word)));
+    }
+
+private:
+    // Without -mpopcnt (the portable x86-64 baseline) std::popcount is a call into libgcc, once per packet here.
+    static uint32_t Popcount(uint64_t x) {
+#if defined(__POPCNT__) || !(defined(__x86_64__) || defined(__i386__))
+        return uint32_t(std::popcount(x));
+#else
+        x -= (x >> 1) & 0x5555555555555555ull;
+        x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+        x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+        return uint32_t((x * 0x0101010101010101ull) >> 56);
+#endif
+    }
+
+    std::vector<uint64_t> bits_;
+    std::vector<uint32_t> ranks_;
+    uint32_t low_ = 0;
+    size_t distinct_ = 0;
+};
+
 // Sorts and deduplicates v[from, end), shrinking v; returns how many values remain after from.
-size_t SortUnique(std::vector<uint32_t> &v, size_t from) {
-    const auto first = v.begin() + long(from);
-    if (v.size() - from >= 2) {
-        std::sort(first, v.end());
-        v.erase(std::unique(first, v.end()), v.end());
+size_t SortUnique(std::vector<uint32_t> &v, size_t from, DenseValues &dense) {
+    const std::span<uint32_t> values(v.data() + from, v.size() - from);
+    if (dense.Mark(values, [](uint32_t x) { return x; })) {
+        size_t out = 0;
+        dense.ForEach([&](uint32_t x) { values[out++] = x; });
+        v.resize(from + out);
+    } else if (values.size() >= 2) {
+        std::sort(values.begin(), values.end());
+        v.erase(std::unique(v.begin() + long(from), v.end()), v.end());
     }
     return v.size() - from;
 }
@@ -321,6 +392,8 @@ struct AggregateShard::FlushScratch {
     std::vector<uint64_t> keyed;  // (key << 32 | wire_len) of one run, to sum per key
     std::vector<SourceUpdate> updates;
     std::vector<uint32_t> destinations, services, sensors;
+    DenseValues dense;
+    std::vector<std::pair<uint64_t, uint64_t>> sums;  // packets and bytes of each distinct key of a run
     std::vector<SourceInfo> infos;  // enrichment of each source run of the hour, in order
     std::vector<uint64_t> hashes;
     std::vector<uint32_t> run_sources;
@@ -349,6 +422,8 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
         return *by_slot[slot];
     };
     auto &keyed = scratch.keyed;
+    auto &dense = scratch.dense;
+    auto &sums = scratch.sums;
     auto &updates = scratch.updates;
     auto &destinations = scratch.destinations, &services = scratch.services, &sensors = scratch.sensors;
     updates.clear();
@@ -411,6 +486,21 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
                     emit(dim, first, uint64_t(b - a), bytes);
                     return;
                 }
+                const std::span<const PacketRecord> records(a, b);
+                if (dense.Mark(records, field)) {
+                    sums.assign(dense.Distinct(), {0, 0});
+                    for (const PacketRecord &r : records) {
+                        auto &[packets, key_bytes] = sums[dense.Rank(field(r))];
+                        ++packets;
+                        key_bytes += r.wire_len;
+                    }
+                    size_t i = 0;
+                    dense.ForEach([&](uint32_t key) {
+                        emit(dim, key, sums[i].first, sums[i].second);
+                        ++i;
+                    });
+                    return;
+                }
                 keyed.clear();
                 for (PacketRecord *r = a; r != b; ++r) keyed.push_back(uint64_t(field(*r)) << 32 | r->wire_len);
                 std::sort(keyed.begin(), keyed.end());
@@ -457,9 +547,10 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
                 for (uint32_t bits = r->fingerprints; bits != 0; bits &= bits - 1) ++u.rule_packets[size_t(std::countr_zero(bits))];
             }
             u.destinations_begin = uint32_t(destinations_begin);
-            u.destinations_end = uint32_t(destinations_begin + SortUnique(destinations, destinations_begin));
+            u.destinations_end =
+                uint32_t(destinations_begin + SortUnique(destinations, destinations_begin, scratch.dense));
             u.services_begin = uint32_t(services_begin);
-            u.services_end = uint32_t(services_begin + SortUnique(services, services_begin));
+            u.services_end = uint32_t(services_begin + SortUnique(services, services_begin, scratch.dense));
             u.sensors_end = uint32_t(sensors.size());
         }
         run = run_end;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -144,6 +145,86 @@ TEST(AggregateShard, UniteManyOfADaysHoursIsTheirUnion) {
         }
     }
     EXPECT_EQ(rows, from_hours.size());
+}
+
+// A scanner sends hundreds of packets an hour: its keys and destinations are grouped through a bitmap of their
+// range when that range is small beside their count, and sorted otherwise. Both must count as a plain tally of
+// the packets does: per hour, sensor, dimension and key, packets, bytes and sources; per source and day, the
+// exact sets of destinations and services.
+TEST(AggregateShard, BusySourcesCountAsAPlainTally) {
+    std::mt19937 rng(7);
+    std::vector<Packet> packets;
+    constexpr TrafficClass classes[] = {TrafficClass::SYN_PROBE, TrafficClass::SYNACK_BACKSCATTER,
+                                        TrafficClass::RSTACK_BACKSCATTER};
+    // The telescope's /22 and a few ports (small ranges), or anywhere and any port of TCP or ICMP (wide ones).
+    for (int hour = 0; hour < 3; ++hour) {
+        for (uint32_t source = 0; source < 6; ++source) {
+            const bool narrow = source % 2 == 0;
+            const int count = source < 2 ? 400 : source < 4 ? 40 : 17;
+            for (int i = 0; i < count; ++i) {
+                Packet p;
+                p.pkt.ts = DAY0 + TimestampNs(hour * 3600 + int(rng() % 3600)) * NS_PER_SEC;
+                p.pkt.wire_len = 40 + rng() % 1400;
+                p.pkt.ip_version = 4;
+                p.pkt.src = IpAddress::V4(0xCB007100 + source);
+                p.pkt.dst = IpAddress::V4(narrow ? 0xC6336400 + rng() % 1024 : uint32_t(rng()));
+                const uint16_t port = uint16_t(narrow ? 20 + rng() % 8 * 1000 : rng());
+                p.cp.service = narrow || rng() % 3 ? ServiceKey::Make(ServiceKind::TCP, port)
+                                                   : ServiceKey::Make(ServiceKind::ICMP, uint16_t(rng() % 16));
+                p.cp.cls = classes[rng() % 3];
+                if (p.cp.cls != TrafficClass::SYN_PROBE)
+                    p.cp.source_port = ServiceKey::Make(ServiceKind::TCP, uint16_t(narrow ? 80 + rng() % 4 : rng()));
+                p.sensor = SensorIndex(rng() % 5 == 0 ? UNATTRIBUTED : rng() % 2);
+                packets.push_back(p);
+            }
+        }
+    }
+    std::shuffle(packets.begin(), packets.end(), rng);  // the shard sorts them; the tally does not need to
+
+    std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::tuple<uint64_t, uint64_t, std::set<uint32_t>>> tally;
+    std::map<uint32_t, std::pair<std::set<uint32_t>, std::set<uint32_t>>> per_source;  // destinations, services
+    AggregateShard shard;
+    for (const Packet &p : packets) {
+        shard.Observe(p.pkt, p.cp, p.sensor);
+        const int32_t hour = int32_t(HourOf(p.pkt.ts));
+        const uint32_t src = p.pkt.src.V4HostOrder();
+        auto count = [&](Dimension dim, uint32_t key) {
+            auto &[n, bytes, sources] = tally[{hour, p.sensor, int(dim), key}];
+            ++n;
+            bytes += p.pkt.wire_len;
+            sources.insert(src);
+        };
+        count(Dimension::TOTAL, 0);
+        count(Dimension::SERVICE, p.cp.service.packed);
+        count(Dimension::CLASS, uint32_t(p.cp.cls));
+        if (p.cp.source_port.packed != 0) {
+            count(Dimension::SOURCE_PORT, p.cp.source_port.packed);
+            count(Dimension::CLASS_SOURCE_PORT, ClassSourcePortKey(uint8_t(p.cp.cls), p.cp.source_port.packed));
+        }
+        if (p.sensor != UNATTRIBUTED) {
+            per_source[src].first.insert(p.pkt.dst.V4HostOrder());
+            per_source[src].second.insert(p.cp.service.packed);
+        }
+    }
+
+    CounterRows hourly;
+    Rollup(shard, hourly);
+    std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::tuple<uint64_t, uint64_t, std::vector<uint32_t>>>
+        expected;
+    for (const auto &[k, v] : tally) {
+        const auto &[n, bytes, sources] = v;
+        expected[k] = {n, bytes, std::vector<uint32_t>(sources.begin(), sources.end())};
+    }
+    EXPECT_EQ(Flatten(hourly), expected);
+
+    size_t sources_seen = 0;
+    shard.Sources().ForEach([&](const SourceDayKey &k, const SourceDayStats &s) {
+        const auto &[destinations, services] = per_source.at(IpAddress::V4FromBytes(k.src.data()).V4HostOrder());
+        EXPECT_EQ(s.destinations.SortedValues(), std::vector<uint32_t>(destinations.begin(), destinations.end()));
+        EXPECT_EQ(s.services.SortedValues(), std::vector<uint32_t>(services.begin(), services.end()));
+        ++sources_seen;
+    });
+    EXPECT_EQ(sources_seen, per_source.size());
 }
 
 }  // namespace darkscope
