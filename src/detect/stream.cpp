@@ -901,8 +901,13 @@ struct StreamDetectors::Impl {
         if (!started || o.ts > now) now = o.ts;
         if (!started || now >= next_sweep) {
             started = true;
-            Sweep(now, false);
-            next_sweep = now + StreamDetectors::SWEEP_INTERVAL;
+            // At the last multiple of the interval in packet time, not at this packet: a sweep frees idle service
+            // states, which decides when a source's next service folds into "many ports". Swept when one worker's
+            // next packet came, the same source's scans came out differently with other sources beside it in its
+            // worker, so with another number of threads.
+            const TimestampNs at = FloorDiv(now, StreamDetectors::SWEEP_INTERVAL) * StreamDetectors::SWEEP_INTERVAL;
+            Sweep(at, false);
+            next_sweep = at + StreamDetectors::SWEEP_INTERVAL;
         }
         const TrafficClass cls = o.cp.cls;
         if (IsProbe(cls)) {

@@ -547,6 +547,32 @@ void ExpectSplitsAsOneRun(const std::vector<Observation> &packets, const std::ve
     }
 }
 
+// A worker's sweeps free idle service states, and a source's 17th service folds into "many ports" only while
+// its 16 others are held. Which sources share the worker (and how many workers there are) must not change
+// that: the sweeps come at multiples of their interval in packet time, not at whichever packet passes one.
+TEST(StreamState, OtherSourcesInTheWorkerDoNotChangeASourcesScans) {
+    constexpr const char *SCANNER = "198.51.100.7";
+    std::vector<Observation> alone;
+    for (int port = 1; port <= 16; ++port)
+        alone.push_back(Syn(SCANNER, uint32_t(port), uint16_t(port), DAY0 + port * SEC));
+    // 485 s after its last probe (past the 480 s scan gap), 300 destinations on one more port.
+    for (int i = 0; i < 300; ++i)
+        alone.push_back(Syn(SCANNER, uint32_t(1000 + i), 9999, DAY0 + 501 * SEC + i * 50 * MS));
+    // Beside it in its worker, a source that sends one probe between the two.
+    std::vector<Observation> shared = alone;
+    shared.insert(shared.begin() + 16, Syn("203.0.113.9", 5, 80, DAY0 + 300 * SEC));
+
+    auto scans_of_scanner = [&](const std::vector<Observation> &packets) {
+        std::vector<DetectedEvent> out;
+        for (const DetectedEvent &e : OfKind(OneRun(packets, Options(), ThreeSensors()), EventKind::SCAN))
+            if (e.subject == SCANNER) out.push_back(e);
+        return EventTexts(out);
+    };
+    const auto by_itself = scans_of_scanner(alone);
+    ASSERT_EQ(by_itself.size(), 1u);
+    EXPECT_EQ(scans_of_scanner(shared), by_itself);
+}
+
 // 3,000 destinations (past the 1,024 exact ones: the HyperLogLog is carried), with zmap's marks, at two
 // sensors (campaigns off: a scanner at two sensors is the campaign tests' business).
 TEST(StreamCarry, ScanSplitAcrossRunsIsTheOneRunScan) {
