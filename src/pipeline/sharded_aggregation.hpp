@@ -73,7 +73,8 @@ public:
     /// detector state carried from an earlier run to its source's shard by this, whatever the earlier number.
     static size_t ShardOf(const IpAddress &src, size_t shards) {
         // The hash's high bits scaled to [0, shards): a 64-bit division per packet cost more than the hash.
-        return shards <= 1 ? 0 : size_t((unsigned __int128)IpAddressHash{}(src) * shards >> 64);
+        using Wide = unsigned __int128;
+        return shards <= 1 ? 0 : size_t(Wide(IpAddressHash{}(src)) * shards >> 64);
     }
 
     void Observe(const Observation &o) {
