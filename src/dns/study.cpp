@@ -349,10 +349,6 @@ void UnpackHashes(std::string_view blob, CappedSet &set) {
         throw std::runtime_error("DNS hash set out of order");
 }
 
-size_t Accumulator::KeyHash::operator()(const std::pair<int64_t, IpAddress> &k) const noexcept {
-    return size_t(HashAddress(k.second) ^ (uint64_t(k.first) * 0x9E3779B97F4A7C15ull));
-}
-
 size_t Accumulator::ZoneKeyHash::operator()(const std::pair<int64_t, uint64_t> &k) const noexcept {
     return size_t(k.second ^ (uint64_t(k.first) * 0x9E3779B97F4A7C15ull));
 }
@@ -431,6 +427,7 @@ void Accumulator::Fold() {
         return x.ts < y.ts;
     });
     std::vector<uint64_t> hashes;
+    std::vector<SourceDay> pieces;
     for (size_t i = 0; i < records_.size();) {
         size_t j = i;
         const Record &first = records_[i];
@@ -468,31 +465,41 @@ void Accumulator::Fold() {
             piece.names.capped = true;
         }
         piece.names.hashes = hashes;
-        auto [slot, fresh] = sources_.try_emplace({day, first.src});
-        if (fresh) {
-            slot->second = std::move(piece);
-            if (enrichment_) slot->second.research = enrichment_->Lookup(first.src).research;
-        } else {
-            slot->second.Merge(piece);
-        }
+        if (enrichment_) piece.research = enrichment_->Lookup(first.src).research;
+        pieces.push_back(std::move(piece));
         i = j;
     }
     records_.clear();
     names_.clear();
+    if (sources_.empty()) {
+        sources_ = std::move(pieces);
+        return;
+    }
+    // A fold before this one (the buffer filled): the earlier records first, so that the gap between them counts.
+    auto less = [](const SourceDay &a, const SourceDay &b) {
+        if (a.day != b.day) return a.day < b.day;
+        if (a.address.family != b.address.family) return a.address.family < b.address.family;
+        return Ipv6Less{}(a.address.bytes, b.address.bytes);
+    };
+    std::vector<SourceDay> merged;
+    merged.reserve(sources_.size() + pieces.size());
+    size_t a = 0, b = 0;
+    while (a < sources_.size() || b < pieces.size()) {
+        if (b == pieces.size() || (a < sources_.size() && less(sources_[a], pieces[b]))) {
+            merged.push_back(std::move(sources_[a++]));
+        } else if (a == sources_.size() || less(pieces[b], sources_[a])) {
+            merged.push_back(std::move(pieces[b++]));
+        } else {
+            sources_[a].Merge(pieces[b++]);
+            merged.push_back(std::move(sources_[a++]));
+        }
+    }
+    sources_ = std::move(merged);
 }
 
 std::vector<SourceDay> Accumulator::TakeSources() {
     Fold();
-    std::vector<SourceDay> out;
-    out.reserve(sources_.size());
-    for (auto &[k, v] : sources_) out.push_back(std::move(v));
-    sources_.clear();
-    std::sort(out.begin(), out.end(), [](const SourceDay &a, const SourceDay &b) {
-        if (a.day != b.day) return a.day < b.day;
-        if (a.address.family != b.address.family) return a.address.family < b.address.family;
-        return a.address.bytes < b.address.bytes;
-    });
-    return out;
+    return std::exchange(sources_, {});
 }
 
 std::vector<ZoneHour> Accumulator::TakeZones() {

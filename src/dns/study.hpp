@@ -10,8 +10,9 @@
 /// workers (a zone's queries come from sources every worker owns). The state lives for one input file and
 /// is written in that file's transaction, so it stays as atomic as the rest of ingest.
 
+#include <algorithm>
 #include <cstdint>
-#include <map>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,6 +27,35 @@ struct ClassifiedPacket;
 class Enrichment;
 
 namespace dns {
+
+/// Message counts by a 16-bit code (a qtype, an rcode, a gap bucket), in code order: a record holds a handful,
+/// so a sorted array, where a tree took an allocation per code (tens of thousands of records end each file).
+class CodeCounts {
+public:
+    using key_type = uint16_t;
+    using value_type = std::pair<uint16_t, uint64_t>;
+    /// The count of code, added at zero when absent.
+    uint64_t &operator[](uint16_t code) {
+        auto it = std::lower_bound(counts_.begin(), counts_.end(), code,
+                                   [](const value_type &c, uint16_t k) { return c.first < k; });
+        if (it == counts_.end() || it->first != code) it = counts_.insert(it, {code, 0});
+        return it->second;
+    }
+    /// The count of code; throws std::out_of_range when absent.
+    uint64_t at(uint16_t code) const {
+        for (const auto &[k, n] : counts_)
+            if (k == code) return n;
+        throw std::out_of_range("no count for this code");
+    }
+    std::vector<value_type>::const_iterator begin() const { return counts_.begin(); }
+    std::vector<value_type>::const_iterator end() const { return counts_.end(); }
+    size_t size() const { return counts_.size(); }
+    bool empty() const { return counts_.empty(); }
+    friend bool operator==(const CodeCounts &, const CodeCounts &) = default;
+
+private:
+    std::vector<value_type> counts_;
+};
 
 /// Distinct 64-bit hashes, exact up to CAP and "at least CAP" beyond: unions stay exact below the cap, and a
 /// capped union is capped (a set that reached the cap makes every union with it reach it).
@@ -46,7 +76,7 @@ struct CappedSet {
 /// busy source.
 struct GapHistogram {
     static constexpr int STEPS_PER_DOUBLING = 8;
-    std::map<uint16_t, uint64_t> buckets;
+    CodeCounts buckets;
     void Add(TimestampNs gap);
     void Merge(const GapHistogram &o);
     uint64_t Count() const;
@@ -70,8 +100,8 @@ struct SourceDay {
     TimestampNs last_ts = 0;
     uint16_t research = 0;  // the research-scanner label's store id (enrichment), 0: none
     GapHistogram gaps;
-    std::map<uint16_t, uint64_t> qtypes;  // of every message with a question
-    std::map<uint16_t, uint64_t> rcodes;  // of responses
+    CodeCounts qtypes;                    // of every message with a question
+    CodeCounts rcodes;                    // of responses
     CappedSet names;                      // question names (lower case)
     std::vector<std::string> examples;    // the first names seen, presentation form (EscapeDnsLabel)
     static constexpr size_t EXAMPLES = 3;
@@ -93,7 +123,7 @@ struct ZoneHour {
     uint64_t responses = 0;
     CappedSet names;
     CappedSet sources;
-    std::map<uint16_t, uint64_t> rcodes;  // of responses
+    CodeCounts rcodes;  // of responses
     std::vector<std::string> examples;
     static constexpr size_t EXAMPLES = 5;
     void Merge(const ZoneHour &o);
@@ -157,10 +187,8 @@ private:
     const Enrichment *enrichment_;
     std::vector<Record> records_;
     std::string names_;  // the records' question names, one after another
-    struct KeyHash {
-        size_t operator()(const std::pair<int64_t, IpAddress> &k) const noexcept;
-    };
-    std::unordered_map<std::pair<int64_t, IpAddress>, SourceDay, KeyHash> sources_;
+    // In (day, address) order: each fold makes its pieces in that order, and merges them in one pass.
+    std::vector<SourceDay> sources_;
     struct ZoneKeyHash {
         size_t operator()(const std::pair<int64_t, uint64_t> &k) const noexcept;
     };

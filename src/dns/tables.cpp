@@ -41,7 +41,8 @@ struct ZoneTotal {
     uint64_t hours = 0;
 };
 
-ordered_json Counts(const std::map<uint16_t, uint64_t> &m, std::string (*name)(uint16_t)) {
+template <typename Map>
+ordered_json Counts(const Map &m, std::string (*name)(uint16_t)) {
     std::vector<std::pair<uint16_t, uint64_t>> v(m.begin(), m.end());
     std::stable_sort(v.begin(), v.end(), [](auto &a, auto &b) { return a.second > b.second; });
     ordered_json out = ordered_json::array();

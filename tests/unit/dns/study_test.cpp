@@ -3,8 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <unistd.h>
+#include <filesystem>
+#include <map>
 
 #include "classify/classifier.hpp"
 #include "decode/decoded_packet.hpp"
@@ -163,6 +164,42 @@ TEST(Accumulator, FoldsSourcesAndZones) {
     EXPECT_EQ(zones[1].names.Count(), 2u);
     EXPECT_EQ(zones[1].sources.Count(), 2u);
     EXPECT_TRUE(acc.Empty());
+}
+
+// More messages than the buffer holds: the records are folded whenever it fills, and each fold's pieces merge
+// into the source-days of the folds before, so that every source-day comes out once, in (day, address) order,
+// with all its messages and the gaps between them.
+TEST(Accumulator, FoldsBufferfulsIntoOneRecordPerSourceDay) {
+    Accumulator acc;
+    Message m(IpAddress::V4(0), DAY0, false, {"www", "example", "com"}, 1);
+    struct Tally {
+        uint64_t queries = 0;
+        TimestampNs first = 0, last = 0;
+    };
+    std::map<std::pair<int64_t, uint32_t>, Tally> expected;
+    const size_t n = Accumulator::FLUSH_RECORDS + Accumulator::FLUSH_RECORDS / 4;
+    for (size_t i = 0; i < n; ++i) {
+        const uint32_t src = 0x0A000000 + uint32_t(i * 7919 % 1000);  // the sources in no order
+        m.pkt.src = IpAddress::V4(src);
+        m.pkt.ts = DAY0 + TimestampNs(i) * (SEC / 10);  // 1.5 days
+        acc.Add(m.pkt, m.cp);
+        Tally &t = expected[{DayOf(m.pkt.ts), src}];
+        if (t.queries++ == 0) t.first = m.pkt.ts;
+        t.last = m.pkt.ts;
+    }
+    const auto sources = acc.TakeSources();
+    ASSERT_EQ(sources.size(), expected.size());
+    size_t i = 0;
+    for (const auto &[key, t] : expected) {  // the map's order is (day, address)
+        const SourceDay &s = sources[i++];
+        ASSERT_EQ(s.day, key.first);
+        ASSERT_EQ(s.address, IpAddress::V4(key.second));
+        EXPECT_EQ(s.queries, t.queries);
+        EXPECT_EQ(s.first_ts, t.first);
+        EXPECT_EQ(s.last_ts, t.last);
+        EXPECT_EQ(s.gaps.Count(), t.queries - 1);
+        EXPECT_EQ(s.qtypes.at(1), t.queries);
+    }
 }
 
 TEST(SourceDay, MergeCountsTheGapBetweenRecords) {
