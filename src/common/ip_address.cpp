@@ -20,10 +20,22 @@ std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
 }
 
 std::string IpAddress::ToString() const {
+    if (family == 4) {
+        // glibc's inet_ntop formats IPv4 through sprintf; a file's end writes tens of thousands of addresses.
+        char buf[16];
+        char *p = buf;
+        for (size_t i = 0; i < 4; ++i) {
+            if (i > 0) *p++ = '.';
+            const unsigned v = bytes[i];
+            if (v >= 100) *p++ = char('0' + v / 100);
+            if (v >= 10) *p++ = char('0' + v / 10 % 10);
+            *p++ = char('0' + v % 10);
+        }
+        return std::string(buf, p);
+    }
+    if (family != 6) return "-";
     char buf[INET6_ADDRSTRLEN] = {};
-    if (family == 4) inet_ntop(AF_INET, bytes.data(), buf, sizeof buf);
-    else if (family == 6) inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
-    else return "-";
+    inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
     return buf;
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
 #include <chrono>
 #include <cstdio>
 
@@ -21,6 +23,24 @@ TEST(IpAddress, ParsesAndPrintsBothFamilies) {
     EXPECT_EQ(v6->ToString(), "2001:db8::1");
     EXPECT_FALSE(IpAddress::Parse("192.0.2"));
     EXPECT_FALSE(IpAddress::Parse("2001:db8:::1"));
+}
+
+// IPv4 is written digit by digit, not through inet_ntop: every octet value in every position, as inet_ntop
+// writes it, and the text parses back to the address.
+TEST(IpAddress, PrintsEveryIpv4OctetAsInetNtop) {
+    for (uint32_t v = 0; v < 256; ++v) {
+        for (int position = 0; position < 4; ++position) {
+            const uint32_t host = (0x0A141E28u & ~(0xFFu << (8 * position))) | v << (8 * position);
+            const IpAddress a = IpAddress::V4(host);
+            char expected[INET_ADDRSTRLEN] = {};
+            ASSERT_NE(inet_ntop(AF_INET, a.bytes.data(), expected, sizeof expected), nullptr);
+            EXPECT_EQ(a.ToString(), expected);
+            EXPECT_EQ(IpAddress::Parse(a.ToString()), a);
+        }
+    }
+    EXPECT_EQ(IpAddress::V4(0).ToString(), "0.0.0.0");
+    EXPECT_EQ(IpAddress::V4(0xFFFFFFFFu).ToString(), "255.255.255.255");
+    EXPECT_EQ(IpAddress{}.ToString(), "-");
 }
 
 TEST(IpNetwork, ContainsAndSize) {
