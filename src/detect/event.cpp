@@ -1,6 +1,6 @@
 #include "detect/event.hpp"
 
-#include <charconv>
+#include "common/text.hpp"
 
 namespace darkscope::detect {
 
@@ -28,12 +28,6 @@ void AppendString(std::string &out, std::string_view s) {
     out += '"';
     out += s;
     out += '"';
-}
-
-template <typename Int>
-void AppendInt(std::string &out, Int v) {
-    char buf[24];
-    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 void AppendStrings(std::string &out, const std::vector<std::string> &list) {
@@ -64,17 +58,17 @@ std::string ToJsonText(const DetectedEvent &e) {
     AppendString(out, FormatTimestamp(e.end));
     // Nanoseconds too: the ISO forms round to the second, and reading back must give the same event.
     out += ",\"start_ns\":";
-    AppendInt(out, e.start);
+    AppendDecimal(out, e.start);
     out += ",\"peak_ns\":";
-    AppendInt(out, e.peak);
+    AppendDecimal(out, e.peak);
     out += ",\"end_ns\":";
-    AppendInt(out, e.end);
+    AppendDecimal(out, e.end);
     out += ",\"magnitude\":";
     out += nlohmann::ordered_json(e.magnitude).dump();  // its shortest round-trip digits, and null for NaN
     out += ",\"packets\":";
-    AppendInt(out, e.packets);
+    AppendDecimal(out, e.packets);
     out += ",\"sources\":";
-    AppendInt(out, e.sources);
+    AppendDecimal(out, e.sources);
     out += ",\"top_sources\":[";
     for (size_t i = 0; i < e.top_sources.size(); ++i) {
         const EventSource &s = e.top_sources[i];
@@ -83,7 +77,7 @@ std::string ToJsonText(const DetectedEvent &e) {
         out += ",\"country\":";
         AppendString(out, s.country);
         out += ",\"packets\":";
-        AppendInt(out, s.packets);
+        AppendDecimal(out, s.packets);
         out += '}';
     }
     out += "],\"regions\":";

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "classify/classifier.hpp"
+#include "common/text.hpp"
 #include "decode/decoded_packet.hpp"
 #include "decode/dns.hpp"
 #include "enrich/enrichment.hpp"
@@ -232,10 +233,24 @@ void AppendCounts(std::string &out, const Map &m) {
     out += '[';
     bool first = true;
     for (auto &[k, v] : m) {
-        fmt::format_to(std::back_inserter(out), "{}[{},{}]", first ? "" : ",", k, v);
+        out += first ? "[" : ",[";
+        AppendDecimal(out, k);
+        out += ',';
+        AppendDecimal(out, v);
+        out += ']';
         first = false;
     }
     out += ']';
+}
+
+// "key":value, after a comma unless first.
+template <typename Int>
+void AppendField(std::string &out, std::string_view key, Int value, bool first = false) {
+    if (!first) out += ',';
+    out += '"';
+    out += key;
+    out += "\":";
+    AppendDecimal(out, value);
 }
 
 void AppendStrings(std::string &out, const std::vector<std::string> &list) {
@@ -252,17 +267,29 @@ void AppendStrings(std::string &out, const std::vector<std::string> &list) {
 std::string ToJsonText(const SourceDay &s) {
     std::string out;
     out.reserve(256);
-    fmt::format_to(std::back_inserter(out),
-                   "{{\"day\":{},\"address\":\"{}\",\"queries\":{},\"responses\":{},\"by_port\":{},\"bytes\":{},"
-                   "\"answers\":{},\"edns\":{},\"do\":{},\"first_ns\":{},\"last_ns\":{},\"research\":{},\"gaps\":",
-                   s.day, s.address.ToString(), s.queries, s.responses, s.by_port, s.bytes, s.answers, s.edns,
-                   s.dnssec_ok, s.first_ts, s.last_ts, s.research);
+    out += '{';
+    AppendField(out, "day", s.day, true);
+    out += ",\"address\":\"";
+    out += s.address.ToString();
+    out += '"';
+    AppendField(out, "queries", s.queries);
+    AppendField(out, "responses", s.responses);
+    AppendField(out, "by_port", s.by_port);
+    AppendField(out, "bytes", s.bytes);
+    AppendField(out, "answers", s.answers);
+    AppendField(out, "edns", s.edns);
+    AppendField(out, "do", s.dnssec_ok);
+    AppendField(out, "first_ns", s.first_ts);
+    AppendField(out, "last_ns", s.last_ts);
+    AppendField(out, "research", s.research);
+    out += ",\"gaps\":";
     AppendCounts(out, s.gaps.buckets);
     out += ",\"qtypes\":";
     AppendCounts(out, s.qtypes);
     out += ",\"rcodes\":";
     AppendCounts(out, s.rcodes);
-    fmt::format_to(std::back_inserter(out), ",\"names_capped\":{},\"examples\":", s.names.capped);
+    out += s.names.capped ? ",\"names_capped\":true" : ",\"names_capped\":false";
+    out += ",\"examples\":";
     AppendStrings(out, s.examples);
     out += '}';
     return out;
