@@ -10,39 +10,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 namespace darkscope::detail {
 namespace {
 
 const std::string NO_ERROR;
-
-class FileStream final : public InputStream {
-public:
-    explicit FileStream(int fd) : fd_(fd) {}
-    ~FileStream() override { ::close(fd_); }
-
-    size_t Read(uint8_t *dst, size_t min, size_t cap) override {
-        size_t got = 0;
-        while (got < min && got < cap) {
-            ssize_t n = ::read(fd_, dst + got, cap - got);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                error_ = std::string("read error: ") + std::strerror(errno);
-                break;
-            }
-            if (n == 0) break;
-            got += size_t(n);
-        }
-        disk_bytes_ += got;
-        return got;
-    }
-    uint64_t DiskBytesRead() const override { return disk_bytes_; }
-
-private:
-    int fd_;
-    uint64_t disk_bytes_ = 0;
-};
 
 class MemoryStream final : public InputStream {
 public:
@@ -251,7 +225,47 @@ private:
 
 }  // namespace
 
-std::unique_ptr<InputStream> MakeFileStream(int fd) { return std::make_unique<FileStream>(fd); }
+FileStream::FileStream(int fd, bool hash) : fd_(fd) {
+    if (hash) hash_ = std::make_unique<ContentHasher>();
+}
+
+FileStream::~FileStream() { ::close(fd_); }
+
+size_t FileStream::Read(uint8_t *dst, size_t min, size_t cap) {
+    size_t got = 0;
+    while (got < min && got < cap) {
+        ssize_t n = ::read(fd_, dst + got, cap - got);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            error_ = std::string("read error: ") + std::strerror(errno);
+            break;
+        }
+        if (n == 0) break;
+        got += size_t(n);
+    }
+    if (hash_) hash_->Update(dst, got);
+    disk_bytes_ += got;
+    return got;
+}
+
+std::string FileStream::FinishHash() {
+    if (!hash_) throw std::logic_error("FileStream::FinishHash without hashing");
+    if (!finished_.empty()) return finished_;
+    if (!error_.empty()) throw std::runtime_error(error_);
+    std::vector<uint8_t> rest(size_t(1) << 20);
+    for (;;) {
+        const ssize_t n = ::read(fd_, rest.data(), rest.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error(std::string("read error: ") + std::strerror(errno));
+        }
+        if (n == 0) break;
+        hash_->Update(rest.data(), size_t(n));
+        disk_bytes_ += uint64_t(n);
+    }
+    finished_ = hash_->Hex();
+    return finished_;
+}
 
 std::unique_ptr<InputStream> MakeMemoryStream(std::span<const uint8_t> data) {
     return std::make_unique<MemoryStream>(data);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "capture/capture_reader.hpp"
+#include "capture/content_hash.hpp"
 
 namespace darkscope::detail {
 
@@ -29,8 +30,25 @@ protected:
     std::string error_;
 };
 
-/// Reads a file with read(2). Owns the descriptor.
-std::unique_ptr<InputStream> MakeFileStream(int fd);
+/// Reads a file with read(2), in order. Owns the descriptor. With hashing on it hashes every byte it reads, so
+/// that the parse that reads a file yields its content hash too (FinishHash).
+class FileStream final : public InputStream {
+public:
+    FileStream(int fd, bool hash);
+    ~FileStream() override;
+    size_t Read(uint8_t *dst, size_t min, size_t cap) override;
+    uint64_t DiskBytesRead() const override { return disk_bytes_; }
+    /// Reads what the parse left unread (it stops at an error, or before the end of a compressed stream's
+    /// padding) and returns the whole file's hash, as HashFile writes it. Throws std::runtime_error on a read
+    /// error, std::logic_error when not hashing.
+    std::string FinishHash();
+
+private:
+    int fd_;
+    uint64_t disk_bytes_ = 0;
+    std::unique_ptr<ContentHasher> hash_;
+    std::string finished_;
+};
 /// Reads a span that outlives the stream.
 std::unique_ptr<InputStream> MakeMemoryStream(std::span<const uint8_t> data);
 /// Wraps `raw` in a decompressor for `c` (NONE returns `raw` itself).

@@ -87,6 +87,16 @@ bool LooksLikeCapture(const std::filesystem::path &path) {
 }
 
 std::unique_ptr<CaptureReader> CaptureReader::Open(const std::filesystem::path &path, CaptureError &error) {
+    return Open(path, error, false);
+}
+
+std::string CaptureReader::ContentHash() {
+    if (!file_) throw std::logic_error("CaptureReader::ContentHash: not opened with hashing");
+    return file_->FinishHash();
+}
+
+std::unique_ptr<CaptureReader> CaptureReader::Open(const std::filesystem::path &path, CaptureError &error,
+                                                   bool hash_content) {
     error = {};
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -109,12 +119,15 @@ std::unique_ptr<CaptureReader> CaptureReader::Open(const std::filesystem::path &
     Compression compression = detail::SniffCompression(magic, size_t(n));
     // Sequential reads of large blocks: tell the kernel to read ahead aggressively.
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    auto stream = detail::MakeDecompressor(compression, detail::MakeFileStream(fd));
+    auto file = std::make_unique<detail::FileStream>(fd, hash_content);
+    detail::FileStream *file_stream = file.get();  // owned by the buffer, through the decompressor
+    auto stream = detail::MakeDecompressor(compression, std::move(file));
     auto buffer = detail::BlockBuffer::FromStream(std::move(stream), compression != Compression::NONE);
     auto reader = OpenBuffer(std::move(buffer), compression, error);
     if (reader) {
         reader->compression_ = compression;
         reader->disk_size_ = uint64_t(st.st_size);
+        if (hash_content) reader->file_ = file_stream;
     }
     return reader;
 }

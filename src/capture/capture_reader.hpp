@@ -15,6 +15,10 @@
 
 namespace darkscope {
 
+namespace detail {
+class FileStream;
+}
+
 enum class CaptureFormat { PCAP, PCAPNG };
 enum class Compression { NONE, GZIP, ZSTD, XZ };
 const char *CaptureFormatName(CaptureFormat f);
@@ -36,6 +40,9 @@ public:
     /// Opens a file and reads its header. Returns nullptr and fills `error` for unreadable files,
     /// unknown formats and unsupported link types (the message names the link type).
     static std::unique_ptr<CaptureReader> Open(const std::filesystem::path &path, CaptureError &error);
+    /// As Open(); with `hash_content`, the reader also hashes the file's bytes as it reads them (ContentHash).
+    static std::unique_ptr<CaptureReader> Open(const std::filesystem::path &path, CaptureError &error,
+                                               bool hash_content);
     /// As Open(), over bytes in memory (possibly compressed); `data` must outlive the reader. Uncompressed input
     /// is parsed in place without a copy. For tests and fuzzing.
     static std::unique_ptr<CaptureReader> OpenMemory(std::span<const uint8_t> data, CaptureError &error);
@@ -52,6 +59,9 @@ public:
     uint64_t DiskSize() const { return disk_size_; }
     /// Records returned by Next() so far: the "earlier packets kept" of an error message.
     uint64_t PacketsRead() const { return packets_read_; }
+    /// Opened with hash_content: the file's content hash (HashFile's), reading whatever Next() left unread.
+    /// Throws std::runtime_error when the file cannot be read to its end, std::logic_error without hashing.
+    std::string ContentHash();
 
 protected:
     std::optional<CaptureError> error_;
@@ -59,6 +69,7 @@ protected:
     Compression compression_ = Compression::NONE;
     uint64_t disk_size_ = 0;
     uint64_t packets_read_ = 0;
+    detail::FileStream *file_ = nullptr;  // the stream under the reader's buffer (and decompressor), when hashing
 };
 
 /// Expands command-line inputs (files, directories searched recursively, glob patterns) into

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "aggregate/aggregator.hpp"
+#include "capture/byte_source.hpp"
 #include "capture/capture_reader.hpp"
 #include "classify/classifier.hpp"
 #include "decode/decoder.hpp"
@@ -37,25 +37,12 @@ size_t IngestSummary::Count(FileStatus s) const {
 std::string HashFile(const std::filesystem::path &path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
-    XXH3_state_t *state = XXH3_createState();
-    XXH3_128bits_reset(state);
-    std::vector<char> buf(1 << 20);
-    for (;;) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int err = errno;
-            XXH3_freeState(state);
-            ::close(fd);
-            throw std::runtime_error(fmt::format("{}: read error: {}", path.string(), std::strerror(err)));
-        }
-        if (n == 0) break;
-        XXH3_128bits_update(state, buf.data(), size_t(n));
+    detail::FileStream stream(fd, true);
+    try {
+        return stream.FinishHash();
+    } catch (const std::runtime_error &e) {
+        throw std::runtime_error(fmt::format("{}: {}", path.string(), e.what()));
     }
-    XXH128_hash_t h = XXH3_128bits_digest(state);
-    XXH3_freeState(state);
-    ::close(fd);
-    return fmt::format("{:016x}{:016x}", h.high64, h.low64);
 }
 
 SensorMap ResolveSensors(Store &store, const std::optional<std::filesystem::path> &sensors_file, std::string &note) {
@@ -409,18 +396,22 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
             summary.files.push_back(std::move(o));
         };
 
-        // A pass of its own before parsing: an already ingested file must be skipped before anything of
-        // it is counted (XXH3 reads at memory speed; the parse reads the file from the page cache after).
+        // An already ingested file must be skipped before anything of it is counted, and its content hash says
+        // whether it was. Only a stored file of the same size can have the same content: then the file is
+        // hashed in a pass of its own first. Otherwise the parse hashes what it reads, and the file is read
+        // once (the hash is stored when the file commits).
         std::string hash;
-        try {
-            hash = HashFile(path);
-        } catch (const std::exception &e) {
-            outcome.message = e.what();
-            log(outcome.message);
-            finish(std::move(outcome));
-            continue;
+        if (ec || store.HasFileOfSize(disk_size)) {
+            try {
+                hash = HashFile(path);
+            } catch (const std::exception &e) {
+                outcome.message = e.what();
+                log(outcome.message);
+                finish(std::move(outcome));
+                continue;
+            }
         }
-        if (auto prev = store.FindFile(hash)) {
+        if (auto prev = hash.empty() ? std::nullopt : store.FindFile(hash)) {
             outcome.status = FileStatus::DUPLICATE;
             outcome.message = fmt::format("{}: skipped: same content already ingested on {} as {} ({} packets{})",
                                           path.string(), prev->ingested_at, prev->path, prev->packets,
@@ -430,7 +421,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
             continue;
         }
         CaptureError open_error;
-        auto reader = CaptureReader::Open(path, open_error);
+        auto reader = CaptureReader::Open(path, open_error, hash.empty());
         if (!reader) {
             outcome.message = fmt::format("{}: {}; nothing stored from this file", path.string(), open_error.message);
             log(outcome.message);
@@ -439,7 +430,6 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
         }
 
         FileRecord record;
-        record.content_hash = hash;
         record.path = std::filesystem::absolute(path).lexically_normal().string();
         record.size = disk_size;
         record.format = CaptureFormatName(reader->Format());
@@ -517,6 +507,21 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                 finish(std::move(outcome));
                 continue;
             }
+            if (hash.empty()) {
+                // Reads what the parse left (after a damaged record, say). A file that cannot be read to its end
+                // has no content hash to be recognised by: nothing of it is stored, as when its own hash pass
+                // failed. The stream detectors of this run have seen its packets up to the fault.
+                try {
+                    hash = reader->ContentHash();
+                } catch (const std::runtime_error &e) {
+                    async_sink.reset();
+                    store.Rollback();
+                    outcome.message = fmt::format("{}: {}; nothing stored from this file", path.string(), e.what());
+                    log(outcome.message);
+                    finish(std::move(outcome));
+                    continue;
+                }
+            }
             aggregation.Finish(write);
             // The DNS study's fold (a sort of the file's DNS messages by source) needs neither the workers nor the
             // store: it runs while the store's thread writes the last hour.
@@ -526,6 +531,7 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
             // In the file's transaction, like its counters.
             store.MergeDnsSources(dns_sources);
             store.MergeDnsZones(dns_zones);
+            record.content_hash = hash;
             record.status = error ? "partial" : "complete";
             // The reader's message names the offset, the fault and how many packets came before it.
             if (error) record.message = error->message;

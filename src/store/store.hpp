@@ -176,6 +176,8 @@ public:
     // --- Files -----------------------------------------------------------------------------------
     virtual std::optional<FileRecord> FindFile(const std::string &content_hash) = 0;
     virtual std::vector<FileRecord> ListFiles() = 0;
+    /// Whether a stored file has this size on disk: only such a file can have the content of an input of it.
+    virtual bool HasFileOfSize(uint64_t size) = 0;
 
     // --- Writing (inside a transaction: one per input file) ---------------------------------------
     virtual void Begin() = 0;

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -52,6 +54,15 @@ inline std::vector<uint8_t> Payload(size_t n, uint8_t first = 0) {
     std::vector<uint8_t> v(n);
     for (size_t i = 0; i < n; ++i) v[i] = uint8_t(first + i);
     return v;
+}
+
+/// XXH3-128 of bytes as the store names files (FileRecord::content_hash), computed here apart from darkscope's code.
+inline std::string HashOf(const std::vector<uint8_t> &bytes) {
+    const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
+                  static_cast<unsigned long long>(h.low64));
+    return hex;
 }
 
 /// Classic pcap: 24-byte file header, then 16-byte record headers.

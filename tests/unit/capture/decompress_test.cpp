@@ -5,6 +5,10 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <stdexcept>
+
 #include "capture/capture_reader.hpp"
 #include "capture_test_util.hpp"
 
@@ -124,6 +128,52 @@ TEST_P(Compressed, EmptyContentIsEmptyFile) {
     ReadResult r = ReadBytes(GetParam().compress({}));
     EXPECT_FALSE(r.opened);
     EXPECT_EQ(r.open_error.message.rfind("empty file", 0), 0u) << r.open_error.message;
+}
+
+/// Opens bytes as a file with hashing on, reads up to `max_packets` records, and returns the content hash.
+std::string HashWhileReading(const std::vector<uint8_t> &bytes, size_t max_packets = SIZE_MAX) {
+    TempFile file(bytes);
+    CaptureError error;
+    auto reader = CaptureReader::Open(file.Path(), error, true);
+    EXPECT_TRUE(reader) << error.message;
+    if (!reader) return "";
+    RawPacket p;
+    for (size_t n = 0; n < max_packets && reader->Next(p); ++n) {
+    }
+    return reader->ContentHash();
+}
+
+// Ingest takes a file's content hash from the parse that reads it: whether the parse reads to the end, stops
+// at damage, or leaves a compressed stream's tail unread, the hash is that of every byte of the file.
+TEST_P(Compressed, ContentHashOfTheParseIsTheFilesHash) {
+    const std::vector<uint8_t> packed = GetParam().compress(SamplePcap(40000));
+    EXPECT_EQ(HashWhileReading(packed), HashOf(packed));
+    EXPECT_EQ(HashWhileReading(packed, 10), HashOf(packed));
+    std::vector<uint8_t> truncated = packed;
+    truncated.resize(truncated.size() * 2 / 3);
+    EXPECT_EQ(HashWhileReading(truncated), HashOf(truncated));
+    std::vector<uint8_t> padded = packed;
+    padded.resize(padded.size() + 3000, 0);
+    EXPECT_EQ(HashWhileReading(padded), HashOf(padded));
+}
+
+TEST(ContentHash, PlainFilesWholeDamagedOrReadInPart) {
+    const std::vector<uint8_t> plain = SamplePcap(40000);  // beyond one read buffer
+    EXPECT_EQ(HashWhileReading(plain), HashOf(plain));
+    EXPECT_EQ(HashWhileReading(plain, 3), HashOf(plain));
+    std::vector<uint8_t> damaged = plain;
+    for (size_t i = 40 + 16 * 10; i < 40 + 16 * 10 + 4; ++i)
+        damaged[i] = 0xFF;  // a record length early on
+    EXPECT_EQ(HashWhileReading(damaged), HashOf(damaged));
+    EXPECT_NE(HashOf(damaged), HashOf(plain));
+}
+
+TEST(ContentHash, OnlyWhenAskedFor) {
+    TempFile file(SamplePcap(3));
+    CaptureError error;
+    auto reader = CaptureReader::Open(file.Path(), error);
+    ASSERT_TRUE(reader) << error.message;
+    EXPECT_THROW(reader->ContentHash(), std::logic_error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Capture, Compressed,

@@ -83,10 +83,10 @@ protected:
 }  // namespace
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
-    EXPECT_EQ(store_->SchemaVersion(), 10);
+    EXPECT_EQ(store_->SchemaVersion(), 11);
     store_.reset();
     store_ = Store::OpenSqlite(path_.string());
-    EXPECT_EQ(store_->SchemaVersion(), 10);
+    EXPECT_EQ(store_->SchemaVersion(), 11);
     EXPECT_EQ(store_->LoadSensors().size(), 2u);  // s1 and the unattributed pseudo-sensor
     store_.reset();
     sqlite3 *db = nullptr;
@@ -203,7 +203,7 @@ TEST_F(StoreTest, Schema4DayPartsAreRebuiltFromTheHours) {
         "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; "
         "DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; DROP TABLE "
         "counters_daily_heads; DROP TABLE stream_carry; PRAGMA user_version = 4;");
-    EXPECT_EQ(store_->SchemaVersion(), 10);
+    EXPECT_EQ(store_->SchemaVersion(), 11);
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
     store_->FoldDayParts();
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075)[key], std::make_pair(uint64_t(2), uint64_t(2)));
@@ -301,7 +301,7 @@ TEST_F(StoreTest, Schema9SegmentTablesBecomeRowidTablesWithTheirRows) {
     ASSERT_EQ(rows(), before);
 
     store_ = Store::OpenSqlite(path_.string());  // migrates
-    EXPECT_EQ(store_->SchemaVersion(), 10);
+    EXPECT_EQ(store_->SchemaVersion(), 11);
     store_.reset();
     EXPECT_EQ(sql(without_rowid), "0 \n");
     EXPECT_EQ(rows(), before);
@@ -400,7 +400,7 @@ TEST_F(StoreTest, DailyCountsFromHeadsEqualCountsFromSegments) {
     ASSERT_GE(whole.size(), 8u);
     EXPECT_EQ(counts(true), whole);
     RewriteAndReopen("DROP TABLE counters_daily_heads; DROP TABLE stream_carry; PRAGMA user_version = 7;");
-    EXPECT_EQ(store_->SchemaVersion(), 10);  // migrated, heads filled
+    EXPECT_EQ(store_->SchemaVersion(), 11);  // migrated, heads filled
     EXPECT_EQ(counts(true), whole);
     store_.reset();
     {
@@ -437,7 +437,7 @@ TEST_F(StoreTest, CorruptDailyRowOfASchema7StoreIsRebuiltFromItsHours) {
     RewriteAndReopen(
         "DROP TABLE counters_daily_heads; DROP TABLE stream_carry; UPDATE counters_daily SET segment = x'01ff' "
         "WHERE dim = 1; PRAGMA user_version = 7;");
-    EXPECT_EQ(store_->SchemaVersion(), 10);
+    EXPECT_EQ(store_->SchemaVersion(), 11);
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075), daily);  // from the hours
     store_->FoldDayParts();                                         // rebuilds the day
     EXPECT_EQ(ServiceRows(Granularity::DAY, 20075, 20075), daily);
@@ -539,7 +539,7 @@ TEST_F(StoreTest, Version1StoreMigratesToEnrichment) {
         "DROP TABLE days_pending; DROP TABLE detected_events; DROP TABLE detector_runs; DROP TABLE resolver_probes; "
         "DROP TABLE device_probes; DROP TABLE dns_source_daily; DROP TABLE dns_zone_hourly; DROP TABLE "
         "counters_daily_heads; DROP TABLE stream_carry; PRAGMA user_version = 1;");
-    EXPECT_EQ(store_->SchemaVersion(), 10);
+    EXPECT_EQ(store_->SchemaVersion(), 11);
     auto back = store_->FindFile("00ff");
     ASSERT_TRUE(back);
     EXPECT_EQ(back->enrichment, "");
@@ -695,7 +695,7 @@ TEST_F(StoreTest, StreamCarryIsReplacedWholeAndReadBack) {
     // A schema-8 store gains the table, empty.
     RewriteAndReopen(
         "DROP TABLE stream_carry; DELETE FROM meta WHERE key LIKE 'stream_carry.%'; PRAGMA user_version = 8;");
-    EXPECT_EQ(store_->SchemaVersion(), 10);
+    EXPECT_EQ(store_->SchemaVersion(), 11);
     EXPECT_FALSE(store_->LoadStreamCarry());
 }
 
