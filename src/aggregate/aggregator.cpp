@@ -231,7 +231,7 @@ void RadixSortRecords(std::vector<PacketRecord> &records, std::vector<PacketReco
 class DenseValues {
 public:
     /// Marks get(x) for each x of items; false, with nothing marked, below 16 items or when the range
-    /// would take more than two words per item (the sort is cheaper then).
+    /// would take more than eight words per item (the sort is cheaper then).
     template <typename Items, typename Get>
     bool Mark(const Items &items, Get get) {
         const size_t n = std::size(items);
