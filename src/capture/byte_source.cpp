@@ -251,18 +251,10 @@ size_t FileStream::Read(uint8_t *dst, size_t min, size_t cap) {
 std::string FileStream::FinishHash() {
     if (!hash_) throw std::logic_error("FileStream::FinishHash without hashing");
     if (!finished_.empty()) return finished_;
-    if (!error_.empty()) throw std::runtime_error(error_);
     std::vector<uint8_t> rest(size_t(1) << 20);
-    for (;;) {
-        const ssize_t n = ::read(fd_, rest.data(), rest.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw std::runtime_error(std::string("read error: ") + std::strerror(errno));
-        }
-        if (n == 0) break;
-        hash_->Update(rest.data(), size_t(n));
-        disk_bytes_ += uint64_t(n);
+    while (error_.empty() && Read(rest.data(), rest.size(), rest.size()) == rest.size()) {
     }
+    if (!error_.empty()) throw std::runtime_error(error_);
     finished_ = hash_->Hex();
     return finished_;
 }

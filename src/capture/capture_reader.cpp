@@ -86,10 +86,6 @@ bool LooksLikeCapture(const std::filesystem::path &path) {
     }
 }
 
-std::unique_ptr<CaptureReader> CaptureReader::Open(const std::filesystem::path &path, CaptureError &error) {
-    return Open(path, error, false);
-}
-
 std::string CaptureReader::ContentHash() {
     if (!file_) throw std::logic_error("CaptureReader::ContentHash: not opened with hashing");
     return file_->FinishHash();

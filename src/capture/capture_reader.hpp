@@ -39,10 +39,9 @@ public:
 
     /// Opens a file and reads its header. Returns nullptr and fills `error` for unreadable files,
     /// unknown formats and unsupported link types (the message names the link type).
-    static std::unique_ptr<CaptureReader> Open(const std::filesystem::path &path, CaptureError &error);
-    /// As Open(); with `hash_content`, the reader also hashes the file's bytes as it reads them (ContentHash).
+    /// With `hash_content`, the reader also hashes the file's bytes as it reads them (ContentHash).
     static std::unique_ptr<CaptureReader> Open(const std::filesystem::path &path, CaptureError &error,
-                                               bool hash_content);
+                                               bool hash_content = false);
     /// As Open(), over bytes in memory (possibly compressed); `data` must outlive the reader. Uncompressed input
     /// is parsed in place without a copy. For tests and fuzzing.
     static std::unique_ptr<CaptureReader> OpenMemory(std::span<const uint8_t> data, CaptureError &error);

@@ -94,6 +94,16 @@ void AddCounts(Map &into, const Map &from) {
 
 uint64_t HashText(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 
+// The order of source-days (negative, zero or positive): by day, address family and address. The fold sorts its
+// records in it (then by time), so its pieces come out in it and merge with an earlier fold's in one pass. Addresses
+// by Ipv6Less: comparing the byte arrays called memcmp, n log n times.
+int CompareDayAddress(int64_t day_a, const IpAddress &a, int64_t day_b, const IpAddress &b) {
+    if (day_a != day_b) return day_a < day_b ? -1 : 1;
+    if (a.family != b.family) return a.family < b.family ? -1 : 1;
+    if (Ipv6Less{}(a.bytes, b.bytes)) return -1;
+    return Ipv6Less{}(b.bytes, a.bytes) ? 1 : 0;
+}
+
 uint64_t HashAddress(const IpAddress &a) { return XXH3_64bits(a.bytes.data(), a.family == 4 ? 4 : 16) ^ a.family; }
 
 }  // namespace
@@ -445,13 +455,9 @@ void Accumulator::Add(const DecodedPacket &pkt, const ClassifiedPacket &cp) {
 
 void Accumulator::Fold() {
     // By day, source and time: each source-day's records become one piece, its gaps in order.
-    // Addresses by Ipv6Less: comparing the byte arrays called memcmp, n log n times.
     std::sort(records_.begin(), records_.end(), [](const Record &x, const Record &y) {
-        if (x.day != y.day) return x.day < y.day;
-        if (x.src.family != y.src.family) return x.src.family < y.src.family;
-        if (Ipv6Less{}(x.src.bytes, y.src.bytes)) return true;
-        if (Ipv6Less{}(y.src.bytes, x.src.bytes)) return false;
-        return x.ts < y.ts;
+        const int c = CompareDayAddress(x.day, x.src, y.day, y.src);
+        return c != 0 ? c < 0 : x.ts < y.ts;
     });
     std::vector<uint64_t> hashes;
     std::vector<SourceDay> pieces;
@@ -503,18 +509,17 @@ void Accumulator::Fold() {
         return;
     }
     // A fold before this one (the buffer filled): the earlier records first, so that the gap between them counts.
-    auto less = [](const SourceDay &a, const SourceDay &b) {
-        if (a.day != b.day) return a.day < b.day;
-        if (a.address.family != b.address.family) return a.address.family < b.address.family;
-        return Ipv6Less{}(a.address.bytes, b.address.bytes);
-    };
     std::vector<SourceDay> merged;
     merged.reserve(sources_.size() + pieces.size());
     size_t a = 0, b = 0;
     while (a < sources_.size() || b < pieces.size()) {
-        if (b == pieces.size() || (a < sources_.size() && less(sources_[a], pieces[b]))) {
+        const int c = a == sources_.size() ? 1
+                      : b == pieces.size()
+                          ? -1
+                          : CompareDayAddress(sources_[a].day, sources_[a].address, pieces[b].day, pieces[b].address);
+        if (c < 0) {
             merged.push_back(std::move(sources_[a++]));
-        } else if (a == sources_.size() || less(pieces[b], sources_[a])) {
+        } else if (c > 0) {
             merged.push_back(std::move(pieces[b++]));
         } else {
             sources_[a].Merge(pieces[b++]);

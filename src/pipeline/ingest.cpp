@@ -499,28 +499,27 @@ IngestSummary Ingest(Store &store, const SensorMap &sensors, const std::vector<s
                 }
             }
             const auto &error = reader->Error();
+            // Why nothing of the file is kept, if so: no packet before its fault, a link type it cannot count, or
+            // no content hash. The parse hashes what it read; ContentHash reads what it left (after a damaged
+            // record, say). A file that cannot be read to its end has no hash to be recognised by, as when its own
+            // hash pass failed; the stream detectors of this run have seen its packets up to the fault.
+            std::optional<std::string> discard;
             if (error && (record.packets == 0 || error->unsupported_link_type)) {
-                async_sink.reset();
-                store.Rollback();
-                outcome.message = fmt::format("{}: {}; nothing stored from this file", path.string(), error->message);
-                log(outcome.message);
-                finish(std::move(outcome));
-                continue;
-            }
-            if (hash.empty()) {
-                // Reads what the parse left (after a damaged record, say). A file that cannot be read to its end
-                // has no content hash to be recognised by: nothing of it is stored, as when its own hash pass
-                // failed. The stream detectors of this run have seen its packets up to the fault.
+                discard = error->message;
+            } else if (hash.empty()) {
                 try {
                     hash = reader->ContentHash();
                 } catch (const std::runtime_error &e) {
-                    async_sink.reset();
-                    store.Rollback();
-                    outcome.message = fmt::format("{}: {}; nothing stored from this file", path.string(), e.what());
-                    log(outcome.message);
-                    finish(std::move(outcome));
-                    continue;
+                    discard = e.what();
                 }
+            }
+            if (discard) {
+                async_sink.reset();
+                store.Rollback();
+                outcome.message = fmt::format("{}: {}; nothing stored from this file", path.string(), *discard);
+                log(outcome.message);
+                finish(std::move(outcome));
+                continue;
             }
             aggregation.Finish(write);
             // The DNS study's fold (a sort of the file's DNS messages by source) needs neither the workers nor the

@@ -6,7 +6,6 @@
 #include <zstd.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <stdexcept>
 
 #include "capture/capture_reader.hpp"
