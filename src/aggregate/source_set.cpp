@@ -3,6 +3,7 @@
 #include <roaring/roaring.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "common/ip_address.hpp"
@@ -97,6 +98,8 @@ std::optional<Bitmap32> Bitmap32::Deserialize(std::string_view bytes) {
 
 void SmallU32Set::Free() {
     if (count_ == VECTOR) delete[] values_;
+    else if (count_ == DENSE)
+        delete dense_;
     else if (count_ == BITMAP) delete bitmap_;
     heap_ = nullptr;
     count_ = 0;
@@ -112,6 +115,10 @@ void SmallU32Set::AddSorted(std::span<const uint32_t> values) {
         bitmap_->AddMany(values);
         return;
     }
+    if (count_ == DENSE) {
+        AddDense(values);
+        return;
+    }
     // The values held so far, sorted: the inline ones or the array.
     std::array<uint32_t, INLINE> held_inline = inline_;
     std::span<const uint32_t> held;
@@ -122,6 +129,7 @@ void SmallU32Set::AddSorted(std::span<const uint32_t> values) {
         std::sort(held_inline.begin(), held_inline.begin() + long(n));
         held = std::span<const uint32_t>(held_inline.data(), n);
     }
+    if (held.size() + values.size() > DENSE_FROM && TryDense(held, values)) return;
     size_t common = 0;
     for (size_t a = 0, b = 0; a < held.size() && b < values.size();) {
         if (held[a] < values[b]) ++a;
@@ -165,6 +173,56 @@ void SmallU32Set::AddSorted(std::span<const uint32_t> values) {
     inline_[0] = uint32_t(total);
 }
 
+bool SmallU32Set::TryDense(std::span<const uint32_t> held, std::span<const uint32_t> values) {
+    const uint32_t low = held.empty() ? values.front() : std::min(held.front(), values.front());
+    const uint32_t high = held.empty() ? values.back() : std::max(held.back(), values.back());
+    const size_t words = size_t(high >> 6) - size_t(low >> 6) + 1;
+    // held and values may overlap: their sizes bound the union from above, so a set taken on here holds
+    // at least one value per word.
+    if (2 * words > held.size() + values.size()) return false;
+    auto *dense = new DenseBits();
+    dense->low = low & ~uint32_t(63);
+    dense->words.assign(words, 0);
+    for (std::span<const uint32_t> part : {held, values})
+        for (uint32_t v : part)
+            dense->words[(v - dense->low) >> 6] |= uint64_t(1) << (v & 63);
+    for (uint64_t w : dense->words)
+        dense->count += uint64_t(std::popcount(w));
+    Free();
+    dense_ = dense;
+    count_ = DENSE;
+    return true;
+}
+
+void SmallU32Set::AddDense(std::span<const uint32_t> values) {
+    DenseBits &d = *dense_;
+    const uint64_t end = uint64_t(d.low) + 64 * d.words.size();
+    if (values.front() < d.low || values.back() >= end) {
+        const uint32_t low = std::min(values.front(), d.low) & ~uint32_t(63);
+        const uint64_t high = std::max<uint64_t>(values.back(), end - 1);
+        const size_t words = size_t((high - low) >> 6) + 1;
+        // Still at least one value per word once the new ones are in, or the range is too sparse for bits.
+        if (words > d.count + values.size()) {
+            auto *bitmap = new Bitmap32();
+            bitmap->AddMany(SortedValues());
+            bitmap->AddMany(values);
+            Free();
+            bitmap_ = bitmap;
+            count_ = BITMAP;
+            return;
+        }
+        d.words.insert(d.words.begin(), (d.low - low) >> 6, 0);
+        d.words.resize(words, 0);
+        d.low = low;
+    }
+    for (uint32_t v : values) {
+        uint64_t &w = d.words[(v - d.low) >> 6];
+        const uint64_t bit = uint64_t(1) << (v & 63);
+        d.count += (w & bit) == 0;
+        w |= bit;
+    }
+}
+
 void SmallU32Set::Merge(const SmallU32Set &other) {
     if (other.count_ == BITMAP && count_ == BITMAP) {
         bitmap_->Merge(*other.bitmap_);
@@ -180,6 +238,7 @@ void SmallU32Set::Merge(const SmallU32Set &other) {
 
 uint64_t SmallU32Set::Cardinality() const {
     if (count_ == VECTOR) return inline_[0];
+    if (count_ == DENSE) return dense_->count;
     if (count_ == BITMAP) return bitmap_->Cardinality();
     return count_;
 }
@@ -187,6 +246,14 @@ uint64_t SmallU32Set::Cardinality() const {
 std::vector<uint32_t> SmallU32Set::SortedValues() const {
     if (count_ == VECTOR) return {values_, values_ + inline_[0]};
     if (count_ == BITMAP) return bitmap_->Values();
+    if (count_ == DENSE) {
+        std::vector<uint32_t> values;
+        values.reserve(dense_->count);
+        for (size_t i = 0; i < dense_->words.size(); ++i)
+            for (uint64_t w = dense_->words[i]; w != 0; w &= w - 1)
+                values.push_back(dense_->low + uint32_t(i << 6) + uint32_t(std::countr_zero(w)));
+        return values;
+    }
     std::vector<uint32_t> values(inline_.begin(), inline_.begin() + count_);
     std::sort(values.begin(), values.end());
     return values;

@@ -59,10 +59,15 @@ private:
 };
 
 /// A set of 32-bit values for a per-source record (its destinations, services, sensors of a day):
-/// inline up to four values, then a sorted array on the heap, and a Roaring bitmap only past
-/// VECTOR_LIMIT values. Most darknet sources touch a handful of destinations a day; a bitmap for
-/// each (with its pending buffer and containers) cost several hundred bytes where the array costs
-/// four per value. 32 bytes whatever the mode.
+/// inline up to four values, then a sorted array on the heap; past DENSE_FROM values a plain bitmap
+/// over their range when they fill it densely (a scanner sweeping a telescope's /20), else a Roaring
+/// bitmap past VECTOR_LIMIT values. Most darknet sources touch a handful of destinations a day; a
+/// Roaring bitmap for each (with its pending buffer and containers) cost several hundred bytes where
+/// the array costs four per value. 32 bytes whatever the mode.
+///
+/// The plain bitmap is for the busy sources: each hour merged their day's array (or Roaring container)
+/// with the hour's values, so a source that covers the telescope every hour cost its whole day's set per
+/// hour; setting bits costs only the hour's values.
 class SmallU32Set {
 public:
     void Add(uint32_t value) {
@@ -90,11 +95,30 @@ public:
     SmallU32Set &operator=(const SmallU32Set &) = delete;
 
     static constexpr uint32_t VECTOR_LIMIT = 1024;
+    static constexpr uint32_t DENSE_FROM = 64;
+
+    /// How the values are held (for tests): the representation never changes what the set holds.
+    enum class Form { INLINE, ARRAY, DENSE, BITMAP };
+    Form HeldAs() const {
+        return count_ == VECTOR   ? Form::ARRAY
+               : count_ == DENSE  ? Form::DENSE
+               : count_ == BITMAP ? Form::BITMAP
+                                  : Form::INLINE;
+    }
 
 private:
     static constexpr uint8_t INLINE = 4;
     // count_ above INLINE names the mode; in VECTOR mode inline_[0] is the size, inline_[1] the capacity.
-    static constexpr uint8_t VECTOR = 0xFE, BITMAP = 0xFF;
+    static constexpr uint8_t DENSE = 0xFD, VECTOR = 0xFE, BITMAP = 0xFF;
+    // A bitmap over [low, low + 64 * words.size()), low a multiple of 64, with its count of set bits.
+    struct DenseBits {
+        uint32_t low = 0;
+        uint64_t count = 0;
+        std::vector<uint64_t> words;
+    };
+    void AddDense(std::span<const uint32_t> values);
+    /// Becomes a DENSE set of held ∪ values when they are at least two per word of their range.
+    bool TryDense(std::span<const uint32_t> held, std::span<const uint32_t> values);
     /// Adds value if the set is still inline and has it or room for it.
     bool TryAddInline(uint32_t value) {
         if (count_ > INLINE) return false;
@@ -118,6 +142,7 @@ private:
         void *heap_ = nullptr;
         uint32_t *values_;  // VECTOR mode
         Bitmap32 *bitmap_;  // BITMAP mode
+        DenseBits *dense_;  // DENSE mode
     };
 };
 static_assert(sizeof(SmallU32Set) == 32);

@@ -82,4 +82,77 @@ TEST(SmallU32Set, EveryModeAndMergeAgreesWithAnOrderedSet) {
     }
 }
 
+// A scanner's day over a /20: the set turns into bits over its range, grows that range both ways, and
+// turns into a Roaring bitmap once a far value would leave the bits sparse. Each step against std::set.
+TEST(SmallU32Set, DenseRangeGrowsBothWaysThenGivesWayToTheBitmap) {
+    for (const uint32_t base : {0u, 198u << 24 | 18u << 16 | 16u << 8, UINT32_MAX - 8191}) {
+        SmallU32Set s;
+        std::set<uint32_t> want;
+        auto add = [&](std::vector<uint32_t> batch) {
+            std::sort(batch.begin(), batch.end());
+            batch.erase(std::unique(batch.begin(), batch.end()), batch.end());
+            s.AddSorted(batch);
+            want.insert(batch.begin(), batch.end());
+            ASSERT_EQ(s.SortedValues(), std::vector<uint32_t>(want.begin(), want.end())) << base;
+            ASSERT_EQ(s.Cardinality(), want.size()) << base;
+        };
+        std::mt19937 rng(base);
+        std::vector<uint32_t> hour;
+        for (int i = 0; i < 40; ++i)
+            hour.push_back(base + 4096 + 64 + rng() % 1024);
+        add(hour);
+        EXPECT_EQ(s.HeldAs(), SmallU32Set::Form::ARRAY);
+        hour.clear();
+        for (int i = 0; i < 60; ++i)
+            hour.push_back(base + 4096 + 64 + rng() % 1024);
+        add(hour);
+        ASSERT_EQ(s.HeldAs(), SmallU32Set::Form::DENSE) << base;
+        // Values already held, below the range (not on a word boundary), and above it.
+        add({base + 4096 + 64 + 7, base + 4096 + 3, base + 4096 + 2000});
+        hour.clear();
+        for (int i = 0; i < 3000; ++i)
+            hour.push_back(base + 2 + rng() % 8000);
+        add(hour);
+        EXPECT_EQ(s.HeldAs(), SmallU32Set::Form::DENSE) << base;
+        // A value far from the range: bits for it would be mostly zeros.
+        add({base < (1u << 31) ? base + (1u << 30) : base - (1u << 30)});
+        EXPECT_EQ(s.HeldAs(), SmallU32Set::Form::BITMAP) << base;
+        add({base + 8191});
+        SmallU32Set other;
+        other.AddSorted(std::vector<uint32_t>(want.begin(), want.end()));
+        other.Merge(s);
+        EXPECT_EQ(other.SortedValues(), std::vector<uint32_t>(want.begin(), want.end()));
+    }
+}
+
+// Sets merged into a dense one, and a dense one into the other forms.
+TEST(SmallU32Set, DenseMergesWithEveryForm) {
+    std::vector<uint32_t> dense_values;
+    for (uint32_t v = 1000; v < 1400; v += 3)
+        dense_values.push_back(v);
+    auto make = [](std::vector<uint32_t> values) {
+        SmallU32Set s;
+        s.AddSorted(values);
+        return s;
+    };
+    const std::vector<std::vector<uint32_t>> others = {{5}, {999, 1401}, {10, 20, 30, 40, 50, 60}, [] {
+                                                           std::vector<uint32_t> v;
+                                                           for (uint32_t x = 0; x < 3000; ++x)
+                                                               v.push_back(x * 977);
+                                                           return v;
+                                                       }()};
+    for (const auto &values : others) {
+        std::set<uint32_t> want(dense_values.begin(), dense_values.end());
+        want.insert(values.begin(), values.end());
+        SmallU32Set a = make(dense_values);
+        ASSERT_EQ(a.HeldAs(), SmallU32Set::Form::DENSE);
+        a.Merge(make(values));
+        EXPECT_EQ(a.SortedValues(), std::vector<uint32_t>(want.begin(), want.end()));
+        SmallU32Set b = make(values);
+        b.Merge(make(dense_values));
+        EXPECT_EQ(b.SortedValues(), std::vector<uint32_t>(want.begin(), want.end()));
+        EXPECT_EQ(b.Cardinality(), want.size());
+    }
+}
+
 }  // namespace darkscope
