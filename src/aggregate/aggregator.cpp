@@ -311,7 +311,6 @@ size_t SortUnique(std::vector<uint32_t> &v, size_t from, DenseValues &dense) {
 void AggregateShard::Flush() {
     if (records_.empty()) return;
     int64_t first_hour = INT64_MAX, last_hour = INT64_MIN;
-    uint32_t max_slot = 0;
     // Almost every record falls in the hour of the first: only the others pay for a division.
     const TimestampNs hour_ns = NS_PER_SEC * SECONDS_PER_HOUR;
     const TimestampNs usual_begin = HourOf(records_[0].ts) * hour_ns, usual_end = usual_begin + hour_ns;
@@ -319,27 +318,27 @@ void AggregateShard::Flush() {
         const int64_t hour = r.ts >= usual_begin && r.ts < usual_end ? usual_begin / hour_ns : HourOf(r.ts);
         first_hour = std::min(first_hour, hour);
         last_hour = std::max(last_hour, hour);
-        max_slot = std::max(max_slot, uint32_t(SensorIndex(r.sensor + 1)));
     }
-    // Sorted by (hour, source family, source, sensor): the hour groups what one set of segments
-    // holds, the source what one per-source record gets. Sensor slots put UNATTRIBUTED (0) first.
-    const int sensor_bits = std::bit_width(max_slot);
+    // Sorted by (hour, source): the hour groups what one set of segments holds, the source what one
+    // per-source record gets. A source's key fits its family into 33 bits (no source, then IPv4 by address,
+    // then IPv6 by index), so that an hour sorts in three 11-bit passes over the 32-byte records; a fourth
+    // for the sensor cost more than grouping the few runs that reach several sensors (FlushHour does).
+    auto source_key = [](const PacketRecord &r) -> uint64_t {
+        const uint8_t code = r.Code();
+        return code == 0 ? 0 : code == 1 ? uint64_t(r.src) + 1 : (uint64_t(1) << 32) + 1 + r.src;
+    };
+    constexpr int SOURCE_BITS = 33;
     const int hour_bits = std::bit_width(uint64_t(last_hour - first_hour));
-    auto family_code = [](uint8_t code) { return uint64_t(code); };
     if (hour_bits == 0) {
-        RadixSortRecords(records_, sort_scratch_, 34 + sensor_bits, [&](const PacketRecord &r) {
-            return ((family_code(r.Code()) << 32 | r.src) << sensor_bits) | SensorIndex(r.sensor + 1);
-        });
-    } else if (hour_bits + 34 + sensor_bits <= 64) {
-        RadixSortRecords(records_, sort_scratch_, hour_bits + 34 + sensor_bits, [&](const PacketRecord &r) {
-            const uint64_t hour = uint64_t(HourOf(r.ts) - first_hour);
-            return ((hour << 34 | family_code(r.Code()) << 32 | r.src) << sensor_bits) | SensorIndex(r.sensor + 1);
+        RadixSortRecords(records_, sort_scratch_, SOURCE_BITS, source_key);
+    } else if (hour_bits + SOURCE_BITS <= 64) {
+        RadixSortRecords(records_, sort_scratch_, hour_bits + SOURCE_BITS, [&](const PacketRecord &r) {
+            return uint64_t(HourOf(r.ts) - first_hour) << SOURCE_BITS | source_key(r);
         });
     } else {
         // Hours too far apart to share one integer key with the source (a capture spanning centuries).
-        std::sort(records_.begin(), records_.end(), [&](const PacketRecord &a, const PacketRecord &b) {
-            return std::tuple(HourOf(a.ts), family_code(a.Code()), a.src, SensorIndex(a.sensor + 1)) <
-                   std::tuple(HourOf(b.ts), family_code(b.Code()), b.src, SensorIndex(b.sensor + 1));
+        std::stable_sort(records_.begin(), records_.end(), [&](const PacketRecord &a, const PacketRecord &b) {
+            return std::pair(HourOf(a.ts), source_key(a)) < std::pair(HourOf(b.ts), source_key(b));
         });
     }
     PacketRecord *begin = records_.data(), *end = begin + records_.size();
@@ -437,6 +436,15 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
     for (PacketRecord *run = begin; run != end;) {
         PacketRecord *run_end = run + 1;
         while (run_end != end && run_end->src == run->src && run_end->cls_family >> 4 == run->cls_family >> 4) ++run_end;
+        // A source's packets to each sensor are taken together, UNATTRIBUTED (slot 0) first; the sort left
+        // them in arrival order, which for most sources is one sensor's.
+        auto slot_of = [](const PacketRecord &r) { return SensorIndex(r.sensor + 1); };
+        for (PacketRecord *r = run + 1; r < run_end; ++r)
+            if (slot_of(*r) < slot_of(r[-1])) {
+                std::stable_sort(run, run_end,
+                                 [&](const PacketRecord &x, const PacketRecord &y) { return slot_of(x) < slot_of(y); });
+                break;
+            }
         const uint8_t family = run->Family();
         const uint32_t src = run->src;
         // One lookup per source run (the records are sorted by source), through the shard's cache.
