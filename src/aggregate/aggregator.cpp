@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 #include <memory>
+#include <numeric>
 #include <tuple>
 #include <utility>
 
@@ -321,11 +322,23 @@ void AggregateShard::Flush() {
     }
     // Sorted by (hour, source): the hour groups what one set of segments holds, the source what one
     // per-source record gets. A source's key fits its family into 33 bits (no source, then IPv4 by address,
-    // then IPv6 by index), so that an hour sorts in three 11-bit passes over the 32-byte records; a fourth
+    // then IPv6 by address), so that an hour sorts in three 11-bit passes over the 32-byte records; a fourth
     // for the sensor cost more than grouping the few runs that reach several sensors (FlushHour does).
-    auto source_key = [](const PacketRecord &r) -> uint64_t {
+    // IPv6 sources sort by their addresses' rank among the buffer's, so that the segment builders get them in
+    // address order as they get IPv4 ones, and keep them so with a sort on the key alone.
+    std::vector<uint32_t> &v6_rank = v6_rank_;
+    v6_rank.resize(v6_sources_.size());
+    if (!v6_sources_.empty()) {
+        std::vector<uint32_t> by_address(v6_sources_.size());
+        std::iota(by_address.begin(), by_address.end(), 0u);
+        std::sort(by_address.begin(), by_address.end(),
+                  [&](uint32_t a, uint32_t b) { return Ipv6Less{}(v6_sources_[a], v6_sources_[b]); });
+        for (uint32_t i = 0; i < by_address.size(); ++i)
+            v6_rank[by_address[i]] = i;
+    }
+    auto source_key = [&v6_rank](const PacketRecord &r) -> uint64_t {
         const uint8_t code = r.Code();
-        return code == 0 ? 0 : code == 1 ? uint64_t(r.src) + 1 : (uint64_t(1) << 32) + 1 + r.src;
+        return code == 0 ? 0 : code == 1 ? uint64_t(r.src) + 1 : (uint64_t(1) << 32) + 1 + v6_rank[r.src];
     };
     constexpr int SOURCE_BITS = 33;
     const int hour_bits = std::bit_width(uint64_t(last_hour - first_hour));

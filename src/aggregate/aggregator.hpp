@@ -259,6 +259,7 @@ private:
     };
     std::vector<std::array<uint8_t, 16>> v6_sources_;
     FlatMap<std::array<uint8_t, 16>, uint32_t, V6Hash> v6_index_{16};
+    std::vector<uint32_t> v6_rank_;  // Flush's: each v6_sources_ index's rank in address order
     // Enrichment by source, cached for the shard's life (bounded: cleared when it grows past
     // INFO_CACHE_LIMIT): a source seen every hour is looked up once.
     struct CachedInfo {

@@ -634,9 +634,24 @@ Segment SegmentBuilder::Build() {
     RadixSort(v4_pairs_, sort_scratch, v4_sources_ascending_ ? 32 : 0);
     v4_sources_ascending_ = true;
     v4_pairs_.erase(std::unique(v4_pairs_.begin(), v4_pairs_.end()), v4_pairs_.end());
-    std::sort(v6_pairs_.begin(), v6_pairs_.end(), [](const auto &a, const auto &b) {
-        return a.first != b.first ? a.first < b.first : Ipv6Less{}(a.second, b.second);
-    });
+    if (v6_sources_ascending_) {
+        // The same for IPv6 (FlushHour walks them in address order too): the pairs' indexes sorted by key, stably.
+        thread_local std::vector<uint64_t> order;
+        thread_local std::vector<std::pair<uint32_t, Ipv6Bytes>> sorted;
+        order.resize(v6_pairs_.size());
+        for (size_t i = 0; i < order.size(); ++i)
+            order[i] = uint64_t(v6_pairs_[i].first) << 32 | i;
+        RadixSort(order, sort_scratch, 32);
+        sorted.resize(order.size());
+        for (size_t i = 0; i < order.size(); ++i)
+            sorted[i] = v6_pairs_[uint32_t(order[i])];
+        v6_pairs_.swap(sorted);
+    } else {
+        std::sort(v6_pairs_.begin(), v6_pairs_.end(), [](const auto &a, const auto &b) {
+            return a.first != b.first ? a.first < b.first : Ipv6Less{}(a.second, b.second);
+        });
+    }
+    v6_sources_ascending_ = true;
     v6_pairs_.erase(std::unique(v6_pairs_.begin(), v6_pairs_.end()), v6_pairs_.end());
     Segment s;
     s.heads_.reserve(counts_.Size());

@@ -227,6 +227,7 @@ public:
     }
     void AddV6(uint32_t key, uint64_t packets, uint64_t bytes, const Ipv6Bytes &src) {
         AddCounts(key, packets, bytes);
+        if (!v6_pairs_.empty() && Ipv6Less{}(src, v6_pairs_.back().second)) v6_sources_ascending_ = false;
         v6_pairs_.emplace_back(key, src);
     }
     void AddCounts(uint32_t key, uint64_t packets, uint64_t bytes) {
@@ -252,6 +253,7 @@ private:
     std::vector<uint64_t> v4_pairs_;
     std::vector<std::pair<uint32_t, Ipv6Bytes>> v6_pairs_;
     bool v4_sources_ascending_ = true;    // every AddV4 so far came with a source >= the one before
+    bool v6_sources_ascending_ = true;    // the same for AddV6
 };
 
 /// Sorts 64-bit values (LSD radix, 11-bit digits over the bits in which the values differ),

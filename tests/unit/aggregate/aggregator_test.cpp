@@ -227,4 +227,74 @@ TEST(AggregateShard, BusySourcesCountAsAPlainTally) {
     EXPECT_EQ(sources_seen, per_source.size());
 }
 
+// IPv6 sources first seen in an order other than their addresses', beside IPv4 ones and packets without a
+// source, to several sensors: every row lists its IPv6 sources in the bytes' order, once each, and each
+// source's record has its packets.
+TEST(AggregateShard, Ipv6SourcesComeOutInAddressOrder) {
+    std::mt19937 rng(9);
+    std::vector<Packet> packets;
+    for (int i = 0; i < 3000; ++i) {
+        Packet p;
+        p.pkt.ts = DAY0 + TimestampNs(rng() % 7200) * NS_PER_SEC;
+        p.pkt.wire_len = 60 + rng() % 40;
+        const int family = rng() % 5;
+        if (family < 3) {
+            Ipv6Bytes a{0x20, 0x01, 0x0d, 0xb8};
+            a[4] = uint8_t(rng() % 2 ? 0xff : 0x00);  // high bytes that differ, so that byte order matters
+            a[15] = uint8_t(rng() % 64);
+            p.pkt.ip_version = 6;
+            p.pkt.src = IpAddress::V6FromBytes(a.data());
+            p.pkt.dst = *IpAddress::Parse("2001:db8:ffff::1");
+        } else {
+            p.pkt.ip_version = 4;
+            if (family == 3) p.pkt.src = IpAddress::V4(0x0A000000 + rng() % 50);
+            p.pkt.dst = IpAddress::V4(0xC6336400 + rng() % 256);
+        }
+        p.cp.service = ServiceKey::Make(ServiceKind::TCP, uint16_t(rng() % 4));
+        p.cp.cls = TrafficClass::SYN_PROBE;
+        p.sensor = SensorIndex(rng() % 4 == 0 ? UNATTRIBUTED : rng() % 2);
+        packets.push_back(p);
+    }
+    std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::pair<uint64_t, std::set<Ipv6Bytes>>> want;
+    std::map<Ipv6Bytes, uint64_t> source_packets;
+    AggregateShard shard;
+    shard.SetFlushLimit(700);  // several flushes, each with its own first-seen order
+    for (const Packet &p : packets) {
+        shard.Observe(p.pkt, p.cp, p.sensor);
+        if (!p.pkt.src.IsV6()) continue;
+        const int32_t hour = int32_t(HourOf(p.pkt.ts));
+        for (auto [dim, key] : {std::pair(Dimension::TOTAL, 0u), std::pair(Dimension::SERVICE, p.cp.service.packed)}) {
+            auto &[n, sources] = want[{hour, p.sensor, int(dim), key}];
+            ++n;
+            sources.insert(p.pkt.src.bytes);
+        }
+        if (p.sensor != UNATTRIBUTED) ++source_packets[p.pkt.src.bytes];
+    }
+    CounterRows hourly;
+    Rollup(shard, hourly);
+    size_t rows = 0;
+    for (auto &[k, segment] : hourly) {
+        if (k.dim != Dimension::TOTAL && k.dim != Dimension::SERVICE) continue;
+        for (const auto r : segment.Rows()) {
+            const auto it = want.find({k.period, k.sensor, int(k.dim), r.key});
+            if (it == want.end()) {
+                EXPECT_TRUE(r.v6.empty());
+                continue;
+            }
+            ++rows;
+            const std::set<Ipv6Bytes> &sources = it->second.second;
+            EXPECT_TRUE(std::equal(r.v6.begin(), r.v6.end(), sources.begin(), sources.end()))
+                << "hour " << k.period << " sensor " << k.sensor << " key " << r.key;
+        }
+    }
+    EXPECT_EQ(rows, want.size());
+    size_t v6_sources = 0;
+    shard.Sources().ForEach([&](const SourceDayKey &k, const SourceDayStats &s) {
+        if (k.family != 6) return;
+        ++v6_sources;
+        EXPECT_EQ(s.packets, source_packets.at(k.src));
+    });
+    EXPECT_EQ(v6_sources, source_packets.size());
+}
+
 }  // namespace darkscope

@@ -227,25 +227,44 @@ TEST(SegmentBuilder, BuildsTheSameRowsWhateverTheOrderOfSources) {
             std::vector<std::pair<uint32_t, uint32_t>> pairs;  // (source, key)
             for (size_t i = 0; i < n; ++i) pairs.emplace_back(rng() % 5000, rng() % 70000);
             if (ascending) std::sort(pairs.begin(), pairs.end());
+            // IPv6 sources from the same numbers, in the same order: the bytes' order is the numbers' order.
+            auto v6_of = [](uint32_t src) {
+                Ipv6Bytes a{0x20, 0x01, 0x0d, 0xb8};
+                a[6] = uint8_t(src >> 12);
+                a[15] = uint8_t(src);
+                a[14] = uint8_t(src >> 8 & 0x0F);
+                return a;
+            };
             std::map<uint32_t, std::pair<uint64_t, std::set<uint32_t>>> want;
-            SegmentBuilder builder;
+            SegmentBuilder builder, builder6;
             for (auto [src, key] : pairs) {
                 builder.AddV4(key, 1, 10, src);
+                builder6.AddV6(key, 1, 10, v6_of(src));
                 want[key].first += 1;
                 want[key].second.insert(src);
             }
-            Segment got = builder.Build();
-            ASSERT_EQ(got.Size(), want.size());
-            size_t i = 0;
-            for (auto &[key, w] : want) {
-                const SegmentRowView row = got.Rows()[i++];
-                ASSERT_EQ(row.key, key);
-                EXPECT_EQ(row.packets, w.first);
-                EXPECT_EQ(row.bytes, 10 * w.first);
-                EXPECT_EQ(V4(row), std::vector<uint32_t>(w.second.begin(), w.second.end()));
+            for (SegmentBuilder *b : {&builder, &builder6}) {
+                const bool v6 = b == &builder6;
+                Segment got = b->Build();
+                ASSERT_EQ(got.Size(), want.size());
+                size_t i = 0;
+                for (auto &[key, w] : want) {
+                    const SegmentRowView row = got.Rows()[i++];
+                    ASSERT_EQ(row.key, key);
+                    EXPECT_EQ(row.packets, w.first);
+                    EXPECT_EQ(row.bytes, 10 * w.first);
+                    if (!v6) {
+                        EXPECT_EQ(V4(row), std::vector<uint32_t>(w.second.begin(), w.second.end()));
+                        continue;
+                    }
+                    std::vector<Ipv6Bytes> expected;
+                    for (uint32_t src : w.second)
+                        expected.push_back(v6_of(src));
+                    EXPECT_TRUE(std::equal(row.v6.begin(), row.v6.end(), expected.begin(), expected.end())) << key;
+                }
+                // The builder is reused hour after hour: a second build starts empty.
+                EXPECT_TRUE(b->Build().Empty());
             }
-            // The builder is reused hour after hour: a second build starts empty.
-            EXPECT_TRUE(builder.Build().Empty());
         }
     }
 }
