@@ -381,7 +381,8 @@ Segment Segment::UniteMany(std::vector<Segment> parts) {
     // so the sources fit in the parts' bytes.
     w.sources.reserve(encoded);
     w.heads.reserve(encoded / 4);
-    thread_local std::vector<uint64_t> v4, scratch;
+    // IPv4 sources as 32-bit values: the radix passes move half the bytes of 64-bit ones.
+    thread_local std::vector<uint32_t> v4, scratch;
     std::vector<Ipv6Bytes> v6, v6_scratch;
     std::vector<size_t> at, v6_runs;
     for (;;) {
@@ -418,8 +419,8 @@ Segment Segment::UniteMany(std::vector<Segment> parts) {
         MergeSortedRuns(v6, v6_runs, v6_scratch);
         v6.erase(std::unique(v6.begin(), v6.end()), v6.end());
         w.Head(key, packets, bytes, v4.size(), v6.size());
-        uint64_t prev = 0;
-        for (uint64_t v : v4) {
+        uint32_t prev = 0;
+        for (uint32_t v : v4) {
             PutVarint(w.sources, v - prev);
             prev = v;
         }
@@ -578,9 +579,13 @@ Segment Segment::PackedUnion(const Segment &a, const Segment &b) {
     return out;
 }
 
-void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, int from_bit) {
+namespace {
+
+template <typename T>
+void RadixSortImpl(std::vector<T> &values, std::vector<T> &scratch, int from_bit) {
+    constexpr int BITS = 8 * sizeof(T);
     const size_t n = values.size();
-    if (from_bit >= 64) return;
+    if (from_bit >= BITS) return;
     // Below this a comparison sort wins (docs/performance.md, thirteenth session). A full sort is what
     // a stable sort on the upper bits gives too, when the lower bits come in order.
     if (n < 1024) {
@@ -589,26 +594,27 @@ void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, in
     }
     // Only the bits in which some values differ need a pass: sources of a /20 telescope's day, or the keys of
     // one dimension, vary in a few of the 64. One reading pass finds them, and a second counts every digit.
-    const uint64_t first = values[0];
-    uint64_t varying = 0;
-    for (uint64_t v : values) varying |= v ^ first;
-    varying &= ~uint64_t(0) << from_bit;
+    const T first = values[0];
+    T varying = 0;
+    for (T v : values)
+        varying |= v ^ first;
+    varying &= T(~T(0) << from_bit);
     if (varying == 0) return;
     constexpr int DIGIT = 11;  // 2048 buckets: the counts of a pass stay in the first-level cache
     constexpr size_t BUCKETS = size_t(1) << DIGIT;
-    const int low = std::countr_zero(varying), high = 64 - std::countl_zero(varying);
+    const int low = std::countr_zero(varying), high = BITS - std::countl_zero(varying);
     const int passes = (high - low + DIGIT - 1) / DIGIT;
     thread_local std::vector<uint32_t> counts;
     counts.assign(size_t(passes) * BUCKETS, 0);
-    for (uint64_t v : values) {
-        const uint64_t k = v >> low;
+    for (T v : values) {
+        const T k = v >> low;
         for (int p = 0; p < passes; ++p) ++counts[size_t(p) * BUCKETS + ((k >> (p * DIGIT)) & (BUCKETS - 1))];
     }
     scratch.resize(n);
     // The passes go back and forth between the two buffers, which keep their owners: `values` is often a
     // builder's own vector and `scratch` a thread's, and swapping them would hand the thread's large buffer
     // to one builder after another.
-    uint64_t *from = values.data(), *to = scratch.data();
+    T *from = values.data(), *to = scratch.data();
     for (int p = 0; p < passes; ++p) {
         uint32_t *c = &counts[size_t(p) * BUCKETS];
         const int shift = low + p * DIGIT;
@@ -624,6 +630,14 @@ void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, in
     }
     if (from != values.data()) std::copy(from, from + n, values.data());
 }
+
+}  // namespace
+
+void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, int from_bit) {
+    RadixSortImpl(values, scratch, from_bit);
+}
+
+void RadixSort(std::vector<uint32_t> &values, std::vector<uint32_t> &scratch) { RadixSortImpl(values, scratch, 0); }
 
 Segment SegmentBuilder::Build() {
     // Pairs arrive in ascending source order (FlushHour walks records sorted by source), so a stable

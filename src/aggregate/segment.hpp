@@ -260,5 +260,7 @@ private:
 /// using `scratch` as the second buffer. With from_bit > 0 only bits [from_bit, 64) are sorted on,
 /// stably: values already in order on the lower bits stay so within equal upper bits.
 void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, int from_bit = 0);
+/// The same for 32-bit values, over all their bits.
+void RadixSort(std::vector<uint32_t> &values, std::vector<uint32_t> &scratch);
 
 }  // namespace darkscope

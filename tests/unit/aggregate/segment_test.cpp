@@ -355,8 +355,14 @@ TEST(RadixSort, OrdersAsStdSort) {
             }
             std::vector<uint64_t> expected = v;
             std::sort(expected.begin(), expected.end());
+            // The 32-bit sort (a day's IPv4 sources) on the low halves.
+            std::vector<uint32_t> v32(v.begin(), v.end()), scratch32;
+            std::vector<uint32_t> expected32 = v32;
+            std::sort(expected32.begin(), expected32.end());
             darkscope::RadixSort(v, scratch);
             EXPECT_EQ(v, expected);
+            darkscope::RadixSort(v32, scratch32);
+            EXPECT_EQ(v32, expected32);
         }
     }
 }
