@@ -200,7 +200,8 @@ public:
     /// the calling thread.
     virtual void BuildDays(int64_t up_to_day, unsigned threads = 1) = 0;
     /// The most encoded hourly data BuildDays reads at once (48 MiB unless set); a batch still holds
-    /// `threads` (dimension, sensor) pairs when they weigh more. The output does not depend on it.
+    /// `threads` (dimension, sensor) pairs when they weigh more. Helper threads that read committed hours
+    /// themselves hold one pair each and need no batches. The output does not depend on it.
     virtual void SetDayBuildBatchBytes(size_t bytes) = 0;
     /// Adds per-source day records (see ToSourceChunks) to what is stored; the chunks are emptied.
     virtual void MergeSources(SourceChunks &chunks) = 0;
