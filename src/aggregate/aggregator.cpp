@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <numeric>
+#include <span>
 #include <tuple>
 #include <utility>
 
@@ -66,48 +67,68 @@ void SourceDayStats::Merge(SourceDayStats &&other) {
 }
 
 SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sensor_ids) {
-    auto src_of = [](const SourceDayKey &k) {
-        return k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
-    };
-    // Bucket by bucket, so that only one bucket's records exist decoded beside the table.
+    // Each record goes from the table straight into its chunk's encoding, in the chunk's address order. IPv4
+    // sources sort by (day, address), whose first octet is their bucket; IPv6 ones by (day, bucket), then address.
     struct Entry {
-        std::pair<int32_t, uint16_t> chunk;
+        uint64_t order;
         const SourceDayKey *key;
         const SourceDayStats *stats;
     };
-    std::vector<Entry> entries;
-    entries.reserve(table.Size());
+    std::vector<Entry> v4, v6;
+    v4.reserve(table.Size());
     table.ForEach([&](const SourceDayKey &k, const SourceDayStats &v) {
-        entries.push_back(Entry{{k.day, SourceBucket(src_of(k))}, &k, &v});
+        const uint64_t day = uint32_t(k.day);  // groups days (the chunks are a map: their order is its own)
+        if (k.family == 4)
+            v4.push_back(Entry{day << 32 | IpAddress::V4FromBytes(k.src.data()).V4HostOrder(), &k, &v});
+        else
+            v6.push_back(Entry{day << 16 | SourceBucket(IpAddress::V6FromBytes(k.src.data())), &k, &v});
     });
-    std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) { return a.chunk < b.chunk; });
+    std::sort(v4.begin(), v4.end(), [](const Entry &a, const Entry &b) { return a.order < b.order; });
+    std::sort(v6.begin(), v6.end(), [](const Entry &a, const Entry &b) {
+        return a.order != b.order ? a.order < b.order : Ipv6Less{}(a.key->src, b.key->src);
+    });
     SourceChunks chunks;
-    std::vector<SourceDay> records;
-    for (size_t i = 0; i < entries.size();) {
-        size_t j = i;
-        records.clear();
-        for (; j < entries.size() && entries[j].chunk == entries[i].chunk; ++j) {
-            const SourceDayStats &v = *entries[j].stats;
-            SourceDay &d = records.emplace_back();
-            d.src = src_of(*entries[j].key);
-            d.packets = v.packets;
-            d.bytes = v.bytes;
-            d.first_ts = v.first_ts;
-            d.last_ts = v.last_ts;
-            d.destinations = v.destinations.SortedValues();
-            d.services = v.services.SortedValues();
-            for (uint32_t index : v.sensors.SortedValues()) d.sensors.push_back(uint32_t(sensor_ids.at(index)));
-            std::sort(d.sensors.begin(), d.sensors.end());
-            d.syn_packets = v.syn_packets;
-            for (size_t r = 0; r < FINGERPRINT_RULES; ++r) d.rule_packets[r] = v.rule_packets[r];
-            d.country = v.info.country;
-            d.asn = v.info.asn;
-            d.research = v.info.research;
+    std::vector<uint32_t> destinations, services, sensors;
+    auto encode = [&](std::span<const Entry> entries, uint16_t bucket) {
+        SourceChunkWriter w(entries.size());
+        for (const Entry &e : entries) {
+            const SourceDayKey &k = *e.key;
+            const SourceDayStats &v = *e.stats;
+            SourceRecordView r;
+            r.src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
+            r.packets = v.packets;
+            r.bytes = v.bytes;
+            r.first_ts = v.first_ts;
+            r.last_ts = v.last_ts;
+            r.destinations = v.destinations.Sorted(destinations);
+            r.services = v.services.Sorted(services);
+            sensors.clear();
+            for (uint32_t index : v.sensors.SortedValues())
+                sensors.push_back(uint32_t(sensor_ids.at(index)));
+            std::sort(sensors.begin(), sensors.end());
+            r.sensors = sensors;
+            r.syn_packets = v.syn_packets;
+            for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
+                r.rule_packets[i] = v.rule_packets[i];
+            r.country = v.info.country;
+            r.asn = v.info.asn;
+            r.research = v.info.research;
+            w.Add(r);
         }
-        chunks[entries[i].chunk].push_back(EncodeSourceChunk(records));
-        i = j;
+        chunks[{entries.front().key->day, bucket}].push_back(w.Take());
+    };
+    for (size_t i = 0, j; i < v4.size(); i = j) {
+        for (j = i + 1; j < v4.size() && v4[j].order >> 24 == v4[i].order >> 24;)
+            ++j;
+        encode(std::span(v4).subspan(i, j - i), uint16_t(v4[i].order >> 24 & 0xFF));
     }
-    std::vector<Entry>().swap(entries);
+    for (size_t i = 0, j; i < v6.size(); i = j) {
+        for (j = i + 1; j < v6.size() && v6[j].order == v6[i].order;)
+            ++j;
+        encode(std::span(v6).subspan(i, j - i), uint16_t(v6[i].order & 0xFFFF));
+    }
+    std::vector<Entry>().swap(v4);
+    std::vector<Entry>().swap(v6);
     table.Clear(16);
     return chunks;
 }

@@ -9,13 +9,18 @@
 namespace darkscope {
 namespace {
 
-void PutSet(std::string &out, const std::vector<uint32_t> &values) {
+void PutSet(std::string &out, std::span<const uint32_t> values) {
     PutVarint(out, values.size());
+    // Room for the longest deltas first (five bytes for 32 bits), then written without a check per byte.
+    const size_t at = out.size();
+    out.resize(at + values.size() * 5);
+    char *p = out.data() + at;
     uint32_t prev = 0;
     for (uint32_t v : values) {
-        PutVarint(out, v - prev);
+        p = PutVarint(p, v - prev);
         prev = v;
     }
+    out.resize(size_t(p - out.data()));
 }
 
 bool GetSet(VarintReader &in, std::vector<uint32_t> &values) {
@@ -67,34 +72,41 @@ uint16_t SourceBucket(const IpAddress &src) {
     return uint16_t(256 + (Mix64(h) & 0xFF));
 }
 
+SourceChunkWriter::SourceChunkWriter(size_t records) {
+    out_.reserve(records * 24 + 8);
+    out_.push_back(char(2));
+    PutVarint(out_, records);
+}
+
+void SourceChunkWriter::Add(const SourceRecordView &r) {
+    out_.push_back(char(r.src.family));
+    out_.append(reinterpret_cast<const char *>(r.src.bytes.data()), r.src.IsV4() ? 4 : 16);
+    PutVarint(out_, r.packets);
+    PutVarint(out_, r.bytes);
+    PutVarint(out_, ZigZag(r.first_ts));
+    PutVarint(out_, uint64_t(r.last_ts - r.first_ts));
+    PutSet(out_, r.destinations);
+    PutSet(out_, r.services);
+    PutSet(out_, r.sensors);
+    PutVarint(out_, r.syn_packets);
+    uint64_t mask = 0;
+    for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
+        mask |= uint64_t(r.rule_packets[i] != 0) << i;
+    PutVarint(out_, mask);
+    for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
+        if (r.rule_packets[i] != 0) PutVarint(out_, r.rule_packets[i]);
+    PutVarint(out_, r.country);
+    PutVarint(out_, r.asn);
+    PutVarint(out_, r.research);
+}
+
 std::string EncodeSourceChunk(std::vector<SourceDay> &records) {
     std::sort(records.begin(), records.end(), [](const SourceDay &a, const SourceDay &b) { return a.src < b.src; });
-    std::string out;
-    out.reserve(records.size() * 24 + 8);
-    out.push_back(char(2));
-    PutVarint(out, records.size());
-    for (const SourceDay &r : records) {
-        out.push_back(char(r.src.family));
-        out.append(reinterpret_cast<const char *>(r.src.bytes.data()), r.src.IsV4() ? 4 : 16);
-        PutVarint(out, r.packets);
-        PutVarint(out, r.bytes);
-        PutVarint(out, ZigZag(r.first_ts));
-        PutVarint(out, uint64_t(r.last_ts - r.first_ts));
-        PutSet(out, r.destinations);
-        PutSet(out, r.services);
-        PutSet(out, r.sensors);
-        PutVarint(out, r.syn_packets);
-        uint64_t mask = 0;
-        for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
-            mask |= uint64_t(r.rule_packets[i] != 0) << i;
-        PutVarint(out, mask);
-        for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
-            if (r.rule_packets[i] != 0) PutVarint(out, r.rule_packets[i]);
-        PutVarint(out, r.country);
-        PutVarint(out, r.asn);
-        PutVarint(out, r.research);
-    }
-    return out;
+    SourceChunkWriter w(records.size());
+    for (const SourceDay &r : records)
+        w.Add(SourceRecordView{r.src, r.packets, r.bytes, r.first_ts, r.last_ts, r.destinations, r.services, r.sensors,
+                               r.syn_packets, r.rule_packets, r.country, r.asn, r.research});
+    return w.Take();
 }
 
 std::optional<std::vector<SourceDay>> DecodeSourceChunk(std::string_view bytes) {

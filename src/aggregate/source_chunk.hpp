@@ -10,9 +10,11 @@
 /// version 2 adds: syn_packets, a bit mask of the fingerprint rules with a nonzero count followed by
 /// those counts in rule order, country index, AS number, research entry (version 1 records read as 0).
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -63,6 +65,33 @@ using SourceChunks = std::map<std::pair<int32_t, uint16_t>, std::vector<std::str
 constexpr uint16_t SOURCE_BUCKETS = 512;
 /// IPv4 sources by their first octet (0-255); IPv6 sources by a hash of the address (256-511).
 uint16_t SourceBucket(const IpAddress &src);
+
+/// One record's fields as a chunk holds them; the sets sorted and unique.
+struct SourceRecordView {
+    IpAddress src;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    TimestampNs first_ts = 0;
+    TimestampNs last_ts = 0;
+    std::span<const uint32_t> destinations, services, sensors;
+    uint64_t syn_packets = 0;
+    std::array<uint64_t, FINGERPRINT_RULES> rule_packets{};
+    uint16_t country = 0;
+    uint32_t asn = 0;
+    uint16_t research = 0;
+};
+
+/// Encodes a chunk of `records` records, added in address order: for callers whose records are not
+/// SourceDays (the aggregation's table), which would cost three heap arrays a source to build.
+class SourceChunkWriter {
+public:
+    explicit SourceChunkWriter(size_t records);
+    void Add(const SourceRecordView &r);
+    std::string Take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
 
 /// Sorts the records by address and encodes them.
 std::string EncodeSourceChunk(std::vector<SourceDay> &records);

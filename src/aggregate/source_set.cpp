@@ -243,6 +243,17 @@ uint64_t SmallU32Set::Cardinality() const {
     return count_;
 }
 
+std::span<const uint32_t> SmallU32Set::Sorted(std::vector<uint32_t> &scratch) const {
+    if (count_ == VECTOR) return VectorValues();
+    if (count_ <= INLINE) {
+        scratch.assign(inline_.begin(), inline_.begin() + count_);
+        std::sort(scratch.begin(), scratch.end());
+    } else {
+        scratch = SortedValues();
+    }
+    return scratch;
+}
+
 std::vector<uint32_t> SmallU32Set::SortedValues() const {
     if (count_ == VECTOR) return {values_, values_ + inline_[0]};
     if (count_ == BITMAP) return bitmap_->Values();

@@ -78,6 +78,8 @@ public:
     void Merge(const SmallU32Set &other);
     uint64_t Cardinality() const;
     std::vector<uint32_t> SortedValues() const;
+    /// The values in order: the set's own array, or `scratch` filled with them.
+    std::span<const uint32_t> Sorted(std::vector<uint32_t> &scratch) const;
     /// Adds sorted, unique values (an hour's destinations of one source, say): inline while they fit.
     void AddSorted(std::span<const uint32_t> values);
 

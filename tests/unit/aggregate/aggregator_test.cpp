@@ -8,6 +8,8 @@
 #include <set>
 #include <tuple>
 
+#include "aggregate/source_chunk.hpp"
+
 namespace darkscope {
 namespace {
 
@@ -295,6 +297,75 @@ TEST(AggregateShard, Ipv6SourcesComeOutInAddressOrder) {
         EXPECT_EQ(s.packets, source_packets.at(k.src));
     });
     EXPECT_EQ(v6_sources, source_packets.size());
+}
+
+// The chunks come straight from the table: each must be, byte for byte, what EncodeSourceChunk makes of its
+// bucket's records. IPv4 sources in many /8s, IPv6 ones in several buckets, a day before 1970 and one after,
+// sensor ids that sort otherwise than their indexes, and sources with sets in every form.
+TEST(ToSourceChunks, EncodesEachBucketAsEncodeSourceChunkDoes) {
+    std::mt19937 rng(21);
+    AggregateShard shard;
+    constexpr TimestampNs DAYS[] = {-TimestampNs(3) * 86400 * NS_PER_SEC + 5, DAY0 + 7};
+    for (int i = 0; i < 20000; ++i) {
+        Packet p;
+        p.pkt.ts = DAYS[rng() % 2] + TimestampNs(rng() % 86000) * NS_PER_SEC;
+        p.pkt.wire_len = 60 + rng() % 40;
+        const uint32_t busy = rng() % 8;  // a few busy sources (their sets turn into bits or bitmaps)
+        if (rng() % 4 == 0) {
+            Ipv6Bytes a{0x20, 0x01, 0x0d, 0xb8};
+            a[5] = uint8_t(rng() % 7);
+            a[15] = uint8_t(busy == 0 ? 1 : rng());
+            p.pkt.ip_version = 6;
+            p.pkt.src = IpAddress::V6FromBytes(a.data());
+            p.pkt.dst = *IpAddress::Parse("2001:db8:ffff::1");
+        } else {
+            p.pkt.ip_version = 4;
+            p.pkt.src = IpAddress::V4(busy == 0 ? 0xC0000201 : uint32_t(rng() % 40) << 24 | rng() % 300);
+            p.pkt.dst = IpAddress::V4(0xC6336000 + (busy == 0 ? rng() % 4096 : rng() % 16));
+        }
+        p.cp.service = ServiceKey::Make(ServiceKind::TCP, uint16_t(rng() % (busy == 0 ? 3000 : 3)));
+        p.cp.cls = TrafficClass::SYN_PROBE;
+        p.cp.fingerprints = uint8_t(rng() % 4);
+        p.sensor = SensorIndex(rng() % 6 == 0 ? UNATTRIBUTED : rng() % 3);
+        shard.Observe(p.pkt, p.cp, p.sensor);
+    }
+    const std::vector<int64_t> ids = {30, 10, 20};
+    shard.Flush();
+    // The reference: the table's records as SourceDays, by (day, bucket), through EncodeSourceChunk.
+    std::map<std::pair<int32_t, uint16_t>, std::vector<SourceDay>> by_chunk;
+    size_t busy_forms = 0;
+    shard.Sources().ForEach([&](const SourceDayKey &k, const SourceDayStats &v) {
+        SourceDay d;
+        d.src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
+        d.packets = v.packets;
+        d.bytes = v.bytes;
+        d.first_ts = v.first_ts;
+        d.last_ts = v.last_ts;
+        d.destinations = v.destinations.SortedValues();
+        d.services = v.services.SortedValues();
+        for (uint32_t index : v.sensors.SortedValues())
+            d.sensors.push_back(uint32_t(ids.at(index)));
+        std::sort(d.sensors.begin(), d.sensors.end());
+        d.syn_packets = v.syn_packets;
+        for (size_t r = 0; r < FINGERPRINT_RULES; ++r)
+            d.rule_packets[r] = v.rule_packets[r];
+        d.country = v.info.country;
+        d.asn = v.info.asn;
+        d.research = v.info.research;
+        busy_forms +=
+            v.destinations.HeldAs() == SmallU32Set::Form::DENSE || v.services.HeldAs() == SmallU32Set::Form::BITMAP;
+        by_chunk[{k.day, SourceBucket(d.src)}].push_back(std::move(d));
+    });
+    EXPECT_GE(busy_forms, 2u);
+    EXPECT_GE(by_chunk.size(), 60u);
+    const SourceChunks chunks = ToSourceChunks(shard.Sources(), ids);
+    ASSERT_EQ(chunks.size(), by_chunk.size());
+    for (auto &[key, records] : by_chunk) {
+        SCOPED_TRACE(testing::Message() << "day " << key.first << " bucket " << key.second);
+        ASSERT_EQ(chunks.count(key), 1u);
+        ASSERT_EQ(chunks.at(key).size(), 1u);
+        EXPECT_EQ(chunks.at(key)[0], EncodeSourceChunk(records));
+    }
 }
 
 }  // namespace darkscope
