@@ -430,6 +430,8 @@ struct AggregateShard::FlushScratch {
     std::vector<SourceInfo> infos;  // enrichment of each source run of the hour, in order
     std::vector<uint64_t> hashes;
     std::vector<uint32_t> run_sources;
+    std::vector<PacketRecord> run_copy;  // a source run being grouped by sensor
+    std::vector<uint32_t> slot_starts;
 };
 
 AggregateShard::AggregateShard() = default;
@@ -440,6 +442,24 @@ AggregateShard &AggregateShard::operator=(AggregateShard &&) noexcept = default;
 AggregateShard::FlushScratch &AggregateShard::Scratch() {
     if (!flush_scratch_) flush_scratch_ = std::make_unique<FlushScratch>();
     return *flush_scratch_;
+}
+
+// Orders a source run by sensor slot, stably: a counting sort through the scratch, since a scanner's run to
+// several sensors holds hundreds of records, and a comparison sort allocated for each.
+void AggregateShard::GroupBySensor(PacketRecord *begin, PacketRecord *end, FlushScratch &scratch) {
+    auto &copy = scratch.run_copy;
+    auto &starts = scratch.slot_starts;
+    copy.assign(begin, end);
+    SensorIndex most = 0;
+    for (const PacketRecord &r : copy)
+        most = std::max(most, SensorIndex(r.sensor + 1));
+    starts.assign(size_t(most) + 2, 0);
+    for (const PacketRecord &r : copy)
+        ++starts[size_t(SensorIndex(r.sensor + 1)) + 1];
+    for (size_t i = 1; i < starts.size(); ++i)
+        starts[i] += starts[i - 1];
+    for (const PacketRecord &r : copy)
+        begin[starts[SensorIndex(r.sensor + 1)]++] = r;
 }
 
 void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour) {
@@ -472,11 +492,9 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
         while (run_end != end && run_end->src == run->src && run_end->cls_family >> 4 == run->cls_family >> 4) ++run_end;
         // A source's packets to each sensor are taken together, UNATTRIBUTED (slot 0) first; the sort left
         // them in arrival order, which for most sources is one sensor's.
-        auto slot_of = [](const PacketRecord &r) { return SensorIndex(r.sensor + 1); };
         for (PacketRecord *r = run + 1; r < run_end; ++r)
-            if (slot_of(*r) < slot_of(r[-1])) {
-                std::stable_sort(run, run_end,
-                                 [&](const PacketRecord &x, const PacketRecord &y) { return slot_of(x) < slot_of(y); });
+            if (SensorIndex(r->sensor + 1) < SensorIndex(r[-1].sensor + 1)) {
+                GroupBySensor(run, run_end, scratch);
                 break;
             }
         const uint8_t family = run->Family();

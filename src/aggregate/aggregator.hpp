@@ -279,6 +279,7 @@ private:
     // hour merges into them exactly (sources unite).
     CounterRows hourly_;
     void FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour);
+    static void GroupBySensor(PacketRecord *begin, PacketRecord *end, FlushScratch &scratch);
     // Signature hits of the buffered records: one per (packet, sid) and per (packet, category), turned into
     // SIGNATURE and SIGNATURE_CATEGORY segments by FlushSignatures when the records flush; with enrichment the
     // category records also make the SIGNATURE_CATEGORY_COUNTRY and (the first of each packet) SIGNATURE_COUNTRY
