@@ -190,12 +190,18 @@ def main():
 
         # The store holds the same bytes whatever the number of aggregation threads: sources are
         # sharded across workers and every merge is exact. Three hours over a day boundary, with
-        # sensors, so that hourly, daily, per-source and destination rows are all compared.
+        # sensors, so that hourly, daily, per-source and destination rows are all compared; and a few
+        # scanners among the other sources, so that the stream detectors' events are compared too (they
+        # once depended on which sources shared a worker).
         spread = os.path.join(work, 'spread.pcap')
         rng = random.Random(11)
-        write_pcap(spread, [(0x0A000000 + rng.randrange(5000), 0xC6336400 + rng.randrange(512),
-                             rng.choice((23, 445, 22, 80, 8080))) for _ in range(30000)], start=1734562800 - 3600,
-                   per_second=3)
+        packets = [(0x0A000000 + rng.randrange(5000), 0xC6336400 + rng.randrange(512),
+                    rng.choice((23, 445, 22, 80, 8080))) for _ in range(30000)]
+        for scanner in range(6):
+            at = sorted(rng.sample(range(len(packets)), 400))
+            for k, i in enumerate(at):
+                packets[i] = (0x0B000000 + scanner, 0xC6336400 + (k * 7 + scanner) % 512, 23 + scanner % 2)
+        write_pcap(spread, packets, start=1734562800 - 3600, per_second=3)
         sensors_file = os.path.join(work, 'sensors.toml')
         with open(sensors_file, 'w') as f:
             f.write('[[sensor]]\nname = "a"\nnetworks = ["198.51.100.0/24"]\n')
@@ -209,8 +215,13 @@ def main():
                     dumps[threads] = {t: con.execute('SELECT * FROM %s ORDER BY 1, 2, 3, 4' % t).fetchall()
                                       for t in ('counters_hourly', 'counters_daily', 'source_daily',
                                                 'decode_events', 'sensor_destinations')}
+                    # Without ids: the workers' events are stored in the order the workers hand them back.
+                    dumps[threads]['detected_events'] = con.execute(
+                        'SELECT origin, kind, detector, subject, start_ns, end_ns, magnitude, packets, detail '
+                        'FROM detected_events ORDER BY kind, subject, detector, start_ns, end_ns').fetchall()
             check(len(dumps['0']['counters_hourly']) > 0 and len(dumps['0']['source_daily']) > 0 and
-                  (sensors_args or len(dumps['0']['sensor_destinations']) > 0),
+                  (sensors_args or len(dumps['0']['sensor_destinations']) > 0) and
+                  len(dumps['0']['detected_events']) > 0,
                   'the thread comparison has rows to compare')
             for threads in ('1', '3'):
                 for table, rows in dumps['0'].items():
@@ -220,9 +231,7 @@ def main():
         # The same packets cut into files that share days (as hourly rotated captures do): later files
         # write their share of a day as parts, folded at the end of the run. Two runs, so that a day
         # stored by an earlier run takes parts too. The stored rows must be those of the one file.
-        rng = random.Random(11)
-        spread_packets = [(0x0A000000 + rng.randrange(5000), 0xC6336400 + rng.randrange(512),
-                           rng.choice((23, 445, 22, 80, 8080))) for _ in range(30000)]
+        spread_packets = packets  # spread.pcap's
         start = 1734562800 - 3600
         cut_dir = os.path.join(work, 'cut')
         os.makedirs(cut_dir)
