@@ -88,32 +88,29 @@ SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sens
         return a.order != b.order ? a.order < b.order : Ipv6Less{}(a.key->src, b.key->src);
     });
     SourceChunks chunks;
-    std::vector<uint32_t> destinations, services, sensors;
+    std::vector<uint32_t> destinations, services, sensor_indexes, sensors;
     auto encode = [&](std::span<const Entry> entries, uint16_t bucket) {
         SourceChunkWriter w(entries.size());
         for (const Entry &e : entries) {
             const SourceDayKey &k = *e.key;
             const SourceDayStats &v = *e.stats;
-            SourceRecordView r;
+            SourceDayCounts r;
             r.src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
             r.packets = v.packets;
             r.bytes = v.bytes;
             r.first_ts = v.first_ts;
             r.last_ts = v.last_ts;
-            r.destinations = v.destinations.Sorted(destinations);
-            r.services = v.services.Sorted(services);
-            sensors.clear();
-            for (uint32_t index : v.sensors.SortedValues())
-                sensors.push_back(uint32_t(sensor_ids.at(index)));
-            std::sort(sensors.begin(), sensors.end());
-            r.sensors = sensors;
             r.syn_packets = v.syn_packets;
             for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
                 r.rule_packets[i] = v.rule_packets[i];
             r.country = v.info.country;
             r.asn = v.info.asn;
             r.research = v.info.research;
-            w.Add(r);
+            sensors.clear();
+            for (uint32_t index : v.sensors.Sorted(sensor_indexes))
+                sensors.push_back(uint32_t(sensor_ids.at(index)));
+            std::sort(sensors.begin(), sensors.end());
+            w.Add(r, v.destinations.Sorted(destinations), v.services.Sorted(services), sensors);
         }
         chunks[{entries.front().key->day, bucket}].push_back(w.Take());
     };
@@ -488,15 +485,14 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
     if (enriched) InfosOf(begin, end);
     size_t run_index = 0;
     for (PacketRecord *run = begin; run != end;) {
-        PacketRecord *run_end = run + 1;
-        while (run_end != end && run_end->src == run->src && run_end->cls_family >> 4 == run->cls_family >> 4) ++run_end;
         // A source's packets to each sensor are taken together, UNATTRIBUTED (slot 0) first; the sort left
         // them in arrival order, which for most sources is one sensor's.
-        for (PacketRecord *r = run + 1; r < run_end; ++r)
-            if (SensorIndex(r->sensor + 1) < SensorIndex(r[-1].sensor + 1)) {
-                GroupBySensor(run, run_end, scratch);
-                break;
-            }
+        PacketRecord *run_end = run + 1;
+        bool by_sensor = true;
+        for (; run_end != end && run_end->src == run->src && run_end->cls_family >> 4 == run->cls_family >> 4;
+             ++run_end)
+            by_sensor &= SensorIndex(run_end->sensor + 1) >= SensorIndex(run_end[-1].sensor + 1);
+        if (!by_sensor) GroupBySensor(run, run_end, scratch);
         const uint8_t family = run->Family();
         const uint32_t src = run->src;
         // One lookup per source run (the records are sorted by source), through the shard's cache.

@@ -659,7 +659,7 @@ Segment SegmentBuilder::Build() {
         sorted.resize(order.size());
         for (size_t i = 0; i < order.size(); ++i)
             sorted[i] = v6_pairs_[uint32_t(order[i])];
-        v6_pairs_.swap(sorted);
+        std::copy(sorted.begin(), sorted.end(), v6_pairs_.begin());  // each keeps its buffer, as in RadixSort
     } else {
         std::sort(v6_pairs_.begin(), v6_pairs_.end(), [](const auto &a, const auto &b) {
             return a.first != b.first ? a.first < b.first : Ipv6Less{}(a.second, b.second);

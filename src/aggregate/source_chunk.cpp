@@ -78,16 +78,17 @@ SourceChunkWriter::SourceChunkWriter(size_t records) {
     PutVarint(out_, records);
 }
 
-void SourceChunkWriter::Add(const SourceRecordView &r) {
+void SourceChunkWriter::Add(const SourceDayCounts &r, std::span<const uint32_t> destinations,
+                            std::span<const uint32_t> services, std::span<const uint32_t> sensors) {
     out_.push_back(char(r.src.family));
     out_.append(reinterpret_cast<const char *>(r.src.bytes.data()), r.src.IsV4() ? 4 : 16);
     PutVarint(out_, r.packets);
     PutVarint(out_, r.bytes);
     PutVarint(out_, ZigZag(r.first_ts));
     PutVarint(out_, uint64_t(r.last_ts - r.first_ts));
-    PutSet(out_, r.destinations);
-    PutSet(out_, r.services);
-    PutSet(out_, r.sensors);
+    PutSet(out_, destinations);
+    PutSet(out_, services);
+    PutSet(out_, sensors);
     PutVarint(out_, r.syn_packets);
     uint64_t mask = 0;
     for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
@@ -104,8 +105,7 @@ std::string EncodeSourceChunk(std::vector<SourceDay> &records) {
     std::sort(records.begin(), records.end(), [](const SourceDay &a, const SourceDay &b) { return a.src < b.src; });
     SourceChunkWriter w(records.size());
     for (const SourceDay &r : records)
-        w.Add(SourceRecordView{r.src, r.packets, r.bytes, r.first_ts, r.last_ts, r.destinations, r.services, r.sensors,
-                               r.syn_packets, r.rule_packets, r.country, r.asn, r.research});
+        w.Add(r, r.destinations, r.services, r.sensors);
     return w.Take();
 }
 

@@ -26,20 +26,25 @@
 
 namespace darkscope {
 
-struct SourceDay {
+/// A per-source day record's fields but its three sets: what SourceChunkWriter takes beside the sets,
+/// wherever they are held.
+struct SourceDayCounts {
     IpAddress src;
     uint64_t packets = 0;
     uint64_t bytes = 0;
     TimestampNs first_ts = 0;
     TimestampNs last_ts = 0;
-    std::vector<uint32_t> destinations;  // sorted, unique (see SourceDayStats for what they hold)
-    std::vector<uint32_t> services;
-    std::vector<uint32_t> sensors;       // stored sensor ids
     uint64_t syn_packets = 0;                                 // TCP SYN probes
     std::array<uint64_t, FINGERPRINT_RULES> rule_packets{};  // packets matching each FingerprintRule
     uint16_t country = 0;                                     // CountryIndex; 0 unknown (or not enriched)
     uint32_t asn = 0;
     uint16_t research = 0;  // research_names id of the entry that matched at ingest (Enrichment::Lookup); 0 none
+};
+
+struct SourceDay : SourceDayCounts {
+    std::vector<uint32_t> destinations;  // sorted, unique (see SourceDayStats for what they hold)
+    std::vector<uint32_t> services;
+    std::vector<uint32_t> sensors;  // stored sensor ids
 
     FingerprintEvidence Evidence() const {
         FingerprintEvidence e;
@@ -66,27 +71,14 @@ constexpr uint16_t SOURCE_BUCKETS = 512;
 /// IPv4 sources by their first octet (0-255); IPv6 sources by a hash of the address (256-511).
 uint16_t SourceBucket(const IpAddress &src);
 
-/// One record's fields as a chunk holds them; the sets sorted and unique.
-struct SourceRecordView {
-    IpAddress src;
-    uint64_t packets = 0;
-    uint64_t bytes = 0;
-    TimestampNs first_ts = 0;
-    TimestampNs last_ts = 0;
-    std::span<const uint32_t> destinations, services, sensors;
-    uint64_t syn_packets = 0;
-    std::array<uint64_t, FINGERPRINT_RULES> rule_packets{};
-    uint16_t country = 0;
-    uint32_t asn = 0;
-    uint16_t research = 0;
-};
-
 /// Encodes a chunk of `records` records, added in address order: for callers whose records are not
 /// SourceDays (the aggregation's table), which would cost three heap arrays a source to build.
 class SourceChunkWriter {
 public:
     explicit SourceChunkWriter(size_t records);
-    void Add(const SourceRecordView &r);
+    /// One record; its sets sorted and unique.
+    void Add(const SourceDayCounts &r, std::span<const uint32_t> destinations, std::span<const uint32_t> services,
+             std::span<const uint32_t> sensors);
     std::string Take() { return std::move(out_); }
 
 private:

@@ -244,29 +244,29 @@ uint64_t SmallU32Set::Cardinality() const {
 }
 
 std::span<const uint32_t> SmallU32Set::Sorted(std::vector<uint32_t> &scratch) const {
-    if (count_ == VECTOR) return VectorValues();
-    if (count_ <= INLINE) {
-        scratch.assign(inline_.begin(), inline_.begin() + count_);
-        std::sort(scratch.begin(), scratch.end());
-    } else {
-        scratch = SortedValues();
+    switch (count_) {
+        case VECTOR:
+            return VectorValues();
+        case BITMAP:
+            scratch = bitmap_->Values();
+            return scratch;
+        case DENSE:
+            scratch.clear();
+            for (size_t i = 0; i < dense_->words.size(); ++i)
+                for (uint64_t w = dense_->words[i]; w != 0; w &= w - 1)
+                    scratch.push_back(dense_->low + uint32_t(i << 6) + uint32_t(std::countr_zero(w)));
+            return scratch;
+        default:
+            scratch.assign(inline_.begin(), inline_.begin() + count_);
+            std::sort(scratch.begin(), scratch.end());
+            return scratch;
     }
-    return scratch;
 }
 
 std::vector<uint32_t> SmallU32Set::SortedValues() const {
-    if (count_ == VECTOR) return {values_, values_ + inline_[0]};
-    if (count_ == BITMAP) return bitmap_->Values();
-    if (count_ == DENSE) {
-        std::vector<uint32_t> values;
-        values.reserve(dense_->count);
-        for (size_t i = 0; i < dense_->words.size(); ++i)
-            for (uint64_t w = dense_->words[i]; w != 0; w &= w - 1)
-                values.push_back(dense_->low + uint32_t(i << 6) + uint32_t(std::countr_zero(w)));
-        return values;
-    }
-    std::vector<uint32_t> values(inline_.begin(), inline_.begin() + count_);
-    std::sort(values.begin(), values.end());
+    std::vector<uint32_t> values;
+    const std::span<const uint32_t> sorted = Sorted(values);
+    if (sorted.data() != values.data()) values.assign(sorted.begin(), sorted.end());
     return values;
 }
 
