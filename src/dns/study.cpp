@@ -12,6 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "aggregate/segment.hpp"
 #include "classify/classifier.hpp"
 #include "common/text.hpp"
 #include "decode/decoded_packet.hpp"
@@ -453,28 +454,84 @@ void Accumulator::Add(const DecodedPacket &pkt, const ClassifiedPacket &cp) {
     if (records_.size() >= FLUSH_RECORDS || names_.size() > (size_t(1) << 30)) [[unlikely]] Fold();
 }
 
+std::vector<uint32_t> Accumulator::SortedOrder() const {
+    const size_t n = records_.size();
+    std::vector<uint32_t> order(n);
+    if (n == 0) return order;
+    // The common case, IPv4 sources over a few days with the records in time order (packets are read in
+    // time order): a stable radix sort on (day, address) with the index below, which keeps time order
+    // within each source-day.
+    bool radix = n <= (size_t(1) << INDEX_BITS);
+    int64_t min_day = records_[0].day, max_day = records_[0].day;
+    for (size_t i = 0; i < n && radix; ++i) {
+        const Record &r = records_[i];
+        radix = r.src.family == 4 && (i == 0 || r.ts >= records_[i - 1].ts);
+        min_day = std::min(min_day, r.day);
+        max_day = std::max(max_day, r.day);
+    }
+    constexpr int DAY_BITS = 64 - 32 - INDEX_BITS;
+    if (radix && uint64_t(max_day - min_day) < (uint64_t(1) << DAY_BITS)) {
+        std::vector<uint64_t> keys(n), scratch;
+        for (size_t i = 0; i < n; ++i) {
+            const Record &r = records_[i];
+            keys[i] = uint64_t(r.day - min_day) << (32 + INDEX_BITS) | uint64_t(r.src.V4HostOrder()) << INDEX_BITS | i;
+        }
+        RadixSort(keys, scratch, INDEX_BITS);
+        for (size_t i = 0; i < n; ++i)
+            order[i] = uint32_t(keys[i] & ((uint64_t(1) << INDEX_BITS) - 1));
+        return order;
+    }
+    struct SortKey {
+        int64_t day;
+        uint8_t family;
+        uint64_t high, low;  // the address's bytes, big endian: IpAddress order
+        TimestampNs ts;
+        uint32_t index;
+        bool operator<(const SortKey &o) const {
+            if (day != o.day) return day < o.day;
+            if (family != o.family) return family < o.family;
+            if (high != o.high) return high < o.high;
+            if (low != o.low) return low < o.low;
+            if (ts != o.ts) return ts < o.ts;
+            return index < o.index;
+        }
+    };
+    std::vector<SortKey> keys(n);
+    for (size_t i = 0; i < n; ++i) {
+        const Record &r = records_[i];
+        keys[i] =
+            SortKey{r.day, r.src.family, Ipv6Less::Word(r.src.bytes.data()), Ipv6Less::Word(r.src.bytes.data() + 8),
+                    r.ts,  uint32_t(i)};
+    }
+    std::sort(keys.begin(), keys.end());
+    for (size_t i = 0; i < n; ++i)
+        order[i] = keys[i].index;
+    return order;
+}
+
 void Accumulator::Fold() {
-    // By day, source and time: each source-day's records become one piece, its gaps in order.
-    std::sort(records_.begin(), records_.end(), [](const Record &x, const Record &y) {
-        const int c = CompareDayAddress(x.day, x.src, y.day, y.src);
-        return c != 0 ? c < 0 : x.ts < y.ts;
-    });
+    // By day, source and time (then arrival): each source-day's records become one piece, its gaps in order.
+    // The records stay where they are and their indexes are sorted: sorting the records themselves moved a
+    // 72-byte record per step, and was most of the DNS study's cost at the end of an ingest.
+    std::vector<uint32_t> order = SortedOrder();
+    auto record = [&](size_t k) -> const Record & { return records_[order[k]]; };
+    auto same_source_day = [](const Record &a, const Record &b) { return a.day == b.day && a.src == b.src; };
     std::vector<uint64_t> hashes;
     std::vector<SourceDay> pieces;
-    for (size_t i = 0; i < records_.size();) {
+    for (size_t i = 0; i < order.size();) {
         size_t j = i;
-        const Record &first = records_[i];
-        const int64_t day = first.day;
-        while (j < records_.size() && records_[j].day == day && records_[j].src == first.src) ++j;
+        const Record &first = record(i);
+        while (j < order.size() && same_source_day(record(j), first))
+            ++j;
         SourceDay piece;
-        piece.day = day;
+        piece.day = first.day;
         piece.address = first.src;
         piece.first_ts = first.ts;
-        piece.last_ts = records_[j - 1].ts;
+        piece.last_ts = record(j - 1).ts;
         hashes.clear();
         for (size_t k = i; k < j; ++k) {
-            const Record &r = records_[k];
-            if (k > i) piece.gaps.Add(r.ts - records_[k - 1].ts);
+            const Record &r = record(k);
+            if (k > i) piece.gaps.Add(r.ts - record(k - 1).ts);
             (r.flags & RESPONSE ? piece.responses : piece.queries) += 1;
             piece.bytes += r.wire_len;
             if (r.flags & BY_PORT) ++piece.by_port;

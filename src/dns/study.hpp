@@ -170,7 +170,7 @@ public:
 private:
     struct Record {
         TimestampNs ts = 0;
-        int64_t day = 0;  // DayOf(ts), kept: Fold's sort compares it n log n times
+        int64_t day = 0;  // DayOf(ts), kept: Fold keys its sort on it
         uint64_t name_hash = 0;
         IpAddress src;
         uint8_t flags = 0;  // Flag bits
@@ -183,6 +183,9 @@ private:
     };
     enum Flag : uint8_t { RESPONSE = 1, BY_PORT = 2, QUESTION = 4, EDNS = 8, DNSSEC_OK = 16, PARSED = 32 };
     void Fold();
+    // The records' indexes in (day, address, time, arrival) order.
+    std::vector<uint32_t> SortedOrder() const;
+    static constexpr int INDEX_BITS = 20;  // a record's index in the radix sort's keys: FLUSH_RECORDS fit
 
     const Enrichment *enrichment_;
     std::vector<Record> records_;

@@ -202,6 +202,53 @@ TEST(Accumulator, FoldsBufferfulsIntoOneRecordPerSourceDay) {
     }
 }
 
+// A fold orders the records by day, address and time whatever way they came: in time order (a radix sort on
+// day and address), with time stepping back between files, or with IPv6 sources (a comparison sort). Each
+// source-day's examples and gaps follow its records' time order, and IPv4 sources come before IPv6 ones.
+TEST(Accumulator, OrdersEachSourceDayByTimeHoweverTheRecordsCame) {
+    const IpAddress a = IpAddress::V4(0xC6336401), b = IpAddress::V4(0x0A000001);
+    const IpAddress v6 = *IpAddress::Parse("2001:db8::1");
+    struct In {
+        IpAddress src;
+        TimestampNs at;
+        std::string label;
+    };
+    auto fold = [](const std::vector<In> &in) {
+        Accumulator acc;
+        for (const In &m : in) {
+            Message msg(m.src, DAY0 + m.at * SEC, false, {m.label, "example"}, 1);
+            acc.Add(msg.pkt, msg.cp);
+        }
+        return acc.TakeSources();
+    };
+    auto examples = [](const SourceDay &s) { return s.examples; };
+    using Names = std::vector<std::string>;
+    // In time order, the sources interleaved, and a second day.
+    auto in_order = fold({{a, 100, "p"}, {b, 150, "r"}, {a, 200, "q"}, {b, 86400 + 10, "s"}, {a, 250, "t"}});
+    ASSERT_EQ(in_order.size(), 3u);
+    EXPECT_EQ(in_order[0].address, b);  // 10.0.0.1 before 198.51.100.1
+    EXPECT_EQ(in_order[1].address, a);
+    EXPECT_EQ(examples(in_order[1]), (Names{"p.example", "q.example", "t.example"}));
+    EXPECT_EQ(in_order[1].first_ts, DAY0 + 100 * SEC);
+    EXPECT_EQ(in_order[1].last_ts, DAY0 + 250 * SEC);
+    EXPECT_NEAR(in_order[1].MeanInterArrivalSeconds(), 75.0, 1e-9);
+    EXPECT_EQ(in_order[2].address, b);
+    EXPECT_EQ(in_order[2].day, DayOf(DAY0) + 1);
+    // Time steps back: the same source-days as if the records had come in time order.
+    auto stepped = fold({{a, 200, "q"}, {b, 150, "r"}, {a, 250, "t"}, {b, 86400 + 10, "s"}, {a, 100, "p"}});
+    ASSERT_EQ(stepped.size(), 3u);
+    EXPECT_EQ(stepped[1].address, a);
+    EXPECT_EQ(examples(stepped[1]), (Names{"p.example", "q.example", "t.example"}));
+    EXPECT_NEAR(stepped[1].MeanInterArrivalSeconds(), 75.0, 1e-9);
+    // An IPv6 source among them: after the IPv4 sources of its day.
+    auto mixed = fold({{v6, 50, "v"}, {a, 100, "p"}, {v6, 120, "w"}, {a, 200, "q"}});
+    ASSERT_EQ(mixed.size(), 2u);
+    EXPECT_EQ(mixed[0].address, a);
+    EXPECT_EQ(examples(mixed[0]), (Names{"p.example", "q.example"}));
+    EXPECT_EQ(mixed[1].address, v6);
+    EXPECT_EQ(examples(mixed[1]), (Names{"v.example", "w.example"}));
+}
+
 TEST(SourceDay, MergeCountsTheGapBetweenRecords) {
     SourceDay a, b;
     a.queries = 2;
