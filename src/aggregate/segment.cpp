@@ -845,4 +845,14 @@ std::optional<Segment> Segment::DecodePacked(std::string bytes) {
     return s;
 }
 
+Segment Segment::FromOwnEncoding(std::string bytes, uint64_t rows, uint64_t packets, uint64_t bytes_total) {
+    if (rows == 0) return Segment();
+    Segment s;
+    s.packed_rows_ = rows;
+    s.packed_packets_ = packets;
+    s.packed_bytes_ = bytes_total;
+    s.packed_ = std::move(bytes);
+    return s;
+}
+
 }  // namespace darkscope

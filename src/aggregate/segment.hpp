@@ -126,6 +126,9 @@ public:
     /// The same checks as Decode, but the segment stays packed in `bytes` (no arrays are filled): what
     /// the store reads back to merge a new part of a day into, where the merge streams anyway.
     static std::optional<Segment> DecodePacked(std::string bytes);
+    /// A packed segment of `bytes` unchecked, with the row count and totals given: only for bytes that
+    /// are, byte for byte, an encoding this process made (Encode, TakeEncoding) with those figures.
+    static Segment FromOwnEncoding(std::string bytes, uint64_t rows, uint64_t packets, uint64_t bytes_total);
 
 private:
     friend class SegmentBuilder;

@@ -369,6 +369,30 @@ TEST_F(StoreTest, DayBuiltInSmallBatchesEqualsOneBatch) {
               25u);  // 23/TCP to s1: i = 3, 6, 9, 15, 18, each hour
 }
 
+// A day's build takes the hours this store wrote without checking them again, but only while they hash as
+// written: an hour changed behind its back (another program, a damaged file) is checked, and refused.
+TEST_F(StoreTest, HourChangedSinceItWasWrittenIsCheckedWhenTheDayIsBuilt) {
+    AggregateShard shard;
+    for (int i = 0; i < 12; ++i) {
+        const std::string src = "192.0.2." + std::to_string(1 + i % 5);
+        shard.Observe(Syn(src.c_str(), "198.51.100.9", 23, DAY0 + i * 600 * NS_PER_SEC), SynClass(23), 0);
+    }
+    Commit(shard);
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE counters_hourly SET segment = x'01ff' WHERE dim = 1", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    for (unsigned threads : {1u, 2u}) {
+        try {
+            store_->FoldDayParts(threads);
+            ADD_FAILURE() << "built a day from a corrupt hour with " << threads << " threads";
+        } catch (const StoreError &e) {
+            EXPECT_NE(std::string(e.what()).find("counters_hourly segment (dim 1"), std::string::npos) << e.what();
+        }
+    }
+}
+
 // Count-only reads of days come from the heads (schema 8); a store migrated from schema 7 gets them for the
 // days it holds, and an older store opened read-only (not migrated) is read from its rows. All must give
 // the same counts.
