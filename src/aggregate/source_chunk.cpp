@@ -1,6 +1,7 @@
 #include "aggregate/source_chunk.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <iterator>
 
 #include "common/flat_map.hpp"
@@ -153,6 +154,110 @@ std::optional<uint64_t> SourceChunkCount(std::string_view bytes) {
     uint64_t count;
     if (!in.Read(count)) return std::nullopt;
     return count;
+}
+
+namespace {
+
+// Walks a version 2 chunk record by record, reading only each record's address and where it ends.
+class RecordSkimmer {
+public:
+    explicit RecordSkimmer(std::string_view chunk)
+        : p_(reinterpret_cast<const uint8_t *>(chunk.data())), end_(p_ + chunk.size()) {
+        ok_ = p_ != end_ && *p_++ == 2 && Varint(left_);
+    }
+    bool Ok() const { return ok_; }
+    uint64_t Count() const { return left_; }
+    // Moves to the next record: false at the end, or on bytes that are not a record (Ok() then says which).
+    bool Next() {
+        if (!ok_ || left_ == 0) return false;
+        --left_;
+        start_ = p_;
+        if (p_ == end_ || (*p_ != 4 && *p_ != 6)) return Fail();
+        const size_t length = *p_ == 4 ? 4 : 16;
+        const IpAddress previous = address_;
+        if (size_t(end_ - p_) < 1 + length) return Fail();
+        address_ = *p_ == 4 ? IpAddress::V4FromBytes(p_ + 1) : IpAddress::V6FromBytes(p_ + 1);
+        p_ += 1 + length;
+        if (started_ && !(previous < address_)) return Fail();
+        started_ = true;
+        uint64_t v;
+        for (int i = 0; i < 4; ++i)  // packets, bytes, first, span
+            if (!Varint(v)) return Fail();
+        for (int set = 0; set < 3; ++set) {
+            uint64_t n;
+            if (!Varint(n) || n > size_t(end_ - p_)) return Fail();
+            for (uint64_t i = 0; i < n; ++i)
+                if (!Varint(v)) return Fail();
+        }
+        uint64_t mask;
+        if (!Varint(v) || !Varint(mask) || mask >> FINGERPRINT_RULES != 0) return Fail();
+        for (int i = std::popcount(mask) + 3; i > 0; --i)  // the rules' counts, country, AS, research
+            if (!Varint(v)) return Fail();
+        return true;
+    }
+    const IpAddress &Address() const { return address_; }
+    std::string_view Record() const { return {reinterpret_cast<const char *>(start_), size_t(p_ - start_)}; }
+    bool AtEnd() const { return p_ == end_; }
+
+private:
+    bool Fail() {
+        ok_ = false;
+        return false;
+    }
+    bool Varint(uint64_t &v) {
+        v = 0;
+        for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
+            const uint8_t b = *p_++;
+            v |= uint64_t(b & 0x7F) << shift;
+            if (!(b & 0x80)) return true;
+        }
+        return false;
+    }
+    const uint8_t *p_, *end_, *start_ = nullptr;
+    uint64_t left_ = 0;
+    bool ok_ = false, started_ = false;
+    IpAddress address_;
+};
+
+}  // namespace
+
+std::optional<std::string> InterleaveSourceChunks(std::span<const std::string> parts) {
+    std::vector<RecordSkimmer> skimmers;
+    skimmers.reserve(parts.size());
+    uint64_t count = 0;
+    size_t size = 0;
+    for (const std::string &p : parts) {
+        RecordSkimmer &s = skimmers.emplace_back(p);
+        if (!s.Ok()) return std::nullopt;
+        count += s.Count();
+        size += p.size();
+    }
+    std::string out;
+    out.reserve(size + 10);
+    out.push_back(char(2));
+    PutVarint(out, count);
+    // A part's next record, or its end, which must be that of its bytes too.
+    auto next = [](RecordSkimmer &s) { return s.Next() ? 1 : s.Ok() && s.AtEnd() ? 0 : -1; };
+    std::vector<RecordSkimmer *> live;  // each at its current record
+    for (RecordSkimmer &s : skimmers) {
+        const int r = next(s);
+        if (r < 0) return std::nullopt;
+        if (r > 0) live.push_back(&s);
+    }
+    while (!live.empty()) {
+        size_t least = 0;
+        for (size_t i = 1; i < live.size(); ++i) {
+            if (live[i]->Address() == live[least]->Address()) return std::nullopt;  // not disjoint
+            if (live[i]->Address() < live[least]->Address()) least = i;
+        }
+        // Two parts may also meet on an address that is least only later: the test above sees it then.
+        const std::string_view record = live[least]->Record();
+        out.append(record.data(), record.size());
+        const int r = next(*live[least]);
+        if (r < 0) return std::nullopt;
+        if (r == 0) live.erase(live.begin() + std::ptrdiff_t(least));
+    }
+    return out;
 }
 
 std::vector<SourceDay> MergeSourceChunks(std::vector<SourceDay> a, std::vector<SourceDay> b) {

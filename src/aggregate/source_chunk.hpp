@@ -91,6 +91,12 @@ std::string EncodeSourceChunk(std::vector<SourceDay> &records);
 std::optional<std::vector<SourceDay>> DecodeSourceChunk(std::string_view bytes);
 /// Unites two chunks' records (each sorted by address, as decoded or encoded), merging equal sources.
 std::vector<SourceDay> MergeSourceChunks(std::vector<SourceDay> a, std::vector<SourceDay> b);
+/// One chunk of the records of `parts`, version 2 chunks of disjoint sources (the aggregation workers' parts
+/// of a bucket), their records' bytes copied in address order without decoding their fields: what
+/// DecodeSourceChunk, MergeSourceChunks and EncodeSourceChunk give for such parts, at a fraction of the cost.
+/// std::nullopt when they are not that (another version, a source in two parts, bytes that do not parse):
+/// the caller then merges them field by field.
+std::optional<std::string> InterleaveSourceChunks(std::span<const std::string> parts);
 /// The number of records of an encoded chunk, read from its header; std::nullopt if it has none.
 std::optional<uint64_t> SourceChunkCount(std::string_view bytes);
 

@@ -1069,6 +1069,10 @@ public:
                     throw StoreError(fmt::format("{}: a new source_daily chunk (day {}, bucket {}) is corrupt", path_,
                                                  key.first, key.second));
                 count = *n;
+            } else if (auto interleaved = InterleaveSourceChunks(parts)) {
+                // The workers' parts hold disjoint sources (each source has one worker): their records interleave.
+                blob = std::move(*interleaved);
+                count = *SourceChunkCount(blob);
             } else {
                 std::vector<SourceDay> records;
                 for (const std::string &p : parts) {

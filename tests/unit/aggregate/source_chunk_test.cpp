@@ -1,6 +1,9 @@
 #include "aggregate/source_chunk.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 namespace darkscope {
 namespace {
@@ -118,6 +121,59 @@ TEST(SourceChunk, Version1ChunksStillRead) {
     EXPECT_EQ((*back)[0].last_ts, 300);
     EXPECT_EQ((*back)[0].syn_packets, 0u);
     EXPECT_EQ((*back)[0].country, 0);
+}
+
+// The workers' parts of a bucket hold disjoint sources: interleaved as bytes, they make the chunk that decoding,
+// merging and encoding them made, for any number of parts, both families and every field. Parts that share a
+// source, or are not version 2 chunks, or do not parse, are left to that slower way.
+TEST(SourceChunk, InterleavingDisjointPartsEqualsMergingThem) {
+    std::vector<SourceDay> all;
+    for (uint32_t i = 0; i < 60; ++i) {
+        const std::string src =
+            i % 7 == 3 ? fmt::format("2001:db8::{:x}", i * 977) : fmt::format("192.0.{}.{}", i % 5, i * 37 % 251);
+        SourceDay r = Record(src.c_str(), 1 + i, TimestampNs(i) * 1000 - 3000, TimestampNs(i) * 2000, {});
+        for (uint32_t d = 0; d < i % 9 * 40; ++d)
+            r.destinations.push_back(d * (i + 1));
+        r.services = {0x10017, 0x10000 + i};
+        r.syn_packets = i / 2;
+        if (i % 3 == 0) r.rule_packets[i % FINGERPRINT_RULES] = i + 1;
+        r.country = uint16_t(i % 4 * 17);
+        r.asn = i * 1000003u;
+        r.research = uint16_t(i % 11 == 0);
+        all.push_back(r);
+    }
+    std::sort(all.begin(), all.end(), [](const SourceDay &a, const SourceDay &b) { return a.src < b.src; });
+    all.erase(
+        std::unique(all.begin(), all.end(), [](const SourceDay &a, const SourceDay &b) { return a.src == b.src; }),
+        all.end());
+    std::vector<SourceDay> copy = all;
+    const std::string whole = EncodeSourceChunk(copy);
+    for (size_t parts : {1u, 2u, 3u, 5u}) {
+        std::vector<std::vector<SourceDay>> split(parts);
+        for (size_t i = 0; i < all.size(); ++i)
+            split[(i * 7 + i / 3) % parts].push_back(all[i]);
+        std::vector<std::string> encoded;
+        for (auto &records : split)
+            encoded.push_back(EncodeSourceChunk(records));
+        auto interleaved = InterleaveSourceChunks(encoded);
+        ASSERT_TRUE(interleaved) << parts;
+        EXPECT_EQ(*interleaved, whole) << parts;
+    }
+    std::vector<SourceDay> a = {all[0], all[2]}, b = {all[1], all[2]};
+    EXPECT_FALSE(InterleaveSourceChunks(std::vector<std::string>{EncodeSourceChunk(a), EncodeSourceChunk(b)}));
+    std::vector<SourceDay> c = {all[3]}, d = {all[4], all[5]};
+    const std::string cd[] = {EncodeSourceChunk(c), EncodeSourceChunk(d)};
+    EXPECT_TRUE(InterleaveSourceChunks(cd));
+    for (size_t cut = 0; cut < cd[1].size(); ++cut)
+        EXPECT_FALSE(InterleaveSourceChunks(std::vector<std::string>{cd[0], cd[1].substr(0, cut)})) << cut;
+    EXPECT_FALSE(InterleaveSourceChunks(std::vector<std::string>{cd[0], cd[1] + "x"}));
+    const std::string v1 = {1, 1, 4, char(192), 0, 2, 9, 3, char(180), 1, char(200), 1, char(200), 1, 1, 7, 1, 5, 1, 1};
+    EXPECT_FALSE(InterleaveSourceChunks(std::vector<std::string>{cd[0], v1}));
+    // A part whose records are out of address order.
+    std::vector<SourceDay> first = {all[4]}, second = {all[5]};
+    const std::string reversed =
+        std::string{char(2), char(2)} + EncodeSourceChunk(second).substr(2) + EncodeSourceChunk(first).substr(2);
+    EXPECT_FALSE(InterleaveSourceChunks(std::vector<std::string>{cd[0], reversed}));
 }
 
 }  // namespace darkscope
