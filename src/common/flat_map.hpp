@@ -17,7 +17,7 @@
 namespace darkscope {
 
 /// Mixes a 64-bit value into a well-distributed hash (the finaliser of SplitMix64).
-inline uint64_t Mix64(uint64_t x) {
+constexpr uint64_t Mix64(uint64_t x) {
     x ^= x >> 30;
     x *= 0xBF58476D1CE4E5B9ull;
     x ^= x >> 27;

@@ -26,7 +26,10 @@ uint64_t HashAddress(const IpAddress &a) {
     uint64_t lo, hi;
     std::memcpy(&lo, a.bytes.data(), 8);
     std::memcpy(&hi, a.bytes.data() + 8, 8);
-    return Mix64(lo ^ Mix64(hi ^ a.family));
+    // An IPv4 address's high word is zero, so its inner mix is a constant: one multiply chain less per
+    // lookup, and the tables take a few per packet.
+    constexpr uint64_t V4_INNER = Mix64(4);
+    return Mix64(lo ^ (a.family == 4 ? V4_INNER : Mix64(hi ^ a.family)));
 }
 
 // IPv6 destinations are folded to 32 bits, as the per-source destination counts of aggregation do.
