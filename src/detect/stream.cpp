@@ -229,9 +229,10 @@ private:
 
 /// Distinct 32-bit values: exact (four inline, then an open-addressing table) up to a cap, then a
 /// HyperLogLog of 1024 registers (standard error 1.04 / sqrt(1024) = 3.3%), so that a scan across a
-/// large telescope costs 1 KiB rather than 4 bytes per address. The table and the registers live behind
-/// one pointer: most (source, service) states never leave the four inline values, and a state table of
-/// small entries is what keeps the per-packet lookups and the sweeps in cache.
+/// large telescope costs 1 KiB rather than 4 bytes per address. The table or the registers live behind
+/// one pointer, straight to the array: most (source, service) states never leave the four inline values,
+/// and a state table of small entries is what keeps the per-packet lookups and the sweeps in cache; and a
+/// value's slot is one load from the state, which ObserveBatch fetches ahead (PrefetchSlot).
 class DistinctCounter {
 public:
     void Add(uint32_t v, uint32_t exact_cap) {
@@ -258,7 +259,7 @@ public:
         if (mode_ != Mode::SKETCH) return count_;
         double sum = 0;
         uint32_t zeros = 0;
-        for (uint8_t r : heap_->registers) {
+        for (uint8_t r : std::span(Registers(), REGISTERS)) {
             sum += std::ldexp(1.0, -int(r));
             zeros += r == 0;
         }
@@ -269,6 +270,10 @@ public:
         return std::max<uint64_t>(count_, uint64_t(std::llround(estimate)));
     }
     bool Exact() const { return mode_ != Mode::SKETCH; }
+    /// Starts loading the table slot where Add of v will look first.
+    void PrefetchSlot(uint32_t v) const {
+        if (mode_ == Mode::TABLE) PrefetchLine(&heap_[size_t(Mix64(v)) & (TableSize() - 1)]);
+    }
 
     /// Exact values as a list (re-added when read back, which rebuilds the table), or the registers.
     void Encode(std::string &out) const {
@@ -281,11 +286,11 @@ public:
                 return;
             case Mode::TABLE:
                 if (has_zero_) PutVarint(out, 0);
-                for (uint32_t x : heap_->table)
+                for (uint32_t x : std::span(heap_.get(), TableSize()))
                     if (x != 0) PutVarint(out, x);
                 return;
             case Mode::SKETCH:
-                out.append(reinterpret_cast<const char *>(heap_->registers.data()), REGISTERS);
+                out.append(reinterpret_cast<const char *>(Registers()), REGISTERS);
                 return;
         }
     }
@@ -300,8 +305,8 @@ public:
             if (registers == nullptr) return;
             for (size_t r = 0; r < REGISTERS; ++r)
                 if (registers[r] > MAX_RANK) return in.Fail("a HyperLogLog register out of range");
-            heap_ = std::make_unique<Heap>();
-            heap_->registers.assign(registers, registers + REGISTERS);
+            heap_ = std::make_unique<uint32_t[]>(REGISTERS / 4);
+            std::copy(registers, registers + REGISTERS, Registers());
             count_ = uint32_t(count);
             mode_ = Mode::SKETCH;
             return;
@@ -319,16 +324,15 @@ private:
     static constexpr size_t REGISTERS = 1024;         // 2^10: the top 10 hash bits pick the register
     static constexpr uint8_t MAX_RANK = 64 - 10 + 1;  // AddSketch's rank of a hash whose other 54 bits are zero
     enum class Mode : uint8_t { INLINE, TABLE, SKETCH };
-    struct Heap {
-        std::vector<uint32_t> table;  // 0 marks an empty slot
-        std::vector<uint8_t> registers;
-    };
+    size_t TableSize() const { return size_t(1) << table_bits_; }
+    // The sketch's registers, bytes in the same array.
+    uint8_t *Registers() const { return reinterpret_cast<uint8_t *>(heap_.get()); }
 
     void Spill() {
         const uint32_t n = count_;
         count_ = 0;
-        heap_ = std::make_unique<Heap>();
-        heap_->table.assign(16, 0);
+        heap_ = std::make_unique<uint32_t[]>(16);
+        table_bits_ = 4;
         mode_ = Mode::TABLE;
         for (uint32_t i = 0; i < n; ++i)
             InsertExact(inline_[i]);
@@ -341,19 +345,21 @@ private:
             ++count_;
             return true;
         }
-        std::vector<uint32_t> &table = heap_->table;
-        const size_t mask = table.size() - 1;
+        uint32_t *table = heap_.get();
+        const size_t mask = TableSize() - 1;
         size_t i = size_t(Mix64(v)) & mask;
         for (; table[i] != 0; i = (i + 1) & mask)
             if (table[i] == v) return false;
         table[i] = v;
         ++count_;
-        if (size_t(count_) * 2 > table.size()) {
-            std::vector<uint32_t> old;
-            old.swap(table);
-            table.assign(old.size() * 2, 0);
-            const size_t m = table.size() - 1;
-            for (uint32_t x : old) {
+        if (size_t(count_) * 2 > TableSize()) {
+            std::unique_ptr<uint32_t[]> old = std::move(heap_);
+            const size_t old_size = TableSize();
+            ++table_bits_;
+            heap_ = std::make_unique<uint32_t[]>(TableSize());
+            table = heap_.get();
+            const size_t m = TableSize() - 1;
+            for (uint32_t x : std::span(old.get(), old_size)) {
                 if (x == 0) continue;
                 size_t j = size_t(Mix64(x)) & m;
                 while (table[j] != 0)
@@ -364,24 +370,24 @@ private:
         return true;
     }
     void ToSketch() {
-        if (!heap_) heap_ = std::make_unique<Heap>();
-        heap_->registers.assign(REGISTERS, 0);
+        std::unique_ptr<uint32_t[]> table = std::move(heap_);
+        heap_ = std::make_unique<uint32_t[]>(REGISTERS / 4);
         if (mode_ == Mode::INLINE) {
             for (uint32_t i = 0; i < std::min(count_, INLINE); ++i)
                 AddSketch(inline_[i]);
         } else {
-            for (uint32_t x : heap_->table)
+            for (uint32_t x : std::span(table.get(), TableSize()))
                 if (x != 0) AddSketch(x);
             if (has_zero_) AddSketch(0);
         }
-        std::vector<uint32_t>().swap(heap_->table);
+        table_bits_ = 0;
         mode_ = Mode::SKETCH;
     }
     void AddSketch(uint32_t v) {
         const uint64_t h = Mix64(uint64_t(v) ^ 0x5DEECE66Dull);
         const size_t index = size_t(h >> 54);
         const uint8_t rank = uint8_t(std::countl_zero((h << 10) | (uint64_t(1) << 9)) + 1);
-        uint8_t &r = heap_->registers[index];
+        uint8_t &r = Registers()[index];
         r = std::max(r, rank);
     }
 
@@ -389,7 +395,9 @@ private:
     uint32_t count_ = 0;  // distinct values counted exactly (at the switch, in sketch mode)
     Mode mode_ = Mode::INLINE;
     bool has_zero_ = false;
-    std::unique_ptr<Heap> heap_;
+    uint8_t table_bits_ = 0;  // the table's size is 2^table_bits_ (TABLE)
+    // TABLE: the table, 0 marking an empty slot; SKETCH: the REGISTERS registers as bytes.
+    std::unique_ptr<uint32_t[]> heap_;
 };
 
 /// Packets per sensor: two inline (most sources reach one sensor), the rest on the heap (deployments
@@ -877,7 +885,7 @@ struct StreamDetectors::Impl {
                 Observe(o, 0);
             return;
         }
-        constexpr size_t SLOT_AHEAD = 16, ENTRY_AHEAD = 8, RING = 32;
+        constexpr size_t SLOT_AHEAD = 16, ENTRY_AHEAD = 8, TABLE_AHEAD = 4, RING = 32;
         std::array<uint32_t, RING> tags{};
         const size_t n = batch.size();
         auto fetch_slot = [&](size_t i) {
@@ -891,6 +899,14 @@ struct StreamDetectors::Impl {
             if (i + SLOT_AHEAD < n) fetch_slot(i + SLOT_AHEAD);
             if (i + ENTRY_AHEAD < n && IsProbe(batch[i + ENTRY_AHEAD].cp.cls))
                 services.PrefetchEntry(tags[(i + ENTRY_AHEAD) % RING]);
+            // A scan past its inline destinations keeps them in a table of its own: a third wait, for the slot
+            // of the packet's destination, once the state is in cache.
+            if (options.scans && i + TABLE_AHEAD < n && IsProbe(batch[i + TABLE_AHEAD].cp.cls)) {
+                const Observation &o = batch[i + TABLE_AHEAD];
+                if (const ServiceState *state =
+                        services.Find(ServiceStateKey{o.src, o.cp.service.packed}, tags[(i + TABLE_AHEAD) % RING]))
+                    state->scan.destinations.PrefetchSlot(DestinationKey(o.dst));
+            }
             Observe(batch[i], tags[i % RING]);
         }
     }
