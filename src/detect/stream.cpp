@@ -1030,6 +1030,8 @@ struct StreamDetectors::Impl {
     // `all`: end of input, everything closes whatever its age.
     void Sweep(TimestampNs at, bool all) {
         for (size_t e = services.Size(); e-- > 0;) {
+            // The states are walked a few hundred bytes apart, further than the hardware fetches ahead.
+            if (e >= 8) PrefetchLine(&services.At(e - 8).second.scan);
             auto &[key, state] = services.At(e);
             ScanPart &scan = state.scan;
             if (scan.packets > 0 && (all || at - scan.last > options.scan_gap)) CloseScan(key, scan);
