@@ -484,25 +484,10 @@ void Segment::MergeFrom(SegmentRef &&other_ref) {
 namespace {
 
 // The two passes of PackedUnion: one counts the bytes of the heads and of the sources, one writes them.
-struct UnionSizer {
-    size_t heads = 0, sources = 0;
-    uint64_t rows = 0, packets = 0, bytes = 0;
-    uint32_t prev_key = 0;
-    void V4(uint32_t delta) { sources += VarintSize(delta); }
-    void V6(const Ipv6Bytes &) { sources += 16; }
-    void Head(uint32_t key, uint64_t row_packets, uint64_t row_bytes, uint64_t n4, uint64_t n6) {
-        heads += VarintSize(key - prev_key) + VarintSize(row_packets) + VarintSize(row_bytes) + VarintSize(n4) +
-                 VarintSize(n6);
-        prev_key = key;
-        ++rows;
-        packets += row_packets;
-        bytes += row_bytes;
-    }
-};
-
 struct UnionWriter {
     char *heads, *sources;
     uint32_t prev_key = 0;
+    uint64_t rows = 0, packets = 0, bytes = 0;
     void V4(uint32_t delta) { sources = PutVarint(sources, delta); }
     void V6(const Ipv6Bytes &a) { sources = std::copy(a.begin(), a.end(), sources); }
     void Head(uint32_t key, uint64_t row_packets, uint64_t row_bytes, uint64_t n4, uint64_t n6) {
@@ -512,6 +497,9 @@ struct UnionWriter {
         heads = PutVarint(heads, row_bytes);
         heads = PutVarint(heads, n4);
         heads = PutVarint(heads, n6);
+        ++rows;
+        packets += row_packets;
+        bytes += row_bytes;
     }
 };
 
@@ -551,23 +539,33 @@ void Segment::WalkUnion(const Segment &a, const Segment &b, Out &out) {
     }
 }
 
-// The encoding of a ∪ b (b empty: of a alone), sized exactly first and then written without a check of
-// room per byte: a packed segment keeps its string, so room to spare would stay with it.
+// The encoding of a ∪ b (b empty: of a alone), written in one walk without a check of room per byte: heads
+// and sources into a thread's buffers sized for the longest varints, then copied into a string of the exact
+// size (a packed segment keeps its string, so room to spare would stay with it). A first walk that sized the
+// encoding exactly cost as much as the writing.
 std::string Segment::EncodeUnion(const Segment &a, const Segment &b, uint64_t &rows, uint64_t &packets,
                                  uint64_t &bytes) {
     a.Unpack();
     b.Unpack();
-    UnionSizer size;
-    WalkUnion(a, b, size);
-    std::string out(1 + VarintSize(size.rows) + size.heads + size.sources, '\0');
+    // Five varints a row, one per IPv4 source (at most five bytes: a 32-bit delta), 16 bytes per IPv6 source.
+    const size_t most_heads = (a.heads_.size() + b.heads_.size()) * 5 * VARINT_MAX_BYTES;
+    const size_t most_sources = (a.v4_.size() + b.v4_.size()) * 5 + (a.v6_.size() + b.v6_.size()) * 16;
+    // Kept at their largest size, so that the growth alone is ever zeroed.
+    thread_local std::vector<char> heads, sources;
+    if (heads.size() < most_heads) heads.resize(most_heads);
+    if (sources.size() < most_sources) sources.resize(most_sources);
+    UnionWriter write{heads.data(), sources.data()};
+    WalkUnion(a, b, write);
+    const size_t head_bytes = size_t(write.heads - heads.data()), source_bytes = size_t(write.sources - sources.data());
+    std::string out(1 + VarintSize(write.rows) + head_bytes + source_bytes, '\0');
     char *p = out.data();
     *p++ = char(1);
-    p = PutVarint(p, size.rows);
-    UnionWriter write{p, p + size.heads};
-    WalkUnion(a, b, write);
-    rows = size.rows;
-    packets = size.packets;
-    bytes = size.bytes;
+    p = PutVarint(p, write.rows);
+    p = std::copy_n(heads.data(), head_bytes, p);
+    std::copy_n(sources.data(), source_bytes, p);
+    rows = write.rows;
+    packets = write.packets;
+    bytes = write.bytes;
     return out;
 }
 
