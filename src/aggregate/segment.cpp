@@ -539,6 +539,8 @@ void Segment::WalkUnion(const Segment &a, const Segment &b, Out &out) {
     }
 }
 
+constexpr size_t KEPT_ENCODE_BUFFER_BYTES = size_t(32) << 20;
+
 // The encoding of a ∪ b (b empty: of a alone), written in one walk without a check of room per byte: heads
 // and sources into a thread's buffers sized for the longest varints, then copied into a string of the exact
 // size (a packed segment keeps its string, so room to spare would stay with it). A first walk that sized the
@@ -566,6 +568,11 @@ std::string Segment::EncodeUnion(const Segment &a, const Segment &b, uint64_t &r
     rows = write.rows;
     packets = write.packets;
     bytes = write.bytes;
+    // A thread that once encoded a large union (a quarter's report merging days) does not keep its buffers.
+    if (heads.size() + sources.size() > KEPT_ENCODE_BUFFER_BYTES) {
+        std::vector<char>().swap(heads);
+        std::vector<char>().swap(sources);
+    }
     return out;
 }
 
