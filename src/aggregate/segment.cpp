@@ -483,7 +483,7 @@ void Segment::MergeFrom(SegmentRef &&other_ref) {
 
 namespace {
 
-// The two passes of PackedUnion: one counts the bytes of the heads and of the sources, one writes them.
+// What EncodeUnion's walk writes: the heads and the sources into buffers of their own, and the totals.
 struct UnionWriter {
     char *heads, *sources;
     uint32_t prev_key = 0;
