@@ -66,6 +66,22 @@ void SourceDayStats::Merge(SourceDayStats &&other) {
     if (info.research == 0) info.research = other.info.research;
 }
 
+SourceDayCounts SourceDayCountsOf(const SourceDayKey &key, const SourceDayStats &stats) {
+    SourceDayCounts r;
+    r.src = key.family == 4 ? IpAddress::V4FromBytes(key.src.data()) : IpAddress::V6FromBytes(key.src.data());
+    r.packets = stats.packets;
+    r.bytes = stats.bytes;
+    r.first_ts = stats.first_ts;
+    r.last_ts = stats.last_ts;
+    r.syn_packets = stats.syn_packets;
+    for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
+        r.rule_packets[i] = stats.rule_packets[i];
+    r.country = stats.info.country;
+    r.asn = stats.info.asn;
+    r.research = stats.info.research;
+    return r;
+}
+
 SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sensor_ids) {
     // Each record goes from the table straight into its chunk's encoding, in the chunk's address order. IPv4
     // sources sort by (day, address), whose first octet is their bucket; IPv6 ones by (day, bucket), then address.
@@ -92,38 +108,29 @@ SourceChunks ToSourceChunks(SourceTable &table, const std::vector<int64_t> &sens
     auto encode = [&](std::span<const Entry> entries, uint16_t bucket) {
         SourceChunkWriter w(entries.size());
         for (const Entry &e : entries) {
-            const SourceDayKey &k = *e.key;
             const SourceDayStats &v = *e.stats;
-            SourceDayCounts r;
-            r.src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
-            r.packets = v.packets;
-            r.bytes = v.bytes;
-            r.first_ts = v.first_ts;
-            r.last_ts = v.last_ts;
-            r.syn_packets = v.syn_packets;
-            for (size_t i = 0; i < FINGERPRINT_RULES; ++i)
-                r.rule_packets[i] = v.rule_packets[i];
-            r.country = v.info.country;
-            r.asn = v.info.asn;
-            r.research = v.info.research;
             sensors.clear();
             for (uint32_t index : v.sensors.Sorted(sensor_indexes))
                 sensors.push_back(uint32_t(sensor_ids.at(index)));
             std::sort(sensors.begin(), sensors.end());
-            w.Add(r, v.destinations.Sorted(destinations), v.services.Sorted(services), sensors);
+            w.Add(SourceDayCountsOf(*e.key, v), v.destinations.Sorted(destinations), v.services.Sorted(services),
+                  sensors);
         }
         chunks[{entries.front().key->day, bucket}].push_back(w.Take());
     };
-    for (size_t i = 0, j; i < v4.size(); i = j) {
-        for (j = i + 1; j < v4.size() && v4[j].order >> 24 == v4[i].order >> 24;)
-            ++j;
-        encode(std::span(v4).subspan(i, j - i), uint16_t(v4[i].order >> 24 & 0xFF));
-    }
-    for (size_t i = 0, j; i < v6.size(); i = j) {
-        for (j = i + 1; j < v6.size() && v6[j].order == v6[i].order;)
-            ++j;
-        encode(std::span(v6).subspan(i, j - i), uint16_t(v6[i].order & 0xFFFF));
-    }
+    // `chunk_of`: an entry's (day, bucket) as one number; the bucket is its low `bucket_bits`.
+    auto encode_chunks = [&](std::vector<Entry> &entries, auto chunk_of, int bucket_bits) {
+        for (size_t i = 0, j; i < entries.size(); i = j) {
+            const uint64_t chunk = chunk_of(entries[i]);
+            for (j = i + 1; j < entries.size() && chunk_of(entries[j]) == chunk;)
+                ++j;
+            encode(std::span(entries).subspan(i, j - i), uint16_t(chunk & ((uint64_t(1) << bucket_bits) - 1)));
+        }
+    };
+    encode_chunks(
+        v4, [](const Entry &e) { return e.order >> 24; }, 8);  // (day, first octet)
+    encode_chunks(
+        v6, [](const Entry &e) { return e.order; }, 16);
     std::vector<Entry>().swap(v4);
     std::vector<Entry>().swap(v6);
     table.Clear(16);

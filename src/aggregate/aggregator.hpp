@@ -178,6 +178,9 @@ inline Observation MakeObservation(const DecodedPacket &pkt, const ClassifiedPac
 using SourceTable = FlatMap<SourceDayKey, SourceDayStats, SourceDayKeyHash>;
 using EventTable = FlatMap<EventKey, uint64_t, EventKeyHash>;
 
+/// A record's fields but its sets, as a stored per-source record holds them.
+SourceDayCounts SourceDayCountsOf(const SourceDayKey &key, const SourceDayStats &stats);
+
 /// Turns per-source records into the store's encoded chunks, one part per (day, bucket), and empties
 /// the table (freeing a day's sets is a cost of its own, paid here by the thread that owns them).
 /// Sensor indexes become stored sensor ids (`sensor_ids[index]`), which stay stable when the sensors

@@ -161,9 +161,9 @@ namespace {
 // Walks a version 2 chunk record by record, reading only each record's address and where it ends.
 class RecordSkimmer {
 public:
-    explicit RecordSkimmer(std::string_view chunk)
-        : p_(reinterpret_cast<const uint8_t *>(chunk.data())), end_(p_ + chunk.size()) {
-        ok_ = p_ != end_ && *p_++ == 2 && Varint(left_);
+    explicit RecordSkimmer(std::string_view chunk) : in_(chunk) {
+        const uint8_t *version = in_.Take(1);
+        ok_ = version && *version == 2 && in_.Read(left_);
     }
     bool Ok() const { return ok_; }
     uint64_t Count() const { return left_; }
@@ -171,49 +171,41 @@ public:
     bool Next() {
         if (!ok_ || left_ == 0) return false;
         --left_;
-        start_ = p_;
-        if (p_ == end_ || (*p_ != 4 && *p_ != 6)) return Fail();
-        const size_t length = *p_ == 4 ? 4 : 16;
+        start_ = in_.Take(0);
+        const uint8_t *family = in_.Take(1);
+        if (!family || (*family != 4 && *family != 6)) return Fail();
+        const uint8_t *addr = in_.Take(*family == 4 ? 4 : 16);
+        if (!addr) return Fail();
         const IpAddress previous = address_;
-        if (size_t(end_ - p_) < 1 + length) return Fail();
-        address_ = *p_ == 4 ? IpAddress::V4FromBytes(p_ + 1) : IpAddress::V6FromBytes(p_ + 1);
-        p_ += 1 + length;
+        address_ = *family == 4 ? IpAddress::V4FromBytes(addr) : IpAddress::V6FromBytes(addr);
         if (started_ && !(previous < address_)) return Fail();
         started_ = true;
         uint64_t v;
         for (int i = 0; i < 4; ++i)  // packets, bytes, first, span
-            if (!Varint(v)) return Fail();
+            if (!in_.Read(v)) return Fail();
         for (int set = 0; set < 3; ++set) {
             uint64_t n;
-            if (!Varint(n) || n > size_t(end_ - p_)) return Fail();
+            if (!in_.Read(n) || n > in_.Remaining()) return Fail();
             for (uint64_t i = 0; i < n; ++i)
-                if (!Varint(v)) return Fail();
+                if (!in_.Read(v)) return Fail();
         }
         uint64_t mask;
-        if (!Varint(v) || !Varint(mask) || mask >> FINGERPRINT_RULES != 0) return Fail();
+        if (!in_.Read(v) || !in_.Read(mask) || mask >> FINGERPRINT_RULES != 0) return Fail();
         for (int i = std::popcount(mask) + 3; i > 0; --i)  // the rules' counts, country, AS, research
-            if (!Varint(v)) return Fail();
+            if (!in_.Read(v)) return Fail();
         return true;
     }
     const IpAddress &Address() const { return address_; }
-    std::string_view Record() const { return {reinterpret_cast<const char *>(start_), size_t(p_ - start_)}; }
-    bool AtEnd() const { return p_ == end_; }
+    std::string_view Record() { return {reinterpret_cast<const char *>(start_), size_t(in_.Take(0) - start_)}; }
+    bool AtEnd() const { return in_.AtEnd(); }
 
 private:
     bool Fail() {
         ok_ = false;
         return false;
     }
-    bool Varint(uint64_t &v) {
-        v = 0;
-        for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
-            const uint8_t b = *p_++;
-            v |= uint64_t(b & 0x7F) << shift;
-            if (!(b & 0x80)) return true;
-        }
-        return false;
-    }
-    const uint8_t *p_, *end_, *start_ = nullptr;
+    VarintReader in_;
+    const uint8_t *start_ = nullptr;
     uint64_t left_ = 0;
     bool ok_ = false, started_ = false;
     IpAddress address_;

@@ -336,22 +336,12 @@ TEST(ToSourceChunks, EncodesEachBucketAsEncodeSourceChunkDoes) {
     size_t busy_forms = 0;
     shard.Sources().ForEach([&](const SourceDayKey &k, const SourceDayStats &v) {
         SourceDay d;
-        d.src = k.family == 4 ? IpAddress::V4FromBytes(k.src.data()) : IpAddress::V6FromBytes(k.src.data());
-        d.packets = v.packets;
-        d.bytes = v.bytes;
-        d.first_ts = v.first_ts;
-        d.last_ts = v.last_ts;
+        static_cast<SourceDayCounts &>(d) = SourceDayCountsOf(k, v);
         d.destinations = v.destinations.SortedValues();
         d.services = v.services.SortedValues();
         for (uint32_t index : v.sensors.SortedValues())
             d.sensors.push_back(uint32_t(ids.at(index)));
         std::sort(d.sensors.begin(), d.sensors.end());
-        d.syn_packets = v.syn_packets;
-        for (size_t r = 0; r < FINGERPRINT_RULES; ++r)
-            d.rule_packets[r] = v.rule_packets[r];
-        d.country = v.info.country;
-        d.asn = v.info.asn;
-        d.research = v.info.research;
         busy_forms +=
             v.destinations.HeldAs() == SmallU32Set::Form::DENSE || v.services.HeldAs() == SmallU32Set::Form::BITMAP;
         by_chunk[{k.day, SourceBucket(d.src)}].push_back(std::move(d));
