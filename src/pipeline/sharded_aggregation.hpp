@@ -100,9 +100,11 @@ public:
 private:
     static constexpr size_t BATCH = 4096;
     // How many packets may wait for the workers, all together: enough to keep the reader busy while
-    // a worker flushes its share of the record buffer (a lump of work, where observing is a stream of
-    // appends), and a bound on the memory held between threads (about 12 MiB of 96-byte observations).
-    static constexpr size_t QUEUED_PACKETS_LIMIT = size_t(1) << 17;
+    // the workers flush (a lump of work, where observing is a stream of appends), and a bound on the
+    // memory held between threads (about 48 MiB of 96-byte observations). An hour's close sets every
+    // worker flushing at once, for about as long as the reader takes over 400,000 packets; a quarter of
+    // that blocked the reader for most of each flush (docs/performance.md, eighteenth session).
+    static constexpr size_t QUEUED_PACKETS_LIMIT = size_t(1) << 19;
     size_t queue_limit_ = 1;  // batches per worker
 
     struct Message {
