@@ -68,6 +68,11 @@ TEST(EventJson, TextIsTheTreesDump) {
     odd.subject = "example.jp.";
     odd.top_sources = {{"x", "\x1f", UINT64_MAX}};
     events.push_back(odd);
+    DetectedEvent wide = Example();  // every length of UTF-8 sequence, at the ends of strings too
+    wide.sensors = {"\xC2\x80",     "\xDF\xBF",         "\xE0\xA0\x80",     "\xEF\xBF\xBF",
+                    "\xED\x9F\xBF", "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF", "\xF0\x9F\x93\xA1 telescope",
+                    "観測\"点\""};
+    events.push_back(wide);
     for (const double magnitude :
          {0.0, -0.0, 1e-7, 123456789012345678.0, 1e300, 0.1, 2.5, -3.0, std::numeric_limits<double>::quiet_NaN(),
           std::numeric_limits<double>::infinity(), std::numeric_limits<double>::denorm_min()}) {
@@ -87,9 +92,15 @@ TEST(EventJson, TextIsTheTreesDump) {
 
 TEST(EventJson, InvalidUtf8IsRefusedAsBefore) {
     DetectedEvent e = Example();
-    e.sensors = {"bad \xff byte"};
-    EXPECT_THROW(AsTree(e).dump(), nlohmann::json::type_error);
-    EXPECT_THROW(ToJsonText(e), nlohmann::json::type_error);
+    // A stray continuation, overlong forms, a surrogate, past U+10FFFF, leads cut short (in the middle and at the
+    // end), and bytes that never begin a sequence.
+    for (const char *bad : {"bad \xff byte", "\x80", "\xC0\x80", "\xC1\xBF", "\xE0\x80\x80", "\xE0\x9F\xBF",
+                            "\xED\xA0\x80", "\xED\xBF\xBF", "\xF0\x8F\xBF\xBF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
+                            "\xE3\x81", "\xE3\x81 x", "\xF0\x9F\x93", "ok \xC2", "\xC2\xC2\x80"}) {
+        e.sensors = {bad};
+        EXPECT_THROW(AsTree(e).dump(), nlohmann::json::type_error) << bad;
+        EXPECT_THROW(ToJsonText(e), nlohmann::json::type_error) << bad;
+    }
 }
 
 }  // namespace
