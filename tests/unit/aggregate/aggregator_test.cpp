@@ -229,6 +229,102 @@ TEST(AggregateShard, BusySourcesCountAsAPlainTally) {
     EXPECT_EQ(sources_seen, per_source.size());
 }
 
+// A flush within one hour sorts the buffer bucket by bucket (by the sources' first four bits): sources in every
+// bucket, buckets of every size the sort treats apart (one record, up to 32, 33, a single source, sources that
+// differ in the low 10, 20 or 28 bits), packets without a source and IPv6 ones: every record is counted once, in
+// one flush or in several.
+TEST(AggregateShard, EveryBucketOfAnHoursSourcesIsCounted) {
+    std::mt19937 rng(11);
+    std::vector<uint32_t> sources = {0x01020304};
+    for (uint32_t i = 0; i < 32; ++i)
+        sources.push_back(0x10000000 + i * 97);
+    for (uint32_t i = 0; i < 33; ++i)
+        sources.push_back(0x20000000 + i * 7 % 33);
+    for (int i = 0; i < 200; ++i)
+        sources.push_back(0x30000001);
+    for (int i = 0; i < 500; ++i)
+        sources.push_back(0x40000000 + rng() % (1u << 20));
+    for (int i = 0; i < 2000; ++i)
+        sources.push_back(0xC0000000 + rng() % (1u << 28));
+    for (int i = 0; i < 40; ++i)
+        sources.push_back(i % 2 ? 0xFFFFFFFF : 0xF0000000);
+    for (uint32_t b = 5; b < 12; ++b)
+        for (int i = 0; i < 60; ++i)
+            sources.push_back(b << 28 | (rng() % 4096) << 8);
+    std::vector<Packet> packets;
+    for (const uint32_t src : sources) {
+        Packet p;
+        p.pkt.ts = DAY0 + TimestampNs(rng() % 3600) * NS_PER_SEC + TimestampNs(rng() % NS_PER_SEC);
+        p.pkt.wire_len = 40 + rng() % 1400;
+        p.pkt.ip_version = 4;
+        p.pkt.src = IpAddress::V4(src);
+        p.pkt.dst = IpAddress::V4(0xC6336400 + rng() % 1024);
+        p.cp.service = ServiceKey::Make(ServiceKind::TCP, uint16_t(rng() % 6));
+        p.cp.cls = rng() % 4 ? TrafficClass::SYN_PROBE : TrafficClass::SYNACK_BACKSCATTER;
+        p.sensor = SensorIndex(rng() % 5 == 0 ? UNATTRIBUTED : rng() % 2);
+        packets.push_back(p);
+    }
+    for (int i = 0; i < 150; ++i) {  // without a source, and from IPv6 sources
+        Packet p = packets[rng() % packets.size()];
+        p.pkt.src = IpAddress();
+        if (i % 3) {
+            Ipv6Bytes a{0x20, 0x01, 0x0d, 0xb8};
+            a[15] = uint8_t(rng() % 10);
+            p.pkt.src = IpAddress::V6FromBytes(a.data());
+        }
+        packets.push_back(p);
+    }
+    std::shuffle(packets.begin(), packets.end(), rng);
+
+    std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::tuple<uint64_t, uint64_t, std::set<uint32_t>>> tally;
+    std::map<uint32_t, std::tuple<uint64_t, TimestampNs, TimestampNs>> per_source;  // packets, first and last seen
+    for (const Packet &p : packets) {
+        const int32_t hour = int32_t(HourOf(p.pkt.ts));
+        auto count = [&](Dimension dim, uint32_t key) {
+            auto &[n, bytes, v4] = tally[{hour, p.sensor, int(dim), key}];
+            ++n;
+            bytes += p.pkt.wire_len;
+            if (p.pkt.src.IsV4()) v4.insert(p.pkt.src.V4HostOrder());
+        };
+        count(Dimension::TOTAL, 0);
+        count(Dimension::SERVICE, p.cp.service.packed);
+        count(Dimension::CLASS, uint32_t(p.cp.cls));
+        if (!p.pkt.src.IsV4() || p.sensor == UNATTRIBUTED) continue;
+        auto [it, fresh] = per_source.try_emplace(p.pkt.src.V4HostOrder(), 0, p.pkt.ts, p.pkt.ts);
+        auto &[n, first, last] = it->second;
+        ++n;
+        first = std::min(first, p.pkt.ts);
+        last = std::max(last, p.pkt.ts);
+    }
+    std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::tuple<uint64_t, uint64_t, std::vector<uint32_t>>>
+        expected;
+    for (const auto &[k, v] : tally) {
+        const auto &[n, bytes, v4] = v;
+        expected[k] = {n, bytes, std::vector<uint32_t>(v4.begin(), v4.end())};
+    }
+    for (const size_t flush_limit : {size_t(0), size_t(1024)}) {
+        AggregateShard shard;
+        if (flush_limit) shard.SetFlushLimit(flush_limit);
+        for (const Packet &p : packets)
+            shard.Observe(p.pkt, p.cp, p.sensor);
+        CounterRows hourly;
+        Rollup(shard, hourly);
+        std::erase_if(hourly, [](const auto &row) {
+            return row.first.dim != Dimension::TOTAL && row.first.dim != Dimension::SERVICE &&
+                   row.first.dim != Dimension::CLASS;
+        });
+        EXPECT_EQ(Flatten(hourly), expected) << "flush limit " << flush_limit;
+        size_t v4_sources = 0;
+        shard.Sources().ForEach([&](const SourceDayKey &k, const SourceDayStats &s) {
+            if (k.family != 4) return;
+            ++v4_sources;
+            const auto &[n, first, last] = per_source.at(IpAddress::V4FromBytes(k.src.data()).V4HostOrder());
+            EXPECT_EQ(std::tuple(s.packets, s.first_ts, s.last_ts), std::tuple(n, first, last));
+        });
+        EXPECT_EQ(v4_sources, per_source.size()) << "flush limit " << flush_limit;
+    }
+}
+
 // IPv6 sources first seen in an order other than their addresses', beside IPv4 ones and packets without a
 // source, to several sensors: every row lists its IPv6 sources in the bytes' order, once each, and each
 // source's record has its packets.
