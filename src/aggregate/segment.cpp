@@ -645,25 +645,67 @@ void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, in
 void RadixSort(std::vector<uint32_t> &values, std::vector<uint32_t> &scratch) { RadixSortImpl(values, scratch, 0); }
 
 Segment SegmentBuilder::Build() {
-    // Pairs arrive in ascending source order (FlushHour walks records sorted by source), so a stable
-    // sort on the key half leaves each key's sources sorted: half the passes of a full sort.
-    // One scratch per thread, kept between builds: a shard runs a dozen builders every hour, one at a
-    // time, and a scratch each held as much memory as all their pairs.
+    Segment s;
+    const size_t keys = counts_.Size();
+    // The rows in key order: (key, entry index) pairs sorted as integers, then the rows gathered in that order.
+    // One scratch per thread, kept between builds: a shard runs a dozen builders every hour, one at a time, and
+    // a scratch each held as much memory as all their pairs.
     thread_local std::vector<uint64_t> sort_scratch;
-    RadixSort(v4_pairs_, sort_scratch, v4_sources_ascending_ ? 32 : 0);
-    v4_sources_ascending_ = true;
-    v4_pairs_.erase(std::unique(v4_pairs_.begin(), v4_pairs_.end()), v4_pairs_.end());
+    thread_local std::vector<uint64_t> order;
+    order.clear();
+    counts_.ForEach([&](uint32_t key, const std::pair<uint64_t, uint64_t> &) {
+        order.push_back(uint64_t(key) << 32 | order.size());
+    });
+    if (keys < 1024)
+        std::sort(order.begin(), order.end());
+    else
+        RadixSort(order, sort_scratch, 32);
+    s.heads_.resize(keys);
+    for (size_t r = 0; r < keys; ++r) {
+        const std::pair<uint64_t, uint64_t> &c = counts_.ValueAt(uint32_t(order[r]));
+        s.heads_[r] = Segment::Head{uint32_t(order[r] >> 32), 0, 0, c.first, c.second};
+    }
+
+    // IPv4 sources: each pair goes to its key's place in one pass, in the order the pairs came. They came in
+    // ascending source order (FlushHour walks records sorted by source), so each key's sources are then
+    // sorted, and repeats adjacent.
+    if (!v4_sources_ascending_) {
+        // Any order: sorted by (entry, source), which leaves each entry's sources sorted for the pass below.
+        RadixSort(v4_pairs_, sort_scratch);
+        v4_sources_ascending_ = true;
+    }
+    thread_local std::vector<uint32_t> start;  // by entry index: where its key's sources begin in v4_
+    start.assign(keys, 0);
+    for (const uint64_t p : v4_pairs_)
+        ++start[p >> 32];
+    uint32_t at = 0;
+    for (size_t r = 0; r < keys; ++r)
+        at += std::exchange(start[uint32_t(order[r])], at);
+    s.v4_.resize(v4_pairs_.size());
+    for (const uint64_t p : v4_pairs_)
+        s.v4_[start[p >> 32]++] = uint32_t(p);
+    // Each key's sources end where start now points; repeats are dropped in place.
+    size_t kept = 0, from = 0;
+    for (size_t r = 0; r < keys; ++r) {
+        const size_t to = start[uint32_t(order[r])];
+        for (size_t i = from; i < to; ++i)
+            if (kept == 0 || i == from || s.v4_[i] != s.v4_[kept - 1]) s.v4_[kept++] = s.v4_[i];
+        s.heads_[r].v4_end = uint32_t(kept);
+        from = to;
+    }
+    s.v4_.resize(kept);
+
     if (v6_sources_ascending_) {
         // The same for IPv6 (FlushHour walks them in address order too): the pairs' indexes sorted by key, stably.
-        thread_local std::vector<uint64_t> order;
+        thread_local std::vector<uint64_t> v6_order;
         thread_local std::vector<std::pair<uint32_t, Ipv6Bytes>> sorted;
-        order.resize(v6_pairs_.size());
-        for (size_t i = 0; i < order.size(); ++i)
-            order[i] = uint64_t(v6_pairs_[i].first) << 32 | i;
-        RadixSort(order, sort_scratch, 32);
-        sorted.resize(order.size());
-        for (size_t i = 0; i < order.size(); ++i)
-            sorted[i] = v6_pairs_[uint32_t(order[i])];
+        v6_order.resize(v6_pairs_.size());
+        for (size_t i = 0; i < v6_order.size(); ++i)
+            v6_order[i] = uint64_t(v6_pairs_[i].first) << 32 | i;
+        RadixSort(v6_order, sort_scratch, 32);
+        sorted.resize(v6_order.size());
+        for (size_t i = 0; i < v6_order.size(); ++i)
+            sorted[i] = v6_pairs_[uint32_t(v6_order[i])];
         std::copy(sorted.begin(), sorted.end(), v6_pairs_.begin());  // each keeps its buffer, as in RadixSort
     } else {
         std::sort(v6_pairs_.begin(), v6_pairs_.end(), [](const auto &a, const auto &b) {
@@ -672,33 +714,11 @@ Segment SegmentBuilder::Build() {
     }
     v6_sources_ascending_ = true;
     v6_pairs_.erase(std::unique(v6_pairs_.begin(), v6_pairs_.end()), v6_pairs_.end());
-    Segment s;
-    s.heads_.reserve(counts_.Size());
-    counts_.ForEach([&](uint32_t key, const std::pair<uint64_t, uint64_t> &c) {
-        s.heads_.push_back(Segment::Head{key, 0, 0, c.first, c.second});
-    });
-    if (s.heads_.size() < 1024) {
-        std::sort(s.heads_.begin(), s.heads_.end(), [](const Segment::Head &a, const Segment::Head &b) { return a.key < b.key; });
-    } else {
-        // A dimension of many keys (source ports, country x service) sorts its rows by key as integers:
-        // (key, index) pairs through the radix sort, then the rows gathered in that order.
-        thread_local std::vector<uint64_t> order;
-        order.resize(s.heads_.size());
-        for (size_t i = 0; i < order.size(); ++i) order[i] = uint64_t(s.heads_[i].key) << 32 | i;
-        RadixSort(order, sort_scratch, 32);
-        std::vector<Segment::Head> sorted(order.size());
-        for (size_t i = 0; i < order.size(); ++i) sorted[i] = s.heads_[uint32_t(order[i])];
-        s.heads_ = std::move(sorted);
-    }
-    // Both pair arrays are sorted by key first: walk them beside the rows.
-    s.v4_.resize(v4_pairs_.size());
-    for (size_t i = 0; i < v4_pairs_.size(); ++i) s.v4_[i] = uint32_t(v4_pairs_[i]);
     s.v6_.reserve(v6_pairs_.size());
-    size_t i4 = 0, i6 = 0;
+    size_t i6 = 0;
     for (Segment::Head &h : s.heads_) {
-        while (i4 < v4_pairs_.size() && uint32_t(v4_pairs_[i4] >> 32) == h.key) ++i4;
-        while (i6 < v6_pairs_.size() && v6_pairs_[i6].first == h.key) s.v6_.push_back(v6_pairs_[i6++].second);
-        h.v4_end = uint32_t(i4);
+        while (i6 < v6_pairs_.size() && v6_pairs_[i6].first == h.key)
+            s.v6_.push_back(v6_pairs_[i6++].second);
         h.v6_end = uint32_t(i6);
     }
     counts_.Reset();

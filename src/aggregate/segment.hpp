@@ -226,7 +226,7 @@ public:
     void AddV4(uint32_t key, uint64_t packets, uint64_t bytes, uint32_t src) {
         AddCounts(key, packets, bytes);
         if (!v4_pairs_.empty() && uint32_t(v4_pairs_.back()) > src) v4_sources_ascending_ = false;
-        v4_pairs_.push_back(uint64_t(key) << 32 | src);
+        v4_pairs_.push_back(uint64_t(last_index_) << 32 | src);
     }
     void AddV6(uint32_t key, uint64_t packets, uint64_t bytes, const Ipv6Bytes &src) {
         AddCounts(key, packets, bytes);
@@ -237,7 +237,8 @@ public:
         // Sources come in address order, and neighbouring addresses mostly share a country, an AS, a
         // class and often a service: the last key's counts are reused before the table is probed.
         if (key != last_key_ || !last_counts_) {
-            last_counts_ = &counts_[key];
+            last_index_ = uint32_t(counts_.IndexOf(key));
+            last_counts_ = &counts_.ValueAt(last_index_);
             last_key_ = key;
         }
         last_counts_->first += packets;
@@ -253,6 +254,9 @@ private:
     // The counts of last_key_ in counts_ (its entries never move), or null after Build.
     std::pair<uint64_t, uint64_t> *last_counts_ = nullptr;
     uint32_t last_key_ = 0;
+    uint32_t last_index_ = 0;  // of last_key_'s entry in counts_
+    // (index of the key's entry in counts_ << 32 | source): Build deals them out by key in one pass, where a
+    // radix sort on the key took two or three.
     std::vector<uint64_t> v4_pairs_;
     std::vector<std::pair<uint32_t, Ipv6Bytes>> v6_pairs_;
     bool v4_sources_ascending_ = true;    // every AddV4 so far came with a source >= the one before

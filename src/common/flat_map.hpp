@@ -86,6 +86,19 @@ public:
         return blocks_.back().back().second;
     }
 
+    /// The index of key's entry, inserted (default-constructed) on first use. Entries are numbered 0, 1, ...
+    /// in the order of their insertion, which is ForEach's order.
+    size_t IndexOf(const Key &key) {
+        const uint64_t h = Hash{}(key);
+        const uint32_t tag = uint32_t(h >> 32);
+        for (size_t i = size_t(h) & mask_; slots_[i].index != 0; i = (i + 1) & mask_)
+            if (slots_[i].tag == tag && At(slots_[i].index - 1).first == key) return slots_[i].index - 1;
+        FindOrInsert(key, h);
+        return size_ - 1;
+    }
+    /// The value of the entry at `index` (IndexOf).
+    Value &ValueAt(size_t index) { return At(index).second; }
+
     size_t Size() const { return size_; }
     bool Empty() const { return size_ == 0; }
 
