@@ -63,16 +63,21 @@ public:
     }
 
     /// operator[] with the key's hash already computed (HashOf).
-    Value &FindOrInsert(const Key &key, uint64_t h) {
+    Value &FindOrInsert(const Key &key, uint64_t h) { return At(IndexOf(key, h)).second; }
+
+    /// The index of key's entry, inserted (default-constructed) on first use. Entries are numbered 0, 1, ...
+    /// in the order of their insertion, which is ForEach's order.
+    size_t IndexOf(const Key &key) { return IndexOf(key, Hash{}(key)); }
+    size_t IndexOf(const Key &key, uint64_t h) {
         const uint32_t tag = uint32_t(h >> 32);
         size_t i = size_t(h) & mask_;
         while (slots_[i].index != 0) {
-            if (slots_[i].tag == tag && At(slots_[i].index - 1).first == key) return At(slots_[i].index - 1).second;
+            if (slots_[i].tag == tag && At(slots_[i].index - 1).first == key) return slots_[i].index - 1;
             i = (i + 1) & mask_;
         }
         if ((size_ + 1) * 2 > slots_.size()) {
             Grow();
-            return FindOrInsert(key, h);
+            return IndexOf(key, h);
         }
         if (size_ == blocks_.size() * BLOCK) {
             blocks_.emplace_back();
@@ -81,20 +86,8 @@ public:
             blocks_[0].reserve(std::min(BLOCK, blocks_[0].capacity() * 2));  // a small map stays small
         }
         blocks_.back().emplace_back(key, Value{});
-        ++size_;
-        slots_[i] = Slot{uint32_t(size_), tag};
-        return blocks_.back().back().second;
-    }
-
-    /// The index of key's entry, inserted (default-constructed) on first use. Entries are numbered 0, 1, ...
-    /// in the order of their insertion, which is ForEach's order.
-    size_t IndexOf(const Key &key) {
-        const uint64_t h = Hash{}(key);
-        const uint32_t tag = uint32_t(h >> 32);
-        for (size_t i = size_t(h) & mask_; slots_[i].index != 0; i = (i + 1) & mask_)
-            if (slots_[i].tag == tag && At(slots_[i].index - 1).first == key) return slots_[i].index - 1;
-        FindOrInsert(key, h);
-        return size_ - 1;
+        slots_[i] = Slot{uint32_t(size_ + 1), tag};
+        return size_++;
     }
     /// The value of the entry at `index` (IndexOf).
     Value &ValueAt(size_t index) { return At(index).second; }
