@@ -221,32 +221,43 @@ void AggregateShard::ObserveBatch(std::span<const Observation> batch) {
 
 namespace {
 
-// Sorts records by key(record), which has key_bits significant bits: LSD radix with 11-bit digits
-// (2048 buckets keep the scatter's write positions in cache), skipping digits every record shares.
-template <typename KeyFn>
-void RadixSortRecords(std::vector<PacketRecord> &records, std::vector<PacketRecord> &scratch, int key_bits, KeyFn key) {
-    constexpr int DIGIT = 11;
+// Sorts the n records at `data` by key(record), which has key_bits significant bits, stably: LSD radix with DIGIT-bit
+// digits (2048 buckets at 11 keep the scatter's write positions in cache), skipping digits every record shares, the
+// passes going back and forth between `data` and `scratch` (n records each). Returns the one that holds the result.
+// KEY_BITS, when not 0, is key_bits known at compile time (the passes' loops are then unrolled).
+template <int DIGIT, int KEY_BITS = 0, typename KeyFn>
+PacketRecord *RadixSortRecordSpan(PacketRecord *data, PacketRecord *scratch, size_t n, int key_bits, KeyFn key) {
     constexpr size_t BUCKETS = size_t(1) << DIGIT;
-    const int passes = (key_bits + DIGIT - 1) / DIGIT;
-    const size_t n = records.size();
-    if (n < 2 || passes == 0) return;
-    std::vector<uint32_t> counts(size_t(passes) * BUCKETS);
-    for (const PacketRecord &r : records) {
-        const uint64_t k = key(r);
+    const int passes = ((KEY_BITS ? KEY_BITS : key_bits) + DIGIT - 1) / DIGIT;
+    if (n < 2 || passes == 0) return data;
+    constexpr int MOST_PASSES = ((KEY_BITS ? KEY_BITS : 64) + DIGIT - 1) / DIGIT;
+    uint32_t counts[MOST_PASSES * BUCKETS];
+    std::fill_n(counts, size_t(passes) * BUCKETS, 0u);
+    for (size_t i = 0; i < n; ++i) {
+        const uint64_t k = key(data[i]);
         for (int p = 0; p < passes; ++p) ++counts[size_t(p) * BUCKETS + ((k >> (p * DIGIT)) & (BUCKETS - 1))];
     }
-    scratch.resize(n);
+    PacketRecord *from = data, *to = scratch;
     for (int p = 0; p < passes; ++p) {
         uint32_t *c = &counts[size_t(p) * BUCKETS];
         const int shift = p * DIGIT;
-        if (c[(key(records[0]) >> shift) & (BUCKETS - 1)] == n) continue;
+        if (c[(key(data[0]) >> shift) & (BUCKETS - 1)] == n) continue;
         uint32_t sum = 0;
-        for (size_t b = 0; b < BUCKETS; ++b) {
-            const uint32_t m = c[b];
-            c[b] = sum;
-            sum += m;
-        }
-        for (const PacketRecord &r : records) scratch[c[(key(r) >> shift) & (BUCKETS - 1)]++] = r;
+        for (size_t b = 0; b < BUCKETS; ++b)
+            sum += std::exchange(c[b], sum);
+        for (size_t i = 0; i < n; ++i)
+            to[c[(key(from[i]) >> shift) & (BUCKETS - 1)]++] = from[i];
+        std::swap(from, to);
+    }
+    return from;
+}
+
+// RadixSortRecordSpan over a whole buffer: the vectors trade places when the result is in the scratch.
+template <typename KeyFn>
+void RadixSortRecords(std::vector<PacketRecord> &records, std::vector<PacketRecord> &scratch, int key_bits, KeyFn key) {
+    if (scratch.size() < records.size()) scratch.resize(records.size());
+    if (RadixSortRecordSpan<11>(records.data(), scratch.data(), records.size(), key_bits, key) != records.data()) {
+        scratch.resize(records.size());
         records.swap(scratch);
     }
 }
@@ -341,12 +352,9 @@ size_t BucketOf(const PacketRecord &r) {
 }
 
 // Sorts the `n` records of one IPv4 bucket at `in` by source, stably, into `out` (both are written): 10-bit digits
-// over the bits below the bucket's, the passes that every record agrees on skipped. A bucket is a sixteenth of the
-// buffer or so, and stays in the caches through the passes.
+// over the bits below the bucket's. A bucket is a sixteenth of the buffer or so, and stays in the caches through the
+// passes.
 void SortIpv4Bucket(PacketRecord *in, PacketRecord *out, size_t n) {
-    constexpr int DIGIT = 10, PASSES = 3;
-    constexpr uint32_t MASK = (1u << DIGIT) - 1;
-    static_assert(DIGIT * PASSES >= 32 - IPV4_BUCKET_BITS);
     if (n <= 32) {  // insertion sort: stable, and cheaper than clearing the counts
         for (size_t i = 1; i < n; ++i) {
             const PacketRecord r = in[i];
@@ -358,25 +366,10 @@ void SortIpv4Bucket(PacketRecord *in, PacketRecord *out, size_t n) {
         std::copy(in, in + n, out);
         return;
     }
-    uint32_t counts[PASSES][1 << DIGIT] = {};
-    for (size_t i = 0; i < n; ++i) {
-        const uint32_t k = in[i].src;
-        for (int p = 0; p < PASSES; ++p)
-            ++counts[p][(k >> (p * DIGIT)) & MASK];
-    }
-    PacketRecord *from = in, *to = out;
-    for (int p = 0; p < PASSES; ++p) {
-        const int shift = DIGIT * p;
-        uint32_t *c = counts[p];
-        if (c[(in[0].src >> shift) & MASK] == n) continue;
-        uint32_t sum = 0;
-        for (uint32_t &m : std::span(counts[p]))
-            sum += std::exchange(m, sum);
-        for (size_t i = 0; i < n; ++i)
-            to[c[(from[i].src >> shift) & MASK]++] = from[i];
-        std::swap(from, to);
-    }
-    if (from != out) std::copy(from, from + n, out);
+    constexpr int KEY_BITS = 32 - IPV4_BUCKET_BITS;
+    const PacketRecord *sorted = RadixSortRecordSpan<10, KEY_BITS>(
+        in, out, n, KEY_BITS, [](const PacketRecord &r) { return r.src & (~0u >> IPV4_BUCKET_BITS); });
+    if (sorted != out) std::copy(sorted, sorted + n, out);
 }
 
 // Sorts one hour's records by source, stably, as a sort on the source key would: one pass deals them out by

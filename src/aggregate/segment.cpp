@@ -644,83 +644,69 @@ void RadixSort(std::vector<uint64_t> &values, std::vector<uint64_t> &scratch, in
 
 void RadixSort(std::vector<uint32_t> &values, std::vector<uint32_t> &scratch) { RadixSortImpl(values, scratch, 0); }
 
+namespace {
+
+// Deals a builder's (entry index, source) pairs out by key into `out`: `order` holds (key << 32 | entry index) in
+// key order, and each pair's source goes to its key's place in the order the pairs come. Each entry's sources must
+// come in ascending order; their repeats, then adjacent, are dropped. end(r, n): row r's sources end at out[n].
+template <typename Pairs, typename Source, typename EntryOf, typename SourceOf, typename End>
+void DealByKey(const Pairs &pairs, const std::vector<uint64_t> &order, std::vector<Source> &out, EntryOf entry_of,
+               SourceOf source_of, End end) {
+    thread_local std::vector<uint32_t> start;  // by entry index: where its key's sources begin in out
+    start.assign(order.size(), 0);
+    for (const auto &p : pairs)
+        ++start[entry_of(p)];
+    uint32_t at = 0;
+    for (const uint64_t o : order)
+        at += std::exchange(start[uint32_t(o)], at);
+    out.resize(pairs.size());
+    for (const auto &p : pairs)
+        out[start[entry_of(p)]++] = source_of(p);
+    // Each key's sources end where start now points.
+    size_t kept = 0, from = 0;
+    for (size_t r = 0; r < order.size(); ++r) {
+        const size_t to = start[uint32_t(order[r])];
+        for (size_t i = from; i < to; ++i)
+            if (i == from || out[i] != out[kept - 1]) out[kept++] = out[i];
+        end(r, uint32_t(kept));
+        from = to;
+    }
+    out.resize(kept);
+}
+
+}  // namespace
+
 Segment SegmentBuilder::Build() {
     Segment s;
-    const size_t keys = counts_.Size();
     // The rows in key order: (key, entry index) pairs sorted as integers, then the rows gathered in that order.
     // One scratch per thread, kept between builds: a shard runs a dozen builders every hour, one at a time, and
     // a scratch each held as much memory as all their pairs.
-    thread_local std::vector<uint64_t> sort_scratch;
-    thread_local std::vector<uint64_t> order;
+    thread_local std::vector<uint64_t> sort_scratch, order;
     order.clear();
     counts_.ForEach([&](uint32_t key, const std::pair<uint64_t, uint64_t> &) {
         order.push_back(uint64_t(key) << 32 | order.size());
     });
-    if (keys < 1024)
-        std::sort(order.begin(), order.end());
-    else
-        RadixSort(order, sort_scratch, 32);
-    s.heads_.resize(keys);
-    for (size_t r = 0; r < keys; ++r) {
+    RadixSort(order, sort_scratch, 32);
+    s.heads_.resize(order.size());
+    for (size_t r = 0; r < order.size(); ++r) {
         const std::pair<uint64_t, uint64_t> &c = counts_.ValueAt(uint32_t(order[r]));
         s.heads_[r] = Segment::Head{uint32_t(order[r] >> 32), 0, 0, c.first, c.second};
     }
-
-    // IPv4 sources: each pair goes to its key's place in one pass, in the order the pairs came. They came in
-    // ascending source order (FlushHour walks records sorted by source), so each key's sources are then
-    // sorted, and repeats adjacent.
-    if (!v4_sources_ascending_) {
-        // Any order: sorted by (entry, source), which leaves each entry's sources sorted for the pass below.
-        RadixSort(v4_pairs_, sort_scratch);
-        v4_sources_ascending_ = true;
-    }
-    thread_local std::vector<uint32_t> start;  // by entry index: where its key's sources begin in v4_
-    start.assign(keys, 0);
-    for (const uint64_t p : v4_pairs_)
-        ++start[p >> 32];
-    uint32_t at = 0;
-    for (size_t r = 0; r < keys; ++r)
-        at += std::exchange(start[uint32_t(order[r])], at);
-    s.v4_.resize(v4_pairs_.size());
-    for (const uint64_t p : v4_pairs_)
-        s.v4_[start[p >> 32]++] = uint32_t(p);
-    // Each key's sources end where start now points; repeats are dropped in place.
-    size_t kept = 0, from = 0;
-    for (size_t r = 0; r < keys; ++r) {
-        const size_t to = start[uint32_t(order[r])];
-        for (size_t i = from; i < to; ++i)
-            if (kept == 0 || i == from || s.v4_[i] != s.v4_[kept - 1]) s.v4_[kept++] = s.v4_[i];
-        s.heads_[r].v4_end = uint32_t(kept);
-        from = to;
-    }
-    s.v4_.resize(kept);
-
-    if (v6_sources_ascending_) {
-        // The same for IPv6 (FlushHour walks them in address order too): the pairs' indexes sorted by key, stably.
-        thread_local std::vector<uint64_t> v6_order;
-        thread_local std::vector<std::pair<uint32_t, Ipv6Bytes>> sorted;
-        v6_order.resize(v6_pairs_.size());
-        for (size_t i = 0; i < v6_order.size(); ++i)
-            v6_order[i] = uint64_t(v6_pairs_[i].first) << 32 | i;
-        RadixSort(v6_order, sort_scratch, 32);
-        sorted.resize(v6_order.size());
-        for (size_t i = 0; i < v6_order.size(); ++i)
-            sorted[i] = v6_pairs_[uint32_t(v6_order[i])];
-        std::copy(sorted.begin(), sorted.end(), v6_pairs_.begin());  // each keeps its buffer, as in RadixSort
-    } else {
+    // The pairs came in ascending source order (FlushHour walks records sorted by source), which leaves each key's
+    // sources sorted once dealt out. Pairs in any other order (signature records come in arrival order) are sorted
+    // by (entry, source) first.
+    if (!v4_sources_ascending_) RadixSort(v4_pairs_, sort_scratch);
+    if (!v6_sources_ascending_)
         std::sort(v6_pairs_.begin(), v6_pairs_.end(), [](const auto &a, const auto &b) {
             return a.first != b.first ? a.first < b.first : Ipv6Less{}(a.second, b.second);
         });
-    }
-    v6_sources_ascending_ = true;
-    v6_pairs_.erase(std::unique(v6_pairs_.begin(), v6_pairs_.end()), v6_pairs_.end());
-    s.v6_.reserve(v6_pairs_.size());
-    size_t i6 = 0;
-    for (Segment::Head &h : s.heads_) {
-        while (i6 < v6_pairs_.size() && v6_pairs_[i6].first == h.key)
-            s.v6_.push_back(v6_pairs_[i6++].second);
-        h.v6_end = uint32_t(i6);
-    }
+    DealByKey(
+        v4_pairs_, order, s.v4_, [](uint64_t p) { return uint32_t(p >> 32); }, [](uint64_t p) { return uint32_t(p); },
+        [&](size_t r, uint32_t n) { s.heads_[r].v4_end = n; });
+    DealByKey(
+        v6_pairs_, order, s.v6_, [](const auto &p) { return p.first; }, [](const auto &p) { return p.second; },
+        [&](size_t r, uint32_t n) { s.heads_[r].v6_end = n; });
+    v4_sources_ascending_ = v6_sources_ascending_ = true;
     counts_.Reset();
     last_counts_ = nullptr;
     v4_pairs_.clear();

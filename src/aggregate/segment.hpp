@@ -231,7 +231,7 @@ public:
     void AddV6(uint32_t key, uint64_t packets, uint64_t bytes, const Ipv6Bytes &src) {
         AddCounts(key, packets, bytes);
         if (!v6_pairs_.empty() && Ipv6Less{}(src, v6_pairs_.back().second)) v6_sources_ascending_ = false;
-        v6_pairs_.emplace_back(key, src);
+        v6_pairs_.emplace_back(last_index_, src);
     }
     void AddCounts(uint32_t key, uint64_t packets, uint64_t bytes) {
         // Sources come in address order, and neighbouring addresses mostly share a country, an AS, a
@@ -255,8 +255,8 @@ private:
     std::pair<uint64_t, uint64_t> *last_counts_ = nullptr;
     uint32_t last_key_ = 0;
     uint32_t last_index_ = 0;  // of last_key_'s entry in counts_
-    // (index of the key's entry in counts_ << 32 | source): Build deals them out by key in one pass, where a
-    // radix sort on the key took two or three.
+    // (index of the key's entry in counts_, source), IPv4 as entry << 32 | source: Build deals them out by key in
+    // one pass, where a radix sort on the key took two or three.
     std::vector<uint64_t> v4_pairs_;
     std::vector<std::pair<uint32_t, Ipv6Bytes>> v6_pairs_;
     bool v4_sources_ascending_ = true;    // every AddV4 so far came with a source >= the one before
