@@ -662,9 +662,13 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
         while (attributed != run_end && attributed->sensor == UNATTRIBUTED) ++attributed;
         if (family != 0 && attributed != run_end) {
             SourceUpdate &u = updates.emplace_back();
-            u.key = SourceDayKey{day, family, {}};
+            // Field by field into the zeroed update: a whole key built aside and copied in was read back
+            // before its narrow stores had landed, a stall per source.
+            u.key.day = day;
+            u.key.family = family;
             if (family == 4) u.key.src = IpAddress::V4(src).bytes;
             else u.key.src = v6_sources_[src];
+            u.hash = sources_.HashOf(u.key);
             u.first_ts = attributed->ts;
             u.last_ts = attributed->ts;
             u.packets = uint64_t(run_end - attributed);
@@ -694,7 +698,6 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
     // One table access per source of the hour, prefetched some sources ahead: the table is far larger
     // than the caches, and the sources arrive in address order, not table order.
     constexpr size_t AHEAD = 16;
-    for (auto &u : updates) u.hash = sources_.HashOf(u.key);
     for (size_t i = 0; i < updates.size(); ++i) {
         if (i + 2 * AHEAD < updates.size()) sources_.PrefetchSlot(updates[i + 2 * AHEAD].hash);
         if (i + AHEAD < updates.size()) sources_.PrefetchEntry(updates[i + AHEAD].key, updates[i + AHEAD].hash);

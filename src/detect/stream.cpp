@@ -270,9 +270,11 @@ public:
         return std::max<uint64_t>(count_, uint64_t(std::llround(estimate)));
     }
     bool Exact() const { return mode_ != Mode::SKETCH; }
-    /// Starts loading the table slot where Add of v will look first.
+    /// Starts loading the table slot where Add of v will look first, or the register it may raise.
     void PrefetchSlot(uint32_t v) const {
         if (mode_ == Mode::TABLE) PrefetchLine(&heap_[size_t(Mix64(v)) & (TableSize() - 1)]);
+        else if (mode_ == Mode::SKETCH)
+            PrefetchLine(&Registers()[SketchHash(v) >> 54]);
     }
 
     /// Exact values as a list (re-added when read back, which rebuilds the table), or the registers.
@@ -383,8 +385,9 @@ private:
         table_bits_ = 0;
         mode_ = Mode::SKETCH;
     }
+    static uint64_t SketchHash(uint32_t v) { return Mix64(uint64_t(v) ^ 0x5DEECE66Dull); }
     void AddSketch(uint32_t v) {
-        const uint64_t h = Mix64(uint64_t(v) ^ 0x5DEECE66Dull);
+        const uint64_t h = SketchHash(v);
         const size_t index = size_t(h >> 54);
         const uint8_t rank = uint8_t(std::countl_zero((h << 10) | (uint64_t(1) << 9)) + 1);
         uint8_t &r = Registers()[index];
@@ -899,12 +902,16 @@ struct StreamDetectors::Impl {
             if (i + SLOT_AHEAD < n) fetch_slot(i + SLOT_AHEAD);
             if (i + ENTRY_AHEAD < n && IsProbe(batch[i + ENTRY_AHEAD].cp.cls))
                 services.PrefetchEntry(tags[(i + ENTRY_AHEAD) % RING]);
-            // A scan past its inline destinations keeps them in a table of its own: a third wait, for the slot
-            // of the packet's destination, once the state is in cache.
-            if (options.scans && i + TABLE_AHEAD < n && IsProbe(batch[i + TABLE_AHEAD].cp.cls)) {
+            // Once the state is in cache, a third wait: a scan past its inline destinations keeps them in a table
+            // (or a sketch) of its own, where the packet's destination has a slot; a probe with no state yet
+            // counts against its source's record, found through a slot of its own.
+            if (i + TABLE_AHEAD < n && IsProbe(batch[i + TABLE_AHEAD].cp.cls)) {
                 const Observation &o = batch[i + TABLE_AHEAD];
-                if (const ServiceState *state =
-                        services.Find(ServiceStateKey{o.src, o.cp.service.packed}, tags[(i + TABLE_AHEAD) % RING]))
+                const ServiceState *state =
+                    services.Find(ServiceStateKey{o.src, o.cp.service.packed}, tags[(i + TABLE_AHEAD) % RING]);
+                if (state == nullptr)
+                    sources.PrefetchSlot(uint32_t(AddressHash{}(o.src)));
+                else if (options.scans)
                     state->scan.destinations.PrefetchSlot(DestinationKey(o.dst));
             }
             Observe(batch[i], tags[i % RING]);
