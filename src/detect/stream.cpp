@@ -153,6 +153,20 @@ public:
     }
     size_t Size() const { return entries_.size(); }
     std::pair<Key, Value> &At(size_t e) { return entries_[e]; }
+    /// For a run of EraseAt calls in descending entry order (each moves the then last entry into its hole):
+    /// starts loading the entry that moves `ahead` erases from now, and the slot that names it, the two waits
+    /// of an erase that the caller cannot see coming. The entry's key is read here, so `ahead` should lie
+    /// behind a PrefetchLine of that entry some erases earlier (PrefetchMover's `line_ahead`).
+    void PrefetchMover(size_t ahead, size_t line_ahead) const {
+        if (line_ahead < entries_.size()) PrefetchLine(&entries_[entries_.size() - 1 - line_ahead]);
+        if (ahead < entries_.size()) PrefetchSlot(uint32_t(Hash{}(entries_[entries_.size() - 1 - ahead].first)));
+    }
+    /// Starts loading every line of entry e (the hole an erase will fill).
+    void PrefetchWhole(size_t e) const {
+        const char *entry = reinterpret_cast<const char *>(&entries_[e]);
+        for (size_t line = 0; line < sizeof(entries_[e]); line += 64)
+            PrefetchLine(entry + line);
+    }
 
     /// Removes key if present.
     void Erase(const Key &key) { Erase(key, uint32_t(Hash{}(key))); }
@@ -1061,6 +1075,8 @@ struct StreamDetectors::Impl {
             if (k + AHEAD < idle.size()) {
                 services.PrefetchSlot(idle[k + AHEAD].service_tag);
                 sources.PrefetchSlot(idle[k + AHEAD].source_tag);
+                services.PrefetchMover(AHEAD, 2 * AHEAD);
+                services.PrefetchWhole(idle[k + AHEAD].entry);
             }
             if (k + AHEAD / 2 < idle.size()) sources.PrefetchEntry(idle[k + AHEAD / 2].source_tag);
             const IdleState &d = idle[k];
