@@ -91,7 +91,11 @@ Matcher::Matcher(std::vector<Rule> rules) : rules_(std::move(rules)) {
             auto keys = g == 3 ? std::vector<uint32_t>{} : HeaderKeys(rules_[r]);
             if (keys.empty()) group.any.push_back(r);
             for (uint32_t k : keys) {
-                if (group.key_slot.empty()) group.key_slot.assign(KEY_SLOTS, 0);
+                if (group.key_slot.empty()) {
+                    group.key_slot.assign(KEY_SLOTS, 0);
+                    group.key_bits.assign((KEY_SLOTS + 63) / 64, 0);
+                }
+                group.key_bits[KeySlot(k) / 64] |= uint64_t(1) << (KeySlot(k) % 64);
                 uint16_t &slot = group.key_slot[KeySlot(k)];
                 if (slot == 0) {
                     if (group.keyed.size() >= UINT16_MAX) throw std::runtime_error("signatures: too many rule keys");
@@ -221,7 +225,8 @@ void Matcher::Match(const DecodedPacket &pkt, State &state, RuleHits &hits, Rule
         if (pkt.has_ports && (pkt.proto == IPPROTO_NUM_TCP || pkt.proto == IPPROTO_NUM_UDP)) key = pkt.dport;
         else if (pkt.has_icmp_type) key = uint32_t(pkt.icmp_type) | 0x10000;
         if (key != UINT32_MAX)
-            if (const uint16_t slot = group.key_slot[KeySlot(key)]; slot != 0) keyed = &group.keyed[slot - 1];
+            if (const size_t k = KeySlot(key); group.key_bits[k / 64] >> (k % 64) & 1)
+                keyed = &group.keyed[group.key_slot[k] - 1];
     }
     state.patterns.clear();
     if (group.db && pkt.payload_len > 0) [[unlikely]]
