@@ -662,8 +662,8 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
         while (attributed != run_end && attributed->sensor == UNATTRIBUTED) ++attributed;
         if (family != 0 && attributed != run_end) {
             SourceUpdate &u = updates.emplace_back();
-            // Field by field into the zeroed update: a whole key built aside and copied in was read back
-            // before its narrow stores had landed, a stall per source.
+            // The key is written into the zeroed update field by field and hashed here, while it is in cache,
+            // rather than in a pass of its own over the updates.
             u.key.day = day;
             u.key.family = family;
             if (family == 4) u.key.src = IpAddress::V4(src).bytes;
