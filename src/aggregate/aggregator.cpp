@@ -380,24 +380,24 @@ void SortHourBySource(std::vector<PacketRecord> &records, std::vector<PacketReco
                       const std::array<uint32_t, RECORD_BUCKETS> &counts, const std::vector<uint32_t> &v6_rank) {
     const size_t n = records.size();
     if (scratch.size() < n) scratch.resize(n);
-    std::array<uint32_t, RECORD_BUCKETS> start{}, at{};
+    std::array<uint32_t, RECORD_BUCKETS> start{};
     for (size_t b = 1; b < RECORD_BUCKETS; ++b)
         start[b] = start[b - 1] + counts[b - 1];
-    at = start;
+    std::array<uint32_t, RECORD_BUCKETS> at = start;
     for (const PacketRecord &r : records)
         scratch[at[BucketOf(r)]++] = r;
     for (size_t b = 0; b < RECORD_BUCKETS; ++b) {
         PacketRecord *in = scratch.data() + start[b], *out = records.data() + start[b];
         const size_t m = counts[b];
-        if (b == 0 || b == RECORD_BUCKETS - 1) {
-            if (b != 0)
-                std::stable_sort(in, in + m, [&](const PacketRecord &x, const PacketRecord &y) {
-                    return v6_rank[x.src] < v6_rank[y.src];
-                });
+        // Records without a source keep their arrival order; IPv6 ones sort by their addresses' rank.
+        if (b == RECORD_BUCKETS - 1)
+            std::stable_sort(in, in + m, [&](const PacketRecord &x, const PacketRecord &y) {
+                return v6_rank[x.src] < v6_rank[y.src];
+            });
+        if (b == 0 || b == RECORD_BUCKETS - 1)
             std::copy(in, in + m, out);
-        } else {
+        else
             SortIpv4Bucket(in, out, m);
-        }
     }
 }
 

@@ -95,8 +95,9 @@ Matcher::Matcher(std::vector<Rule> rules) : rules_(std::move(rules)) {
                     group.key_slot.assign(KEY_SLOTS, 0);
                     group.key_bits.assign((KEY_SLOTS + 63) / 64, 0);
                 }
-                group.key_bits[KeySlot(k) / 64] |= uint64_t(1) << (KeySlot(k) % 64);
-                uint16_t &slot = group.key_slot[KeySlot(k)];
+                const size_t at = KeySlot(k);
+                group.key_bits[at / 64] |= uint64_t(1) << (at % 64);
+                uint16_t &slot = group.key_slot[at];
                 if (slot == 0) {
                     if (group.keyed.size() >= UINT16_MAX) throw std::runtime_error("signatures: too many rule keys");
                     group.keyed.emplace_back();
