@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <bit>
 #include <functional>
-#include <type_traits>
+#include <future>
 #include <iterator>
 #include <stdexcept>
+#include <type_traits>
 
 #include "common/varint.hpp"
 
@@ -189,8 +190,7 @@ public:
         heads_.Read(rows_);
         // The sources begin after every row head: skip the heads once with a second reader.
         VarintReader skip = heads_;
-        uint64_t v;
-        for (uint64_t r = 0; r < rows_ * 5; ++r) skip.Read(v);
+        skip.Skip(rows_ * 5);
         sources_ = skip;
         Next();
     }
@@ -227,14 +227,23 @@ public:
     /// Appends the row's sources as they are encoded: deltas restart at each row, so the bytes copy.
     void CopySources(std::string &out) {
         const uint8_t *begin = sources_.Take(0);
-        uint64_t v;
-        for (uint64_t k = 0; k < n4_; ++k) sources_.Read(v);
-        sources_.Take(16 * n6_);
+        SkipSources();
         const uint8_t *end = sources_.Take(0);
         out.append(reinterpret_cast<const char *>(begin), size_t(end - begin));
     }
+    /// Moves to the first row whose key is at least `key`.
+    void SkipTo(uint64_t key) {
+        while (valid_ && key_ < key) {
+            SkipSources();
+            Next();
+        }
+    }
 
 private:
+    void SkipSources() {
+        sources_.Skip(n4_);
+        sources_.Take(16 * n6_);
+    }
     VarintReader heads_, sources_;
     uint64_t rows_ = 0;
     bool valid_ = false;
@@ -269,6 +278,34 @@ struct PackedWriter {
         return out;
     }
 };
+
+// One encoding of the rows that `writers` wrote for ascending ranges of keys: their heads, then their sources,
+// in order. A range's first key was written as a delta from 0, and becomes one from the previous range's last.
+std::string JoinRanges(const std::vector<PackedWriter> &writers) {
+    uint64_t rows = 0;
+    size_t size = 12;
+    for (const PackedWriter &w : writers) {
+        rows += w.rows;
+        size += w.heads.size() + w.sources.size();
+    }
+    std::string out;
+    out.reserve(size);
+    out.push_back(char(1));
+    PutVarint(out, rows);
+    uint32_t last_key = 0;
+    for (const PackedWriter &w : writers) {
+        if (w.rows == 0) continue;
+        VarintReader heads(w.heads);
+        uint64_t first_key = 0;
+        heads.Read(first_key);
+        PutVarint(out, first_key - last_key);
+        out.append(w.heads, w.heads.size() - heads.Remaining());
+        last_key = w.prev_key;
+    }
+    for (const PackedWriter &w : writers)
+        out += w.sources;
+    return out;
+}
 
 template <typename A, typename B>
 void MergeRowsInto(PackedWriter &w, A &a, B &b) {
@@ -363,20 +400,17 @@ void MergeSortedRuns(std::vector<Ipv6Bytes> &v, std::vector<size_t> &runs, std::
 }
 }  // namespace
 
-Segment Segment::UniteMany(std::vector<Segment> parts) {
-    std::erase_if(parts, [](const Segment &s) { return s.Empty(); });
-    if (parts.empty()) return Segment();
-    if (parts.size() == 1) return std::move(parts[0]);
-    size_t encoded = 0;
-    for (Segment &p : parts) {
-        p.Settle();
-        p.Pack();
-        encoded += p.packed_.size();
-    }
+namespace {
+
+// The rows of `parts` (packed) with keys in [from, to), united into w.
+void UniteRange(const std::vector<std::string_view> &parts, uint64_t from, uint64_t to, PackedWriter &w) {
     std::vector<PackedCursor> cursors;
     cursors.reserve(parts.size());
-    for (const Segment &p : parts) cursors.emplace_back(p.packed_);
-    PackedWriter w;
+    size_t encoded = 0;
+    for (const std::string_view p : parts) {
+        cursors.emplace_back(p).SkipTo(from);
+        encoded += p.size();
+    }
     // A union's deltas are no longer than its parts' (each source's predecessor can only come closer),
     // so the sources fit in the parts' bytes.
     w.sources.reserve(encoded);
@@ -390,7 +424,7 @@ Segment Segment::UniteMany(std::vector<Segment> parts) {
         uint32_t key = 0;
         for (const PackedCursor &c : cursors)
             if (c.Valid() && (!any || c.Key() < key)) key = c.Key(), any = true;
-        if (!any) break;
+        if (!any || key >= to) break;
         at.clear();
         for (size_t i = 0; i < cursors.size(); ++i)
             if (cursors[i].Valid() && cursors[i].Key() == key) at.push_back(i);
@@ -426,11 +460,68 @@ Segment Segment::UniteMany(std::vector<Segment> parts) {
         }
         for (const Ipv6Bytes &x : v6) w.sources.append(reinterpret_cast<const char *>(x.data()), 16);
     }
+}
+
+// Keys that cut `part`'s rows into `pieces` ranges of about equal weight (a row weighs its sources, and
+// one), ascending, without the first range's start (0) or the last one's end; fewer when its rows are fewer.
+std::vector<uint64_t> SplitKeys(std::string_view part, unsigned pieces) {
+    uint64_t total = 0;
+    for (PackedCursor c(part); c.Valid(); c.Next())
+        total += 1 + c.N4() + c.N6();
+    std::vector<uint64_t> keys;
+    uint64_t before = 0;
+    for (PackedCursor c(part); c.Valid() && keys.size() + 1 < pieces; c.Next()) {
+        // The row that the next cut's share of the weight reaches begins the next range.
+        if (before * pieces >= total * (keys.size() + 1) && (keys.empty() || c.Key() > keys.back()) && c.Key() > 0)
+            keys.push_back(c.Key());
+        before += 1 + c.N4() + c.N6();
+    }
+    return keys;
+}
+
+}  // namespace
+
+Segment Segment::UniteMany(std::vector<Segment> parts, unsigned pieces) {
+    std::erase_if(parts, [](const Segment &s) { return s.Empty(); });
+    if (parts.empty()) return Segment();
+    if (parts.size() == 1) return std::move(parts[0]);
+    std::vector<std::string_view> encodings;
+    size_t largest = 0;
+    for (Segment &p : parts) {
+        p.Settle();
+        p.Pack();
+        encodings.push_back(p.packed_);
+        if (p.packed_.size() > encodings[largest].size()) largest = encodings.size() - 1;
+    }
+    std::vector<uint64_t> cuts = pieces > 1 ? SplitKeys(encodings[largest], pieces) : std::vector<uint64_t>();
+    cuts.insert(cuts.begin(), 0);
+    cuts.push_back(uint64_t(1) << 32);
+    std::vector<PackedWriter> writers(cuts.size() - 1);
+    std::vector<std::future<void>> others;
+    for (size_t i = 1; i < writers.size(); ++i)
+        others.push_back(
+            std::async(std::launch::async, [&, i] { UniteRange(encodings, cuts[i], cuts[i + 1], writers[i]); }));
+    std::exception_ptr error;
+    try {
+        UniteRange(encodings, cuts[0], cuts[1], writers[0]);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    for (std::future<void> &f : others) {
+        try {
+            f.get();
+        } catch (...) {
+            if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
     Segment out;
-    out.packed_ = w.Finish();
-    out.packed_rows_ = w.rows;
-    out.packed_packets_ = w.packets;
-    out.packed_bytes_ = w.bytes;
+    out.packed_ = JoinRanges(writers);
+    for (const PackedWriter &w : writers) {
+        out.packed_rows_ += w.rows;
+        out.packed_packets_ += w.packets;
+        out.packed_bytes_ += w.bytes;
+    }
     return out;
 }
 

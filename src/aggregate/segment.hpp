@@ -69,8 +69,11 @@ public:
     static Segment PackedUnion(const Segment &a, const Segment &b);
     /// Unites many segments of one (dimension, sensor) in a single pass over their encodings, packed:
     /// how a day is built from its hours. Merging them two at a time rewrites the growing result
-    /// once per part; this reads every part once and writes the result once.
-    static Segment UniteMany(std::vector<Segment> parts);
+    /// once per part; this reads every part once and writes the result once. With `pieces` above one, that
+    /// many ranges of keys, of about equal weight in the largest part, are united side by side (all but the
+    /// first on threads of their own) and their encodings joined: a day build's largest pair (a
+    /// telescope's services) would otherwise be united by one thread after the others are done.
+    static Segment UniteMany(std::vector<Segment> parts, unsigned pieces = 1);
     bool Empty() const { return !Packed() && heads_.empty(); }
     size_t Size() const {
         Settle();

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -63,6 +64,31 @@ public:
             if (!(b & 0x80)) return true;
         }
         return false;
+    }
+    /// Skips n varints; false if the blob ends first. Eight bytes at a time: a varint ends at its one byte
+    /// with the top bit clear, so a word's clear top bits count the varints that end in it. For encodings
+    /// already checked: a run of more than ten continued bytes, which Read refuses, counts here as one varint.
+    bool Skip(uint64_t n) {
+        if constexpr (std::endian::native == std::endian::little) {
+            while (n > 0 && size_t(end_ - p_) >= 8) {
+                uint64_t word;
+                std::memcpy(&word, p_, 8);
+                uint64_t ends = ~word & 0x8080808080808080ULL;
+                const uint64_t in_word = uint64_t(std::popcount(ends));
+                if (in_word < n) {
+                    p_ += 8;
+                    n -= in_word;
+                    continue;
+                }
+                for (; n > 1; --n)
+                    ends &= ends - 1;
+                p_ += std::countr_zero(ends) / 8 + 1;
+                return true;
+            }
+        }
+        for (uint64_t v; n > 0; --n)
+            if (!Read(v)) return false;
+        return true;
     }
     const uint8_t *Take(size_t n) {
         if (size_t(end_ - p_) < n) return nullptr;

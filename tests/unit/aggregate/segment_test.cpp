@@ -418,4 +418,46 @@ TEST(Segment, PackedUnionEncodesAsMergeThenEncode) {
     EXPECT_TRUE(Segment::PackedUnion(Segment(), Segment()).Empty());
 }
 
+// A day's largest pair is united in ranges of keys on several threads, and the ranges' encodings joined: the
+// result must be byte for byte the one-thread union, whatever the number of pieces (more than the keys, too),
+// with keys shared by every hour or by some, key 0 and the largest key, IPv6 sources, and empty hours.
+TEST(Segment, UniteManyInPiecesEncodesAsInOne) {
+    std::mt19937 rng(23);
+    auto random_hour = [&](int keys, uint32_t key_range) {
+        std::vector<SegmentRow> rows;
+        for (int k = 0; k < keys; ++k) {
+            SegmentRow r;
+            const int where = int(rng() % 10);
+            r.key = where == 0 ? 0u : where == 1 ? UINT32_MAX : uint32_t(rng() % key_range);
+            r.packets = 1 + rng() % 1000;
+            r.bytes = r.packets * 60;
+            for (int s = int(rng() % 40); s > 0; --s)
+                r.v4.push_back(uint32_t(rng() % 5000) * 859433u);
+            if (rng() % 4 == 0)
+                for (int s = 1 + int(rng() % 3); s > 0; --s)
+                    r.v6.push_back(Ipv6Bytes{0x20, 0x01, 0, 0, uint8_t(rng() % 8)});
+            rows.push_back(std::move(r));
+        }
+        return Segment::FromRows(std::move(rows));
+    };
+    for (int round = 0; round < 40; ++round) {
+        SCOPED_TRACE(round);
+        const uint32_t key_range = round % 4 == 0 ? 3 : 1 + rng() % 2000;
+        std::vector<Segment> hours;
+        for (int h = int(1 + rng() % 24); h > 0; --h)
+            hours.push_back(random_hour(int(rng() % 400), key_range));
+        if (round % 5 == 0) hours.emplace_back();
+        const Segment one = Segment::UniteMany(hours);
+        for (unsigned pieces : {2u, 3u, 7u, 64u}) {
+            SCOPED_TRACE(pieces);
+            const Segment split = Segment::UniteMany(hours, pieces);
+            EXPECT_EQ(split.Encode(), one.Encode());
+            EXPECT_EQ(split.Size(), one.Size());
+            EXPECT_EQ(split.Packets(), one.Packets());
+            EXPECT_EQ(split.Bytes(), one.Bytes());
+        }
+    }
+    EXPECT_TRUE(Segment::UniteMany({}, 4).Empty());
+}
+
 }  // namespace darkscope

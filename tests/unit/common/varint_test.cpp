@@ -74,3 +74,35 @@ TEST(Varint, ReaderAgreesNearAndFarFromTheEnd) {
         EXPECT_FALSE(short_one.Read(v));
     }
 }
+
+// Skip takes the bytes Read takes, near the end and far from it: the day build skips rows' sources with it, and a
+// byte too many or too few would read the next row's sources as this one's.
+TEST(Varint, SkipAgreesWithRead) {
+    std::mt19937_64 rng(13);
+    std::vector<uint64_t> values;
+    for (int i = 0; i < 3000; ++i)
+        values.push_back(rng() >> (rng() % 64));
+    for (int bits = 0; bits < 64; bits += 7)
+        values.push_back(uint64_t(1) << bits);
+    std::string bytes;
+    for (uint64_t v : values)
+        PutVarint(bytes, v);
+    for (size_t n = 0; n <= values.size(); n += n < 40 ? 1 : 97) {
+        SCOPED_TRACE(n);
+        VarintReader by_read(bytes), by_skip(bytes);
+        for (size_t i = 0; i < n; ++i) {
+            uint64_t v;
+            ASSERT_TRUE(by_read.Read(v));
+        }
+        ASSERT_TRUE(by_skip.Skip(n));
+        EXPECT_EQ(by_skip.Remaining(), by_read.Remaining());
+    }
+    VarintReader all(bytes);
+    ASSERT_TRUE(all.Skip(values.size()));
+    EXPECT_TRUE(all.AtEnd());
+    VarintReader past(bytes);
+    EXPECT_FALSE(past.Skip(values.size() + 1));                            // more than there are
+    const std::string cut = std::string("\x05") + std::string(9, '\x80');  // the second one cut off by the end
+    VarintReader cut_skip(cut);
+    EXPECT_FALSE(cut_skip.Skip(2));
+}
