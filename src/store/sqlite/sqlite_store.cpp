@@ -269,12 +269,18 @@ constexpr const char *MIGRATIONS[] = {
 };
 constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
 
+// The store's file, for errors: a statement knows its connection, not the path the store was opened by.
+inline std::string StoreName(sqlite3 *db) {
+    const char *name = db ? sqlite3_db_filename(db, "main") : nullptr;
+    return name && *name ? name : "store";
+}
+
 class Statement {
 public:
     Statement(sqlite3 *db, const std::string &sql) : Statement(db, sql.c_str()) {}
     Statement(sqlite3 *db, const char *sql) : db_(db) {
         if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK)
-            throw StoreError(fmt::format("store: cannot prepare statement: {}", sqlite3_errmsg(db)));
+            throw StoreError(fmt::format("{}: cannot prepare statement: {}", StoreName(db), sqlite3_errmsg(db)));
     }
     ~Statement() { sqlite3_finalize(stmt_); }
     Statement(const Statement &) = delete;
@@ -311,7 +317,7 @@ public:
         int rc = sqlite3_step(stmt_);
         if (rc == SQLITE_ROW) return true;
         if (rc == SQLITE_DONE) return false;
-        throw StoreError(fmt::format("store: {}", sqlite3_errmsg(db_)));
+        throw StoreError(fmt::format("{}: {}", StoreName(db_), sqlite3_errmsg(db_)));
     }
     void Run() {
         Step();
@@ -437,9 +443,10 @@ public:
                                     "understands ({}); use a newer darkscope",
                                     path_, version, SCHEMA_VERSION));
             } catch (const StoreError &e) {
+                const bool hint = MayNotBeAStore(sqlite3_errcode(db_));
                 sqlite3_close(db_);
                 db_ = nullptr;
-                throw StoreError(std::string(e.what()) + " (is it a darkscope store?)");
+                throw StoreError(std::string(e.what()) + (hint ? " (is it a darkscope store?)" : ""));
             }
             return;
         }
@@ -458,9 +465,11 @@ public:
             Exec("PRAGMA cache_size=-16384");
             Migrate();
         } catch (const StoreError &e) {
+            const bool hint = MayNotBeAStore(migration_error_ != SQLITE_OK ? migration_error_ : sqlite3_errcode(db_));
             sqlite3_close(db_);
             db_ = nullptr;
-            throw StoreError(std::string(e.what()) + " (is it a darkscope store? --store names the SQLite file)");
+            throw StoreError(std::string(e.what()) +
+                             (hint ? " (is it a darkscope store? --store names the SQLite file)" : ""));
         }
     }
     ~SqliteStore() override {
@@ -1759,10 +1768,36 @@ private:
                              DARKSCOPE_VERSION));
             Exec("COMMIT");
         } catch (...) {
-            Exec("ROLLBACK");
+            migration_error_ = sqlite3_errcode(db_);  // before the rollback sets its own
+            // A COMMIT that could not write has rolled back already; a second rollback's complaint ("no
+            // transaction is active") replaced the reason.
+            if (!sqlite3_get_autocommit(db_)) Exec("ROLLBACK");
             throw;
         }
     }
+    // Whether an error opening or migrating the store may mean that --store names some other file: not when
+    // SQLite could not write, lock or allocate (a full disk, a busy or read-only store), nor for darkscope's
+    // own refusals (a newer schema), which say what to do.
+    static bool MayNotBeAStore(int sqlite_code) {
+        switch (sqlite_code & 0xFF) {
+            case SQLITE_OK:
+            case SQLITE_ROW:
+            case SQLITE_DONE:
+            case SQLITE_FULL:
+            case SQLITE_IOERR:
+            case SQLITE_BUSY:
+            case SQLITE_LOCKED:
+            case SQLITE_READONLY:
+            case SQLITE_CANTOPEN:
+            case SQLITE_NOMEM:
+            case SQLITE_PERM:
+            case SQLITE_INTERRUPT:
+                return false;
+            default:
+                return true;
+        }
+    }
+    int migration_error_ = SQLITE_OK;  // the SQLite error that stopped a migration, if one did
 
     std::vector<FileRecord> QueryFiles(const std::string &where, const std::string &arg) {
         Statement s(db_, ("SELECT content_hash, path, size, format, compression, packets, bytes, first_ts, last_ts, "

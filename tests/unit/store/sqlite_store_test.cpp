@@ -1,8 +1,14 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "../aggregate/test_packets.hpp"
@@ -721,6 +727,51 @@ TEST_F(StoreTest, StreamCarryIsReplacedWholeAndReadBack) {
         "DROP TABLE stream_carry; DELETE FROM meta WHERE key LIKE 'stream_carry.%'; PRAGMA user_version = 8;");
     EXPECT_EQ(store_->SchemaVersion(), 11);
     EXPECT_FALSE(store_->LoadStreamCarry());
+}
+
+// A file that is not a store is refused with a hint that --store may name the wrong file; a store whose
+// migration cannot write (its disk full) is refused with SQLite's reason alone, the store left as it was.
+TEST_F(StoreTest, OnlyAFileThatIsNotAStoreGetsTheWrongFileHint) {
+    const std::string not_a_store = path_.string() + ".txt";
+    {
+        std::ofstream out(not_a_store);
+        for (int i = 0; i < 20; ++i) out << "not a database, a line of text\n";
+    }
+    try {
+        Store::OpenSqlite(not_a_store);
+        ADD_FAILURE() << "opened a text file";
+    } catch (const StoreError &e) {
+        EXPECT_NE(std::string(e.what()).find("is it a darkscope store?"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(not_a_store), std::string::npos) << e.what();
+    }
+    std::filesystem::remove(not_a_store);
+
+    // As schema 10 left it: the migration to 11 adds an index, which the WAL must take, and the file-size limit
+    // below (what a full disk does to a write) refuses. In a child process, whose limit goes with it.
+    RewriteAndReopen("SELECT 1");
+    store_.reset();
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DROP INDEX files_by_size; PRAGMA user_version = 10;", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    const std::string path = path_.string();
+    auto open_over_the_limit = [&path] {
+        std::signal(SIGXFSZ, SIG_IGN);
+        const rlimit limit{48 * 1024, 48 * 1024};
+        setrlimit(RLIMIT_FSIZE, &limit);
+        try {
+            Store::OpenSqlite(path);
+            std::fprintf(stderr, "migrated past the limit\n");
+            std::_Exit(2);
+        } catch (const StoreError &e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            std::_Exit(std::string(e.what()).find("darkscope store") == std::string::npos ? 0 : 1);
+        }
+    };
+    EXPECT_EXIT(open_over_the_limit(), ::testing::ExitedWithCode(0), "disk is full|disk I/O error");
+    store_ = Store::OpenSqlite(path);  // without the limit, the migration goes through
+    EXPECT_EQ(store_->SchemaVersion(), 11);
 }
 
 TEST_F(StoreTest, LargestDetectedEventsPerKindInStartOrderWithTiesToTheEarlier) {
