@@ -6,6 +6,7 @@
 #include <future>
 #include <iterator>
 #include <stdexcept>
+#include <system_error>
 #include <type_traits>
 
 #include "common/varint.hpp"
@@ -498,12 +499,19 @@ Segment Segment::UniteMany(std::vector<Segment> parts, unsigned pieces) {
     cuts.push_back(uint64_t(1) << 32);
     std::vector<PackedWriter> writers(cuts.size() - 1);
     std::vector<std::future<void>> others;
-    for (size_t i = 1; i < writers.size(); ++i)
-        others.push_back(
-            std::async(std::launch::async, [&, i] { UniteRange(encodings, cuts[i], cuts[i + 1], writers[i]); }));
+    std::vector<size_t> here = {0};  // the ranges this thread unites: the first, and any no thread was had for
+    for (size_t i = 1; i < writers.size(); ++i) {
+        try {
+            others.push_back(
+                std::async(std::launch::async, [&, i] { UniteRange(encodings, cuts[i], cuts[i + 1], writers[i]); }));
+        } catch (const std::system_error &) {
+            here.push_back(i);
+        }
+    }
     std::exception_ptr error;
     try {
-        UniteRange(encodings, cuts[0], cuts[1], writers[0]);
+        for (const size_t i : here)
+            UniteRange(encodings, cuts[i], cuts[i + 1], writers[i]);
     } catch (...) {
         error = std::current_exception();
     }
