@@ -284,7 +284,7 @@ struct PackedWriter {
 // in order. A range's first key was written as a delta from 0, and becomes one from the previous range's last.
 std::string JoinRanges(const std::vector<PackedWriter> &writers) {
     uint64_t rows = 0;
-    size_t size = 12;
+    size_t size = 1 + VARINT_MAX_BYTES;  // the format byte and the row count
     for (const PackedWriter &w : writers) {
         rows += w.rows;
         size += w.heads.size() + w.sources.size();

@@ -270,7 +270,7 @@ constexpr const char *MIGRATIONS[] = {
 constexpr int SCHEMA_VERSION = int(std::size(MIGRATIONS));
 
 // The store's file, for errors: a statement knows its connection, not the path the store was opened by.
-inline std::string StoreName(sqlite3 *db) {
+std::string StoreName(sqlite3 *db) {
     const char *name = db ? sqlite3_db_filename(db, "main") : nullptr;
     return name && *name ? name : "store";
 }
