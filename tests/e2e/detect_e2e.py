@@ -9,6 +9,10 @@
                                    resolvers are DNS reflection at cloud-1 only; no surge the truth does not
                                    explain; every surge lists its top sources; a second `detect` replaces, never
                                    duplicates
+  detect_e2e.py --binary B period  a ramp that leaves the noise at 22:00 and fires after midnight: `detect` for the
+                                   second day stores it from 00:00 with the onset kept in its evidence, a run for
+                                   the first day stores nothing of it (it could not see it yet), re-running the
+                                   second day replaces it, and a run over every day starts it at the onset
   detect_e2e.py --binary B --data D real
                                    the SYN/ACK reflection capture in D (../shared/data): with RS-DoS's duration and
                                    peak relaxed (the capture lasts 0.15 s), the victims found are the reflectors
@@ -198,6 +202,81 @@ def synth(binary):
     c.finish("synth")
 
 
+# Five quiet days of telnet scans from one country, and from 22:00 on the fourth a ramp of the same service and
+# country: +400 packets an hour each hour, which leaves the noise at once but reaches the hourly detector's
+# "half the baseline" (1000 packets) only after midnight.
+PERIOD_SCENARIO = """
+[scenario]
+name = "onset"
+start = 2024-10-01
+end = 2024-10-06
+seed = 7
+
+[[sensor]]
+name = "s1"
+networks = ["198.51.100.0/24"]
+
+[[population]]
+name = "telnet"
+tool = "mirai"
+sources = 500
+countries = { CN = 1 }
+services = { "23/TCP" = 1 }
+rate = 2000
+rate_tail = 0
+
+[[event]]
+name = "ramp"
+kind = "surge"
+start = 2024-10-04T22:00:00Z
+end = 2024-10-05T06:00:00Z
+shape = "ramp-up"
+tool = "mirai"
+sources = 200
+countries = { CN = 1 }
+services = { "23/TCP" = 1 }
+rate = 3200
+"""
+
+
+def period(binary):
+    c = Checker()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "onset.toml").write_text(PERIOD_SCENARIO)
+        run([binary, "synth", "--scenario", tmp / "onset.toml", "--quiet", "--out", tmp])
+        store = tmp / "o.db"
+        run([binary, "ingest", "--quiet", "--no-detect", "--store", store, "--sensors", tmp / "onset.sensors.toml",
+             tmp / "onset.pcap"])
+        ramp_start = ts(next(x for x in json.loads((tmp / "onset.truth.json").read_text())["components"]
+                             if x["name"] == "ramp")["window"]["start"])
+        day = datetime(2024, 10, 5, tzinfo=timezone.utc)
+
+        def detect(*period_args):
+            run([binary, "detect", "--store", store, "--granularity", "hour", *period_args])
+            return json.loads(run([binary, "events", "--store", store, "--json"]))
+
+        c.eq("a run for the fourth day finds nothing: the ramp had not fired by midnight",
+             detect("--from", "2024-10-04", "--to", "2024-10-04"), [])
+        second = detect("--from", "2024-10-05", "--to", "2024-10-05")
+        c.true("the run for the fifth day finds the ramp", len(second) > 0)
+        for e in second:
+            onset = e["evidence"].get("onset_before_period")
+            c.eq(f"{e['subject']}: starts with the period", ts(e["start"]), day)
+            c.true(f"{e['subject']}: the onset before the period is kept ({onset})",
+                   onset is not None and ramp_start <= ts(onset) < day)
+        again = detect("--from", "2024-10-05", "--to", "2024-10-05")
+        c.eq("re-running the fifth day replaces its events",
+             sorted((e["subject"], e["start"]) for e in again), sorted((e["subject"], e["start"]) for e in second))
+        whole = detect()
+        c.eq("a run over every day finds the same series",
+             sorted(e["subject"] for e in whole), sorted(e["subject"] for e in second))
+        for e in whole:
+            c.true(f"{e['subject']}: over every day, starts at the onset ({e['start']})",
+                   ramp_start <= ts(e["start"]) < day and "onset_before_period" not in e["evidence"])
+    c.finish("period")
+
+
 def real(binary, data):
     capture = Path(data) / REFLECTION
     if not capture.exists():
@@ -235,9 +314,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
-    ap.add_argument("what", choices=["synth", "real"])
+    ap.add_argument("what", choices=["synth", "period", "real"])
     args = ap.parse_args()
-    synth(args.binary) if args.what == "synth" else real(args.binary, args.data)
+    if args.what == "synth":
+        synth(args.binary)
+    elif args.what == "period":
+        period(args.binary)
+    else:
+        real(args.binary, args.data)
 
 
 if __name__ == "__main__":
