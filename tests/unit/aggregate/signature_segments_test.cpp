@@ -4,7 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "../enrich/test_enrichment.hpp"
 #include "aggregate/aggregator.hpp"
@@ -153,6 +160,74 @@ TEST(SignatureSegments, CountryOfHitsAcrossHoursAndFlushes) {
     EXPECT_EQ(Count(rows, hour + 1, Dimension::SIGNATURE_COUNTRY, jp), P(0, 0));
     EXPECT_EQ(Count(rows, hour + 2, Dimension::SIGNATURE_COUNTRY, jp), P(1, 1));
     EXPECT_EQ(Count(rows, hour + 2, Dimension::SIGNATURE_CATEGORY_COUNTRY, CountryCategoryKey(jp, 1)), P(1, 1));
+}
+
+// Many more (rule, source) pairs in one hour than FlushSignatures' table of pairs holds, each repeated in rounds
+// and in a scattered order, so that pairs are summed, evicted and met again: every row as counted one packet at a
+// time (sources in 93.184/16: the third byte 0 is JP, 2 the research scanner, the rest US).
+TEST(SignatureSegments, ManyRepeatedPairsCountAsOnePacketAtATime) {
+    auto enrichment = testing::SmallEnrichment();
+    AggregateShard shard;
+    shard.SetEnrichment(enrichment.get());
+    const int32_t hour = int32_t(HourOf(DAY0));
+    struct Want {
+        uint64_t packets = 0, bytes = 0;
+        std::set<std::string> sources;
+    };
+    std::map<std::pair<Dimension, uint32_t>, Want> want;
+    const uint16_t jp = CountryIndex("JP"), us = CountryIndex("US");
+    constexpr uint32_t SOURCES = 20000;
+    uint64_t n = 0;
+    for (uint32_t round = 0; round < 3; ++round) {
+        for (uint32_t k = 0; k < SOURCES; ++k) {
+            const uint32_t i = uint32_t((uint64_t(k) * 7919 + round * 101) % SOURCES);
+            const std::string src = fmt::format("93.184.{}.{}", i / 256, i % 256);
+            std::vector<uint32_t> sids = {9200001};
+            if (i % 3 == 0) sids.push_back(9200002 + i % 5);
+            const uint8_t categories = uint8_t(WORM | (i % 2 ? SCAN : 0));
+            const Observation o = Hit(src.c_str(), DAY0 + TimestampNs(++n) * 1000, {}, categories);
+            Observation with = o;
+            for (uint32_t sid : sids)
+                with.signatures.sids[with.signatures.count++] = sid;
+            shard.Observe(with);
+            const uint64_t bytes = o.wire_len;
+            const uint16_t country = i / 256 == 0 ? jp : us;
+            const bool research = i / 256 == 2;
+            auto count = [&](Dimension dim, uint32_t key) {
+                for (Dimension d : {dim, ResearchDimension(dim)}) {
+                    if (d != dim && !research) continue;
+                    Want &w = want[{d, key}];
+                    ++w.packets;
+                    w.bytes += bytes;
+                    w.sources.insert(src);
+                }
+            };
+            for (uint32_t sid : sids)
+                count(Dimension::SIGNATURE, sid);
+            for (uint8_t c : {uint8_t(1), uint8_t(2)}) {
+                if (!(categories & (1u << c))) continue;
+                count(Dimension::SIGNATURE_CATEGORY, c);
+                count(Dimension::SIGNATURE_CATEGORY_COUNTRY, CountryCategoryKey(country, c));
+            }
+            count(Dimension::SIGNATURE_COUNTRY, country);
+        }
+    }
+    CounterRows &rows = shard.HourlySegments();
+    size_t keys = 0;
+    for (const auto &[key, segment] : rows) {
+        const auto it = std::find_if(want.begin(), want.end(), [&](const auto &w) { return w.first.first == key.dim; });
+        if (it == want.end()) continue;  // not a signature dimension
+        for (const SegmentRowView r : segment.Rows()) {
+            ++keys;
+            const auto w = want.find({key.dim, r.key});
+            ASSERT_NE(w, want.end()) << int(key.dim) << " " << r.key;
+            EXPECT_EQ(r.packets, w->second.packets) << int(key.dim) << " " << r.key;
+            EXPECT_EQ(r.bytes, w->second.bytes) << int(key.dim) << " " << r.key;
+            EXPECT_EQ(r.UniqueSources(), w->second.sources.size()) << int(key.dim) << " " << r.key;
+        }
+    }
+    EXPECT_EQ(keys, want.size());
+    EXPECT_EQ(Count(rows, hour, Dimension::SIGNATURE, 9200001), (std::pair<uint64_t, uint64_t>(3 * SOURCES, SOURCES)));
 }
 
 // ingest --no-enrich: no country, so no country dimensions and no research mirrors, as for COUNTRY.
