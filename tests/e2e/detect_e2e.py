@@ -10,9 +10,9 @@
                                    explain; every surge lists its top sources; a second `detect` replaces, never
                                    duplicates
   detect_e2e.py --binary B period  a ramp that leaves the noise at 22:00 and fires after midnight: `detect` for the
-                                   second day stores it from 00:00 with the onset kept in its evidence, a run for
-                                   the first day stores nothing of it (it could not see it yet), re-running the
-                                   second day replaces it, and a run over every day starts it at the onset
+                                   day after stores it from 00:00 with the onset kept in its evidence, a run for
+                                   the day before stores nothing of it (it could not see it yet), re-running the
+                                   day after replaces it, and a run over every day starts it at the onset
   detect_e2e.py --binary B --data D real
                                    the SYN/ACK reflection capture in D (../shared/data): with RS-DoS's duration and
                                    peak relaxed (the capture lasts 0.15 s), the victims found are the reflectors
