@@ -174,7 +174,7 @@ TEST(PcapngReader, CapturedLengthBeyondBlock) {
 TEST(PcapngReader, TruncatedBlockKeepsEarlierPackets) {
     PcapngFile f;
     f.Section().Interface(LINKTYPE_ETHERNET).Enhanced(0, 0, Payload(8)).Enhanced(0, 0, Payload(100));
-    f.Bytes().resize(f.Bytes().size() - 30);
+    f.Bytes().erase(f.Bytes().end() - 30, f.Bytes().end());
     ReadResult r = ReadMemory(f.Bytes());
     ASSERT_EQ(r.packets.size(), 1u);
     ASSERT_TRUE(r.error);
