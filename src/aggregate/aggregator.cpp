@@ -896,41 +896,44 @@ void AggregateShard::FlushSignatures() {
     }
     GroupSignatureRecords();
     SegmentBuilder builder, by_country, by_category_country;
-    auto add = [&](SegmentBuilder &b, uint32_t key, const SignatureRecord &s) {
-        if (s.family == 6)
-            b.AddV6(key, 1, s.wire_len, v6_sources_[s.src]);
-        else
-            b.AddCounts(key, 1, s.wire_len);
-    };
     // A scanner's probes all match the same rules: in the benchmark's capture an hour held five records for each
-    // (rule or category, IPv4 source) pair. A small direct-mapped table sums a pair's packets before the
-    // builders, which then see each pair about once instead of once per packet (a table lookup and a pair to sort
-    // each); an evicted pair is added and counted again later, which the builders' union and sums absorb.
+    // (rule or category, source) pair. A small direct-mapped table sums a pair's packets before the builders, which
+    // then see each pair about once instead of once per packet (a table lookup and a pair to sort each); an evicted
+    // pair is added and counted again later, which the builders' union and sums absorb.
     struct Combined {
-        uint32_t key = 0, src = 0;
+        uint32_t key = 0, src = 0;  // src as SignatureRecord::src
+        uint8_t family = 0;
+        uint16_t country = 0;
         uint64_t packets = 0, bytes = 0;
         uint64_t first_packets = 0, first_bytes = 0;  // of the packets' first category records (by country)
-        uint16_t country = 0;
     };
     constexpr size_t COMBINED = 4096;
     std::vector<Combined> combined(COMBINED);
     std::vector<uint32_t> used;
     bool with_categories = false;
+    auto add = [&](SegmentBuilder &b, uint32_t key, uint64_t packets, uint64_t bytes, const Combined &c) {
+        if (c.family == 4)
+            b.AddV4(key, packets, bytes, c.src);
+        else if (c.family == 6)
+            b.AddV6(key, packets, bytes, v6_sources_[c.src]);
+        else
+            b.AddCounts(key, packets, bytes);
+    };
     auto emit = [&](const Combined &c) {
-        builder.AddV4(c.key, c.packets, c.bytes, c.src);
+        add(builder, c.key, c.packets, c.bytes, c);
         if (!with_categories) return;
-        by_category_country.AddV4(CountryCategoryKey(c.country, uint8_t(c.key)), c.packets, c.bytes, c.src);
-        if (c.first_packets > 0) by_country.AddV4(c.country, c.first_packets, c.first_bytes, c.src);
+        add(by_category_country, CountryCategoryKey(c.country, uint8_t(c.key)), c.packets, c.bytes, c);
+        if (c.first_packets > 0) add(by_country, c.country, c.first_packets, c.first_bytes, c);
     };
     auto combine = [&](const SignatureRecord &s) {
         const size_t slot = size_t(Mix64(uint64_t(s.src) << 32 | s.key)) & (COMBINED - 1);
         Combined &c = combined[slot];
-        if (c.packets == 0 || c.key != s.key || c.src != s.src) {
+        if (c.packets == 0 || c.key != s.key || c.src != s.src || c.family != s.family) {
             if (c.packets > 0)
                 emit(c);
             else
                 used.push_back(uint32_t(slot));
-            c = Combined{s.key, s.src, 0, 0, 0, 0, s.country};
+            c = Combined{s.key, s.src, s.family, s.country};
         }
         ++c.packets;
         c.bytes += s.wire_len;
@@ -966,15 +969,7 @@ void AggregateShard::FlushSignatures() {
         for (; j < signature_records_.size(); ++j) {
             const SignatureRecord &s = signature_records_[j];
             if (s.hour != hour || s.sensor != sensor || s.dim != dim) break;
-            if (s.family == 4) {
-                combine(s);
-                continue;
-            }
-            add(builder, s.key, s);
-            if (categories) {
-                add(by_category_country, CountryCategoryKey(s.country, uint8_t(s.key)), s);
-                if (s.first_category) add(by_country, s.country, s);
-            }
+            combine(s);
         }
         drain();
         merge(builder, hour, sensor, dim);
