@@ -278,6 +278,7 @@ TEST(AggregateShard, EveryBucketOfAnHoursSourcesIsCounted) {
 
     std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::tuple<uint64_t, uint64_t, std::set<uint32_t>>> tally;
     std::map<uint32_t, std::tuple<uint64_t, TimestampNs, TimestampNs>> per_source;  // packets, first and last seen
+    std::map<uint32_t, std::pair<std::set<uint32_t>, std::set<uint32_t>>> per_source_sets;  // destinations, services
     for (const Packet &p : packets) {
         const int32_t hour = int32_t(HourOf(p.pkt.ts));
         auto count = [&](Dimension dim, uint32_t key) {
@@ -295,6 +296,8 @@ TEST(AggregateShard, EveryBucketOfAnHoursSourcesIsCounted) {
         ++n;
         first = std::min(first, p.pkt.ts);
         last = std::max(last, p.pkt.ts);
+        per_source_sets[p.pkt.src.V4HostOrder()].first.insert(p.pkt.dst.V4HostOrder());
+        per_source_sets[p.pkt.src.V4HostOrder()].second.insert(p.cp.service.packed);
     }
     std::map<std::tuple<int32_t, SensorIndex, int, uint32_t>, std::tuple<uint64_t, uint64_t, std::vector<uint32_t>>>
         expected;
@@ -318,8 +321,13 @@ TEST(AggregateShard, EveryBucketOfAnHoursSourcesIsCounted) {
         shard.Sources().ForEach([&](const SourceDayKey &k, const SourceDayStats &s) {
             if (k.family != 4) return;
             ++v4_sources;
-            const auto &[n, first, last] = per_source.at(IpAddress::V4FromBytes(k.src.data()).V4HostOrder());
+            const uint32_t src = IpAddress::V4FromBytes(k.src.data()).V4HostOrder();
+            const auto &[n, first, last] = per_source.at(src);
             EXPECT_EQ(std::tuple(s.packets, s.first_ts, s.last_ts), std::tuple(n, first, last));
+            // The hour's thousands of sources are applied to the table in chunks, each with its own values.
+            const auto &[destinations, services] = per_source_sets.at(src);
+            EXPECT_EQ(s.destinations.SortedValues(), std::vector<uint32_t>(destinations.begin(), destinations.end()));
+            EXPECT_EQ(s.services.SortedValues(), std::vector<uint32_t>(services.begin(), services.end()));
         });
         EXPECT_EQ(v4_sources, per_source.size()) << "flush limit " << flush_limit;
     }
