@@ -562,9 +562,9 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
 
     // One table access per source, in chunks of CHUNK sources: the updates, and the destination, service and
     // sensor values they point into, stay in cache between being made and being applied, where a whole hour's
-    // (some 100,000 sources of ~150 bytes) went out to memory and came back. Each slot is prefetched as its
-    // update is made, and each entry some sources ahead: the table is far larger than the caches, and the
-    // sources arrive in address order, not table order.
+    // (tens of thousands of sources of ~150 bytes each) went out to memory and came back. Each slot is prefetched as
+    // its update is made, and each entry some sources ahead: the table is far larger than the caches, and the sources
+    // arrive in address order, not table order.
     constexpr size_t AHEAD = 16;
     auto apply_updates = [&] {
         const size_t n = updates.size();
