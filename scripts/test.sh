@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run calls this). On the 2-core machine it took 22m16s in a fresh clone with
-# the packages already installed (2026-12-07, 23f431d: 637 tests in release and under ASan+UBSan, 19 under TSan, four
+# The whole test suite, as CI runs it (.ci/run calls this). On the 2-core machine it took 23m28s in a fresh clone with
+# the packages already installed (2026-12-08, 088c3cc: 637 tests in release and under ASan+UBSan, 19 under TSan, four
 # fuzzers for 30 s each), plus the package installation on a fresh machine. Anything else running on the two cores
 # stretches it: 31m25s beside benchmarks at c4dd870.
 #
