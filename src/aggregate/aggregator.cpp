@@ -613,15 +613,10 @@ void AggregateShard::FlushHour(PacketRecord *begin, PacketRecord *end, int32_t h
         // One lookup per source run (the records are sorted by source), through the shard's cache.
         const SourceInfo info = enriched ? scratch.infos[run_index++] : SourceInfo{};
         const bool research = info.research != 0;
-        auto add_one = [&](SegmentBuilder &b, uint32_t key, uint64_t packets, uint64_t bytes) {
-            if (family == 4) b.AddV4(key, packets, bytes, src);
-            else if (family == 6) b.AddV6(key, packets, bytes, v6_sources_[src]);
-            else b.AddCounts(key, packets, bytes);
-        };
         auto add = [&](Builders &builders, Dimension dim, uint32_t key, uint64_t packets, uint64_t bytes) {
             const int slot = FlushScratch::SlotOf(dim);
-            add_one(builders.dims[slot], key, packets, bytes);
-            if (research) add_one(builders.dims[FlushScratch::DIMS + slot], key, packets, bytes);
+            AddFromSource(builders.dims[slot], family, src, key, packets, bytes);
+            if (research) AddFromSource(builders.dims[FlushScratch::DIMS + slot], family, src, key, packets, bytes);
         };
         // One source's packets to one sensor: what the tuple table held as its (service, class,
         // source port) entries, summed per key of each dimension.
@@ -926,27 +921,20 @@ void AggregateShard::FlushSignatures() {
     constexpr size_t COMBINED = 4096;
     std::vector<Combined> combined(COMBINED);
     std::vector<uint32_t> used;
-    bool with_categories = false;
-    auto add = [&](SegmentBuilder &b, uint32_t key, uint64_t packets, uint64_t bytes, const Combined &c) {
-        if (c.family == 4)
-            b.AddV4(key, packets, bytes, c.src);
-        else if (c.family == 6)
-            b.AddV6(key, packets, bytes, v6_sources_[c.src]);
-        else
-            b.AddCounts(key, packets, bytes);
+    // `categories`: the group is of category records (see the loop below).
+    auto emit = [&](const Combined &c, bool categories) {
+        AddFromSource(builder, c.family, c.src, c.key, c.packets, c.bytes);
+        if (!categories) return;
+        AddFromSource(by_category_country, c.family, c.src, CountryCategoryKey(c.country, uint8_t(c.key)), c.packets,
+                      c.bytes);
+        if (c.first_packets > 0) AddFromSource(by_country, c.family, c.src, c.country, c.first_packets, c.first_bytes);
     };
-    auto emit = [&](const Combined &c) {
-        add(builder, c.key, c.packets, c.bytes, c);
-        if (!with_categories) return;
-        add(by_category_country, CountryCategoryKey(c.country, uint8_t(c.key)), c.packets, c.bytes, c);
-        if (c.first_packets > 0) add(by_country, c.country, c.first_packets, c.first_bytes, c);
-    };
-    auto combine = [&](const SignatureRecord &s) {
+    auto combine = [&](const SignatureRecord &s, bool categories) {
         const size_t slot = size_t(Mix64(uint64_t(s.src) << 32 | s.key)) & (COMBINED - 1);
         Combined &c = combined[slot];
         if (c.packets == 0 || c.key != s.key || c.src != s.src || c.family != s.family) {
             if (c.packets > 0)
-                emit(c);
+                emit(c, categories);
             else
                 used.push_back(uint32_t(slot));
             c = Combined{s.key, s.src, s.family, s.country};
@@ -958,9 +946,9 @@ void AggregateShard::FlushSignatures() {
             c.first_bytes += s.wire_len;
         }
     };
-    auto drain = [&] {
+    auto drain = [&](bool categories) {
         for (const uint32_t slot : used) {
-            emit(combined[slot]);
+            emit(combined[slot], categories);
             combined[slot].packets = 0;
         }
         used.clear();
@@ -980,14 +968,13 @@ void AggregateShard::FlushSignatures() {
         // Category records (or their mirrors) also count by category x country, and once per packet by country.
         const bool categories = enriched && (dim == Dimension::SIGNATURE_CATEGORY ||
                                              dim == ResearchDimension(Dimension::SIGNATURE_CATEGORY));
-        with_categories = categories;
         size_t j = i;
         for (; j < signature_records_.size(); ++j) {
             const SignatureRecord &s = signature_records_[j];
             if (s.hour != hour || s.sensor != sensor || s.dim != dim) break;
-            combine(s);
+            combine(s, categories);
         }
-        drain();
+        drain(categories);
         merge(builder, hour, sensor, dim);
         if (categories) {
             auto mirrored = [&](Dimension d) { return research ? ResearchDimension(d) : d; };

@@ -282,6 +282,16 @@ private:
     // hour merges into them exactly (sources unite).
     CounterRows hourly_;
     void FlushHour(PacketRecord *begin, PacketRecord *end, int32_t hour);
+    // One key's packets and bytes from one source into b: `src` as PacketRecord::src, of `family` 4, 6 or 0 (none).
+    void AddFromSource(SegmentBuilder &b, uint8_t family, uint32_t src, uint32_t key, uint64_t packets,
+                       uint64_t bytes) const {
+        if (family == 4)
+            b.AddV4(key, packets, bytes, src);
+        else if (family == 6)
+            b.AddV6(key, packets, bytes, v6_sources_[src]);
+        else
+            b.AddCounts(key, packets, bytes);
+    }
     static void GroupBySensor(PacketRecord *begin, PacketRecord *end, FlushScratch &scratch);
     // Signature hits of the buffered records: one per (packet, sid) and per (packet, category), turned into
     // SIGNATURE and SIGNATURE_CATEGORY segments by FlushSignatures when the records flush; with enrichment the
